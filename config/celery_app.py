@@ -1,0 +1,35 @@
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = Celery("qipp")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# The periodic work, all of it, here. Run exactly one `celery -A config beat` for the site.
+# Times are in CELERY_TIMEZONE (Europe/London).
+app.conf.beat_schedule = {
+    # Mails whose task was lost (Redis down when their change committed): every 5 minutes.
+    "sweep-outbox": {
+        "task": "notifications.tasks.sweep_outbox",
+        "schedule": 300.0,
+    },
+    # The escalation rules over every scheme: daily, early, before anyone opens the pack.
+    "run-escalations": {
+        "task": "notifications.tasks.run_escalations",
+        "schedule": crontab(hour=6, minute=0),
+    },
+    # Last month's returns due: each person owing some is told once a month, from the 1st.
+    "remind-returns-due": {
+        "task": "notifications.tasks.remind_returns_due",
+        "schedule": crontab(hour=8, minute=0),
+    },
+    # The QAG pack, when a meeting is 2 working days away: daily, after the rules have run.
+    "send-qag-packs": {
+        "task": "notifications.tasks.send_qag_packs",
+        "schedule": crontab(hour=7, minute=0),
+    },
+}

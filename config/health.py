@@ -1,0 +1,38 @@
+"""GET /healthz: is the database reachable, is the broker reachable. Nothing else is revealed."""
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "down"
+        return False
+
+
+def _broker_status() -> str:
+    if not settings.CELERY_BROKER_URL:
+        return "eager"  # the embedded default: tasks run in-process, nothing to reach
+    from config.celery_app import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return "ok"
+    except Exception:  # noqa: BLE001 - any failure means "down"
+        return "down"
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    database = "ok" if _database_ok() else "down"
+    broker = _broker_status()
+    healthy = database == "ok" and broker != "down"
+    return JsonResponse({"database": database, "broker": broker}, status=200 if healthy else 503)

@@ -1,0 +1,10 @@
+"""Test settings: fast hashing, mail kept in memory, tasks eager unless a test says otherwise."""
+
+from .base import *  # noqa: F401
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = True
+MEDIA_ROOT = BASE_DIR / ".pytest_cache" / "media"
+LOGGING["loggers"]["qipp"]["level"] = "WARNING"

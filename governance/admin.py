@@ -1,0 +1,130 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from governance.models import (
+    AccessRefusal,
+    AreaOfSpend,
+    FinancialYear,
+    Membership,
+    Organisation,
+    ProgrammeArea,
+    QippTarget,
+    Review,
+    Scheme,
+    SchemeChange,
+    SchemeDocument,
+    System,
+    User,
+)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ["organisation"]
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    inlines = [MembershipInline]
+    list_display = ["username", "first_name", "last_name", "email", "profession", "is_active"]
+    list_filter = ["is_active", "is_staff", "groups", "profession", "organisations"]
+    fieldsets = BaseUserAdmin.fieldsets + (("Profession", {"fields": ("profession", "job_title")}),)
+
+
+@admin.register(System)
+class SystemAdmin(admin.ModelAdmin):
+    list_display = ["code", "name"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "system"]
+    list_filter = ["system"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(FinancialYear)
+class FinancialYearAdmin(admin.ModelAdmin):
+    list_display = ["label", "start_year"]
+
+
+@admin.register(ProgrammeArea)
+class ProgrammeAreaAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
+
+
+@admin.register(AreaOfSpend)
+class AreaOfSpendAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
+
+
+@admin.register(QippTarget)
+class QippTargetAdmin(admin.ModelAdmin):
+    list_display = ["organisation", "financial_year", "requirement", "allocation"]
+    list_filter = ["financial_year", "organisation"]
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ReviewInline(ReadOnlyInline):
+    model = Review
+
+
+class SchemeChangeInline(ReadOnlyInline):
+    model = SchemeChange
+
+
+@admin.register(Scheme)
+class SchemeAdmin(admin.ModelAdmin):
+    """Read-only here: schemes change only through the workflow, which keeps the history."""
+
+    list_display = ["reference", "title", "organisation", "financial_year", "state"]
+    list_filter = ["state", "organisation", "financial_year", "programme_area"]
+    search_fields = ["reference", "title"]
+    inlines = [ReviewInline, SchemeChangeInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SchemeDocument)
+class SchemeDocumentAdmin(admin.ModelAdmin):
+    list_display = ["original_name", "scheme", "kind", "uploaded_by", "uploaded_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AccessRefusal)
+class AccessRefusalAdmin(admin.ModelAdmin):
+    list_display = ["at", "user", "action", "target", "reason"]
+    list_filter = ["action"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,281 @@
+import zipfile
+
+from crispy_forms.bootstrap import FormActions
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Div, Fieldset, Layout, Row, Submit
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from governance import roles
+from governance.models import (
+    MONTH_NAMES,
+    PLAN_FIELDS,
+    AreaOfSpend,
+    DocumentKind,
+    FinancialYear,
+    Organisation,
+    ProgrammeArea,
+    ReviewDecision,
+    Scheme,
+    SchemeState,
+    User,
+)
+
+
+class VersionedForm(forms.Form):
+    """Carries the scheme version the page was drawn from, to spot someone else's change."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+
+
+def _people(role: str | None, organisation_ids):
+    users = User.objects.filter(is_active=True, organisations__in=organisation_ids)
+    if role:
+        users = users.filter(groups__name=role)
+    return users.distinct().order_by("last_name", "first_name", "username")
+
+
+class SchemeForm(forms.ModelForm):
+    """The PID. Organisation and year fix the reference, so only a new PID chooses them."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Scheme
+        fields = [
+            "title",
+            "description",
+            "organisation",
+            "financial_year",
+            "programme_area",
+            "area_of_spend",
+            "scheme_type",
+            "is_recovery",
+            "sro",
+            "clinical_lead",
+            "finance_lead",
+            "start_date",
+            *PLAN_FIELDS,
+        ]
+        widgets = {
+            "start_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "description": forms.Textarea(attrs={"rows": 6}),
+        }
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        org_ids = user.organisation_ids
+        if self.instance.pk:
+            del self.fields["organisation"]
+            del self.fields["financial_year"]
+            org_ids = {self.instance.organisation_id}
+            self.fields["version"].initial = self.instance.version
+        else:
+            self.fields["organisation"].queryset = Organisation.objects.filter(id__in=org_ids)
+            if len(org_ids) == 1:
+                self.fields["organisation"].initial = next(iter(org_ids))
+            self.fields["financial_year"].queryset = FinancialYear.objects.all()
+        self.fields["sro"].queryset = _people(roles.SRO, org_ids)
+        self.fields["clinical_lead"].queryset = _people(None, org_ids)
+        self.fields["finance_lead"].queryset = _people(None, org_ids)
+        self.fields["programme_area"].queryset = ProgrammeArea.objects.all()
+        self.fields["area_of_spend"].queryset = AreaOfSpend.objects.all()
+        self.fields["start_date"].input_formats = ["%Y-%m-%d", "%d/%m/%Y"]
+        for name, month in zip(PLAN_FIELDS, MONTH_NAMES, strict=True):
+            field = self.fields[name]
+            field.label = month
+            field.required = True
+            field.widget.attrs.update({"step": "0.01", "min": "0", "inputmode": "decimal"})
+            field.error_messages["max_value"] = "That is more than £1bn in a month: check it."
+            field.error_messages["min_value"] = "Enter the saving as a positive amount."
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        head = ["title", "description"]
+        if not self.instance.pk:
+            head.append(Row(Column("organisation"), Column("financial_year")))
+        self.helper.layout = Layout(
+            "version",
+            Fieldset("About the scheme", *head),
+            Fieldset(
+                "Classification",
+                Row(Column("programme_area"), Column("area_of_spend")),
+                Row(Column("scheme_type"), Column("start_date")),
+                "is_recovery",
+            ),
+            Fieldset(
+                "People",
+                Row(Column("sro"), Column("clinical_lead"), Column("finance_lead")),
+            ),
+            Fieldset(
+                "Monthly savings plan (pounds saved in each month)",
+                Row(*[Column(name, css_class="col-6 col-md-3 col-lg-2") for name in PLAN_FIELDS]),
+            ),
+        )
+
+    def clean(self):
+        data = super().clean()
+        if all(name in data for name in PLAN_FIELDS):
+            if sum(data[name] for name in PLAN_FIELDS) <= 0:
+                raise ValidationError("The savings plan must add up to more than £0 for the year.")
+        return data
+
+    def scheme_data(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.cleaned_data if name != "version"}
+
+
+class SchemeFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=200)
+    organisation = forms.ModelChoiceField(Organisation.objects.all(), required=False)
+    financial_year = forms.ModelChoiceField(
+        FinancialYear.objects.all(), required=False, label="Year"
+    )
+    programme_area = forms.ModelChoiceField(ProgrammeArea.objects.all(), required=False)
+    state = forms.ChoiceField(choices=[("", "Any state"), *SchemeState.choices], required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.form_class = "row g-2 align-items-end"
+        self.helper.layout = Layout(
+            Div("q", css_class="col-12 col-md-3"),
+            Div("organisation", css_class="col-6 col-md-2"),
+            Div("financial_year", css_class="col-6 col-md-2"),
+            Div("programme_area", css_class="col-6 col-md-2"),
+            Div("state", css_class="col-6 col-md-2"),
+            Div(Submit("filter", "Filter", css_class="btn-primary mb-3"), css_class="col-auto"),
+        )
+
+
+class ReviewForm(VersionedForm):
+    decision = forms.ChoiceField(choices=ReviewDecision.choices, widget=forms.RadioSelect)
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=10000,
+        help_text="Your challenge or support, in words the project lead can act on.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            "version",
+            "decision",
+            "comment",
+            FormActions(Submit("save", "Record review")),
+        )
+
+
+class SubmitForm(VersionedForm):
+    """Submission; on a resubmission, one answer per comment of the last review round."""
+
+    comment = forms.CharField(
+        label="Note for the reviewers (optional)",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, reviews=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reviews = list(reviews)
+        for review in self.reviews:
+            review.response_field = f"response_{review.pk}"
+            self.fields[review.response_field] = forms.CharField(
+                label=f"Your answer to the {review.get_kind_display().lower()} review",
+                widget=forms.Textarea(attrs={"rows": 3}),
+                max_length=10000,
+            )
+
+    def responses(self) -> dict[int, str]:
+        return {review.pk: self.cleaned_data[f"response_{review.pk}"] for review in self.reviews}
+
+
+class WithdrawForm(VersionedForm):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=5000,
+        help_text="Recorded in the scheme's history.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            "version",
+            "reason",
+            FormActions(Submit("save", "Withdraw scheme", css_class="btn-danger")),
+        )
+
+
+# What we accept as a document, checked by content as well as by name.
+OPEN_DOCUMENT_TYPES = {
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+}
+OFFICE_TYPES = {
+    ".docx": ("word/", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    ".xlsx": ("xl/", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+}
+ACCEPTED = ".pdf, .docx, .xlsx, .odt, .ods"
+
+
+def sniff_document(upload) -> str:
+    """The content type of an accepted document, judged by its bytes; ValidationError if not."""
+    name = upload.name.lower()
+    extension = name[name.rfind(".") :] if "." in name else ""
+    upload.seek(0)
+    head = upload.read(8)
+    upload.seek(0)
+    if extension == ".pdf":
+        if head.startswith(b"%PDF-"):
+            return "application/pdf"
+        raise ValidationError("This file is named .pdf but is not a PDF document.")
+    if extension in OFFICE_TYPES or extension in OPEN_DOCUMENT_TYPES:
+        if not head.startswith(b"PK\x03\x04"):
+            raise ValidationError(f"This file is named {extension} but its content is not.")
+        try:
+            with zipfile.ZipFile(upload) as archive:
+                names = archive.namelist()
+                if extension in OPEN_DOCUMENT_TYPES:
+                    expected = OPEN_DOCUMENT_TYPES[extension]
+                    if (
+                        "mimetype" in names
+                        and archive.read("mimetype").decode("ascii", "replace").strip() == expected
+                    ):
+                        return expected
+                else:
+                    folder, content_type = OFFICE_TYPES[extension]
+                    if "[Content_Types].xml" in names and any(n.startswith(folder) for n in names):
+                        return content_type
+        except zipfile.BadZipFile:
+            pass
+        finally:
+            upload.seek(0)
+        raise ValidationError(f"This file is named {extension} but its content is not.")
+    raise ValidationError(f"Only these types of document are accepted: {ACCEPTED}.")
+
+
+class DocumentForm(forms.Form):
+    kind = forms.ChoiceField(choices=DocumentKind.choices, label="Document")
+    file = forms.FileField(help_text=f"{ACCEPTED}; up to 20 MB.")
+    description = forms.CharField(max_length=255, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].widget.attrs["accept"] = ACCEPTED.replace(" ", "")
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            Row(Column("kind"), Column("file"), Column("description")),
+            FormActions(Submit("upload", "Upload")),
+        )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.QIPP_DOCUMENT_MAX_BYTES:
+            raise ValidationError("This file is larger than 20 MB.")
+        if upload.size == 0:
+            raise ValidationError("This file is empty.")
+        self.content_type = sniff_document(upload)
+        return upload

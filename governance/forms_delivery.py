@@ -1,0 +1,175 @@
+"""Forms of the delivery pages: the delivery transitions, monthly returns, the dashboard."""
+
+from crispy_forms.bootstrap import FormActions
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Div, Layout, Row, Submit
+from django import forms
+
+from governance.forms import VersionedForm
+from governance.models import MAX_MONTHLY_AMOUNT, MONTH_NAMES, MONTHS, FinancialYear
+
+# A forecast outturn is a year's saving: up to twelve of the largest months.
+MAX_FORECAST = MAX_MONTHLY_AMOUNT * 12
+
+
+def _money_field(label: str, *, limit, required: bool = True, help_text: str = ""):
+    """Pounds and pence; negative allowed (costs rose), bounded against typing errors."""
+    field = forms.DecimalField(
+        label=label,
+        required=required,
+        max_digits=14,
+        decimal_places=2,
+        min_value=-limit,
+        max_value=limit,
+        help_text=help_text,
+    )
+    field.widget.attrs.update({"step": "0.01", "inputmode": "decimal"})
+    field.error_messages["max_value"] = "That is more than £1bn a month: check it."
+    field.error_messages["min_value"] = "That is more than £1bn a month: check it."
+    return field
+
+
+class StartDeliveryForm(VersionedForm):
+    comment = forms.CharField(
+        label="Note for the scheme's history (optional)",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            "version", "comment", FormActions(Submit("save", "Start delivery"))
+        )
+
+
+class CompleteForm(VersionedForm):
+    delivered = forms.CharField(
+        label="What was delivered",
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="The savings and changes the scheme achieved.",
+    )
+    lessons = forms.CharField(
+        label="Lessons learned",
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What the next scheme should do the same, or differently.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            "version", "delivered", "lessons", FormActions(Submit("save", "Close scheme"))
+        )
+
+
+class StopForm(VersionedForm):
+    decision = forms.CharField(
+        label="QAG's decision",
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="As minuted: why the scheme stops, and what happens instead.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            "version",
+            "decision",
+            FormActions(Submit("save", "Stop scheme", css_class="btn-danger")),
+        )
+
+
+class ReturnForm(forms.Form):
+    """A month's return; the month is chosen here for a new return, else fixed by the page."""
+
+    month = forms.TypedChoiceField(coerce=int, choices=())
+    actual = _money_field(
+        "Actual saving in the month (£)",
+        limit=MAX_MONTHLY_AMOUNT,
+        help_text="Negative if costs rose instead.",
+    )
+    forecast_outturn = _money_field(
+        "Forecast outturn for the year (£)",
+        limit=MAX_FORECAST,
+        required=False,
+        help_text="The full-year saving now expected. Leave empty to keep to the plan.",
+    )
+    commentary = forms.CharField(
+        max_length=10000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What happened this month, and what is being done about any shortfall.",
+    )
+    token = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, financial_year: FinancialYear, fixed_month: int | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["forecast_outturn"].error_messages["max_value"] = (
+            "That is more than £12bn for the year: check it."
+        )
+        self.fields["forecast_outturn"].error_messages["min_value"] = (
+            "That is more than £12bn for the year: check it."
+        )
+        self.fields["month"].choices = [
+            (m, f"{MONTH_NAMES[m - 1]} {financial_year.month_start(m).year} (month {m})")
+            for m in MONTHS
+        ]
+        if fixed_month is not None:
+            del self.fields["month"]
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            "token",
+            *(["month"] if fixed_month is None else []),
+            Row(Column("actual"), Column("forecast_outturn")),
+            "commentary",
+            FormActions(Submit("save", "Save return")),
+        )
+
+
+class AssureForm(forms.Form):
+    pmo_assured = _money_field(
+        "PMO assured value (£)",
+        limit=MAX_MONTHLY_AMOUNT,
+        help_text="The saving the PMO accepts for the month; it may differ from the actual.",
+    )
+    token = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            "token", "pmo_assured", FormActions(Submit("save", "Record assured value"))
+        )
+
+
+class DashboardForm(forms.Form):
+    year = forms.ModelChoiceField(
+        FinancialYear.objects.all(), required=False, empty_label=None, to_field_name="start_year"
+    )
+    month = forms.TypedChoiceField(
+        label="As at",
+        coerce=int,
+        required=False,
+        empty_value=None,
+        choices=[
+            ("", "Latest returns"),
+            *((m, f"{MONTH_NAMES[m - 1]} (month {m})") for m in MONTHS),
+        ],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.form_class = "row g-2 align-items-end"
+        self.helper.layout = Layout(
+            Div("year", css_class="col-6 col-md-3"),
+            Div("month", css_class="col-6 col-md-3"),
+            Div(Submit("show", "Show", css_class="btn-primary mb-3"), css_class="col-auto"),
+        )

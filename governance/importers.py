@@ -1,0 +1,877 @@
+"""Bulk import of QIPP targets, scheme plans and monthly returns from a CSV or XLSX file.
+
+The whole file is imported or nothing is: every row is checked first and each problem reported
+with its row number as the spreadsheet shows it (the header is row 1); only a file without a
+single error is written, in one transaction. Importing the same file again changes nothing:
+targets are matched by organisation and year, plans by reference, returns by reference and
+month. Lookups are loaded once and rows written in bulk, so a year of 10,000 schemes imports in
+seconds.
+
+Amounts are in pounds, savings positive, with at most two decimal places. An optional column
+left blank on a row that matches an existing return or target leaves that value as it was.
+"""
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from governance import delivery
+from governance.models import (
+    MAX_MONTHLY_AMOUNT,
+    PLAN_FIELDS,
+    AreaOfSpend,
+    FinancialYear,
+    MonthlyReturn,
+    Organisation,
+    ProgrammeArea,
+    QippTarget,
+    Scheme,
+    SchemeChange,
+    SchemeState,
+    SchemeType,
+    System,
+    User,
+)
+
+KINDS = ("targets", "plans", "returns")
+COLUMNS = {
+    "targets": (["organisation", "financial_year", "requirement"], ["allocation"]),
+    "plans": (
+        [
+            "reference",
+            "title",
+            "organisation",
+            "financial_year",
+            "programme_area",
+            "area_of_spend",
+            "scheme_type",
+            "recovery",
+            *PLAN_FIELDS,
+        ],
+        ["state"],
+    ),
+    "returns": (
+        ["reference", "month", "actual"],
+        ["forecast_outturn", "pmo_assured", "commentary"],
+    ),
+}
+YES = {"yes", "true", "1"}
+NO = {"no", "false", "0"}
+BATCH = 500
+PENNY = Decimal("0.01")
+# The largest amount each column holds (its model field's digits).
+MAX_FORECAST = Decimal("9999999999.99")
+MAX_REQUIREMENT = Decimal("999999999999.99")
+MAX_ALLOCATION = Decimal("99999999999999.99")
+
+
+@dataclass
+class RowError:
+    row: int | None  # the spreadsheet's row number; None for a problem with the whole file
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.message}" if self.row else self.message
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        text = (
+            f"Imported {self.kind}: {self.created} created, {self.updated} updated, "
+            f"{self.unchanged} unchanged."
+        )
+        if self.ignored_columns:
+            text += f" Columns not used: {', '.join(self.ignored_columns)}."
+        return text
+
+
+class Invalid(Exception):
+    """One problem with one value; `message` says what, for the person fixing the file."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+# --- reading the file ---
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        # a spreadsheet keeps every number as a float: 4.0 is the month 4
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value).strip()
+
+
+def _csv_rows(data: bytes) -> list[list[str]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")  # a CSV saved by Excel on Windows
+    return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
+
+
+def _xlsx_rows(handle) -> list[list[str]]:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = load_workbook(handle, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError):
+        raise Invalid("The file could not be read as an XLSX workbook.") from None
+    try:
+        sheet = workbook.worksheets[0]
+        return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+
+
+def read_table(handle, name: str) -> list[list[str]]:
+    suffix = Path(name).suffix.lower()
+    if suffix == ".csv":
+        return _csv_rows(handle.read())
+    if suffix == ".xlsx":
+        return _xlsx_rows(handle)
+    raise Invalid(f"{name} is neither a .csv nor an .xlsx file.")
+
+
+def _records(kind: str, rows: list[list[str]], result: ImportResult):
+    """The header's columns and (row number, {column: text}) for each non-blank row."""
+    if not rows:
+        result.errors.append(RowError(None, "The file is empty: the first row must be headers."))
+        return [], []
+    header = [cell.strip().lower().replace(" ", "_") for cell in rows[0]]
+    required, optional = COLUMNS[kind]
+    missing = [c for c in required if c not in header]
+    if missing:
+        result.errors.append(RowError(1, f"missing column(s): {', '.join(missing)}"))
+    twice = sorted({c for c in header if c and header.count(c) > 1})
+    if twice:
+        result.errors.append(RowError(1, f"column(s) appearing twice: {', '.join(twice)}"))
+    result.ignored_columns = [c for c in header if c and c not in required + optional]
+    if result.errors:
+        return header, []
+    records = []
+    for number, cells in enumerate(rows[1:], start=2):
+        if not any(cells):
+            continue
+        cells = cells + [""] * (len(header) - len(cells))
+        records.append((number, {c: v for c, v in zip(header, cells, strict=False) if c}))
+    return header, records
+
+
+# --- checking values ---
+
+
+class Check:
+    """Collects the problems of one row: `check(parse, value, ...)` returns None on a problem."""
+
+    def __init__(self, result: ImportResult, row: int):
+        self.result = result
+        self.row = row
+        self.ok = True
+
+    def fail(self, message: str) -> None:
+        self.ok = False
+        self.result.errors.append(RowError(self.row, message))
+
+    def __call__(self, parse: Callable, *args, **kwargs):
+        try:
+            return parse(*args, **kwargs)
+        except Invalid as exc:
+            self.fail(exc.message)
+            return None
+
+
+def _amount(
+    text: str, what: str, *, required: bool = True, minimum=None, limit=MAX_MONTHLY_AMOUNT
+) -> Decimal | None:
+    cleaned = text.replace(",", "").replace("£", "").strip()
+    if cleaned.startswith("(") and cleaned.endswith(")"):
+        cleaned = "-" + cleaned[1:-1]  # an accountant's negative
+    if not cleaned:
+        if required:
+            raise Invalid(f"{what} is missing")
+        return None
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise Invalid(f"{what} {text!r} is not an amount in pounds") from None
+    if not value.is_finite():
+        raise Invalid(f"{what} {text!r} is not an amount in pounds")
+    if abs(value) > limit:
+        raise Invalid(f"{what} {text} is too large")
+    if minimum is not None and value < minimum:
+        raise Invalid(f"{what} {text} must not be negative")
+    if value != value.quantize(PENNY):
+        raise Invalid(f"{what} {text} has more than two decimal places")
+    return value.quantize(PENNY)
+
+
+def _yes_no(text: str, what: str) -> bool:
+    value = text.strip().lower()
+    if value in YES:
+        return True
+    if value in NO:
+        return False
+    raise Invalid(f"{what} {text!r} should be yes, no, true, false, 1 or 0")
+
+
+def _scheme_type(text: str) -> str:
+    value = text.strip().lower()
+    if value not in SchemeType.values:
+        raise Invalid(f"scheme_type {text!r} should be transformational or transactional")
+    return value
+
+
+def _state(text: str) -> str:
+    value = text.strip().lower()
+    for state in SchemeState:
+        if value in (state.value, state.label.lower()):
+            return state.value
+    raise Invalid(f"state {text!r} is not a scheme state (e.g. in_delivery, approved, draft)")
+
+
+def _month(text: str) -> int:
+    try:
+        month = int(text.strip())
+    except ValueError:
+        raise Invalid(f"month {text!r} is not a number from 1 to 12") from None
+    if not 1 <= month <= 12:
+        raise Invalid(f"month {month} is outside 1 to 12 (1 is April, 12 is March)")
+    return month
+
+
+def _text(text: str, what: str, *, max_length: int, required: bool = False) -> str:
+    value = text.strip()
+    if required and not value:
+        raise Invalid(f"{what} is missing")
+    if len(value) > max_length:
+        raise Invalid(f"{what} is longer than {max_length} characters")
+    return value
+
+
+def _sequence(reference: str) -> int:
+    """ELR-1819-014 -> 14: the number a reference ends in."""
+    found = re.search(r"(\d+)$", reference)
+    if not found or int(found[1]) == 0:
+        raise Invalid(f"reference {reference!r} should end in its number, like ELR-1920-014")
+    return int(found[1])
+
+
+def _reference_matches(reference: str, organisation: Organisation, year: FinancialYear) -> None:
+    parts = re.fullmatch(r"(.+)-(\d{4})-(\d+)", reference)
+    if not parts:
+        return
+    if parts[1].casefold() != organisation.code.casefold():
+        raise Invalid(f"reference {reference} does not belong to organisation {organisation.code}")
+    if parts[2] != year.code:
+        raise Invalid(f"reference {reference} does not belong to financial year {year.label}")
+
+
+def _name_key(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+class Lookups:
+    """Organisations, years and areas, loaded once; unknown ones made when create_missing."""
+
+    def __init__(self, *, create_missing: bool, organisation_ids: set[int] | None):
+        self.create_missing = create_missing
+        self.organisation_ids = organisation_ids  # None: any organisation
+        self.organisations = {o.code.casefold(): o for o in Organisation.objects.all()}
+        self.years = {y.start_year: y for y in FinancialYear.objects.all()}
+        self.programme_areas = {_name_key(a.name): a for a in ProgrammeArea.objects.all()}
+        self.areas_of_spend = {_name_key(a.name): a for a in AreaOfSpend.objects.all()}
+        self.codes = {o.pk: o.code for o in self.organisations.values()}
+
+    def organisation(self, text: str) -> Organisation:
+        code = text.strip()
+        if not code:
+            raise Invalid("organisation is missing")
+        found = self.organisations.get(code.casefold())
+        # a restricted import (the upload page) may not create organisations
+        if found is None and self.create_missing and self.organisation_ids is None:
+            if len(code) > 20:
+                raise Invalid(f"organisation code {code!r} is longer than 20 characters")
+            found = Organisation.objects.create(code=code, name=code, system=self._new_system())
+            self.organisations[code.casefold()] = found
+            self.codes[found.pk] = found.code
+        if found is None:
+            raise Invalid(f"unknown organisation {code!r}")
+        self.allowed(found.pk)
+        return found
+
+    def allowed(self, organisation_id: int) -> None:
+        if self.organisation_ids is not None and organisation_id not in self.organisation_ids:
+            raise Invalid(
+                f"you can import for your own organisations only, "
+                f"not {self.codes.get(organisation_id, organisation_id)}"
+            )
+
+    def _new_system(self) -> System:
+        """The system every existing organisation shares, else one named Imported."""
+        systems = {o.system_id for o in self.organisations.values()}
+        if len(systems) == 1:
+            return System.objects.get(pk=systems.pop())
+        system, _ = System.objects.get_or_create(code="IMPORTED", defaults={"name": "Imported"})
+        return system
+
+    def year(self, text: str) -> FinancialYear:
+        start = FinancialYear.parse_label(text)
+        if start is None:
+            raise Invalid(f"financial year {text!r} should look like 2019/20")
+        found = self.years.get(start)
+        if found is None and self.create_missing:
+            if not 2000 <= start <= 2100:
+                raise Invalid(f"financial year {text} is outside 2000/01 to 2100/01")
+            found = self.years[start] = FinancialYear.objects.create(start_year=start)
+        if found is None:
+            raise Invalid(f"unknown financial year {text.strip()}")
+        return found
+
+    def _named(self, table: dict, model, what: str, text: str):
+        name = " ".join(text.split())
+        if not name:
+            raise Invalid(f"{what} is missing")
+        found = table.get(name.casefold())
+        if found is None and self.create_missing:
+            if len(name) > 100:
+                raise Invalid(f"{what} {name!r} is longer than 100 characters")
+            found = table[name.casefold()] = model.objects.create(name=name)
+        if found is None:
+            raise Invalid(f"unknown {what} {name!r}")
+        return found
+
+    def programme_area(self, text: str) -> ProgrammeArea:
+        return self._named(self.programme_areas, ProgrammeArea, "programme area", text)
+
+    def area_of_spend(self, text: str) -> AreaOfSpend:
+        return self._named(self.areas_of_spend, AreaOfSpend, "area of spend", text)
+
+
+def _chunks(items: list, size: int = BATCH) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _money(value) -> str:
+    return "" if value is None else f"£{value:,.2f}"
+
+
+# --- targets ---
+
+
+def _import_targets(header, records, *, lookups: Lookups, by: User, result: ImportResult):
+    parsed, first_row = [], {}
+    for number, record in records:
+        check = Check(result, number)
+        organisation = check(lookups.organisation, record["organisation"])
+        year = check(lookups.year, record["financial_year"])
+        requirement = check(
+            _amount, record["requirement"], "requirement", minimum=0, limit=MAX_REQUIREMENT
+        )
+        allocation = None
+        if "allocation" in record:
+            allocation = check(
+                _amount,
+                record["allocation"],
+                "allocation",
+                required=False,
+                minimum=0,
+                limit=MAX_ALLOCATION,
+            )
+        if organisation and year:
+            key = (organisation.pk, year.pk)
+            if key in first_row:
+                check.fail(
+                    f"a second target for {organisation.code} {year.label} "
+                    f"(first on row {first_row[key]})"
+                )
+            first_row.setdefault(key, number)
+        if check.ok:
+            parsed.append((organisation, year, requirement, allocation))
+    if result.errors:
+        return
+    existing = {
+        (t.organisation_id, t.financial_year_id): t
+        for t in QippTarget.objects.filter(financial_year__in={y for _o, y, _r, _a in parsed})
+    }
+    new, changed = [], []
+    for organisation, year, requirement, allocation in parsed:
+        target = existing.get((organisation.pk, year.pk))
+        if target is None:
+            new.append(
+                QippTarget(
+                    organisation=organisation,
+                    financial_year=year,
+                    requirement=requirement,
+                    allocation=allocation,
+                )
+            )
+            continue
+        before = (target.requirement, target.allocation)
+        target.requirement = requirement
+        if allocation is not None:
+            target.allocation = allocation
+        if (target.requirement, target.allocation) != before:
+            changed.append(target)
+    QippTarget.objects.bulk_create(new, batch_size=BATCH)
+    QippTarget.objects.bulk_update(changed, ["requirement", "allocation"], batch_size=BATCH)
+    result.created, result.updated = len(new), len(changed)
+    result.unchanged = len(parsed) - len(new) - len(changed)
+
+
+# --- plans ---
+
+PLAN_COMPARED = [
+    "title",
+    "programme_area_id",
+    "area_of_spend_id",
+    "scheme_type",
+    "is_recovery",
+    *PLAN_FIELDS,
+]
+
+
+@dataclass
+class PlanRow:
+    row: int
+    reference: str
+    sequence: int
+    organisation: Organisation
+    year: FinancialYear
+    values: dict  # PLAN_COMPARED -> value
+    state: str | None
+
+
+def _parse_plan(number, record, *, lookups: Lookups, result, has_state: bool, first_row: dict):
+    check = Check(result, number)
+    reference = check(_text, record["reference"], "reference", max_length=30, required=True)
+    sequence = None
+    if reference:
+        if reference in first_row:
+            check.fail(
+                f"{reference} appears twice in the file (first on row {first_row[reference]})"
+            )
+        first_row.setdefault(reference, number)
+        sequence = check(_sequence, reference)
+    title = check(_text, record["title"], "title", max_length=200, required=True)
+    organisation = check(lookups.organisation, record["organisation"])
+    year = check(lookups.year, record["financial_year"])
+    programme_area = check(lookups.programme_area, record["programme_area"])
+    area_of_spend = check(lookups.area_of_spend, record["area_of_spend"])
+    scheme_type = check(_scheme_type, record["scheme_type"])
+    recovery = check(_yes_no, record["recovery"], "recovery")
+    plan = {
+        name: check(_amount, record[name], name, required=False, minimum=0) or Decimal("0.00")
+        for name in PLAN_FIELDS
+    }
+    state = None
+    if has_state and record["state"].strip():
+        state = check(_state, record["state"])
+    if reference and organisation and year:
+        check(_reference_matches, reference, organisation, year)
+    if not check.ok:
+        return None
+    values = {
+        "title": title,
+        "programme_area_id": programme_area.pk,
+        "area_of_spend_id": area_of_spend.pk,
+        "scheme_type": scheme_type,
+        "is_recovery": recovery,
+        **plan,
+    }
+    return PlanRow(number, reference, sequence, organisation, year, values, state)
+
+
+def _plan_display(lookups: Lookups, name: str, value) -> str:
+    if name == "programme_area_id":
+        return next((a.name for a in lookups.programme_areas.values() if a.pk == value), "")
+    if name == "area_of_spend_id":
+        return next((a.name for a in lookups.areas_of_spend.values() if a.pk == value), "")
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, Decimal):
+        return _money(value)
+    if name == "scheme_type":
+        return SchemeType(value).label
+    return str(value)
+
+
+def _check_numbering(parsed: list[PlanRow], existing: dict, lookups: Lookups, result) -> None:
+    """A reference keeps its organisation and year, and no two schemes share a number."""
+    taken = {
+        (org, year, sequence): reference
+        for org, year, sequence, reference in Scheme.objects.filter(
+            financial_year__in={p.year.pk for p in parsed}
+        ).values_list("organisation_id", "financial_year_id", "sequence", "reference")
+    }
+    claimed = {}
+    for p in parsed:
+        scheme = existing.get(p.reference)
+        if scheme and (scheme.organisation_id, scheme.financial_year_id) != (
+            p.organisation.pk,
+            p.year.pk,
+        ):
+            result.errors.append(
+                RowError(
+                    p.row,
+                    f"{p.reference} is already a scheme of "
+                    f"{lookups.codes.get(scheme.organisation_id)} "
+                    f"{scheme.financial_year.label}, not {p.organisation.code} {p.year.label}",
+                )
+            )
+            continue
+        if scheme:
+            continue
+        key = (p.organisation.pk, p.year.pk, p.sequence)
+        owner = taken.get(key)
+        if owner and owner != p.reference:
+            result.errors.append(
+                RowError(
+                    p.row,
+                    f"{p.reference} has number {p.sequence} of {p.organisation.code} "
+                    f"{p.year.label}, which {owner} already has",
+                )
+            )
+        elif key in claimed:
+            result.errors.append(
+                RowError(
+                    p.row,
+                    f"{p.reference} has the same number as {claimed[key].reference} "
+                    f"(row {claimed[key].row})",
+                )
+            )
+        claimed.setdefault(key, p)
+
+
+def _import_plans(header, records, *, lookups: Lookups, by: User, result: ImportResult):
+    has_state = "state" in header
+    first_row: dict[str, int] = {}
+    parsed = [
+        p
+        for number, record in records
+        if (
+            p := _parse_plan(
+                number,
+                record,
+                lookups=lookups,
+                result=result,
+                has_state=has_state,
+                first_row=first_row,
+            )
+        )
+    ]
+    if result.errors:
+        return
+    existing = {}
+    for chunk in _chunks([p.reference for p in parsed]):
+        for scheme in Scheme.objects.filter(reference__in=chunk).select_related("financial_year"):
+            existing[scheme.reference] = scheme
+    _check_numbering(parsed, existing, lookups, result)
+    if result.errors:
+        return
+
+    now = timezone.now()
+    new, changed, changes, new_states = [], [], [], {}
+    for p in parsed:
+        scheme = existing.get(p.reference)
+        if scheme is None:
+            new.append(
+                Scheme(
+                    reference=p.reference,
+                    sequence=p.sequence,
+                    description=p.values["title"],
+                    organisation=p.organisation,
+                    financial_year=p.year,
+                    start_date=p.year.start_date,
+                    project_lead=by,
+                    sro=by,
+                    created_by=by,
+                    state=p.state or SchemeState.IN_DELIVERY,
+                    **p.values,
+                )
+            )
+            continue
+        fields = [name for name in PLAN_COMPARED if getattr(scheme, name) != p.values[name]]
+        for name in fields:
+            changes.append(
+                SchemeChange(
+                    scheme=scheme,
+                    changed_by=by,
+                    field=Scheme._meta.get_field(name.removesuffix("_id")).verbose_name,
+                    old_value=_plan_display(lookups, name, getattr(scheme, name)),
+                    new_value=_plan_display(lookups, name, p.values[name]),
+                )
+            )
+            setattr(scheme, name, p.values[name])
+        if p.state and p.state != scheme.state:
+            new_states.setdefault(p.state, []).append(scheme.pk)
+            changes.append(
+                SchemeChange(
+                    scheme=scheme,
+                    changed_by=by,
+                    field="state",
+                    old_value=SchemeState(scheme.state).label,
+                    new_value=SchemeState(p.state).label,
+                )
+            )
+        if fields or (p.state and p.state != scheme.state):
+            scheme.version += 1
+            scheme.updated_at = now
+            changed.append(scheme)
+    Scheme.objects.bulk_create(new, batch_size=BATCH)
+    Scheme.objects.bulk_update(changed, [*PLAN_COMPARED, "version", "updated_at"], batch_size=BATCH)
+    for state, ids in new_states.items():
+        # the state is protected from assignment: a bulk import sets it in the database
+        for chunk in _chunks(ids):
+            Scheme.objects.filter(pk__in=chunk).update(state=state, state_changed_at=now)
+    SchemeChange.objects.bulk_create(changes, batch_size=BATCH)
+    result.created, result.updated = len(new), len(changed)
+    result.unchanged = len(parsed) - len(new) - len(changed)
+
+
+# --- returns ---
+
+
+def _parse_return(number, record, *, schemes: dict, lookups: Lookups, result, first_row: dict):
+    check = Check(result, number)
+    reference = record["reference"].strip()
+    scheme = None
+    if not reference:
+        check.fail("reference is missing")
+    elif reference not in schemes:
+        check.fail(f"no scheme has the reference {reference!r}")
+    else:
+        scheme = schemes[reference]
+        check(lookups.allowed, scheme[1])
+        if scheme[2] not in delivery.DELIVERY_STATES:
+            check.fail(
+                f"{reference} is {SchemeState(scheme[2]).label.lower()}: returns start once a "
+                "scheme is in delivery"
+            )
+    month = check(_month, record["month"])
+    if reference and month:
+        key = (reference, month)
+        if key in first_row:
+            check.fail(
+                f"a second return for {reference} month {month} (first on row {first_row[key]})"
+            )
+        first_row.setdefault(key, number)
+    values = {"actual": check(_amount, record["actual"], "actual")}
+    if "forecast_outturn" in record:
+        values["forecast_outturn"] = check(
+            _amount,
+            record["forecast_outturn"],
+            "forecast_outturn",
+            required=False,
+            limit=MAX_FORECAST,
+        )
+    if "commentary" in record:
+        values["commentary"] = check(_text, record["commentary"], "commentary", max_length=10000)
+    assured = None
+    if "pmo_assured" in record:
+        assured = check(_amount, record["pmo_assured"], "pmo_assured", required=False)
+    if not check.ok:
+        return None
+    return scheme[0], month, values, assured
+
+
+def _correct_return(monthly: MonthlyReturn, values: dict, assured, *, by, now) -> list:
+    """Apply a row to an existing return; the history rows of what changed.
+
+    The same rules as a correction in the browser (governance.delivery.return_save): a blank
+    optional cell leaves the figure as it was, and correcting the actual or the forecast of
+    an assured return clears its assurance, unless the row carries a PMO assured value.
+    """
+    month = monthly.month
+    labels = delivery._return_fields(month)  # the labels the scheme's return history shows
+    changes = []
+    for name, value in values.items():
+        if value is None or (name == "commentary" and not value):
+            continue
+        old = getattr(monthly, name)
+        if old == value:
+            continue
+        show = (lambda v: v) if name == "commentary" else delivery._money
+        changes.append(
+            SchemeChange(
+                scheme_id=monthly.scheme_id,
+                changed_by=by,
+                field=labels[name],
+                old_value=show(old),
+                new_value=show(value),
+            )
+        )
+        setattr(monthly, name, value)
+    figures_changed = any(c.field != labels["commentary"] for c in changes)
+    if assured is not None and (assured != monthly.pmo_assured or not monthly.assured_at):
+        old = monthly.pmo_assured if monthly.assured_at else None
+        changes.append(
+            SchemeChange(
+                scheme_id=monthly.scheme_id,
+                changed_by=by,
+                field=delivery.assured_field(month),
+                old_value=delivery._money(old),
+                new_value=delivery._money(assured),
+            )
+        )
+        monthly.pmo_assured, monthly.assured_by, monthly.assured_at = assured, by, now
+    elif assured is None and figures_changed and monthly.assured_at:
+        changes.append(
+            SchemeChange(
+                scheme_id=monthly.scheme_id,
+                changed_by=by,
+                field=delivery.assured_field(month),
+                old_value=delivery._money(monthly.pmo_assured),
+                new_value="cleared: the figures were corrected",
+            )
+        )
+        monthly.pmo_assured = monthly.assured_by = monthly.assured_at = None
+    if changes:
+        monthly.updated_at = now
+    return changes
+
+
+def _import_returns(header, records, *, lookups: Lookups, by: User, result: ImportResult):
+    references = sorted({r["reference"].strip() for _n, r in records if r["reference"].strip()})
+    schemes = {}
+    for chunk in _chunks(references):
+        for reference, pk, org, state in Scheme.objects.filter(reference__in=chunk).values_list(
+            "reference", "pk", "organisation_id", "state"
+        ):
+            schemes[reference] = (pk, org, state)
+    first_row: dict = {}
+    parsed = [
+        p
+        for number, record in records
+        if (
+            p := _parse_return(
+                number, record, schemes=schemes, lookups=lookups, result=result, first_row=first_row
+            )
+        )
+    ]
+    if result.errors:
+        return
+    existing = {}
+    for chunk in _chunks(sorted({p[0] for p in parsed})):
+        for monthly in MonthlyReturn.objects.filter(scheme_id__in=chunk):
+            existing[(monthly.scheme_id, monthly.month)] = monthly
+
+    now = timezone.now()
+    new, changed, changes = [], [], []
+    for scheme_id, month, values, assured in parsed:
+        monthly = existing.get((scheme_id, month))
+        if monthly is None:
+            # a new return: who entered it is on the row itself (entered_by), as in the browser
+            new.append(
+                MonthlyReturn(
+                    scheme_id=scheme_id,
+                    month=month,
+                    actual=values["actual"],
+                    forecast_outturn=values.get("forecast_outturn"),
+                    commentary=values.get("commentary") or "",
+                    pmo_assured=assured,
+                    entered_by=by,
+                    assured_by=by if assured is not None else None,
+                    assured_at=now if assured is not None else None,
+                )
+            )
+            continue
+        corrections = _correct_return(monthly, values, assured, by=by, now=now)
+        if corrections:
+            changes += corrections
+            changed.append(monthly)
+    MonthlyReturn.objects.bulk_create(new, batch_size=BATCH)
+    MonthlyReturn.objects.bulk_update(
+        changed,
+        [
+            "actual",
+            "forecast_outturn",
+            "pmo_assured",
+            "commentary",
+            "assured_by",
+            "assured_at",
+            "updated_at",
+        ],
+        batch_size=BATCH,
+    )
+    SchemeChange.objects.bulk_create(changes, batch_size=BATCH)
+    result.created, result.updated = len(new), len(changed)
+    result.unchanged = len(parsed) - len(new) - len(changed)
+
+
+IMPORTERS = {"targets": _import_targets, "plans": _import_plans, "returns": _import_returns}
+
+
+def import_file(
+    kind: str,
+    handle,
+    *,
+    name: str,
+    by: User,
+    create_missing: bool = False,
+    organisation_ids: set[int] | None = None,
+) -> ImportResult:
+    """Import targets, plans or returns from an open .csv or .xlsx file: all rows, or none.
+
+    `by` is recorded as the creator of new schemes (and their lead and SRO until someone
+    changes them), the author of each change in the schemes' history and the enterer of returns.
+    `organisation_ids`, when given, limits the rows to those organisations.
+    """
+    if kind not in IMPORTERS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    result = ImportResult(kind)
+    try:
+        rows = read_table(handle, name)
+    except Invalid as exc:
+        result.errors.append(RowError(None, exc.message))
+        return result
+    header, records = _records(kind, rows, result)
+    if result.errors:
+        return result
+    with transaction.atomic():
+        lookups = Lookups(create_missing=create_missing, organisation_ids=organisation_ids)
+        IMPORTERS[kind](header, records, lookups=lookups, by=by, result=result)
+        if result.errors:
+            # organisations, years or areas made for this file go too
+            transaction.set_rollback(True)
+            result.created = result.updated = result.unchanged = 0
+    return result
+
+
+def import_user() -> User:
+    """Who the command line imports as: the first superuser, else an inactive 'import' user."""
+    user = User.objects.filter(is_superuser=True).order_by("pk").first()
+    if user:
+        return user
+    user, created = User.objects.get_or_create(
+        username="import", defaults={"is_active": False, "first_name": "Import"}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user

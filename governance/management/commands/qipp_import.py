@@ -1,0 +1,48 @@
+"""python manage.py qipp_import targets|plans|returns FILE [--create-missing]
+
+Other tools and finance teams' scripts call this: keep the interface as it is.
+"""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from governance import importers
+
+
+class Command(BaseCommand):
+    help = (
+        "Import QIPP targets, scheme plans or monthly returns from a .csv or .xlsx file "
+        "(first row headers, amounts in pounds). The whole file is imported or nothing is."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", choices=importers.KINDS)
+        parser.add_argument("file", help="a .csv or .xlsx file")
+        parser.add_argument(
+            "--create-missing",
+            action="store_true",
+            help="create unknown organisations, financial years, programme areas and areas "
+            "of spend instead of refusing them",
+        )
+
+    def handle(self, *args, kind, file, create_missing, **options):
+        path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"There is no file {file}.")
+        with path.open("rb") as handle:
+            result = importers.import_file(
+                kind,
+                handle,
+                name=path.name,
+                by=importers.import_user(),
+                create_missing=create_missing,
+            )
+        if not result.ok:
+            for error in result.errors:
+                self.stderr.write(str(error))
+            count = len(result.errors)
+            raise CommandError(
+                f"{count} error{'s' if count != 1 else ''} in {path.name}: nothing was imported."
+            )
+        self.stdout.write(self.style.SUCCESS(result.summary()))

@@ -1,0 +1,59 @@
+"""python manage.py qipp_report summary|requirement|area_of_spend|forecast --year 2019/20
+[--month N] [--by organisation|programme_area] [--format table|csv|xlsx] [--output FILE]
+
+Other tools and finance teams' scripts call this: keep the interface as it is.
+"""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from governance import reports
+
+
+class Command(BaseCommand):
+    help = (
+        "Print a committee table for a financial year as at a month: a text table like the "
+        "committee paper, CSV (signed £'000) or XLSX (needs --output)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("table", choices=list(reports.TABLES))
+        parser.add_argument("--year", required=True, help="financial year, e.g. 2019/20")
+        parser.add_argument("--month", default="12", help="as at month 1 (April) to 12 (March)")
+        parser.add_argument(
+            "--by",
+            default="organisation",
+            help="organisation or programme_area (summary and forecast)",
+        )
+        parser.add_argument("--format", default="table", choices=["table", "csv", "xlsx"])
+        parser.add_argument("--output", help="write to this file instead of the screen")
+
+    def handle(self, *args, table, year, month, by, format, output, **options):
+        if format == "xlsx" and not output:
+            raise CommandError("An XLSX workbook needs a file: add --output FILE.xlsx.")
+        try:
+            financial_year, month, by = reports.parse_selection(
+                table, year=year, month=month, by=by
+            )
+        except reports.ReportError as exc:
+            raise CommandError(exc.message) from None
+        result = reports.build(table, year=financial_year, month=month, by=by)
+        if format == "xlsx":
+            content = reports.to_xlsx(result)
+        elif format == "csv":
+            content = reports.to_csv(result)
+        else:
+            content = reports.to_text(result)
+        if not output:
+            self.stdout.write(content, ending="")
+            return
+        path = Path(output)
+        try:
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8", newline="")
+        except OSError as exc:
+            raise CommandError(f"Could not write {output}: {exc.strerror}.") from None
+        self.stdout.write(f"Wrote {result.heading} to {output}.")

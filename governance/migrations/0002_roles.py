@@ -1,0 +1,31 @@
+from django.db import migrations
+
+ROLES = [
+    "Project lead",
+    "SRO",
+    "Finance reviewer",
+    "Clinical reviewer",
+    "Quality lead",
+    "Panel member",
+    "PMO",
+    "Chief Nurse and Quality Officer",
+    "Clinical Chair",
+    "QAG member",
+    "Viewer",
+]
+
+
+def create_roles(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    for name in ROLES:
+        Group.objects.get_or_create(name=name)
+
+
+def remove_roles(apps, schema_editor):
+    apps.get_model("auth", "Group").objects.filter(name__in=ROLES).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [("governance", "0001_initial"), ("auth", "0012_alter_user_first_name_max_length")]
+
+    operations = [migrations.RunPython(create_roles, remove_roles)]

@@ -1,0 +1,175 @@
+"""Who may see and do what: ACCESS.md, checked on the server for the object in hand.
+
+Each rule answers with the reason for refusal in words a user understands, or None when the
+user may go ahead. The fsm transitions' `permission=` callables and the views both ask here.
+"""
+
+from collections.abc import Callable
+
+from django.db.models import Q, QuerySet
+
+from governance import roles
+from governance.models import Scheme, SchemeState
+
+
+def is_team(user, scheme: Scheme) -> bool:
+    return user.pk in scheme.team_ids
+
+
+def in_organisation(user, scheme: Scheme) -> bool:
+    return scheme.organisation_id in user.organisation_ids
+
+
+def in_system(user, scheme: Scheme) -> bool:
+    return scheme.organisation.system_id in user.system_ids
+
+
+def can_view_scheme(user, scheme: Scheme) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if scheme.state == SchemeState.DRAFT:
+        return is_team(user, scheme) or (user.has_role(roles.PMO) and in_organisation(user, scheme))
+    return is_team(user, scheme) or in_system(user, scheme)
+
+
+def visible_schemes(user) -> QuerySet[Scheme]:
+    """The schemes a user may see: the same rule as can_view_scheme, as one query."""
+    if not user.is_authenticated or not user.is_active:
+        return Scheme.objects.none()
+    team = Q(project_lead=user) | Q(sro=user) | Q(clinical_lead=user) | Q(finance_lead=user)
+    draft_ok = team
+    if user.has_role(roles.PMO):
+        draft_ok |= Q(organisation_id__in=user.organisation_ids)
+    others = ~Q(state=SchemeState.DRAFT) & Q(organisation__system_id__in=user.system_ids)
+    return Scheme.objects.filter(others | team | (Q(state=SchemeState.DRAFT) & draft_ok))
+
+
+def _not_signed_in(user) -> str | None:
+    if not user.is_authenticated or not user.is_active:
+        return "Please sign in."
+    return None
+
+
+def _reviewer(role: str, label: str) -> Callable:
+    def rule(user, scheme: Scheme) -> str | None:
+        if not user.has_role(role):
+            return f"Only a {label} can record the {label.split()[0].lower()} review."
+        if not in_organisation(user, scheme):
+            return (
+                f"You review schemes of your own organisation only, not {scheme.organisation.code}."
+            )
+        if user.pk in (scheme.project_lead_id, scheme.sro_id):
+            return (
+                "You cannot review a scheme on which you are project lead or SRO "
+                "(segregation of duties)."
+            )
+        return None
+
+    return rule
+
+
+def _create(user, organisation=None) -> str | None:
+    if not user.has_role(roles.PROJECT_LEAD):
+        return "Only a project lead can write a new PID."
+    if organisation is not None and organisation.pk not in user.organisation_ids:
+        return f"You can write PIDs for your own organisation only, not {organisation.code}."
+    if not user.organisation_ids:
+        return "You are not a member of any organisation yet: ask an administrator."
+    return None
+
+
+def _edit(user, scheme: Scheme) -> str | None:
+    if user.pk != scheme.project_lead_id:
+        return "Only the scheme's project lead can change the PID."
+    if scheme.state != SchemeState.DRAFT:
+        state = scheme.get_state_display().lower()
+        return f"The PID can only be changed while it is a draft; it is now {state}."
+    return None
+
+
+def _submit(user, scheme: Scheme) -> str | None:
+    if user.pk != scheme.project_lead_id:
+        return "Only the scheme's project lead can submit it."
+    return None
+
+
+def _withdraw(user, scheme: Scheme) -> str | None:
+    if user.pk not in (scheme.project_lead_id, scheme.sro_id):
+        return "Only the scheme's project lead or SRO can withdraw it."
+    return None
+
+
+def _panel_decide(user, scheme: Scheme) -> str | None:
+    if not user.has_role(roles.QUALITY_LEAD):
+        return "Only the quality lead can agree, return or dismiss at the QIA panel."
+    if not in_organisation(user, scheme):
+        return f"You chair panels of your own organisation only, not {scheme.organisation.code}."
+    if user.pk in (scheme.project_lead_id, scheme.sro_id):
+        return "You cannot chair the panel of a scheme on which you are project lead or SRO."
+    return None
+
+
+def _sign_off(user, scheme: Scheme) -> str | None:
+    """The base rule; the qia app adds the version-level checks (panel member, same person)."""
+    if not (user.has_role(roles.CHIEF_NURSE) or user.has_role(roles.CLINICAL_CHAIR)):
+        return "Only the Chief Nurse and Quality Officer or the Clinical Chair can sign off a QIA."
+    if not in_organisation(user, scheme):
+        return (
+            f"You sign off schemes of your own organisation only, not {scheme.organisation.code}."
+        )
+    if is_team(user, scheme):
+        return "You cannot sign off a scheme on whose team you are (segregation of duties)."
+    return None
+
+
+def _start_delivery(user, scheme: Scheme) -> str | None:
+    if not (user.has_role(roles.PMO) and in_organisation(user, scheme)):
+        return "Only the PMO of the scheme's organisation can start delivery."
+    return None
+
+
+def _complete(user, scheme: Scheme) -> str | None:
+    if user.pk == scheme.sro_id:
+        return None
+    if not (user.has_role(roles.PMO) and in_organisation(user, scheme)):
+        return "Only the PMO of the scheme's organisation or its SRO can close the scheme."
+    return None
+
+
+def _stop(user, scheme: Scheme) -> str | None:
+    if not user.has_role(roles.QAG_MEMBER):
+        return "Only a member of the QIPP Assurance Group can stop a scheme."
+    if is_team(user, scheme):
+        return "You cannot decide on a scheme on whose team you are (segregation of duties)."
+    return None
+
+
+RULES: dict[str, Callable] = {
+    "edit": _edit,
+    "submit": _submit,
+    "finance_review": _reviewer(roles.FINANCE_REVIEWER, "finance reviewer"),
+    "clinical_review": _reviewer(roles.CLINICAL_REVIEWER, "clinical reviewer"),
+    "withdraw": _withdraw,
+    "panel_decide": _panel_decide,
+    "sign_off": _sign_off,
+    "start_delivery": _start_delivery,
+    "complete": _complete,
+    "stop": _stop,
+}
+
+
+def register(action: str, rule: Callable) -> None:
+    """Later apps (QIA, delivery) add their actions' rules here."""
+    RULES[action] = rule
+
+
+def refusal(action: str, user, scheme: Scheme | None = None, **context) -> str | None:
+    """Why `user` may not do `action` on `scheme`, or None if they may."""
+    reason = _not_signed_in(user)
+    if reason:
+        return reason
+    if action == "create":
+        return _create(user, **context)
+    if scheme is not None and not can_view_scheme(user, scheme):
+        return "You do not have access to this scheme."
+    return RULES[action](user, scheme, **context)

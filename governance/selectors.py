@@ -1,0 +1,203 @@
+"""Read-only queries the pages share: the user's tasks, a scheme's history, its actions."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+from django_fsm import can_proceed
+from django_fsm_log.models import StateLog
+
+from governance import policy, roles
+from governance.models import Review, ReviewKind, Scheme, SchemeState
+
+
+@dataclass
+class Task:
+    scheme: Scheme
+    what: str
+    url: str
+    since: datetime | None = None
+
+
+def _review_tasks(user, kind: str, role: str) -> list[Task]:
+    if not user.has_role(role):
+        return []
+    reviewed = Review.objects.filter(
+        scheme=OuterRef("pk"), round=OuterRef("submission_round"), kind=kind
+    )
+    schemes = (
+        Scheme.objects.filter(
+            state=SchemeState.CONFIRM_AND_CHALLENGE,
+            organisation_id__in=user.organisation_ids,
+        )
+        .exclude(Q(project_lead=user) | Q(sro=user))
+        .exclude(Exists(reviewed))
+        .select_related("organisation")
+    )
+    label = ReviewKind(kind).label.lower()
+    return [
+        Task(
+            s,
+            f"Record the {label} review",
+            reverse("scheme_review", args=[s.pk, kind]),
+            s.state_changed_at,
+        )
+        for s in schemes
+    ]
+
+
+def _project_lead_tasks(user) -> list[Task]:
+    schemes = Scheme.objects.filter(project_lead=user, state=SchemeState.DRAFT).select_related(
+        "organisation"
+    )
+    return [
+        Task(
+            s,
+            "Answer the reviewers and resubmit"
+            if s.submission_round
+            else "Complete and submit the PID",
+            s.get_absolute_url(),
+            s.state_changed_at or s.created_at,
+        )
+        for s in schemes
+    ]
+
+
+# Each source lists one kind of work waiting for a user; later apps append their own.
+TASK_SOURCES: list[Callable] = [
+    _project_lead_tasks,
+    lambda user: _review_tasks(user, ReviewKind.FINANCE, roles.FINANCE_REVIEWER),
+    lambda user: _review_tasks(user, ReviewKind.CLINICAL, roles.CLINICAL_REVIEWER),
+]
+
+
+def tasks_for(user) -> list[Task]:
+    tasks = [task for source in TASK_SOURCES for task in source(user)]
+    return sorted(tasks, key=lambda t: (t.since is None, t.since or 0))
+
+
+@dataclass
+class Event:
+    at: datetime
+    who: object
+    what: str
+    detail: str = ""
+    kind: str = "change"
+
+
+# Other apps add their own events (QIA scores, returns, escalations): scheme -> [Event].
+HISTORY_SOURCES: list[Callable] = []
+
+
+def history(scheme: Scheme) -> list[Event]:
+    """The scheme's timeline: transitions, field changes and document uploads, newest first."""
+    logs = StateLog.objects.filter(
+        content_type=ContentType.objects.get_for_model(Scheme), object_id=scheme.pk
+    ).select_related("by")
+    states = dict(SchemeState.choices)
+
+    def label(state):
+        return states.get(state, state)
+
+    events = [
+        Event(
+            at=log.timestamp,
+            who=log.by,
+            what=(
+                f"{label(log.source_state)} → {label(log.state)}"
+                if log.source_state != log.state
+                else label(log.state)
+            ),
+            detail=log.description or "",
+            kind="transition",
+        )
+        for log in logs
+    ]
+    events += [
+        Event(
+            at=change.changed_at,
+            who=change.changed_by,
+            what=f"Changed {change.field}",
+            detail=f"{change.old_value or '(empty)'} → {change.new_value or '(empty)'}",
+        )
+        for change in scheme.changes.select_related("changed_by")
+    ]
+    for source in HISTORY_SOURCES:
+        events += source(scheme)
+    return sorted(events, key=lambda e: e.at, reverse=True)
+
+
+@dataclass
+class Action:
+    label: str
+    url: str
+    style: str = "primary"
+
+
+# Other apps add the buttons of their own actions: each source gives (user, scheme) -> [Action].
+ACTION_SOURCES: list[Callable] = []
+
+
+@dataclass
+class Section:
+    """A block another app adds to the scheme page: a template and its context."""
+
+    template: str
+    context: dict
+
+
+# Each source gives (user, scheme) -> Section or None; the scheme page shows them in order.
+SECTION_SOURCES: list[Callable] = []
+
+
+def sections_for(user, scheme: Scheme) -> list[Section]:
+    return [section for source in SECTION_SOURCES if (section := source(user, scheme))]
+
+
+def actions_for(user, scheme: Scheme) -> list[Action]:
+    """The buttons this user may press on this scheme now."""
+    found = []
+    if policy.refusal("edit", user, scheme) is None:
+        found.append(
+            Action("Edit PID", reverse("scheme_edit", args=[scheme.pk]), "outline-primary")
+        )
+    candidates = [
+        (
+            "submit",
+            "Submit for confirm and challenge",
+            reverse("scheme_submit", args=[scheme.pk]),
+            "primary",
+        ),
+        (
+            "finance_review",
+            "Record financial review",
+            reverse("scheme_review", args=[scheme.pk, "finance"]),
+            "primary",
+        ),
+        (
+            "clinical_review",
+            "Record clinical review",
+            reverse("scheme_review", args=[scheme.pk, "clinical"]),
+            "primary",
+        ),
+        ("withdraw", "Withdraw", reverse("scheme_withdraw", args=[scheme.pk]), "outline-danger"),
+    ]
+    for action, label, url, style in candidates:
+        if not can_proceed(getattr(scheme, action)):
+            continue
+        if policy.refusal(action, user, scheme) is not None:
+            continue
+        if (
+            action.endswith("_review")
+            and scheme.reviews.filter(
+                round=scheme.submission_round, kind=action.removesuffix("_review")
+            ).exists()
+        ):
+            continue
+        found.append(Action(label, url, style))
+    for source in ACTION_SOURCES:
+        found.extend(source(user, scheme))
+    return found

@@ -1,0 +1,23 @@
+"""Delivery pages, included at the site root by config/urls.py."""
+
+from django.urls import path
+
+from governance import views_delivery as views
+
+urlpatterns = [
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path(
+        "schemes/<int:pk>/start-delivery/",
+        views.scheme_start_delivery,
+        name="scheme_start_delivery",
+    ),
+    path("schemes/<int:pk>/complete/", views.scheme_complete, name="scheme_complete"),
+    path("schemes/<int:pk>/stop/", views.scheme_stop, name="scheme_stop"),
+    path("schemes/<int:pk>/returns/new/", views.return_edit, name="return_new"),
+    path("schemes/<int:pk>/returns/<int:month>/", views.return_edit, name="return_edit"),
+    path(
+        "schemes/<int:pk>/returns/<int:month>/assure/",
+        views.return_assure,
+        name="return_assure",
+    ),
+]

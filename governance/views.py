@@ -1,0 +1,350 @@
+"""Pages of the PID workflow. Thin: check access, validate, call one service, redirect."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from governance import policy, services
+from governance.forms import (
+    DocumentForm,
+    ReviewForm,
+    SchemeFilterForm,
+    SchemeForm,
+    SubmitForm,
+    WithdrawForm,
+)
+from governance.models import (
+    MONTH_NAMES,
+    Organisation,
+    ReviewKind,
+    Scheme,
+    SchemeDocument,
+    SchemeState,
+)
+from governance.selectors import actions_for, history, sections_for, tasks_for
+
+
+def refuse(request, reason: str, *, action: str, target: str = ""):
+    """A 403 page that says why, and the refusal on record."""
+    services.record_refusal(user=request.user, action=action, target=target, reason=reason)
+    return render(request, "403.html", {"reason": reason}, status=403)
+
+
+def _scheme_for(request, pk: int, *, action: str = "view") -> tuple[Scheme | None, object]:
+    """The scheme if the user may see it, else a refusal response."""
+    scheme = get_object_or_404(
+        Scheme.objects.select_related(
+            "organisation__system",
+            "financial_year",
+            "programme_area",
+            "area_of_spend",
+            "project_lead",
+            "sro",
+            "clinical_lead",
+            "finance_lead",
+        ),
+        pk=pk,
+    )
+    if not policy.can_view_scheme(request.user, scheme):
+        return None, refuse(
+            request, "You do not have access to this scheme.", action=action, target=f"scheme {pk}"
+        )
+    return scheme, None
+
+
+def _version(form) -> int | None:
+    return form.cleaned_data.get("version")
+
+
+def _act(request, scheme: Scheme, call) -> bool:
+    """Run a service call; turn a refusal into a message. True when it went through."""
+    try:
+        call()
+    except services.Conflict as exc:
+        messages.warning(request, exc.message)
+        return False
+    except services.ActionRefused as exc:
+        messages.error(request, exc.message)
+        return False
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return False
+    return True
+
+
+@login_required
+def home(request):
+    visible = policy.visible_schemes(request.user)
+    counts = dict(visible.values_list("state").annotate(n=Count("id")).values_list("state", "n"))
+    states = [(value, label, counts.get(value, 0)) for value, label in SchemeState.choices]
+    return render(
+        request,
+        "governance/home.html",
+        {
+            "states": states,
+            "total": sum(counts.values()),
+            "tasks": tasks_for(request.user)[:10],
+            "recent": request.user.notifications.all()[:5],
+        },
+    )
+
+
+@login_required
+def my_tasks(request):
+    return render(request, "governance/my_tasks.html", {"tasks": tasks_for(request.user)})
+
+
+@login_required
+def scheme_list(request):
+    form = SchemeFilterForm(request.GET or None)
+    form.fields["organisation"].queryset = Organisation.objects.filter(
+        system_id__in=request.user.system_ids
+    )
+    schemes = policy.visible_schemes(request.user).select_related(
+        "organisation", "financial_year", "programme_area", "project_lead"
+    )
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["q"]:
+            schemes = schemes.filter(
+                Q(reference__icontains=data["q"])
+                | Q(title__icontains=data["q"])
+                | Q(description__icontains=data["q"])
+            )
+        for field in ("organisation", "financial_year", "programme_area", "state"):
+            if data[field]:
+                schemes = schemes.filter(**{field: data[field]})
+    page = Paginator(schemes.order_by(*Scheme._meta.ordering), 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "governance/scheme_list.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+@login_required
+def scheme_detail(request, pk: int):
+    scheme, refused = _scheme_for(request, pk)
+    if refused:
+        return refused
+    plan = list(zip(MONTH_NAMES, scheme.plan, strict=True))
+    return render(
+        request,
+        "governance/scheme_detail.html",
+        {
+            "scheme": scheme,
+            "plan": plan,
+            "reviews": scheme.reviews.select_related("reviewer"),
+            "documents": scheme.documents.select_related("uploaded_by"),
+            "history": history(scheme),
+            "actions": actions_for(request.user, scheme),
+            "may_edit": policy.refusal("edit", request.user, scheme) is None,
+            "document_form": DocumentForm(),
+            "sections": sections_for(request.user, scheme),
+        },
+    )
+
+
+@login_required
+def scheme_create(request):
+    reason = policy.refusal("create", request.user)
+    if reason:
+        return refuse(request, reason, action="create", target="new scheme")
+    form = SchemeForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            data = {**form.scheme_data(), "project_lead": request.user}
+            scheme = services.scheme_create(by=request.user, data=data)
+        except services.ActionRefused as exc:
+            messages.error(request, exc.message)
+        except ValidationError as exc:
+            form.add_error(None, "; ".join(exc.messages))
+        else:
+            messages.success(request, f"{scheme.reference} saved as a draft.")
+            return redirect(scheme)
+    return render(request, "governance/scheme_form.html", {"form": form, "scheme": None})
+
+
+@login_required
+def scheme_edit(request, pk: int):
+    scheme, refused = _scheme_for(request, pk, action="edit")
+    if refused:
+        return refused
+    reason = policy.refusal("edit", request.user, scheme)
+    if reason:
+        return refuse(request, reason, action="edit", target=scheme.reference)
+    form = SchemeForm(request.POST or None, instance=scheme, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _, changes = services.scheme_update(
+                scheme_id=scheme.pk,
+                by=request.user,
+                data=form.scheme_data(),
+                expected_version=_version(form),
+            )
+        except services.ActionRefused as exc:
+            # a conflict or a refusal: show the scheme as it now is
+            messages.warning(request, exc.message)
+            return redirect(scheme)
+        except ValidationError as exc:
+            form.add_error(None, "; ".join(exc.messages))
+        else:
+            n = len(changes)
+            messages.success(
+                request, f"Saved {n} change{'s' if n != 1 else ''}." if n else "Nothing changed."
+            )
+            return redirect(scheme)
+    return render(request, "governance/scheme_form.html", {"form": form, "scheme": scheme})
+
+
+def _transition_page(request, pk: int, *, action: str, form_class, template: str, call, **extra):
+    """GET shows the form if the user may act; POST validates and calls the service."""
+    scheme, refused = _scheme_for(request, pk, action=action)
+    if refused:
+        return refused
+    reason = policy.refusal(action, request.user, scheme)
+    if reason:
+        return refuse(request, reason, action=action, target=scheme.reference)
+    form_kwargs = extra.pop("form_kwargs", {})
+    form = form_class(request.POST or None, initial={"version": scheme.version}, **form_kwargs)
+    if request.method == "POST" and form.is_valid():
+        if _act(request, scheme, lambda: call(scheme, form)):
+            scheme.refresh_from_db()
+            messages.success(
+                request, f"{scheme.reference} is now {scheme.get_state_display().lower()}."
+            )
+        return redirect(scheme)
+    return render(request, template, {"form": form, "scheme": scheme, **extra})
+
+
+@login_required
+def scheme_submit(request, pk: int):
+    scheme = get_object_or_404(Scheme, pk=pk)
+    reviews = services.reviews_awaiting_response(scheme)
+    return _transition_page(
+        request,
+        pk,
+        action="submit",
+        form_class=SubmitForm,
+        template="governance/scheme_submit.html",
+        form_kwargs={"reviews": reviews},
+        reviews=reviews,
+        call=lambda scheme, form: services.scheme_submit(
+            scheme_id=scheme.pk,
+            by=request.user,
+            expected_version=_version(form),
+            comment=form.cleaned_data["comment"],
+            responses=form.responses(),
+        ),
+    )
+
+
+@login_required
+def scheme_review(request, pk: int, kind: str):
+    if kind not in ReviewKind.values:
+        raise Http404("No such review.")
+    return _transition_page(
+        request,
+        pk,
+        action=f"{kind}_review",
+        form_class=ReviewForm,
+        template="governance/scheme_review.html",
+        kind_label=ReviewKind(kind).label,
+        call=lambda scheme, form: services.scheme_review(
+            scheme_id=scheme.pk,
+            by=request.user,
+            kind=kind,
+            decision=form.cleaned_data["decision"],
+            comment=form.cleaned_data["comment"],
+            expected_version=_version(form),
+        ),
+    )
+
+
+@login_required
+def scheme_withdraw(request, pk: int):
+    return _transition_page(
+        request,
+        pk,
+        action="withdraw",
+        form_class=WithdrawForm,
+        template="governance/scheme_withdraw.html",
+        call=lambda scheme, form: services.scheme_withdraw(
+            scheme_id=scheme.pk,
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+            expected_version=_version(form),
+        ),
+    )
+
+
+@login_required
+@require_POST
+def document_upload(request, pk: int):
+    scheme, refused = _scheme_for(request, pk, action="edit")
+    if refused:
+        return refused
+    reason = policy.refusal("edit", request.user, scheme)
+    if reason:
+        return refuse(request, reason, action="upload document", target=scheme.reference)
+    form = DocumentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, f"Document not added: {error}")
+        return redirect(scheme)
+    if _act(
+        request,
+        scheme,
+        lambda: services.document_add(
+            scheme_id=scheme.pk,
+            by=request.user,
+            kind=form.cleaned_data["kind"],
+            upload=form.cleaned_data["file"],
+            content_type=form.content_type,
+            description=form.cleaned_data["description"],
+        ),
+    ):
+        messages.success(request, f"Added {form.cleaned_data['file'].name}.")
+    return redirect(scheme)
+
+
+@login_required
+def document_download(request, pk: int):
+    document = get_object_or_404(SchemeDocument.objects.select_related("scheme"), pk=pk)
+    scheme, refused = _scheme_for(request, document.scheme_id, action="download document")
+    if refused:
+        return refused
+    try:
+        handle = document.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The file of this document is missing.") from None
+    return FileResponse(
+        handle,
+        as_attachment=True,
+        filename=document.original_name,
+        content_type=document.content_type,
+    )
+
+
+@login_required
+@require_POST
+def document_delete(request, pk: int):
+    document = get_object_or_404(SchemeDocument.objects.select_related("scheme"), pk=pk)
+    scheme, refused = _scheme_for(request, document.scheme_id, action="delete document")
+    if refused:
+        return refused
+    if _act(
+        request,
+        scheme,
+        lambda: services.document_remove(document_id=document.pk, by=request.user),
+    ):
+        messages.success(request, f"Removed {document.original_name}.")
+    return redirect(scheme)

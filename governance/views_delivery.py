@@ -1,0 +1,278 @@
+"""Delivery pages: start, close and stop a scheme; enter, correct and assure monthly returns;
+the dashboard. Thin: check access, validate, call one service, redirect with a message."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django_fsm import can_proceed
+
+from governance import delivery, policy
+from governance.forms_delivery import (
+    AssureForm,
+    CompleteForm,
+    DashboardForm,
+    ReturnForm,
+    StartDeliveryForm,
+    StopForm,
+)
+from governance.models import MONTHS, MonthlyReturn, Scheme
+from governance.services import ActionRefused, Conflict
+from governance.views import _scheme_for, _transition_page, _version, refuse
+
+
+def _delivery_url(scheme: Scheme) -> str:
+    return f"{scheme.get_absolute_url()}#delivery"
+
+
+def _delivery_transition(request, pk: int, *, action: str, **page):
+    """The scheme's transition page; from a state where the step does not apply, say so."""
+    scheme, refused = _scheme_for(request, pk, action=action)
+    if refused:
+        return refused
+    if policy.refusal(action, request.user, scheme) is None and not can_proceed(
+        getattr(scheme, action)
+    ):
+        messages.warning(
+            request,
+            f"{scheme.reference} is {scheme.get_state_display().lower()}: "
+            "that step does not apply now.",
+        )
+        return redirect(scheme)
+    return _transition_page(request, pk, action=action, **page)
+
+
+@login_required
+def scheme_start_delivery(request, pk: int):
+    return _delivery_transition(
+        request,
+        pk,
+        action="start_delivery",
+        form_class=StartDeliveryForm,
+        template="delivery/start.html",
+        call=lambda scheme, form: delivery.scheme_start_delivery(
+            scheme_id=scheme.pk,
+            by=request.user,
+            expected_version=_version(form),
+            comment=form.cleaned_data["comment"],
+        ),
+    )
+
+
+@login_required
+def scheme_complete(request, pk: int):
+    return _delivery_transition(
+        request,
+        pk,
+        action="complete",
+        form_class=CompleteForm,
+        template="delivery/complete.html",
+        call=lambda scheme, form: delivery.scheme_complete(
+            scheme_id=scheme.pk,
+            by=request.user,
+            expected_version=_version(form),
+            delivered=form.cleaned_data["delivered"],
+            lessons=form.cleaned_data["lessons"],
+        ),
+    )
+
+
+@login_required
+def scheme_stop(request, pk: int):
+    return _delivery_transition(
+        request,
+        pk,
+        action="stop",
+        form_class=StopForm,
+        template="delivery/stop.html",
+        call=lambda scheme, form: delivery.scheme_stop(
+            scheme_id=scheme.pk,
+            by=request.user,
+            expected_version=_version(form),
+            decision=form.cleaned_data["decision"],
+        ),
+    )
+
+
+def _check_month(month: int | None) -> None:
+    if month is not None and month not in MONTHS:
+        raise Http404("There is no such month: months run from 1 (April) to 12 (March).")
+
+
+@login_required
+def return_edit(request, pk: int, month: int | None = None):
+    """Enter a return (month chosen on the page, or given) or correct the month's return."""
+    _check_month(month)
+    scheme, refused = _scheme_for(request, pk, action="enter_return")
+    if refused:
+        return refused
+    reason = policy.refusal("enter_return", request.user, scheme)
+    if reason:
+        return refuse(request, reason, action="enter_return", target=scheme.reference)
+    if month is None and request.method == "GET" and request.GET.get("month", "").isdigit():
+        chosen = int(request.GET["month"])
+        if chosen in MONTHS and scheme.returns.filter(month=chosen).exists():
+            return redirect("return_edit", scheme.pk, chosen)
+    existing = scheme.returns.filter(month=month).first() if month else None
+    initial = {"token": delivery.return_token(existing), "month": request.GET.get("month")}
+    if existing:
+        initial.update(
+            actual=existing.actual,
+            forecast_outturn=existing.forecast_outturn,
+            commentary=existing.commentary,
+        )
+    form = ReturnForm(
+        request.POST or None,
+        initial=initial,
+        financial_year=scheme.financial_year,
+        fixed_month=month,
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        chosen = month or data["month"]
+        try:
+            saved = delivery.return_save(
+                scheme_id=scheme.pk,
+                month=chosen,
+                by=request.user,
+                actual=data["actual"],
+                forecast_outturn=data["forecast_outturn"],
+                commentary=data["commentary"],
+                expected_token=data["token"],
+            )
+        except Conflict:
+            messages.warning(
+                request,
+                "A return for that month was saved by someone else meanwhile, so nothing was "
+                "saved. Here it is as it now stands: correct it if still needed.",
+            )
+            return redirect("return_edit", scheme.pk, chosen)
+        except ActionRefused as exc:
+            form.add_error(None, exc.message)
+        except ValidationError as exc:
+            form.add_error(None, "; ".join(exc.messages))
+        else:
+            label = delivery.month_label(scheme.financial_year, chosen)
+            if saved.created:
+                messages.success(request, f"The {label} return is saved.")
+            elif saved.changes:
+                cleared = any(c.field == delivery.assured_field(chosen) for c in saved.changes)
+                messages.success(
+                    request,
+                    f"The {label} return is corrected; the change is in its history."
+                    + (
+                        " Its PMO assurance was cleared: the PMO will assure it again."
+                        if cleared
+                        else ""
+                    ),
+                )
+            else:
+                messages.info(request, f"Nothing changed in the {label} return.")
+            return redirect(_delivery_url(scheme))
+    return render(
+        request,
+        "delivery/return_form.html",
+        {
+            "scheme": scheme,
+            "form": form,
+            "month": month,
+            "label": delivery.month_label(scheme.financial_year, month) if month else "",
+            "plan": scheme.plan[month - 1] if month else None,
+            "existing": existing,
+            "history": delivery.return_history(scheme, month) if month else [],
+        },
+    )
+
+
+@login_required
+def return_assure(request, pk: int, month: int):
+    _check_month(month)
+    scheme, refused = _scheme_for(request, pk, action="assure_return")
+    if refused:
+        return refused
+    monthly_return = MonthlyReturn.objects.filter(scheme=scheme, month=month).first()
+    reason = policy.refusal("assure_return", request.user, scheme, monthly_return=monthly_return)
+    if reason:
+        return refuse(request, reason, action="assure_return", target=scheme.reference)
+    label = delivery.month_label(scheme.financial_year, month)
+    if monthly_return is None:
+        messages.warning(request, f"There is no {label} return to assure yet.")
+        return redirect(_delivery_url(scheme))
+    form = AssureForm(
+        request.POST or None,
+        initial={
+            "token": delivery.return_token(monthly_return),
+            "pmo_assured": monthly_return.pmo_assured
+            if monthly_return.assured_at
+            else monthly_return.actual,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            delivery.return_assure(
+                scheme_id=scheme.pk,
+                month=month,
+                by=request.user,
+                value=form.cleaned_data["pmo_assured"],
+                expected_token=form.cleaned_data["token"],
+            )
+        except Conflict:
+            messages.warning(
+                request,
+                f"The {label} return was changed while you were looking at it, so nothing was "
+                "saved. Check the figures below and assure it again.",
+            )
+            return redirect("return_assure", scheme.pk, month)
+        except ActionRefused as exc:
+            form.add_error(None, exc.message)
+        except ValidationError as exc:
+            form.add_error(None, "; ".join(exc.messages))
+        else:
+            messages.success(request, f"The {label} return is assured.")
+            return redirect(_delivery_url(scheme))
+    return render(
+        request,
+        "delivery/return_assure.html",
+        {
+            "scheme": scheme,
+            "form": form,
+            "label": label,
+            "plan": scheme.plan[month - 1],
+            "ret": monthly_return,
+            "history": delivery.return_history(scheme, month),
+        },
+    )
+
+
+@login_required
+def dashboard(request):
+    """Every signed-in user of a system sees its dashboard (ACCESS.md)."""
+    if not request.user.system_ids:
+        return refuse(
+            request,
+            "You are not a member of any organisation yet, so there is no dashboard to show: "
+            "ask an administrator.",
+            action="dashboard",
+        )
+    today = timezone.localdate()
+    form = DashboardForm(request.GET or None)
+    year, month = None, None
+    if form.is_valid():
+        year, month = form.cleaned_data["year"], form.cleaned_data["month"]
+    year = year or delivery.current_year(today)
+    if year is None:
+        return render(request, "delivery/dashboard.html", {"form": form, "board": None})
+    if not form.is_bound or not form.is_valid():
+        form = DashboardForm(initial={"year": year.start_year, "month": month})
+    board = delivery.dashboard(user=request.user, financial_year=year, month=month, today=today)
+    return render(
+        request,
+        "delivery/dashboard.html",
+        {
+            "form": form,
+            "board": board,
+            "thresholds": delivery.thresholds(),
+        },
+    )

@@ -1,0 +1,168 @@
+"""The committee tables as pages and downloads, and the PMO's import page.
+
+Every signed-in user sees the tables for the organisations of their own system(s) (ACCESS.md);
+only the PMO imports, and only for their own organisations.
+"""
+
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+
+from governance import importers, reports, roles
+from governance.models import MONTH_NAMES, FinancialYear
+from governance.views import refuse
+
+FORMATS = ("html", "csv", "xlsx")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _default_selection() -> tuple[str, int]:
+    """The current financial year at its last complete month, else the latest year at month 12."""
+    today = timezone.localdate()
+    current = today.year if today.month >= 4 else today.year - 1
+    years = list(FinancialYear.objects.values_list("start_year", flat=True))
+    if current in years:
+        month = (today.month - 4) % 12  # months of the year already complete
+        return FinancialYear(start_year=current).label, max(month, 1)
+    if years:
+        return FinancialYear(start_year=max(years)).label, 12
+    return "", 12
+
+
+def _choices(request) -> dict:
+    return {
+        "tables": reports.TABLES,
+        "years": FinancialYear.objects.order_by("-start_year"),
+        "months": list(enumerate(MONTH_NAMES, start=1)),
+        "by_choices": reports.BY_CHOICES,
+        "may_import": request.user.has_role(roles.PMO),
+    }
+
+
+@login_required
+def report_index(request):
+    year, month = _default_selection()
+    links = [
+        (name, title, "?" + urlencode({"year": year, "month": month}))
+        for name, title in reports.TABLES.items()
+    ]
+    return render(
+        request,
+        "reports/index.html",
+        {**_choices(request), "links": links, "year": year, "month": month},
+    )
+
+
+@login_required
+def report_table(request, table: str):
+    if table not in reports.TABLES:
+        raise Http404("There is no such report.")
+    default_year, default_month = _default_selection()
+    chosen = {
+        "year": request.GET.get("year") or default_year,
+        "month": request.GET.get("month") or default_month,
+        "by": request.GET.get("by") or "organisation",
+    }
+    context = {**_choices(request), "table_name": table, "title": reports.TABLES[table]}
+    context.update(chosen=chosen, has_by=table in reports.TABLES_WITH_BY)
+    output = request.GET.get("format") or "html"
+    try:
+        if output not in FORMATS:
+            raise reports.ReportError(f"Choose html, csv or xlsx, not {output!r}.")
+        year, month, by = reports.parse_selection(table, **chosen)
+    except reports.ReportError as exc:
+        context["error"] = exc.message
+        return render(request, "reports/table.html", context, status=400)
+
+    system_ids = request.user.system_ids
+    result = reports.build(table, year=year, month=month, by=by, system_ids=system_ids)
+    if output == "csv":
+        response = HttpResponse(reports.to_csv(result), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{result.filename}.csv"'
+        return response
+    if output == "xlsx":
+        response = HttpResponse(reports.to_xlsx(result), content_type=XLSX_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{result.filename}.xlsx"'
+        return response
+
+    selection = {"year": year.label, "month": month, "by": by}
+    series = reports.chart(year, month, system_ids)
+    chart_title = f"Cumulative savings, {year.label}, as at month {month}"
+    context.update(
+        chosen=selection,
+        table=result,
+        # built from numbers and escaped names only
+        chart=mark_safe(reports.chart_svg(series, title=chart_title)),  # noqa: S308
+        chart_title=chart_title,
+        series=series,
+        csv_query=urlencode({**selection, "format": "csv"}),
+        xlsx_query=urlencode({**selection, "format": "xlsx"}),
+        no_organisation=not system_ids,
+    )
+    return render(request, "reports/table.html", context)
+
+
+class ImportForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="What the file holds",
+        choices=[
+            ("plans", "Scheme plans"),
+            ("returns", "Monthly returns"),
+            ("targets", "QIPP targets"),
+        ],
+    )
+    file = forms.FileField(
+        help_text="A .csv or .xlsx file: first row headers, amounts in pounds.",
+    )
+    create_missing = forms.BooleanField(
+        required=False,
+        label="Create financial years, programme areas and areas of spend not yet known",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if Path(upload.name).suffix.lower() not in (".csv", ".xlsx"):
+            raise forms.ValidationError("Choose a .csv or .xlsx file.")
+        if upload.size > settings.QIPP_DOCUMENT_MAX_BYTES:
+            limit = settings.QIPP_DOCUMENT_MAX_BYTES // (1024 * 1024)
+            raise forms.ValidationError(f"The file is larger than {limit} MB.")
+        return upload
+
+
+@login_required
+def import_upload(request):
+    if not request.user.has_role(roles.PMO):
+        return refuse(
+            request,
+            "Only the PMO can import targets, plans and returns. Ask your PMO to import the file.",
+            action="import",
+            target="import page",
+        )
+    form = ImportForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        result = importers.import_file(
+            form.cleaned_data["kind"],
+            upload,
+            name=upload.name,
+            by=request.user,
+            create_missing=form.cleaned_data["create_missing"],
+            organisation_ids=request.user.organisation_ids,
+        )
+        if result.ok:
+            messages.success(request, f"{upload.name}: {result.summary()}")
+            return redirect("import_upload")
+    return render(
+        request,
+        "reports/upload.html",
+        {"form": form, "result": result, "columns": importers.COLUMNS},
+    )

@@ -1,0 +1,93 @@
+from django.contrib import admin
+from django.db import transaction
+
+from notifications.models import (
+    Escalation,
+    EscalationEvent,
+    Notification,
+    OutboxEmail,
+    QagListEntry,
+    QagMeeting,
+    QagPack,
+)
+from notifications.services import enqueue_delivery
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows only the product writes: staff look, never add or change."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboxEmail)
+class OutboxEmailAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "recipient", "subject", "status", "attempts", "sent_at"]
+    list_filter = ["status"]
+    search_fields = ["recipient", "subject", "dedupe_key"]
+    actions = ["send_again"]
+
+    @admin.action(description="Send the selected failed mails again", permissions=["resend"])
+    def send_again(self, request, queryset):
+        ids = list(queryset.filter(status="failed").values_list("pk", flat=True))
+        OutboxEmail.objects.filter(pk__in=ids, status="failed").update(
+            status="pending", next_attempt_at=None
+        )
+        transaction.on_commit(lambda: enqueue_delivery(ids))
+        self.message_user(request, f"{len(ids)} mail(s) queued again.")
+
+    def has_resend_permission(self, request):
+        return request.user.has_perm("notifications.change_outboxemail")
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "user", "subject", "read_at"]
+    search_fields = ["subject", "user__username"]
+
+
+class EscalationEventInline(admin.TabularInline):
+    model = EscalationEvent
+    extra = 0
+    fields = ["at", "by", "what", "detail"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Escalation)
+class EscalationAdmin(ReadOnlyAdmin):
+    """Escalations change through their pages only (SRO, PMO, QAG): read-only here."""
+
+    list_display = ["scheme", "rule", "level", "status", "owner", "raised_at", "remedial_due"]
+    list_filter = ["status", "level", "rule", "scheme__organisation"]
+    search_fields = ["scheme__reference", "scheme__title"]
+    inlines = [EscalationEventInline]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(QagListEntry)
+class QagListEntryAdmin(admin.ModelAdmin):
+    list_display = ["system", "user", "email", "name", "is_active"]
+    list_filter = ["system", "is_active"]
+    search_fields = ["email", "name", "user__username", "user__email"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(QagMeeting)
+class QagMeetingAdmin(admin.ModelAdmin):
+    list_display = ["date", "system", "note"]
+    list_filter = ["system"]
+    date_hierarchy = "date"
+
+
+@admin.register(QagPack)
+class QagPackAdmin(ReadOnlyAdmin):
+    list_display = ["meeting_date", "system", "assembled_at", "recipients"]
+    list_filter = ["system"]

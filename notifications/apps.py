@@ -1,0 +1,23 @@
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    name = "notifications"
+    verbose_name = "Notifications and escalations"
+
+    def ready(self):
+        # The escalation pieces other apps' pages and services call back into.
+        from governance import delivery, selectors
+        from notifications import (
+            escalations,  # noqa: F401 - registers its policy rules
+            qia_link,
+            rules,
+        )
+        from notifications import selectors as mine
+
+        if mine.escalation_history not in selectors.HISTORY_SOURCES:
+            selectors.HISTORY_SOURCES.append(mine.escalation_history)
+            selectors.SECTION_SOURCES.append(mine.escalation_section)
+            selectors.TASK_SOURCES.extend([mine.remedial_tasks, mine.decision_tasks])
+            delivery.RETURN_SAVED_HOOKS.append(rules.on_return_saved)
+        qia_link.connect()

@@ -1,0 +1,286 @@
+"""One small function per e-mail the product sends.
+
+Each picks the recipients and the words, then queues the mail (subject, text and HTML from
+templates/emails/<name>-*) and the in-app notice in the caller's transaction. Nothing is sent
+until that transaction commits.
+"""
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.urls import reverse
+
+from governance import roles
+from governance.models import Scheme, User
+from notifications.models import QagListEntry
+from notifications.services import Mail, queue_mails
+
+# Inside `batch()`, mails are collected and queued together at the end: a sweep that raises
+# a thousand escalations writes its mails in a few queries rather than thousands.
+_batch: ContextVar[dict | None] = ContextVar("mail_batch", default=None)
+
+
+@contextmanager
+def batch():
+    if _batch.get() is not None:  # already in one: the outer one queues
+        yield
+        return
+    token = _batch.set({"mails": [], "qag": {}})
+    try:
+        yield
+        queue_mails(_batch.get()["mails"])
+    finally:
+        _batch.reset(token)
+
+
+# The kinds other apps pass to notifications.services.notify, and the mail each becomes.
+KIND_TEMPLATES = {
+    "task": "task-assigned",
+    "returned": "scheme-returned",
+    "rejected": "scheme-rejected",
+    "approved": "scheme-approved",
+}
+
+
+def lead_and_sro(scheme: Scheme) -> list[User]:
+    """Uses the scheme's loaded users when the caller selected them (no query)."""
+    people = {user.pk: user for user in (scheme.project_lead, scheme.sro)}
+    return [user for user in people.values() if user.is_active]
+
+
+def qag_recipients(system_id: int) -> list:
+    """The QAG distribution list of a system: its QAG members, then the admin's entries.
+    Users come back as users (they also get the in-app notice), others as addresses."""
+    current = _batch.get()
+    if current is not None:
+        if system_id not in current["qag"]:
+            current["qag"][system_id] = _qag_recipients(system_id)
+        return current["qag"][system_id]
+    return _qag_recipients(system_id)
+
+
+def _qag_recipients(system_id: int) -> list:
+    members = list(
+        User.objects.filter(
+            is_active=True,
+            groups__name=roles.QAG_MEMBER,
+            organisations__system_id=system_id,
+        ).distinct()
+    )
+    found = {user.email.lower() for user in members if user.email}
+    for entry in QagListEntry.objects.filter(system_id=system_id, is_active=True).select_related(
+        "user"
+    ):
+        if entry.user_id and entry.user.is_active:
+            if entry.user.email.lower() not in found and entry.user not in members:
+                members.append(entry.user)
+                found.add(entry.user.email.lower())
+        elif entry.email and entry.email.lower() not in found:
+            members.append(entry.email)
+            found.add(entry.email.lower())
+    return members
+
+
+def _send(template, to, *, kind, scheme=None, url="", dedupe=None, topic="", **context):
+    mails = [
+        Mail(
+            template=template,
+            to=recipient,
+            context=context,
+            kind=kind,
+            scheme=scheme,
+            url=url,
+            dedupe=dedupe,
+            topic=topic,
+        )
+        for recipient in to
+    ]
+    current = _batch.get()
+    if current is not None:
+        current["mails"].extend(mails)
+    else:
+        queue_mails(mails)
+
+
+# --- the workflow ---
+
+
+def task_assigned(*, users, scheme: Scheme, task: str, url: str = "", message: str = ""):
+    """Work now waits for these users: a review, panel scoring, a sign-off, a return."""
+    _send(
+        "task-assigned",
+        users,
+        kind="task",
+        scheme=scheme,
+        url=url,
+        subject=f"{task}: {scheme.reference} {scheme.title}",
+        message=message,
+        task=task,
+    )
+
+
+def scheme_returned(*, scheme: Scheme, by, reason: str):
+    _send(
+        "scheme-returned",
+        lead_and_sro(scheme),
+        kind="returned",
+        scheme=scheme,
+        subject=f"Returned for revision: {scheme.reference} {scheme.title}",
+        message=reason,
+        by=by,
+    )
+
+
+def scheme_rejected(*, scheme: Scheme, by, reason: str):
+    _send(
+        "scheme-rejected",
+        lead_and_sro(scheme),
+        kind="rejected",
+        scheme=scheme,
+        subject=f"Not supported: {scheme.reference} {scheme.title}",
+        message=reason,
+        by=by,
+    )
+
+
+def scheme_approved(*, scheme: Scheme, message: str = ""):
+    _send(
+        "scheme-approved",
+        lead_and_sro(scheme),
+        kind="approved",
+        scheme=scheme,
+        subject=f"Approved: {scheme.reference} {scheme.title}",
+        message=message,
+    )
+
+
+def extreme_risk_signed_off(
+    *, scheme: Scheme, score: int, url: str = "", justification: str = "", dedupe: str = ""
+):
+    """A QIA signed off with an extreme agreed score: flagged to QAG."""
+    _send(
+        "extreme-risk",
+        qag_recipients(scheme.organisation.system_id),
+        kind="extreme_risk",
+        scheme=scheme,
+        url=url,
+        dedupe=dedupe or None,
+        subject=f"Extreme QIA risk signed off: {scheme.reference} {scheme.title}",
+        score=score,
+        justification=justification,
+    )
+
+
+def returns_due(*, user, month: str, deadline, schemes: list, dedupe: str):
+    """The month's returns a finance lead or project lead still owes: [(scheme, url)]."""
+    n = len(schemes)
+    _send(
+        "returns-due",
+        [user],
+        kind="task",
+        url=reverse("my_tasks"),
+        dedupe=dedupe,
+        subject=(
+            f"Monthly return due by {deadline:%-d %B}: {schemes[0][0].reference}"
+            if n == 1
+            else f"{n} monthly returns due by {deadline:%-d %B}"
+        ),
+        message=f"Enter the {month} return{'s' if n > 1 else ''} by {deadline:%-d %B %Y}.",
+        month=month,
+        deadline=deadline,
+        schemes=schemes,
+    )
+
+
+def step_reminder(*, users, scheme: Scheme, step: str, waiting_days: int, url: str, dedupe: str):
+    """A workflow step has waited past its service level: remind whoever it waits for."""
+    _send(
+        "step-reminder",
+        users,
+        kind="reminder",
+        scheme=scheme,
+        url=url,
+        dedupe=dedupe,
+        subject=f"Reminder, {step} waiting {waiting_days} days: {scheme.reference}",
+        step=step,
+        waiting_days=waiting_days,
+    )
+
+
+# --- escalations (each mail once per escalation and recipient) ---
+
+
+def escalation_raised(*, escalation):
+    scheme = escalation.scheme
+    _send(
+        "escalation-raised",
+        lead_and_sro(scheme),
+        kind="escalation",
+        scheme=scheme,
+        url=escalation.get_absolute_url(),
+        dedupe=f"escalation:{escalation.pk}:raised",
+        topic=f"escalation:{escalation.pk}",
+        escalation=escalation,
+        summary=escalation.reason,
+    )
+
+
+def escalation_to_qag(*, escalation):
+    scheme = escalation.scheme
+    _send(
+        "escalation-qag",
+        [*lead_and_sro(scheme), *qag_recipients(scheme.organisation.system_id)],
+        kind="escalation",
+        scheme=scheme,
+        url=escalation.get_absolute_url(),
+        dedupe=f"escalation:{escalation.pk}:qag",
+        topic=f"escalation:{escalation.pk}",
+        escalation=escalation,
+        summary=escalation.reason,
+    )
+
+
+def escalation_decided(*, escalation):
+    scheme = escalation.scheme
+    _send(
+        "escalation-decision",
+        lead_and_sro(scheme),
+        kind="escalation",
+        scheme=scheme,
+        url=escalation.get_absolute_url(),
+        dedupe=f"escalation:{escalation.pk}:decision:{escalation.decided_at:%Y%m%d%H%M%S%f}",
+        topic=f"escalation:{escalation.pk}",
+        escalation=escalation,
+        summary=escalation.decision_note,
+    )
+
+
+def escalation_resolved(*, escalation, told: list):
+    """To everyone told about the escalation before (`told`: users and addresses)."""
+    scheme = escalation.scheme
+    _send(
+        "escalation-resolved",
+        told,
+        kind="escalation",
+        scheme=scheme,
+        url=escalation.get_absolute_url(),
+        dedupe=f"escalation:{escalation.pk}:resolved",
+        topic=f"escalation:{escalation.pk}",
+        escalation=escalation,
+        summary=f"Resolved: {escalation.rule_phrase} no longer applies.",
+    )
+
+
+# --- QAG ---
+
+
+def qag_pack(*, pack, to: list, dedupe: str):
+    _send(
+        "qag-pack",
+        to,
+        kind="qag_pack",
+        url=reverse("qag_pack") + f"?system={pack.system.pk}",
+        dedupe=dedupe,
+        pack=pack,
+        summary=pack.summary,
+    )

@@ -1,0 +1,56 @@
+from django import forms
+
+from notifications.models import Decision, EscalationStatus, Level, Rule
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class RemedialActionForm(forms.Form):
+    action = forms.CharField(
+        label="Remedial action",
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="What will be done to bring the scheme back on track, and by whom.",
+    )
+    due = forms.DateField(label="To be done by", widget=DATE)
+
+
+class RaiseToQagForm(forms.Form):
+    note = forms.CharField(
+        label="Why QAG should decide now",
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="QAG's decision", choices=Decision.choices, widget=forms.RadioSelect
+    )
+    note = forms.CharField(
+        label="Reasons, as minuted",
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    due = forms.DateField(
+        label="New due date for the remedial action",
+        required=False,
+        widget=DATE,
+        help_text="Only when the scheme continues: leave empty to keep the current date.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("due") and data.get("decision") != Decision.CONTINUE:
+            self.add_error("due", "A new due date goes with a decision to continue only.")
+        return data
+
+
+class EscalationFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("live", "Open or remedial action agreed"), ("", "Any status")]
+        + list(EscalationStatus.choices),
+    )
+    level = forms.ChoiceField(required=False, choices=[("", "Any level"), *Level.choices])
+    rule = forms.ChoiceField(required=False, choices=[("", "Any rule"), *Rule.choices])

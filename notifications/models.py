@@ -1,0 +1,304 @@
+"""In-app notifications, the e-mail outbox, escalations and the QIPP Assurance Group (QAG).
+
+Every mail is first a row written in the same transaction as the change that causes it; a
+Celery task delivers it afterwards (see notifications.tasks).
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+
+class Notification(models.Model):
+    """What the bell in the top bar shows: one row per recipient."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    scheme = models.ForeignKey(
+        "governance.Scheme", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=30)
+    subject = models.CharField(max_length=255)
+    message = models.TextField(blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    # Set when the same event must never notify twice (an escalation raised, a reminder).
+    dedupe_key = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # What it is about, e.g. "escalation:42": whom to tell when that escalation resolves.
+    topic = models.CharField(max_length=100, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self):
+        return self.subject
+
+
+class EmailStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class OutboxEmail(models.Model):
+    recipient = models.EmailField()
+    subject = models.CharField(max_length=255)
+    text_body = models.TextField()
+    html_body = models.TextField(blank=True)
+    dedupe_key = models.CharField(max_length=255, unique=True)
+    topic = models.CharField(max_length=100, blank=True, db_index=True)
+    status = models.CharField(
+        max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When a worker claimed it (status "sending"): a claim far older than any send means
+    # the worker died mid-send, and the sweeper puts the row back in the queue.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # After a temporary failure: when the retry is due. The sweeper leaves the row to the
+    # task's own retry until a while after this.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+        verbose_name = "outbox e-mail"
+
+    def __str__(self):
+        return f"{self.recipient}: {self.subject} ({self.status})"
+
+
+# --- escalations ---
+
+
+class Rule(models.TextChoices):
+    OFF_TRACK = "off_track", "Off-track delivery (RAG red)"
+    MISSING_RETURN = "missing_return", "Monthly return missing"
+    STEP_OVERDUE = "step_overdue", "Workflow step past its service level"
+    QIA_REVIEW_DUE = "qia_review_due", "QIA past its review date"
+
+
+RULE_PHRASES = {
+    Rule.OFF_TRACK: "off-track delivery (RAG red)",
+    Rule.MISSING_RETURN: "monthly return missing",
+    Rule.STEP_OVERDUE: "workflow step past its service level",
+    Rule.QIA_REVIEW_DUE: "QIA past its review date",
+}
+
+
+class Level(models.TextChoices):
+    PMO = "pmo", "PMO"
+    QAG = "qag", "QAG"
+
+
+class EscalationStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    REMEDIAL_AGREED = "remedial_agreed", "Remedial action agreed"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+# An escalation in one of these states is "live": the rule that raised it is still watched.
+ACTIVE = [EscalationStatus.OPEN, EscalationStatus.REMEDIAL_AGREED]
+
+
+class Decision(models.TextChoices):
+    CONTINUE = "continue", "Continue with the remedial plan"
+    STOP = "stop", "Stop the scheme"
+    REPLACE = "replace", "Replace with a recovery scheme"
+
+
+class Escalation(models.Model):
+    """A scheme that a rule found wanting, and what the SRO, PMO and QAG did about it."""
+
+    scheme = models.ForeignKey(
+        "governance.Scheme", on_delete=models.CASCADE, related_name="escalations"
+    )
+    rule = models.CharField(max_length=20, choices=Rule.choices)
+    level = models.CharField(max_length=10, choices=Level.choices, default=Level.PMO)
+    status = models.CharField(
+        max_length=20, choices=EscalationStatus.choices, default=EscalationStatus.OPEN
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="owned_escalations",
+        help_text="The scheme's SRO when it was raised.",
+    )
+    reason = models.TextField(help_text="What the rule found, as of its last run.")
+    raised_at = models.DateTimeField()
+    last_fired_at = models.DateTimeField()
+    remedial_action = models.TextField(max_length=10000, blank=True)
+    remedial_due = models.DateField(null=True, blank=True)
+    remedial_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    remedial_at = models.DateTimeField(null=True, blank=True)
+    raised_to_qag_at = models.DateTimeField(null=True, blank=True)
+    raised_to_qag_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when the sweep raised it (remedial action overdue).",
+    )
+    decision = models.CharField(max_length=10, choices=Decision.choices, blank=True)
+    decision_note = models.TextField(max_length=10000, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        constraints = [
+            # One live escalation per scheme and rule: the database refuses a duplicate even
+            # when two sweeps race.
+            models.UniqueConstraint(
+                fields=["scheme", "rule"],
+                condition=Q(status__in=["open", "remedial_agreed"]),
+                name="one_active_escalation_per_scheme_rule",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "level"])]
+
+    def __str__(self):
+        return f"{self.scheme.reference}: {self.get_rule_display()} ({self.get_status_display()})"
+
+    def get_absolute_url(self):
+        return reverse("escalation_detail", args=[self.pk])
+
+    @property
+    def rule_phrase(self) -> str:
+        """The rule in the middle of a sentence: "off-track delivery (RAG red)"."""
+        return RULE_PHRASES[self.rule]
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def decision_due(self) -> bool:
+        """At QAG and not yet decided since it got there."""
+        return (
+            self.is_active
+            and self.level == Level.QAG
+            and (self.decided_at is None or self.decided_at < self.raised_to_qag_at)
+        )
+
+
+class EscalationEvent(models.Model):
+    """One step in an escalation's life; shown in the scheme's history."""
+
+    escalation = models.ForeignKey(Escalation, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    what = models.CharField(max_length=200)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return self.what
+
+
+class EscalationLock(models.Model):
+    """One row. Every write to escalations updates it first, so those writes happen one at a
+    time: two sweeps, or a sweep and a QAG decision, never interleave."""
+
+    last_taken_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return "escalation lock"
+
+
+# --- QIPP Assurance Group ---
+
+
+class QagListEntry(models.Model):
+    """One extra address on a system's QAG distribution list. Users holding the QAG member
+    role in the system's organisations are on the list without an entry."""
+
+    system = models.ForeignKey(
+        "governance.System", on_delete=models.CASCADE, related_name="qag_list"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="A user of the product (their e-mail address is used).",
+    )
+    email = models.EmailField(blank=True, help_text="Or an address outside the product.")
+    name = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["system", "email"]
+        verbose_name = "QAG distribution list entry"
+        verbose_name_plural = "QAG distribution list"
+
+    def __str__(self):
+        return str(self.user or self.name or self.email)
+
+    def clean(self):
+        if not self.user_id and not self.email:
+            raise ValidationError("Choose a user or enter an e-mail address.")
+
+
+class QagMeeting(models.Model):
+    """A QAG meeting date. When a month has none, the default dates (a setting) apply."""
+
+    system = models.ForeignKey(
+        "governance.System", on_delete=models.CASCADE, related_name="qag_meetings"
+    )
+    date = models.DateField()
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = "QAG meeting"
+        constraints = [
+            models.UniqueConstraint(fields=["system", "date"], name="one_qag_meeting_per_day")
+        ]
+
+    def __str__(self):
+        return f"QAG {self.system.code} {self.date:%d %b %Y}"
+
+
+class QagPack(models.Model):
+    """A pack mailed for one meeting. The row is the claim: a second beat run finds it and
+    does not mail again; its time also marks "since the last pack"."""
+
+    system = models.ForeignKey("governance.System", on_delete=models.CASCADE, related_name="+")
+    meeting_date = models.DateField()
+    assembled_at = models.DateTimeField()
+    recipients = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-meeting_date"]
+        verbose_name = "QAG pack sent"
+        verbose_name_plural = "QAG packs sent"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["system", "meeting_date"], name="one_qag_pack_per_meeting"
+            )
+        ]
+
+    def __str__(self):
+        return f"QAG pack {self.system.code} for {self.meeting_date:%d %b %Y}"

@@ -1,0 +1,186 @@
+"""The QIPP Assurance Group: its meeting dates and the pack it reads before each meeting.
+
+The pack (open escalations with their remedial actions and ages, off-track schemes with their
+year-to-date variance, QIAs signed off with an extreme score since the last pack, decisions
+due) is assembled from live data: the page shows it as it is now, and the mail goes out a set
+number of working days before each meeting.
+"""
+
+import calendar
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from governance import delivery
+from governance.models import Scheme, SchemeState, System
+from notifications import conf, emails
+from notifications.models import ACTIVE, Escalation, QagMeeting, QagPack
+
+logger = logging.getLogger("qipp.notifications")
+
+
+# --- meeting dates ---
+
+
+def default_meetings(year: int, month: int) -> list[date]:
+    """The default dates in a month: the n-th weekdays of QIPP_QAG_MEETINGS."""
+    days = []
+    weeks = calendar.Calendar().monthdatescalendar(year, month)
+    for nth, weekday in conf.get("QIPP_QAG_MEETINGS"):
+        matching = [
+            d for week in weeks for d in week if d.month == month and d.weekday() == weekday
+        ]
+        if 1 <= nth <= len(matching):
+            days.append(matching[nth - 1])
+    return sorted(days)
+
+
+def meetings(system: System, start: date, months: int = 2) -> list[date]:
+    """The meeting dates from `start` on, over the next `months` calendar months: the
+    admin's dates where a month has any, else the default ones."""
+    found = []
+    year, month = start.year, start.month
+    admin = {}
+    for day in QagMeeting.objects.filter(system=system, date__gte=start.replace(day=1)).values_list(
+        "date", flat=True
+    ):
+        admin.setdefault((day.year, day.month), []).append(day)
+    for _ in range(months):
+        found += sorted(admin.get((year, month)) or default_meetings(year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return [day for day in found if day >= start]
+
+
+def next_meeting(system: System, today: date) -> date | None:
+    upcoming = meetings(system, today)
+    return upcoming[0] if upcoming else None
+
+
+def working_days_before(day: date, n: int) -> date:
+    """`n` working days (Monday to Friday) before `day`. Bank holidays are not known."""
+    while n > 0:
+        day -= timedelta(days=1)
+        if day.weekday() < 5:
+            n -= 1
+    return day
+
+
+def pack_due(meeting: date) -> date:
+    return working_days_before(meeting, conf.get("QIPP_QAG_PACK_WORKING_DAYS_BEFORE"))
+
+
+# --- the pack ---
+
+
+@dataclass
+class OffTrack:
+    scheme: Scheme
+    rag: object  # governance.delivery.Rag
+
+    @property
+    def ytd_variance(self):
+        """Actual minus plan: negative when behind (DESIGN.md's sign convention)."""
+        return self.rag.ytd_actual - self.rag.ytd_plan
+
+
+@dataclass
+class ExtremeQia:
+    scheme: Scheme
+    score: int
+    signed_off_at: datetime
+    url: str
+    justification: str = ""
+
+
+@dataclass
+class Pack:
+    system: System
+    meeting_date: date | None
+    today: date
+    since: datetime | None  # the previous pack, if any
+    escalations: list[Escalation] = field(default_factory=list)
+    off_track: list[OffTrack] = field(default_factory=list)
+    extreme_qias: list[ExtremeQia] = field(default_factory=list)
+
+    @property
+    def decisions_due(self) -> list[Escalation]:
+        return [e for e in self.escalations if e.decision_due]
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"{len(self.escalations)} open escalation{'s' if len(self.escalations) != 1 else ''}, "
+            f"{len(self.decisions_due)} decision{'s' if len(self.decisions_due) != 1 else ''} "
+            f"due, {len(self.off_track)} off-track scheme{'s' if len(self.off_track) != 1 else ''}"
+            f", {len(self.extreme_qias)} extreme-risk QIA"
+            f"{'s' if len(self.extreme_qias) != 1 else ''} signed off since the last pack."
+        )
+
+
+# The qia app's answer to "which QIAs of this system were signed off with an extreme score
+# since then?": (system id, since datetime or None) -> [ExtremeQia]. Set by notifications.apps.
+EXTREME_QIAS = None
+
+
+def assemble(system: System, *, meeting_date: date | None = None, today: date | None = None):
+    today = today or timezone.localdate()
+    if meeting_date is None:
+        meeting_date = next_meeting(system, today)
+    previous = (
+        QagPack.objects.filter(system=system, meeting_date__lt=meeting_date or today)
+        .order_by("-meeting_date")
+        .first()
+    )
+    pack = Pack(system, meeting_date, today, previous.assembled_at if previous else None)
+    pack.escalations = list(
+        Escalation.objects.filter(status__in=ACTIVE, scheme__organisation__system=system)
+        .select_related("scheme__organisation", "owner", "remedial_by")
+        .order_by("-level", "raised_at")
+    )
+    for escalation in pack.escalations:
+        escalation.age_days = (today - timezone.localdate(escalation.raised_at)).days
+    in_delivery = Scheme.objects.filter(
+        state=SchemeState.IN_DELIVERY, organisation__system=system
+    ).select_related("organisation", "financial_year", "sro")
+    ratings = delivery.rag_for(in_delivery, today=today)
+    schemes = {s.pk: s for s in in_delivery}
+    pack.off_track = sorted(
+        (
+            OffTrack(schemes[pk], rating)
+            for pk, rating in ratings.items()
+            if rating is not None and rating.status == delivery.RED
+        ),
+        key=lambda row: row.ytd_variance,
+    )
+    if EXTREME_QIAS is not None:
+        pack.extreme_qias = list(EXTREME_QIAS(system.pk, pack.since))
+    return pack
+
+
+def send_due_packs(today: date | None = None) -> list[QagPack]:
+    """Mail each system's pack when its next meeting is close enough; once per meeting."""
+    today = today or timezone.localdate()
+    sent = []
+    for system in System.objects.all():
+        meeting = next_meeting(system, today)
+        if meeting is None or pack_due(meeting) > today:
+            continue
+        try:
+            with transaction.atomic():
+                # the row is the claim: a second beat run (or worker) stops here
+                record = QagPack.objects.create(
+                    system=system, meeting_date=meeting, assembled_at=timezone.now()
+                )
+                pack = assemble(system, meeting_date=meeting, today=today)
+                to = emails.qag_recipients(system.pk)
+                emails.qag_pack(pack=pack, to=to, dedupe=f"qag-pack:{system.pk}:{meeting}")
+                record.recipients = len(to)
+                record.save(update_fields=["recipients"])
+        except IntegrityError:
+            continue  # already sent for this meeting
+        logger.info("QAG pack for %s, meeting %s: %s", system.code, meeting, pack.summary)
+        sent.append(record)
+    return sent

@@ -1,0 +1,549 @@
+"""The escalation rules and the sweep that applies them (DESIGN.md "Escalation and notification").
+
+A rule looks at every scheme it concerns at once and answers {scheme id: what it found}. The
+sweep compares the answers with the live escalations: a new finding raises an escalation
+(and mails the SRO and project lead), a finding that is still there updates it (no mail), a
+live escalation whose rule no longer fires resolves itself (and mails those who were told).
+Then escalations whose remedial action is overdue go to QAG, and steps waiting past their
+service level remind their assignees.
+
+Everything is read in a fixed number of queries, whatever the number of schemes; everything is
+written in one transaction behind the escalation lock, so two sweeps never interleave.
+"""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Case, F, IntegerField, Max, Q, Sum, Value, When, Window
+from django.db.models.functions import RowNumber
+from django.urls import reverse
+from django.utils import timezone
+
+from governance import delivery, roles
+from governance.models import (
+    PLAN_FIELDS,
+    FinancialYear,
+    MonthlyReturn,
+    Review,
+    ReviewKind,
+    Scheme,
+    SchemeState,
+    User,
+)
+from notifications import conf, emails
+from notifications.escalations import take_lock, told_about
+from notifications.models import (
+    ACTIVE,
+    Escalation,
+    EscalationEvent,
+    EscalationStatus,
+    Level,
+    Rule,
+)
+
+logger = logging.getLogger("qipp.notifications")
+
+STEPS = {
+    SchemeState.CONFIRM_AND_CHALLENGE: "confirm and challenge",
+    SchemeState.QIA_PANEL: "QIA panel",
+    SchemeState.AWAITING_SIGN_OFF: "QIA sign-off",
+}
+STEP_ROLES = {
+    SchemeState.CONFIRM_AND_CHALLENGE: [roles.FINANCE_REVIEWER, roles.CLINICAL_REVIEWER],
+    SchemeState.QIA_PANEL: [roles.QUALITY_LEAD, roles.PANEL_MEMBER],
+    SchemeState.AWAITING_SIGN_OFF: [roles.CHIEF_NURSE, roles.CLINICAL_CHAIR],
+}
+REVIEW_ROLES = {
+    roles.FINANCE_REVIEWER: ReviewKind.FINANCE,
+    roles.CLINICAL_REVIEWER: ReviewKind.CLINICAL,
+}
+
+# The fields a rule reads about a scheme.
+FACT_FIELDS = [
+    "pk",
+    "state",
+    "organisation_id",
+    "financial_year_id",
+    "start_date",
+    "state_changed_at",
+    "submission_round",
+    "project_lead_id",
+    "sro_id",
+]
+
+
+@dataclass
+class Facts:
+    """What the rules read about one scheme: a plain row rather than a model instance, so
+    10,000 of them load in a fraction of the time. It answers to the names the delivery app's
+    functions use (state, start_date, financial_year, plan)."""
+
+    pk: int
+    state: str
+    organisation_id: int
+    financial_year_id: int
+    start_date: date
+    state_changed_at: datetime | None
+    submission_round: int
+    project_lead_id: int
+    sro_id: int
+    plan: list
+    financial_year: FinancialYear | None = None
+
+
+@dataclass
+class Reminder:
+    scheme: Scheme  # its Facts while the rules run; the full scheme once there is mail
+    users: list
+    step: str
+    waiting_days: int
+    url: str
+    dedupe: str
+
+
+@dataclass
+class Findings:
+    """What the rules found: {(scheme id, rule): reason}, and the reminders due."""
+
+    found: dict[tuple[int, str], str] = field(default_factory=dict)
+    reminders: list[Reminder] = field(default_factory=list)
+    rules: set[str] = field(default_factory=set)  # the rules that ran (others stay as they are)
+
+
+@dataclass
+class SweepResult:
+    raised: list[Escalation] = field(default_factory=list)
+    updated: list[Escalation] = field(default_factory=list)
+    resolved: list[Escalation] = field(default_factory=list)
+    to_qag: list[Escalation] = field(default_factory=list)
+    reminders: list[Reminder] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "raised": len(self.raised),
+            "updated": len(self.updated),
+            "resolved": len(self.resolved),
+            "to_qag": len(self.to_qag),
+            "reminded": sum(len(r.users) for r in self.reminders),
+        }
+
+
+# --- the rules ---
+
+
+def _years(schemes) -> dict[int, FinancialYear]:
+    years = FinancialYear.objects.in_bulk({s.financial_year_id for s in schemes})
+    for scheme in schemes:
+        scheme.financial_year = years[scheme.financial_year_id]
+    return years
+
+
+def _returns_due(in_delivery: list[Facts], years: dict, today: date) -> dict[int, tuple]:
+    """Per scheme, its returns up to the month due (the delivery app's reporting month):
+    (months returned as a bitmask, latest month returned, actual to date, latest forecast).
+    Two aggregate queries, a row per scheme, rather than every return of every scheme."""
+    if len(in_delivery) < 500:
+        among = Q(scheme_id__in=[s.pk for s in in_delivery])
+    else:
+        among = Q(scheme__state=SchemeState.IN_DELIVERY)  # a join, not 10,000 parameters
+    upto = Case(
+        *[
+            When(scheme__financial_year_id=pk, then=Value(delivery.reporting_month(year, today)))
+            for pk, year in years.items()
+        ],
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    due = MonthlyReturn.objects.filter(among).alias(upto=upto).filter(month__lte=F("upto"))
+    months = Case(
+        *[When(month=m, then=Value(1 << m)) for m in range(1, 13)],
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    totals = due.values("scheme_id").annotate(
+        mask=Sum(months), reported=Max("month"), actual=Sum("actual")
+    )
+    latest_forecast = dict(
+        due.filter(forecast_outturn__isnull=False)
+        .annotate(
+            rank=Window(RowNumber(), partition_by=[F("scheme_id")], order_by=F("month").desc())
+        )
+        .filter(rank=1)
+        .values_list("scheme_id", "forecast_outturn")
+    )
+    return {
+        row["scheme_id"]: (
+            row["mask"],
+            row["reported"],
+            row["actual"],
+            latest_forecast.get(row["scheme_id"]),
+        )
+        for row in totals
+    }
+
+
+def delivery_rules(schemes: list[Facts], today: date, findings: Findings) -> None:
+    """Off-track delivery (RAG red) and returns missing after their deadline. The RAG, the
+    reporting month and the deadlines are the delivery app's own functions."""
+    findings.rules |= {Rule.OFF_TRACK, Rule.MISSING_RETURN}
+    in_delivery = [s for s in schemes if s.state == SchemeState.IN_DELIVERY]
+    if not in_delivery:
+        return
+    years = _years(in_delivery)
+    returns = _returns_due(in_delivery, years, today)
+    for scheme in in_delivery:
+        year = scheme.financial_year
+        as_at = delivery.reporting_month(year, today)
+        mask, reported, actual, forecast = returns.get(scheme.pk, (0, 0, None, None))
+        # Off-track is judged on the figures reported: as at the latest month returned (up to
+        # the month due), so a late return raises "missing", not also "off-track", and an
+        # off-track scheme that is late with a return stays off-track rather than flapping.
+        # Its year to date in one entry rates exactly as the months one by one would.
+        rating = (
+            delivery.assess(scheme.plan, {reported: (actual, forecast)}, reported)
+            if reported
+            else None
+        )
+        if rating is not None and rating.status == delivery.RED:
+            month = delivery.month_label(year, reported)
+            findings.found[(scheme.pk, Rule.OFF_TRACK)] = (
+                f"RAG red as at {month}: {rating.summary} Year to date: actual "
+                f"£{rating.ytd_actual:,.0f} against plan £{rating.ytd_plan:,.0f}; forecast "
+                f"outturn £{rating.forecast_outturn:,.0f} against annual plan "
+                f"£{rating.annual_plan:,.0f}."
+            )
+        missing = [
+            month
+            for month in range(1, as_at + 1)
+            if not mask & (1 << month) and delivery.owes_return(scheme, month)
+        ]
+        if missing:
+            labels = ", ".join(delivery.month_label(year, m) for m in missing)
+            deadline = delivery.return_deadline(year, missing[0])
+            findings.found[(scheme.pk, Rule.MISSING_RETURN)] = (
+                f"Monthly return{'s' if len(missing) > 1 else ''} missing after the deadline: "
+                f"{labels} (the first was due by {deadline:%-d %B %Y})."
+            )
+
+
+def step_rules(schemes: list[Facts], now: datetime, findings: Findings) -> None:
+    """A workflow step waiting past its service level: remind at it, escalate at twice it."""
+    findings.rules.add(Rule.STEP_OVERDUE)
+    levels = conf.get("QIPP_SERVICE_LEVEL_DAYS")
+    late = []
+    for scheme in schemes:
+        if scheme.state not in STEPS or scheme.state_changed_at is None:
+            continue
+        days = (now - scheme.state_changed_at).days
+        level = levels[scheme.state]
+        if days >= level:
+            late.append((scheme, days, level))
+    if not late:
+        return
+    assignees = _assignees([scheme for scheme, _d, _l in late])
+    for scheme, days, level in late:
+        step = STEPS[scheme.state]
+        if days >= 2 * level:
+            findings.found[(scheme.pk, Rule.STEP_OVERDUE)] = (
+                f"The {step} has been waiting {days} days since "
+                f"{timezone.localdate(scheme.state_changed_at):%-d %B %Y}; its service level "
+                f"is {level} days."
+            )
+        users, url = assignees[scheme.pk]
+        if users:
+            findings.reminders.append(
+                Reminder(
+                    scheme=scheme,
+                    users=users,
+                    step=step,
+                    waiting_days=days,
+                    url=url,
+                    dedupe=(
+                        f"reminder:{scheme.pk}:{scheme.state}:"
+                        f"{scheme.state_changed_at:%Y%m%d%H%M%S}"
+                    ),
+                )
+            )
+
+
+def _assignees(schemes: list[Facts]) -> dict[int, tuple[list[User], str]]:
+    """Whom each step waits for, and the page to act on: the role holders of the scheme's
+    organisation, minus its project lead and SRO, minus the reviewers whose review of this
+    round is in. Three queries."""
+    wanted_roles = {role for s in schemes for role in STEP_ROLES[s.state]}
+    rows = list(
+        User.objects.filter(
+            is_active=True,
+            groups__name__in=wanted_roles,
+            organisations__in={s.organisation_id for s in schemes},
+        ).values_list("pk", "groups__name", "organisations")
+    )
+    users = User.objects.in_bulk({pk for pk, _role, _org in rows})
+    holders: dict[tuple[int, str], list[User]] = defaultdict(list)
+    for pk, role, org in rows:
+        if role in wanted_roles:
+            holders[(org, role)].append(users[pk])
+    reviewed = set(
+        Review.objects.filter(
+            scheme__in=[s.pk for s in schemes if s.state == SchemeState.CONFIRM_AND_CHALLENGE]
+        ).values_list("scheme_id", "round", "kind")
+    )
+    found = {}
+    for scheme in schemes:
+        people: dict[int, User] = {}
+        pending_reviews = []
+        for role in STEP_ROLES[scheme.state]:
+            kind = REVIEW_ROLES.get(role)
+            if kind and (scheme.pk, scheme.submission_round, kind) in reviewed:
+                continue
+            if kind:
+                pending_reviews.append(kind)
+            for user in holders[(scheme.organisation_id, role)]:
+                if user.pk not in (scheme.project_lead_id, scheme.sro_id):
+                    people.setdefault(user.pk, user)
+        if len(pending_reviews) == 1:  # straight to the one review still awaited
+            url = reverse("scheme_review", args=[scheme.pk, pending_reviews[0]])
+        else:
+            url = reverse("scheme_detail", args=[scheme.pk])
+        found[scheme.pk] = (list(people.values()), url)
+    return found
+
+
+def qia_rules(schemes: list[Facts], today: date, findings: Findings) -> None:
+    """A QIA past its review date. The qia app says which: see QIA_REVIEW_DUE below."""
+    if QIA_REVIEW_DUE is None:
+        return  # no QIA app wired in: its escalations are left as they are
+    findings.rules.add(Rule.QIA_REVIEW_DUE)
+    for scheme_id, reason in QIA_REVIEW_DUE([s.pk for s in schemes], today).items():
+        findings.found[(scheme_id, Rule.QIA_REVIEW_DUE)] = reason
+
+
+# The qia app's answer to "which of these schemes have a QIA past its review date?":
+# (scheme ids, today) -> {scheme id: reason}. Set by notifications.qia_link when qia has it.
+QIA_REVIEW_DUE = None
+
+RULES = [
+    lambda schemes, today, now, findings: delivery_rules(schemes, today, findings),
+    lambda schemes, today, now, findings: step_rules(schemes, now, findings),
+    lambda schemes, today, now, findings: qia_rules(schemes, today, findings),
+]
+
+
+def evaluate(schemes: list[Facts], *, today: date, now: datetime) -> Findings:
+    findings = Findings()
+    for rule in RULES:
+        rule(schemes, today, now, findings)
+    return findings
+
+
+# --- the sweep ---
+
+
+# The states some rule watches: delivery, the QIA's review date, the workflow steps.
+WATCHED = [SchemeState.IN_DELIVERY, SchemeState.APPROVED, *STEPS]
+
+
+def _schemes(scheme_ids) -> list[Facts]:
+    schemes = Scheme.objects.filter(state__in=WATCHED)
+    if scheme_ids is not None:
+        schemes = schemes.filter(pk__in=scheme_ids)
+    n = len(FACT_FIELDS)
+    return [
+        Facts(*row[:n], plan=list(row[n:]))
+        for row in schemes.order_by().values_list(*FACT_FIELDS, *PLAN_FIELDS)
+    ]
+
+
+def sweep(
+    *, scheme_ids: list[int] | None = None, now: datetime | None = None, dry_run: bool = False
+) -> SweepResult:
+    """Evaluate the rules (over every scheme, or the given ones) and apply what they found.
+
+    With dry_run, everything is worked out and written, then rolled back: nothing is kept
+    and no mail is queued.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    with transaction.atomic():
+        take_lock(now)
+        schemes = _schemes(scheme_ids)
+        findings = evaluate(schemes, today=today, now=now)
+        result = apply(findings, scheme_ids=scheme_ids, now=now, today=today)
+        if dry_run:
+            transaction.set_rollback(True)
+    return result
+
+
+def apply(findings: Findings, *, scheme_ids, now: datetime, today: date) -> SweepResult:
+    result = SweepResult()
+    in_scope = Escalation.objects.filter(status__in=ACTIVE)
+    if scheme_ids is not None:
+        in_scope = in_scope.filter(scheme_id__in=scheme_ids)
+    live = {(e.scheme_id, e.rule): e for e in in_scope.select_related("owner")}
+    new_keys = [key for key in findings.found if key not in live]
+    stale = [e for key, e in live.items() if key not in findings.found and e.rule in findings.rules]
+
+    # still firing: keep the finding up to date, quietly
+    changed = []
+    for key, reason in findings.found.items():
+        escalation = live.get(key)
+        if escalation is not None:
+            escalation.last_fired_at = now
+            result.updated.append(escalation)
+            if escalation.reason != reason:
+                escalation.reason = reason
+                changed.append(escalation)
+    # one statement, whatever their number: every live one of the rules run, but the stale
+    in_scope.filter(rule__in=findings.rules).exclude(pk__in=[e.pk for e in stale]).update(
+        last_fired_at=now
+    )
+    Escalation.objects.bulk_update(changed, ["reason"], batch_size=500)
+    overdue = [
+        e
+        for key, e in live.items()
+        if key in findings.found and e.level == Level.PMO and _remedial_overdue(e, today)
+    ]
+    full = _full_schemes(
+        {k[0] for k in new_keys}
+        | {e.scheme_id for e in stale + overdue}
+        | {r.scheme.pk for r in findings.reminders}
+    )
+
+    # newly found: raise, at PMO level, owned by the SRO
+    result.raised = Escalation.objects.bulk_create(
+        [
+            Escalation(
+                scheme=full[scheme_id],
+                rule=rule,
+                owner=full[scheme_id].sro,
+                reason=findings.found[(scheme_id, rule)],
+                raised_at=now,
+                last_fired_at=now,
+            )
+            for scheme_id, rule in new_keys
+        ]
+    )
+    events = [
+        EscalationEvent(
+            escalation=e,
+            at=now,
+            what=f"Escalation raised to the PMO: {e.rule_phrase}",
+            detail=e.reason,
+        )
+        for e in result.raised
+    ]
+
+    # no longer found: resolve
+    _in_chunks(
+        [e.pk for e in stale],
+        lambda ids: Escalation.objects.filter(pk__in=ids, status__in=ACTIVE).update(
+            status=EscalationStatus.RESOLVED, resolved_at=now
+        ),
+    )
+    for e in stale:
+        e.status, e.resolved_at, e.scheme = EscalationStatus.RESOLVED, now, full[e.scheme_id]
+        events.append(
+            EscalationEvent(
+                escalation=e,
+                at=now,
+                what=f"Escalation resolved: {e.rule_phrase} no longer applies",
+            )
+        )
+    result.resolved = stale
+
+    # remedial action overdue (or never agreed): to QAG
+    _in_chunks(
+        [e.pk for e in overdue],
+        lambda ids: Escalation.objects.filter(pk__in=ids, level=Level.PMO).update(
+            level=Level.QAG, raised_to_qag_at=now
+        ),
+    )
+    for e in overdue:
+        e.level, e.raised_to_qag_at, e.scheme = Level.QAG, now, full[e.scheme_id]
+        why = (
+            f"the remedial action was due by {e.remedial_due:%-d %B %Y}"
+            if e.remedial_due
+            else "no remedial action was agreed in time"
+        )
+        events.append(EscalationEvent(escalation=e, at=now, what="Raised to QAG", detail=why))
+    result.to_qag = overdue
+    EscalationEvent.objects.bulk_create(events)
+
+    told = told_about(stale)
+    with emails.batch():
+        for e in result.raised:
+            emails.escalation_raised(escalation=e)
+        for e in overdue:
+            emails.escalation_to_qag(escalation=e)
+        for e in stale:
+            emails.escalation_resolved(escalation=e, told=told.get(e.pk, []))
+        for reminder in findings.reminders:
+            reminder.scheme = full[reminder.scheme.pk]
+            emails.step_reminder(
+                users=reminder.users,
+                scheme=reminder.scheme,
+                step=reminder.step,
+                waiting_days=reminder.waiting_days,
+                url=reminder.url,
+                dedupe=reminder.dedupe,
+            )
+    result.reminders = findings.reminders
+    return result
+
+
+def _in_chunks(ids: list, work) -> None:
+    """One statement for all, or as many as SQLite's limit of parameters needs."""
+    size = connection.features.max_query_params or len(ids) or 1
+    for start in range(0, len(ids), size):
+        work(ids[start : start + size])
+
+
+def _remedial_overdue(escalation: Escalation, today: date) -> bool:
+    if escalation.remedial_due is not None:
+        return escalation.remedial_due < today
+    allowed = timedelta(days=conf.get("QIPP_REMEDIAL_ACTION_DAYS"))
+    return timezone.localdate(escalation.raised_at) + allowed < today
+
+
+def _full_schemes(ids) -> dict[int, Scheme]:
+    """The schemes a mail is about, with what the mails show, in one query."""
+    if not ids:
+        return {}
+    return Scheme.objects.select_related(
+        "organisation", "financial_year", "project_lead", "sro"
+    ).in_bulk(ids)
+
+
+# --- a monthly return was saved ---
+
+
+def on_return_saved(*, monthly_return, **_kwargs) -> None:
+    """governance.delivery.RETURN_SAVED_HOOKS: evaluate the scheme's rules with the return.
+
+    Inside the return's transaction when the escalation lock is free, so the escalation and
+    its mail commit with the return; when a sweep holds the lock, right after the commit
+    instead (waiting here could deadlock with the sweep over this scheme's row). A fault in
+    the rules never refuses the return: the daily sweep will see it.
+    """
+    scheme_id = monthly_return.scheme_id
+    try:
+        with transaction.atomic():
+            if take_lock(timezone.now(), wait=False):
+                sweep(scheme_ids=[scheme_id])
+                return
+    except Exception:  # noqa: BLE001 - never refuse a return over an escalation
+        logger.exception("escalation rules failed for scheme %s after a return", scheme_id)
+        return
+    transaction.on_commit(lambda: _evaluate_later(scheme_id))
+
+
+def _evaluate_later(scheme_id: int) -> None:
+    from notifications.tasks import evaluate_scheme
+
+    try:
+        evaluate_scheme.delay(scheme_id)
+    except Exception:  # noqa: BLE001 - the daily sweep catches up
+        logger.warning("could not enqueue the rules for scheme %s", scheme_id, exc_info=True)

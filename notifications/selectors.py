@@ -1,0 +1,85 @@
+"""What the governance pages show of escalations: history events, the scheme-page block, tasks.
+Added to governance.selectors' extension points by NotificationsConfig.ready()."""
+
+from django.urls import reverse
+
+from governance import policy, roles
+from governance.selectors import Event, Section, Task
+from notifications.models import ACTIVE, Escalation, EscalationEvent, Level
+
+
+def escalation_history(scheme) -> list[Event]:
+    """Each step of the scheme's escalations. The history is shown to everyone who may see
+    the scheme, so the SRO's plan and QAG's minuted reasons stay on the escalation page."""
+    events = EscalationEvent.objects.filter(escalation__scheme=scheme).select_related(
+        "by", "escalation"
+    )
+    return [
+        Event(
+            at=event.at,
+            who=event.by,
+            what=event.what,
+            detail=event.detail if not event.by_id else "",
+            kind="escalation",
+        )
+        for event in events
+    ]
+
+
+def escalation_section(user, scheme) -> Section | None:
+    """The scheme page's Escalations block, for those who may see escalations."""
+    if policy.refusal("escalation_view", user, scheme) is not None:
+        return None
+    escalations = list(scheme.escalations.select_related("owner").order_by("-raised_at")[:10])
+    if not escalations:
+        return None
+    for escalation in escalations:
+        escalation.may_remedial = (
+            escalation.status in ACTIVE
+            and policy.refusal("escalation_remedial", user, scheme) is None
+        )
+    return Section("notifications/_scheme_escalations.html", {"escalations": escalations})
+
+
+def remedial_tasks(user) -> list[Task]:
+    """The SRO: live escalations of their schemes with no remedial action yet."""
+    found = Escalation.objects.filter(
+        scheme__sro=user, status__in=ACTIVE, remedial_action=""
+    ).select_related("scheme__organisation")
+    return [
+        Task(
+            e.scheme,
+            f"Record a remedial action ({e.rule_phrase})",
+            reverse("escalation_remedial", args=[e.pk]),
+            e.raised_at,
+        )
+        for e in found
+    ]
+
+
+def decision_tasks(user) -> list[Task]:
+    """QAG members: escalations with QAG awaiting its decision, in their systems."""
+    if not user.has_role(roles.QAG_MEMBER) or not user.system_ids:
+        return []
+    found = (
+        Escalation.objects.filter(
+            status__in=ACTIVE,
+            level=Level.QAG,
+            scheme__organisation__system_id__in=user.system_ids,
+        )
+        .select_related("scheme__organisation")
+        .exclude(scheme__project_lead=user)
+        .exclude(scheme__sro=user)
+        .exclude(scheme__clinical_lead=user)
+        .exclude(scheme__finance_lead=user)
+    )
+    return [
+        Task(
+            e.scheme,
+            f"Record QAG's decision ({e.rule_phrase})",
+            reverse("escalation_decide", args=[e.pk]),
+            e.raised_to_qag_at,
+        )
+        for e in found
+        if e.decision_due
+    ]

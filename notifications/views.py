@@ -1,0 +1,286 @@
+"""Notifications, escalations and the QAG pack. Thin: check access, validate, call one service,
+redirect with a message; a refusal is a message or a 403 page that says why, never a 500."""
+
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from governance import policy
+from governance.models import System
+from governance.services import ActionRefused, record_refusal
+from notifications import escalations as services
+from notifications import qag
+from notifications.forms import (
+    DecisionForm,
+    EscalationFilterForm,
+    RaiseToQagForm,
+    RemedialActionForm,
+)
+from notifications.models import ACTIVE, Escalation, Level
+
+
+def _refuse(request, reason: str, *, action: str, target: str = ""):
+    record_refusal(user=request.user, action=action, target=target, reason=reason)
+    return render(request, "403.html", {"reason": reason}, status=403)
+
+
+# --- in-app notifications ---
+
+
+@login_required
+def notification_list(request):
+    page = Paginator(request.user.notifications.select_related("scheme"), 25).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "notifications/list.html", {"page": page})
+
+
+@login_required
+@require_POST
+def mark_all_read(request):
+    n = request.user.notifications.filter(read_at__isnull=True).update(read_at=timezone.now())
+    messages.success(request, f"Marked {n} notification{'s' if n != 1 else ''} as read.")
+    return redirect("notification_list")
+
+
+@login_required
+@require_POST
+def notification_open(request, pk: int):
+    """Mark one notification read and go where it points."""
+    notice = get_object_or_404(request.user.notifications, pk=pk)
+    if notice.read_at is None:
+        notice.read_at = timezone.now()
+        notice.save(update_fields=["read_at"])
+    safe = url_has_allowed_host_and_scheme(notice.url, allowed_hosts={request.get_host()})
+    return redirect(notice.url if notice.url and safe else "notification_list")
+
+
+# --- escalations ---
+
+
+def _escalation_for(request, pk: int, *, action: str):
+    """The escalation if the user may see it, else a refusal page."""
+    escalation = get_object_or_404(
+        Escalation.objects.select_related(
+            "scheme__organisation__system",
+            "scheme__financial_year",
+            "scheme__sro",
+            "scheme__project_lead",
+            "owner",
+            "remedial_by",
+            "raised_to_qag_by",
+            "decided_by",
+        ),
+        pk=pk,
+    )
+    reason = policy.refusal("escalation_view", request.user, escalation.scheme)
+    if reason:
+        return None, _refuse(request, reason, action=action, target=f"escalation {pk}")
+    return escalation, None
+
+
+def _may(user, action: str, escalation: Escalation) -> bool:
+    return escalation.is_active and policy.refusal(action, user, escalation.scheme) is None
+
+
+@login_required
+def escalation_list(request):
+    form = EscalationFilterForm(request.GET or None)
+    found = services.visible_escalations(request.user).select_related(
+        "scheme__organisation", "owner"
+    )
+    status = "live"
+    if form.is_valid():
+        status = form.cleaned_data["status"]
+        for name in ("level", "rule"):
+            if form.cleaned_data[name]:
+                found = found.filter(**{name: form.cleaned_data[name]})
+    if status == "live":
+        found = found.filter(status__in=ACTIVE)
+    elif status:
+        found = found.filter(status=status)
+    page = Paginator(found.order_by("-raised_at", "-id"), 25).get_page(request.GET.get("page"))
+    today = timezone.localdate()
+    for escalation in page.object_list:
+        escalation.age_days = (today - timezone.localdate(escalation.raised_at)).days
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "notifications/escalation_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "may_see_pack": services.may_see_escalations(request.user),
+        },
+    )
+
+
+@login_required
+def escalation_detail(request, pk: int):
+    escalation, refused = _escalation_for(request, pk, action="view escalation")
+    if refused:
+        return refused
+    user = request.user
+    return render(
+        request,
+        "notifications/escalation_detail.html",
+        {
+            "escalation": escalation,
+            "scheme": escalation.scheme,
+            "events": escalation.events.select_related("by"),
+            "may_remedial": _may(user, "escalation_remedial", escalation),
+            "may_raise": _may(user, "escalation_raise", escalation)
+            and escalation.level == Level.PMO,
+            "may_decide": _may(user, "escalation_decide", escalation)
+            and escalation.level == Level.QAG,
+            "raise_form": RaiseToQagForm(),
+        },
+    )
+
+
+def _next(request, escalation: Escalation) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return escalation.get_absolute_url()
+
+
+def _action_page(request, pk, *, action, form_class, template, call, initial=None):
+    escalation, refused = _escalation_for(request, pk, action=action)
+    if refused:
+        return refused
+    reason = policy.refusal(action, request.user, escalation.scheme)
+    if reason:
+        return _refuse(request, reason, action=action, target=f"escalation {pk}")
+    form = form_class(request.POST or None, initial=initial(escalation) if initial else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            call(escalation, form.cleaned_data)
+        except ActionRefused as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Recorded.")
+        return redirect(_next(request, escalation))
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "escalation": escalation,
+            "scheme": escalation.scheme,
+            "next": request.GET.get("next", ""),
+        },
+    )
+
+
+@login_required
+def escalation_remedial(request, pk: int):
+    """The SRO records (or revises) the remedial action and its due date."""
+    return _action_page(
+        request,
+        pk,
+        action="escalation_remedial",
+        form_class=RemedialActionForm,
+        template="notifications/escalation_remedial.html",
+        initial=lambda e: {"action": e.remedial_action, "due": e.remedial_due},
+        call=lambda e, data: services.escalation_record_remedial(
+            escalation_id=e.pk, by=request.user, action=data["action"], due=data["due"]
+        ),
+    )
+
+
+@login_required
+@require_POST
+def escalation_raise(request, pk: int):
+    """The PMO raises an escalation to QAG (a form on the escalation page)."""
+    escalation, refused = _escalation_for(request, pk, action="escalation_raise")
+    if refused:
+        return refused
+    reason = policy.refusal("escalation_raise", request.user, escalation.scheme)
+    if reason:
+        return _refuse(request, reason, action="escalation_raise", target=f"escalation {pk}")
+    form = RaiseToQagForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say why the escalation goes to QAG.")
+        return redirect(escalation)
+    try:
+        services.escalation_raise_to_qag(
+            escalation_id=pk, by=request.user, note=form.cleaned_data["note"]
+        )
+    except ActionRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Raised to QAG: {escalation.scheme.reference}.")
+    return redirect(escalation)
+
+
+@login_required
+def escalation_decide(request, pk: int):
+    """A QAG member records QAG's decision (from the escalation page or the QAG pack)."""
+    return _action_page(
+        request,
+        pk,
+        action="escalation_decide",
+        form_class=DecisionForm,
+        template="notifications/escalation_decide.html",
+        call=lambda e, data: services.escalation_decide(
+            escalation_id=e.pk,
+            by=request.user,
+            decision=data["decision"],
+            note=data["note"],
+            due=data["due"],
+        ),
+    )
+
+
+# --- the QAG pack ---
+
+
+@login_required
+def qag_pack(request):
+    """The pack for the next meeting (or ?meeting=YYYY-MM-DD) of a system (?system=id)."""
+    if not services.may_see_escalations(request.user):
+        return _refuse(
+            request,
+            "The QAG pack is for the PMO and the members of the QIPP Assurance Group.",
+            action="view QAG pack",
+        )
+    systems = System.objects.filter(pk__in=request.user.system_ids).order_by("name")
+    if not systems:
+        return _refuse(request, "You are not a member of any organisation yet.", action="pack")
+    try:
+        system = systems.get(pk=int(request.GET.get("system") or systems[0].pk))
+    except (ValueError, System.DoesNotExist):
+        raise Http404("No such system.") from None
+    meeting = None
+    if request.GET.get("meeting"):
+        try:
+            meeting = date.fromisoformat(request.GET["meeting"])
+        except ValueError:
+            raise Http404("No such meeting date.") from None
+    pack = qag.assemble(system, meeting_date=meeting)
+    user = request.user
+    for escalation in pack.escalations:
+        escalation.may_decide = escalation.level == Level.QAG and _may(
+            user, "escalation_decide", escalation
+        )
+    return render(
+        request,
+        "notifications/qag_pack.html",
+        {
+            "pack": pack,
+            "systems": systems,
+            "meetings": qag.meetings(system, timezone.localdate()),
+            "here": f"{reverse('qag_pack')}?{request.GET.urlencode()}",
+        },
+    )

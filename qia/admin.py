@@ -1,0 +1,68 @@
+"""The QIA in the admin: for looking things up. Changes go through the pages and services,
+which check who may make them and keep the log, so the admin shows QIAs read-only."""
+
+from django.contrib import admin
+
+from qia.models import Assessment, Mitigation, PanelScore, QagFlag, Qia, QiaVersion, SignOff
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class AssessmentInline(ReadOnlyInline):
+    model = Assessment
+    fields = ["kind", "heading", "impact", "consequence", "likelihood", "rationale"]
+
+
+class PanelScoreInline(ReadOnlyInline):
+    model = PanelScore
+    fields = ["member", "profession", "heading", "impact", "consequence", "likelihood"]
+
+
+class MitigationInline(ReadOnlyInline):
+    model = Mitigation
+    fields = ["heading", "description", "owner", "due_date", "status"]
+
+
+class SignOffInline(ReadOnlyInline):
+    model = SignOff
+    fields = ["capacity", "by", "at", "decision", "comment", "justification"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(QiaVersion)
+class QiaVersionAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "status", "drives_scheme", "overall_score", "review_date"]
+    list_filter = ["status", "drives_scheme", "qia__scheme__organisation"]
+    search_fields = ["qia__scheme__reference", "qia__scheme__title"]
+    inlines = [AssessmentInline, PanelScoreInline, MitigationInline, SignOffInline]
+
+
+@admin.register(Qia)
+class QiaAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "created_at"]
+    search_fields = ["scheme__reference", "scheme__title"]
+
+
+@admin.register(QagFlag)
+class QagFlagAdmin(ReadOnlyAdmin):
+    list_display = ["version", "kind", "score", "raised_at"]
+    list_filter = ["kind"]

@@ -1,0 +1,23 @@
+from django.apps import AppConfig
+
+
+class QiaConfig(AppConfig):
+    name = "qia"
+    verbose_name = "Quality impact assessment"
+
+    def ready(self):
+        # The QIA's rules, submit gate, tasks, buttons, scheme-page block and timeline events.
+        from governance import selectors, services
+        from qia import policy  # noqa: F401 - registers its rules
+        from qia import selectors as mine
+        from qia.services import submit_check
+
+        if submit_check in services.SUBMIT_CHECKS:
+            return  # already wired in
+        services.SUBMIT_CHECKS.append(submit_check)
+        selectors.TASK_SOURCES.extend(
+            [mine.panel_tasks, mine.sign_off_tasks, mine.project_lead_tasks]
+        )
+        selectors.ACTION_SOURCES.append(mine.scheme_actions)
+        selectors.SECTION_SOURCES.append(mine.scheme_section)
+        selectors.HISTORY_SOURCES.append(mine.scheme_events)

@@ -1,0 +1,396 @@
+"""The QIA's forms. A scoring sheet is six small forms, one per heading, each with a prefix."""
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from governance.forms import ACCEPTED, sniff_document
+from governance.models import FinancialYear, Organisation
+from qia.models import (
+    CONSEQUENCES,
+    HEADINGS,
+    LIKELIHOODS,
+    SCORES,
+    Band,
+    Heading,
+    Impact,
+    MitigationStatus,
+    Screening,
+    band_of,
+    risk_score,
+)
+from qia.selectors import REGISTER_SORTS
+
+
+class RevisionForm(forms.Form):
+    """Carries the QIA version's revision the page was drawn from, to spot another's change."""
+
+    revision = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+
+
+def _score_choices(choices):
+    return [("", "—"), *choices]
+
+
+class HeadingForm(forms.Form):
+    """Impact on one heading; consequence and likelihood when it is negative."""
+
+    impact = forms.ChoiceField(choices=Impact.choices, widget=forms.RadioSelect, required=False)
+    consequence = forms.TypedChoiceField(
+        choices=_score_choices(CONSEQUENCES), coerce=int, empty_value=None, required=False
+    )
+    likelihood = forms.TypedChoiceField(
+        choices=_score_choices(LIKELIHOODS), coerce=int, empty_value=None, required=False
+    )
+    rationale = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000
+    )
+
+    def __init__(self, *args, heading: str, strict: bool, **kwargs):
+        super().__init__(*args, prefix=heading, **kwargs)
+        self.heading = heading
+        self.label = Heading(heading).label
+        self.strict = strict
+        self.fields["consequence"].widget.attrs["data-qia"] = "consequence"
+        self.fields["likelihood"].widget.attrs["data-qia"] = "likelihood"
+        self.fields[
+            "rationale"
+        ].help_text = (
+            "Why: the evidence behind your answer, and for a negative impact what could happen."
+        )
+
+    def clean(self):
+        data = super().clean()
+        impact = data.get("impact")
+        if self.strict and not impact and "impact" not in self.errors:
+            self.add_error("impact", "Choose the impact on this heading.")
+        if impact == Impact.NEGATIVE:
+            for name in ("consequence", "likelihood"):
+                if not data.get(name) and name not in self.errors:
+                    self.add_error(name, f"Score the {name} of a negative impact.")
+            if self.strict and not (data.get("rationale") or "").strip():
+                self.add_error("rationale", "Give the rationale for a negative impact.")
+        else:
+            # scores belong to a negative impact only
+            data["consequence"] = data["likelihood"] = None
+        return data
+
+    def service_data(self) -> dict:
+        return {
+            name: self.cleaned_data.get(name)
+            for name in ("impact", "consequence", "likelihood", "rationale")
+        }
+
+    @property
+    def shown_score(self) -> int | None:
+        """The score to show beside the fields: what was entered, else what was saved."""
+        if self.is_bound:
+            data = getattr(self, "cleaned_data", None) or {}
+            if data.get("impact") == Impact.NEGATIVE and data.get("consequence"):
+                if data.get("likelihood"):
+                    return risk_score(data["consequence"], data["likelihood"])
+            return None
+        initial = self.initial
+        if initial.get("impact") == Impact.NEGATIVE and initial.get("consequence"):
+            if initial.get("likelihood"):
+                return risk_score(initial["consequence"], initial["likelihood"])
+        return None
+
+    @property
+    def shown_band(self) -> str | None:
+        return band_of(self.shown_score)
+
+
+class ScoreSheet:
+    """The six headings, each its own form (prefixed with the heading)."""
+
+    def __init__(self, data=None, *, strict: bool, initial: dict | None = None):
+        initial = initial or {}
+        self.forms = [
+            HeadingForm(data, heading=heading, strict=strict, initial=initial.get(heading))
+            for heading in HEADINGS
+        ]
+
+    def __iter__(self):
+        return iter(self.forms)
+
+    def is_valid(self) -> bool:
+        return all([form.is_valid() for form in self.forms])  # every form, for every error
+
+    def service_data(self) -> dict[str, dict]:
+        return {form.heading: form.service_data() for form in self.forms}
+
+    @property
+    def errors(self) -> list[tuple[str, str, str]]:
+        """(field id, label, message) for the error summary."""
+        found = []
+        for form in self.forms:
+            for name, messages in form.errors.items():
+                field_id = form[name].id_for_label if name in form.fields else ""
+                for message in messages:
+                    found.append((field_id, f"{form.label}: {name}", message))
+        return found
+
+
+def initial_from(rows: dict) -> dict[str, dict]:
+    return {
+        heading: {
+            "impact": row.impact,
+            "consequence": row.consequence,
+            "likelihood": row.likelihood,
+            "rationale": row.rationale,
+        }
+        for heading, row in rows.items()
+    }
+
+
+class EqualityForm(RevisionForm):
+    equality_impact = forms.ChoiceField(
+        label="Does the scheme affect any group with a protected characteristic, or widen "
+        "health inequalities?",
+        choices=Screening.choices,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    equality_rationale = forms.CharField(
+        label="Rationale",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=5000,
+    )
+    eqia_file = forms.FileField(
+        label="Full equality impact assessment (document)",
+        required=False,
+        help_text=f"Needed before sign-off when the answer is yes or not known. {ACCEPTED}.",
+    )
+    eqia_link = forms.URLField(
+        label="…or a link to it", required=False, max_length=200, assume_scheme="https"
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["eqia_file"].widget.attrs["accept"] = ACCEPTED.replace(" ", "")
+        self.content_type = ""
+
+    def clean_eqia_file(self):
+        upload = self.cleaned_data.get("eqia_file")
+        if not upload:
+            return None
+        if upload.size > settings.QIPP_DOCUMENT_MAX_BYTES:
+            raise ValidationError("This file is larger than 20 MB.")
+        if upload.size == 0:
+            raise ValidationError("This file is empty.")
+        self.content_type = sniff_document(upload)
+        return upload
+
+
+class EqiaForm(forms.Form):
+    eqia_file = EqualityForm.base_fields["eqia_file"]
+    eqia_link = EqualityForm.base_fields["eqia_link"]
+
+    clean_eqia_file = EqualityForm.clean_eqia_file
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.content_type = ""
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not data.get("eqia_file") and not data.get("eqia_link"):
+            raise ValidationError("Attach the document or give its link.")
+        return data
+
+
+class MitigationForm(forms.Form):
+    heading = forms.ChoiceField(choices=[("", "—"), *Heading.choices])
+    description = forms.CharField(
+        label="Mitigating action", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
+    owner = forms.CharField(max_length=200, help_text="A name or a role.")
+    due_date = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+    )
+    status = forms.ChoiceField(choices=MitigationStatus.choices, initial=MitigationStatus.PLANNED)
+
+
+class BaseMitigationFormSet(forms.BaseFormSet):
+    def rows(self) -> list[dict]:
+        return [
+            {key: form.cleaned_data[key] for key in MitigationForm.base_fields}
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+
+
+MitigationFormSet = forms.formset_factory(
+    MitigationForm,
+    formset=BaseMitigationFormSet,
+    extra=2,
+    can_delete=True,
+    max_num=60,
+    validate_max=True,
+    absolute_max=100,
+)
+
+
+def mitigation_initial(version) -> list[dict]:
+    if version is None:
+        return []
+    return [
+        {
+            "heading": m.heading,
+            "description": m.description,
+            "owner": m.owner,
+            "due_date": m.due_date,
+            "status": m.status,
+        }
+        for m in version.mitigations.all()
+    ]
+
+
+OVERALL_CHOICES = [
+    ("", "The highest agreed heading score (default)"),
+    *[(score, f"{score} ({band_of(score).label.lower()})") for score in SCORES],
+]
+
+
+class AgreeForm(RevisionForm):
+    overall_score = forms.TypedChoiceField(
+        label="Agreed overall risk score",
+        choices=OVERALL_CHOICES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+    justification = forms.CharField(
+        label="Justification for a different overall score",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=5000,
+        help_text="Needed when the overall score is not the highest agreed heading score.",
+    )
+
+    def check_against(self, default: int | None) -> bool:
+        """The overall score may differ from the default only with a written justification."""
+        overall = self.cleaned_data.get("overall_score")
+        justification = (self.cleaned_data.get("justification") or "").strip()
+        if overall is not None and overall != default and not justification:
+            self.add_error(
+                "justification",
+                f"The overall score differs from the highest agreed heading score "
+                f"({default or 'none'}): write a justification.",
+            )
+            return False
+        return True
+
+
+class PanelCloseForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[
+            ("return", "Return to the project lead for more detail"),
+            ("dismiss", "Dismiss on quality grounds (detrimental impact on patient care)"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
+
+
+SIGN_OFF_DECISIONS = [
+    ("approve", "Approve"),
+    ("revise", "Decline: return to the project lead for revision"),
+    ("reject", "Decline: reject"),
+]
+
+
+class SignOffForm(RevisionForm):
+    capacity = forms.ChoiceField(label="Signing as", required=False)
+    decision = forms.ChoiceField(choices=SIGN_OFF_DECISIONS, widget=forms.RadioSelect)
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    justification = forms.CharField(
+        label="Your justification for accepting an extreme risk",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=5000,
+    )
+
+    def __init__(self, *args, capacities: list, extreme: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.extreme = extreme
+        self.fields["capacity"].choices = capacities
+        if len(capacities) > 1:
+            self.fields["capacity"].required = True
+        else:
+            self.fields["capacity"].widget = forms.HiddenInput()
+            if capacities:
+                self.fields["capacity"].initial = capacities[0][0]
+        if not extreme:
+            del self.fields["justification"]
+
+    def clean(self):
+        data = super().clean()
+        if (
+            self.extreme
+            and data.get("decision") == "approve"
+            and not (data.get("justification") or "").strip()
+        ):
+            self.add_error("justification", "The agreed risk is extreme: write your justification.")
+        return data
+
+
+class ReassessForm(forms.Form):
+    reason = forms.CharField(
+        label="What has changed",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=450,
+        required=False,
+        help_text="For example a change of scope. Not needed when the QIA is due.",
+    )
+
+    def __init__(self, *args, due: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = not due
+
+
+class RiskFilterForm(forms.Form):
+    organisation = forms.ModelChoiceField(Organisation.objects.none(), required=False)
+    financial_year = forms.ModelChoiceField(
+        FinancialYear.objects.all(), required=False, label="Year"
+    )
+    band = forms.ChoiceField(
+        choices=[("", "Any band"), *Band.choices], required=False, label="Overall band"
+    )
+    consequence = forms.TypedChoiceField(
+        choices=_score_choices(CONSEQUENCES), coerce=int, empty_value=None, required=False
+    )
+    likelihood = forms.TypedChoiceField(
+        choices=_score_choices(LIKELIHOODS), coerce=int, empty_value=None, required=False
+    )
+    sort = forms.ChoiceField(
+        choices=[(key, label) for key, (label, _order) in REGISTER_SORTS.items()],
+        required=False,
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = Organisation.objects.filter(
+            system_id__in=user.system_ids
+        )
+
+    def filters(self) -> dict:
+        data = self.cleaned_data if self.is_valid() else {}
+        return {
+            "organisation": data.get("organisation"),
+            "financial_year": data.get("financial_year"),
+            "band": data.get("band") or None,
+        }
+
+    def query(self) -> dict:
+        """The filters as they go in a link (ids, not objects)."""
+        found = self.filters()
+        return {
+            "organisation": found["organisation"].pk if found["organisation"] else "",
+            "financial_year": found["financial_year"].pk if found["financial_year"] else "",
+            "band": found["band"] or "",
+        }

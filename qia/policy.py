@@ -1,0 +1,247 @@
+"""Who may do what with a QIA (ACCESS.md), added to governance.policy's rules.
+
+Each rule answers with the reason for refusal in words a user understands, or None. The
+version-level rules take the version as `version=`; without it they look at the scheme's
+current one. Imported once, by QiaConfig.ready().
+"""
+
+from governance import policy, roles
+from governance.models import Scheme, SchemeState
+from qia.models import Capacity, QiaVersion, VersionStatus
+
+# A re-assessment is for a scheme that has been approved and is not closed.
+REASSESSABLE = [SchemeState.APPROVED, SchemeState.IN_DELIVERY]
+
+CAPACITY_ROLES = {
+    Capacity.CHIEF_NURSE: roles.CHIEF_NURSE,
+    Capacity.CLINICAL_CHAIR: roles.CLINICAL_CHAIR,
+}
+
+
+def newest_version(scheme: Scheme) -> QiaVersion | None:
+    return (
+        QiaVersion.objects.filter(qia__scheme=scheme)
+        .select_related("qia")
+        .order_by("-number")
+        .first()
+    )
+
+
+def is_newest(version: QiaVersion) -> bool:
+    return not QiaVersion.objects.filter(qia_id=version.qia_id, number__gt=version.number).exists()
+
+
+def at_panel(version: QiaVersion, scheme: Scheme) -> bool:
+    """A re-assessment is at panel once sent (until its scheme closes); a first assessment
+    while its scheme is."""
+    if version.status == VersionStatus.PANEL:
+        return scheme.state in REASSESSABLE
+    return (
+        version.drives_scheme
+        and version.status == VersionStatus.SELF_ASSESSMENT
+        and scheme.state == SchemeState.QIA_PANEL
+    )
+
+
+def panel_member_ids(version: QiaVersion) -> set[int]:
+    """Who scored this version, and the quality lead who recorded its agreement."""
+    ids = set(version.panel_scores.values_list("member_id", flat=True))
+    if version.agreed_by_id:
+        ids.add(version.agreed_by_id)
+    return ids
+
+
+def has_scored(user, version: QiaVersion) -> bool:
+    return version.panel_scores.filter(member_id=user.pk).exists()
+
+
+def is_signatory(user, scheme: Scheme) -> bool:
+    return policy.in_organisation(user, scheme) and (
+        user.has_role(roles.CHIEF_NURSE) or user.has_role(roles.CLINICAL_CHAIR)
+    )
+
+
+def can_see_panel_scores(user, version: QiaVersion, scheme: Scheme) -> bool:
+    """Blind scoring: others' scores only once you have recorded your own; the quality lead
+    and the signatories of the scheme's organisation always."""
+    if not policy.can_view_scheme(user, scheme):
+        return False
+    if user.has_role(roles.QUALITY_LEAD) and policy.in_organisation(user, scheme):
+        return True
+    if is_signatory(user, scheme):
+        return True
+    return has_scored(user, version)
+
+
+def _on_own_team(user, scheme: Scheme) -> bool:
+    return user.pk in (scheme.project_lead_id, scheme.sro_id)
+
+
+# --- the rules ---
+
+
+def _edit(user, scheme: Scheme, version: QiaVersion | None = None) -> str | None:
+    if user.pk != scheme.project_lead_id:
+        return "Only the scheme's project lead can complete its QIA self-assessment."
+    version = version or newest_version(scheme)
+    if version is not None and not is_newest(version):
+        return f"Version {version.number} is kept as it was: only the newest version changes."
+    if version is None or version.drives_scheme:
+        if scheme.state != SchemeState.DRAFT:
+            state = scheme.get_state_display().lower()
+            return (
+                f"The self-assessment can only be changed while the scheme is a draft; "
+                f"it is now {state}."
+            )
+    if version is None:
+        return None
+    if version.status != VersionStatus.SELF_ASSESSMENT:
+        return f"This QIA version is {version.get_status_display().lower()}: it cannot change now."
+    if not version.drives_scheme and scheme.state not in REASSESSABLE:
+        return "The scheme is closed: its QIA is no longer re-assessed."
+    return None
+
+
+def _send_to_panel(user, scheme: Scheme, version: QiaVersion | None = None) -> str | None:
+    if user.pk != scheme.project_lead_id:
+        return "Only the scheme's project lead sends its QIA re-assessment to the panel."
+    version = version or newest_version(scheme)
+    if version is None or version.drives_scheme:
+        return "A first QIA goes to the panel with the PID: submit the scheme."
+    return _edit(user, scheme, version)
+
+
+def _score(user, scheme: Scheme, version: QiaVersion | None = None) -> str | None:
+    if not (user.has_role(roles.PANEL_MEMBER) or user.has_role(roles.QUALITY_LEAD)):
+        return "Only QIA panel members and the quality lead score a QIA."
+    if not policy.in_organisation(user, scheme):
+        return f"You score QIAs of your own organisation only, not {scheme.organisation.code}."
+    if _on_own_team(user, scheme):
+        return (
+            "You cannot score the QIA of a scheme on which you are project lead or SRO "
+            "(segregation of duties)."
+        )
+    version = version or newest_version(scheme)
+    if version is None or not at_panel(version, scheme) or not is_newest(version):
+        return "This QIA is not at the panel now."
+    if has_scored(user, version):
+        return (
+            "You have already recorded your scores for this QIA version: each member scores once."
+        )
+    return None
+
+
+# The base rules (role, organisation, scheme team); these add the version-level checks.
+_base_panel_decide = policy._panel_decide
+_base_sign_off = policy._sign_off
+
+
+def _panel_decide(user, scheme: Scheme, version: QiaVersion | None = None) -> str | None:
+    return _base_panel_decide(user, scheme)
+
+
+def awaiting_version(scheme: Scheme) -> QiaVersion | None:
+    return (
+        QiaVersion.objects.filter(qia__scheme=scheme, status=VersionStatus.AWAITING_SIGN_OFF)
+        .select_related("qia")
+        .order_by("-number")
+        .first()
+    )
+
+
+def capacities_held(user) -> list[str]:
+    return [capacity for capacity, role in CAPACITY_ROLES.items() if user.has_role(role)]
+
+
+def open_capacities(user, version: QiaVersion) -> list[str]:
+    """The capacities this user could sign this version in now."""
+    signed = set(version.sign_offs.values_list("capacity", flat=True))
+    return [capacity for capacity in capacities_held(user) if capacity not in signed]
+
+
+def _sign_off(
+    user, scheme: Scheme, version: QiaVersion | None = None, capacity: str | None = None
+) -> str | None:
+    reason = _base_sign_off(user, scheme)
+    if reason:
+        return reason
+    version = version or awaiting_version(scheme)
+    if version is None or version.status != VersionStatus.AWAITING_SIGN_OFF:
+        return "This QIA is not awaiting sign-off."
+    if not version.drives_scheme and scheme.state not in REASSESSABLE:
+        return "The scheme is closed: its QIA is no longer re-assessed."
+    if user.pk in panel_member_ids(version):
+        return (
+            "You were on the panel for this QIA version, so you cannot also sign it off "
+            "(segregation of duties)."
+        )
+    signed = {s.capacity: s for s in version.sign_offs.select_related("by")}
+    mine = [s for s in signed.values() if s.by_id == user.pk]
+    if mine:
+        return (
+            f"You have already signed this QIA version as {mine[0].get_capacity_display()}: "
+            "the other signature must be by someone else."
+        )
+    held = capacities_held(user)
+    wanted = [capacity] if capacity else held
+    for name in wanted:
+        if name not in held:
+            return f"Only the {Capacity(name).label} can sign off in that capacity."
+    free = [name for name in wanted if name not in signed]
+    if not free:
+        done = signed[wanted[0]]
+        return f"The {done.get_capacity_display()} has already signed this version ({done.by})."
+    return None
+
+
+def _reassess(user, scheme: Scheme, version: QiaVersion | None = None) -> str | None:
+    may = _on_own_team(user, scheme) or (
+        policy.in_organisation(user, scheme)
+        and (user.has_role(roles.QUALITY_LEAD) or user.has_role(roles.PMO))
+    )
+    if not may:
+        return (
+            "Only the scheme's project lead or SRO, its organisation's quality lead or the PMO "
+            "can open a QIA re-assessment."
+        )
+    if scheme.state not in REASSESSABLE:
+        return "A QIA is re-assessed once the scheme is approved, until it closes."
+    version = version or newest_version(scheme)
+    if version is None or not version.qia.versions.filter(status=VersionStatus.SIGNED_OFF).exists():
+        return "There is no signed-off QIA to re-assess."
+    if version.status in (VersionStatus.SELF_ASSESSMENT, VersionStatus.PANEL):
+        return f"A re-assessment is already under way (version {version.number})."
+    if version.status == VersionStatus.AWAITING_SIGN_OFF:
+        return f"Version {version.number} is awaiting sign-off: finish that first."
+    return None
+
+
+def _attach_eqia(user, scheme: Scheme, version: QiaVersion | None = None) -> str | None:
+    if user.pk != scheme.project_lead_id:
+        return "Only the scheme's project lead can attach the equality impact assessment."
+    version = version or newest_version(scheme)
+    if version is None or not is_newest(version):
+        return "Attach the equality impact assessment to the current QIA version."
+    if version.status not in (
+        VersionStatus.SELF_ASSESSMENT,
+        VersionStatus.PANEL,
+        VersionStatus.AWAITING_SIGN_OFF,
+    ):
+        return f"This QIA version is {version.get_status_display().lower()}: it cannot change now."
+    if scheme.state in (SchemeState.REJECTED, SchemeState.WITHDRAWN):
+        return "The scheme is closed."
+    return None
+
+
+policy.register("qia_edit", _edit)
+policy.register("qia_send_to_panel", _send_to_panel)
+policy.register("qia_score", _score)
+policy.register("qia_reassess", _reassess)
+policy.register("qia_attach_eqia", _attach_eqia)
+policy.register("panel_decide", _panel_decide)
+# run_transition explains a refused scheme transition by the rule of the same name
+policy.register("panel_agree", _panel_decide)
+policy.register("panel_return", _panel_decide)
+policy.register("panel_dismiss", _panel_decide)
+policy.register("sign_off", _sign_off)
+policy.register("decline_sign_off", _sign_off)

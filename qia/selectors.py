@@ -1,0 +1,531 @@
+"""Read-only queries of the QIA pages, and what the QIA adds to the scheme pages.
+
+The tasks, buttons, scheme-page block and timeline events are added to governance.selectors
+by QiaConfig.ready().
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlencode
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.urls import reverse
+from django.utils import timezone
+from django_fsm_log.models import StateLog
+
+from governance import policy, roles, selectors
+from governance.models import Scheme, SchemeState, User
+from qia import policy as rules
+from qia import services
+from qia.models import (
+    AGREED,
+    BAND_ORDER,
+    CONSEQUENCES,
+    HEADINGS,
+    LIKELIHOODS,
+    AssessmentKind,
+    Band,
+    Capacity,
+    Heading,
+    PanelScore,
+    QiaVersion,
+    VersionStatus,
+    band_of,
+    risk_score,
+)
+
+# Members disagree when their scores for a heading lie this many bands apart, or more.
+SPREAD_BANDS = 2
+
+
+def stage(version: QiaVersion, scheme: Scheme) -> tuple[str, str]:
+    """Where a version is now, for people: a first assessment follows its scheme."""
+    if rules.at_panel(version, scheme):
+        return VersionStatus.PANEL, VersionStatus.PANEL.label
+    if version.drives_scheme and version.status == VersionStatus.SELF_ASSESSMENT:
+        if scheme.state == SchemeState.CONFIRM_AND_CHALLENGE:
+            return "submitted", "Submitted with the PID"
+    return version.status, version.get_status_display()
+
+
+def band_rank(row) -> int:
+    """0 for a heading with no negative impact, then low .. extreme as 1 .. 4."""
+    return BAND_ORDER.index(row.band)
+
+
+@dataclass
+class HeadingRow:
+    heading: str
+    label: str
+    is_domain: bool
+    self_row: object = None
+    agreed: object = None
+    scores: list = field(default_factory=list)
+    mitigations: list = field(default_factory=list)
+
+    @property
+    def spread(self) -> int:
+        ranks = [band_rank(score) for score in self.scores]
+        return max(ranks) - min(ranks) if ranks else 0
+
+    @property
+    def disagree(self) -> bool:
+        return self.spread >= SPREAD_BANDS
+
+
+def heading_rows(version: QiaVersion, *, with_scores: bool) -> list[HeadingRow]:
+    """The six headings, each with its self-assessment, agreed score, mitigations and (when
+    the viewer may see them) every panel member's scores."""
+    by_kind = {kind: services.assessments(version, kind) for kind in AssessmentKind.values}
+    mitigations = list(version.mitigations.all())
+    scores = []
+    if with_scores:
+        scores = list(version.panel_scores.select_related("member").order_by("created_at", "id"))
+    rows = []
+    for heading in HEADINGS:
+        rows.append(
+            HeadingRow(
+                heading=heading,
+                label=Heading(heading).label,
+                is_domain=HEADINGS.index(heading) < 3,
+                self_row=by_kind[AssessmentKind.SELF].get(heading),
+                agreed=by_kind[AssessmentKind.AGREED].get(heading),
+                scores=[s for s in scores if s.heading == heading],
+                mitigations=[m for m in mitigations if m.heading == heading],
+            )
+        )
+    return rows
+
+
+def panel_members(version: QiaVersion) -> list[dict]:
+    """Who has scored, with their profession, in the order they scored."""
+    seen = {}
+    for score in version.panel_scores.select_related("member").order_by("created_at", "id"):
+        seen.setdefault(score.member_id, {"user": score.member, "at": score.created_at})
+        seen[score.member_id]["profession"] = (
+            score.get_profession_display() or "no profession recorded"
+        )
+    return list(seen.values())
+
+
+def version_page(user, scheme: Scheme, version: QiaVersion) -> dict:
+    """Everything the QIA page shows of one version, as this user may see it."""
+    newest = rules.is_newest(version)
+    see_scores = rules.can_see_panel_scores(user, version, scheme)
+    code, label = stage(version, scheme)
+    due_version, due = services.reassessment_due(scheme)
+    if due_version is None or due_version.pk != version.pk:
+        due = []
+    return {
+        "scheme": scheme,
+        "version": version,
+        "versions": list(version.qia.versions.order_by("-number")),
+        "is_newest": newest,
+        "stage": code,
+        "stage_label": label,
+        "rows": heading_rows(version, with_scores=see_scores),
+        "see_scores": see_scores,
+        "members": panel_members(version) if see_scores else [],
+        "member_count": version.panel_scores.values("member").distinct().count(),
+        "sign_offs": list(version.sign_offs.select_related("by")),
+        "flags": list(version.flags.all()),
+        "problems": services.self_assessment_problems(version)
+        if version.status == VersionStatus.SELF_ASSESSMENT
+        else [],
+        "due": due,
+        "actions": qia_actions(user, scheme, version) if newest else [],
+        "log": version_log(version),
+    }
+
+
+def version_log(version: QiaVersion) -> list[StateLog]:
+    return list(
+        StateLog.objects.filter(
+            content_type=ContentType.objects.get_for_model(QiaVersion), object_id=version.pk
+        )
+        .select_related("by")
+        .order_by("timestamp", "id")
+    )
+
+
+# --- what a user may do now ---
+
+
+def _may(action: str, user, scheme: Scheme, **context) -> bool:
+    return policy.refusal(action, user, scheme, **context) is None
+
+
+def _available(user, scheme: Scheme, version: QiaVersion | None) -> list[tuple[str, str, str]]:
+    """(url name, label, style) of each QIA step this user may take now."""
+    found = []
+    if _may("qia_edit", user, scheme, version=version):
+        label = "Edit the QIA self-assessment" if version else "Start the QIA self-assessment"
+        if version is not None and not version.drives_scheme:
+            label = "Edit the QIA re-assessment"
+        found.append(("qia_self_assessment", label, "primary"))
+    if version is None:
+        return found
+    if not version.drives_scheme and _may("qia_send_to_panel", user, scheme, version=version):
+        found.append(("qia_send_to_panel", "Send the re-assessment to the panel", "primary"))
+    if version.needs_eqia and _may("qia_attach_eqia", user, scheme, version=version):
+        found.append(("qia_eqia", "Attach the equality impact assessment", "outline-primary"))
+    at_panel = rules.at_panel(version, scheme)
+    if at_panel and _may("qia_score", user, scheme, version=version):
+        found.append(("qia_score", "Score the QIA", "primary"))
+    if at_panel and _may("panel_decide", user, scheme, version=version):
+        found.append(("qia_agree", "Agree the QIA", "outline-primary"))
+        found.append(("qia_panel_close", "Return or dismiss", "outline-danger"))
+    if at_panel and rules.can_see_panel_scores(user, version, scheme):
+        found.append(("qia_panel", "Panel scores side by side", "outline-secondary"))
+    if version.status == VersionStatus.AWAITING_SIGN_OFF and _may(
+        "sign_off", user, scheme, version=version
+    ):
+        found.append(("qia_sign_off", "Sign off the QIA", "primary"))
+    if _may("qia_reassess", user, scheme, version=version):
+        found.append(("qia_reassess", "Re-assess the QIA", "outline-primary"))
+    return found
+
+
+def qia_actions(user, scheme: Scheme, version: QiaVersion | None) -> list[selectors.Action]:
+    """The QIA buttons this user may press now, for the QIA page."""
+    return [
+        selectors.Action(label, reverse(name, args=[scheme.pk]), style)
+        for name, label, style in _available(user, scheme, version)
+    ]
+
+
+# The steps that move the workflow on get a button on the scheme page as well.
+SCHEME_PAGE_STEPS = {
+    "qia_self_assessment",
+    "qia_send_to_panel",
+    "qia_score",
+    "qia_agree",
+    "qia_sign_off",
+}
+
+
+def scheme_actions(user, scheme: Scheme) -> list[selectors.Action]:
+    return [
+        selectors.Action(label, reverse(name, args=[scheme.pk]), style)
+        for name, label, style in _available(user, scheme, rules.newest_version(scheme))
+        if name in SCHEME_PAGE_STEPS
+    ]
+
+
+# --- the heatmap and the register ---
+
+BAND_RANGES = {
+    Band.LOW: (1, 3),
+    Band.MODERATE: (4, 6),
+    Band.HIGH: (7, 12),
+    Band.EXTREME: (13, 25),
+}
+CLOSED = [SchemeState.REJECTED, SchemeState.WITHDRAWN]
+
+
+def current_risks(user, *, organisation=None, financial_year=None, band=None) -> QuerySet:
+    """Each visible scheme's current agreed QIA: the newest version awaiting sign-off or
+    signed off. Band filters by the agreed overall score."""
+    newest_agreed = (
+        QiaVersion.objects.filter(qia=OuterRef("qia"), status__in=AGREED)
+        .order_by("-number")
+        .values("pk")[:1]
+    )
+    versions = (
+        QiaVersion.objects.filter(status__in=AGREED, pk=Subquery(newest_agreed))
+        .filter(qia__scheme__in=policy.visible_schemes(user).values("pk"))
+        .exclude(qia__scheme__state__in=CLOSED)
+        .select_related("qia__scheme__organisation", "qia__scheme__financial_year")
+    )
+    if organisation:
+        versions = versions.filter(qia__scheme__organisation=organisation)
+    if financial_year:
+        versions = versions.filter(qia__scheme__financial_year=financial_year)
+    if band:
+        low, high = BAND_RANGES[band]
+        versions = versions.filter(overall_score__gte=low, overall_score__lte=high)
+    return versions
+
+
+@dataclass
+class Cell:
+    consequence: int
+    likelihood: int
+    count: int
+    url: str
+
+    @property
+    def score(self) -> int:
+        return risk_score(self.consequence, self.likelihood)
+
+    @property
+    def band(self) -> str:
+        return band_of(self.score)
+
+
+def heatmap(versions: QuerySet, register_query: dict) -> dict:
+    """5 x 5 grid by the consequence and likelihood of each QIA's highest-scoring heading:
+    rows likelihood 5 (top) to 1, columns consequence 1 to 5."""
+    counts = {
+        (row["top_consequence"], row["top_likelihood"]): row["n"]
+        for row in versions.filter(top_score__isnull=False)
+        .order_by()
+        .values("top_consequence", "top_likelihood")
+        .annotate(n=Count("id"))
+    }
+    base = reverse("qia_register")
+    grid = []
+    for likelihood, likelihood_label in reversed(LIKELIHOODS):
+        cells = []
+        for consequence, _label in CONSEQUENCES:
+            query = {**register_query, "consequence": consequence, "likelihood": likelihood}
+            cells.append(
+                Cell(
+                    consequence,
+                    likelihood,
+                    counts.get((consequence, likelihood), 0),
+                    f"{base}?{_encode(query)}",
+                )
+            )
+        grid.append({"likelihood": likelihood, "label": likelihood_label, "cells": cells})
+    return {
+        "grid": grid,
+        "consequences": CONSEQUENCES,
+        "total": sum(counts.values()),
+        "no_negative": versions.filter(top_score__isnull=True).count(),
+    }
+
+
+def _encode(query: dict) -> str:
+    return urlencode({k: v for k, v in query.items() if v not in (None, "")})
+
+
+REGISTER_SORTS = {
+    "score": ("Highest overall score first", ["-overall_score", "-top_score"]),
+    "score_asc": ("Lowest overall score first", ["overall_score", "top_score"]),
+    "heading": ("Highest heading score first", ["-top_score", "-overall_score"]),
+    "review": ("Review date, soonest first", ["review_date"]),
+    "reference": ("Scheme reference", ["qia__scheme__reference"]),
+}
+
+
+def mark_due(versions) -> None:
+    """Set `due` on each version: why it is due for re-assessment (empty: it is not)."""
+    for version in versions:
+        signed, due = services.reassessment_due(version.qia.scheme)
+        version.due = due if signed is not None and signed.pk == version.pk else []
+
+
+def register_rows(versions: QuerySet, sort: str) -> QuerySet:
+    order = []
+    for key in REGISTER_SORTS.get(sort, REGISTER_SORTS["score"])[1]:
+        name = key.lstrip("-")
+        expression = (
+            F(name).desc(nulls_last=True) if key.startswith("-") else F(name).asc(nulls_last=True)
+        )
+        order.append(expression)
+    return versions.order_by(*order, "qia__scheme__reference")
+
+
+# --- what the QIA adds to the scheme pages ---
+
+
+def _aware(day):
+    return timezone.make_aware(datetime(day.year, day.month, day.day))
+
+
+def panel_tasks(user) -> list[selectors.Task]:
+    if not (user.has_role(roles.PANEL_MEMBER) or user.has_role(roles.QUALITY_LEAD)):
+        return []
+    versions = (
+        QiaVersion.objects.filter(qia__scheme__organisation_id__in=user.organisation_ids)
+        .filter(
+            Q(status=VersionStatus.PANEL)
+            | Q(
+                drives_scheme=True,
+                status=VersionStatus.SELF_ASSESSMENT,
+                qia__scheme__state=SchemeState.QIA_PANEL,
+            )
+        )
+        .exclude(Q(qia__scheme__project_lead=user) | Q(qia__scheme__sro=user))
+        .select_related("qia__scheme__organisation")
+    )
+    scored = set(
+        PanelScore.objects.filter(member=user, version__in=versions).values_list(
+            "version_id", flat=True
+        )
+    )
+    chair = user.has_role(roles.QUALITY_LEAD)
+    tasks = []
+    for version in versions:
+        scheme = version.qia.scheme
+        since = scheme.state_changed_at if version.drives_scheme else version.created_at
+        if version.pk not in scored:
+            tasks.append(
+                selectors.Task(
+                    scheme,
+                    f"Score the QIA (version {version.number})",
+                    reverse("qia_score", args=[scheme.pk]),
+                    since,
+                )
+            )
+        elif chair:
+            tasks.append(
+                selectors.Task(
+                    scheme,
+                    "Agree the QIA at panel",
+                    reverse("qia_agree", args=[scheme.pk]),
+                    since,
+                )
+            )
+    return tasks
+
+
+def sign_off_tasks(user) -> list[selectors.Task]:
+    if not rules.capacities_held(user):
+        return []
+    versions = QiaVersion.objects.filter(
+        status=VersionStatus.AWAITING_SIGN_OFF,
+        qia__scheme__organisation_id__in=user.organisation_ids,
+    ).select_related("qia__scheme__organisation")
+    tasks = []
+    for version in versions:
+        scheme = version.qia.scheme
+        if not _may("sign_off", user, scheme, version=version):
+            continue
+        capacity = rules.open_capacities(user, version)[0]
+        tasks.append(
+            selectors.Task(
+                scheme,
+                f"Sign off the QIA as {Capacity(capacity).label}",
+                reverse("qia_sign_off", args=[scheme.pk]),
+                version.agreed_at,
+            )
+        )
+    return tasks
+
+
+def project_lead_tasks(user) -> list[selectors.Task]:
+    tasks = []
+    open_reassessments = QiaVersion.objects.filter(
+        drives_scheme=False,
+        status=VersionStatus.SELF_ASSESSMENT,
+        qia__scheme__project_lead=user,
+        qia__scheme__state__in=rules.REASSESSABLE,
+    ).select_related("qia__scheme__organisation")
+    for version in open_reassessments:
+        scheme = version.qia.scheme
+        tasks.append(
+            selectors.Task(
+                scheme,
+                "Complete the QIA re-assessment and send it to the panel",
+                reverse("qia_detail", args=[scheme.pk]),
+                version.created_at,
+            )
+        )
+    due_candidates = Scheme.objects.filter(
+        project_lead=user, state__in=rules.REASSESSABLE, qia__isnull=False
+    ).select_related("organisation")
+    for scheme in due_candidates:
+        signed, reasons = services.reassessment_due(scheme)
+        if signed is not None:
+            tasks.append(
+                selectors.Task(
+                    scheme,
+                    "Re-assess the QIA: " + "; ".join(reasons),
+                    reverse("qia_reassess", args=[scheme.pk]),
+                    _aware(signed.review_date) if signed.review_date else None,
+                )
+            )
+    return tasks
+
+
+def scheme_section(user, scheme: Scheme) -> selectors.Section | None:
+    version = rules.newest_version(scheme)
+    if version is None and scheme.state != SchemeState.DRAFT:
+        return None
+    context = {"scheme": scheme, "version": version}
+    if version is not None:
+        code, label = stage(version, scheme)
+        signed = (
+            version.qia.versions.filter(status=VersionStatus.SIGNED_OFF).order_by("-number").first()
+        )
+        _due_version, due = services.reassessment_due(scheme)
+        context.update(
+            {
+                "stage": code,
+                "stage_label": label,
+                "signed": signed,
+                "due": due,
+                "flags": list(version.qia.scheme.qia_flags.select_related("version")[:3]),
+                "problems": services.self_assessment_problems(version)
+                if version.status == VersionStatus.SELF_ASSESSMENT
+                else [],
+            }
+        )
+    context["may_edit"] = _may("qia_edit", user, scheme, version=version)
+    return selectors.Section("qia/_section.html", context)
+
+
+def scheme_events(scheme: Scheme) -> list[selectors.Event]:
+    """The QIA's part of the scheme timeline. A first assessment's panel and sign-off steps
+    are in the scheme's own log; a re-assessment's are here."""
+    versions = list(QiaVersion.objects.filter(qia__scheme=scheme).select_related("created_by"))
+    if not versions:
+        return []
+    events = [
+        selectors.Event(
+            at=v.created_at,
+            who=v.created_by,
+            what=f"QIA version {v.number} opened",
+            detail=v.opened_reason,
+            kind="qia",
+        )
+        for v in versions
+    ]
+    first_scores = (
+        PanelScore.objects.filter(version__in=versions)
+        .values("version__number", "member")
+        .annotate(at=Min("created_at"))
+        .order_by()
+    )
+    members = User.objects.in_bulk({row["member"] for row in first_scores})
+    events += [
+        selectors.Event(
+            at=row["at"],
+            who=members.get(row["member"]),
+            what=f"QIA version {row['version__number']} scored by a panel member",
+            kind="qia",
+        )
+        for row in first_scores
+    ]
+    labels = dict(VersionStatus.choices)
+    reassessments = [v.pk for v in versions if not v.drives_scheme]
+    logs = StateLog.objects.filter(
+        content_type=ContentType.objects.get_for_model(QiaVersion), object_id__in=reassessments
+    ).select_related("by")
+    events += [
+        selectors.Event(
+            at=log.timestamp,
+            who=log.by,
+            what=(
+                f"QIA re-assessment: {labels.get(log.source_state, log.source_state)} → "
+                f"{labels.get(log.state, log.state)}"
+            ),
+            detail=log.description or "",
+            kind="transition",
+        )
+        for log in logs
+    ]
+    events += [
+        selectors.Event(
+            at=flag.raised_at,
+            who=None,
+            what=f"QIA flagged to QAG: {flag.get_kind_display().lower()}",
+            detail=flag.detail,
+            kind="qia",
+        )
+        for flag in scheme.qia_flags.all()
+    ]
+    return events

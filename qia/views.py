@@ -1,0 +1,615 @@
+"""The QIA pages. Thin: check access, validate the forms, call one service, redirect."""
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+
+from governance import policy, roles
+from governance.models import Scheme
+from governance.services import ActionRefused, Conflict
+from governance.views import refuse
+from qia import policy as rules
+from qia import selectors, services
+from qia.forms import (
+    AgreeForm,
+    EqiaForm,
+    EqualityForm,
+    MitigationFormSet,
+    PanelCloseForm,
+    ReassessForm,
+    RevisionForm,
+    RiskFilterForm,
+    ScoreSheet,
+    SignOffForm,
+    initial_from,
+    mitigation_initial,
+)
+from qia.models import AssessmentKind, Capacity, QagFlag, QiaVersion
+
+
+def _scheme_for(request, pk: int, *, action: str = "view QIA"):
+    """The scheme if the user may see it, else a refusal response."""
+    scheme = get_object_or_404(
+        Scheme.objects.select_related("organisation__system", "financial_year", "project_lead"),
+        pk=pk,
+    )
+    if not policy.can_view_scheme(request.user, scheme):
+        return None, refuse(
+            request, "You do not have access to this scheme.", action=action, target=f"scheme {pk}"
+        )
+    return scheme, None
+
+
+def _newest(scheme: Scheme) -> QiaVersion | None:
+    return rules.newest_version(scheme)
+
+
+def _call(request, call) -> bool:
+    """Run a service call; a refusal or conflict becomes a message. True when it went through."""
+    try:
+        call()
+    except Conflict as exc:
+        messages.warning(request, exc.message)
+        return False
+    except ActionRefused as exc:
+        messages.error(request, exc.message)
+        return False
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return False
+    return True
+
+
+def _refused(request, scheme: Scheme, action: str, **context):
+    reason = policy.refusal(action, request.user, scheme, **context)
+    if reason:
+        return refuse(request, reason, action=action, target=scheme.reference)
+    return None
+
+
+def _data(request):
+    """The posted data; None for a GET (an empty POST is still a POST)."""
+    return request.POST if request.method == "POST" else None
+
+
+def _revision(form) -> int | None:
+    return form.cleaned_data.get("revision") if form.is_valid() else None
+
+
+# --- reading ---
+
+
+@login_required
+def qia_detail(request, pk: int, number: int | None = None):
+    scheme, refused = _scheme_for(request, pk)
+    if refused:
+        return refused
+    if number is None:
+        version = _newest(scheme)
+    else:
+        version = get_object_or_404(QiaVersion, qia__scheme=scheme, number=number)
+    if version is None:
+        return render(
+            request,
+            "qia/empty.html",
+            {
+                "scheme": scheme,
+                "may_edit": policy.refusal("qia_edit", request.user, scheme) is None,
+            },
+        )
+    version.qia.scheme = scheme
+    return render(request, "qia/detail.html", selectors.version_page(request.user, scheme, version))
+
+
+@login_required
+def qia_print(request, pk: int, number: int):
+    scheme, refused = _scheme_for(request, pk)
+    if refused:
+        return refused
+    version = get_object_or_404(QiaVersion, qia__scheme=scheme, number=number)
+    version.qia.scheme = scheme
+    return render(request, "qia/print.html", selectors.version_page(request.user, scheme, version))
+
+
+@login_required
+def qia_history(request, pk: int):
+    scheme, refused = _scheme_for(request, pk)
+    if refused:
+        return refused
+    versions = list(
+        QiaVersion.objects.filter(qia__scheme=scheme)
+        .select_related("created_by", "agreed_by")
+        .prefetch_related("sign_offs__by")
+        .order_by("-number")
+    )
+    rows = [
+        {"version": v, "stage": selectors.stage(v, scheme)[1], "log": selectors.version_log(v)}
+        for v in versions
+    ]
+    return render(request, "qia/history.html", {"scheme": scheme, "rows": rows})
+
+
+@login_required
+def eqia_download(request, version_id: int):
+    version = get_object_or_404(QiaVersion.objects.select_related("qia"), pk=version_id)
+    scheme, refused = _scheme_for(request, version.qia.scheme_id, action="download EqIA")
+    if refused:
+        return refused
+    if not version.eqia_document:
+        raise Http404("No equality impact assessment is attached to this version.")
+    try:
+        handle = version.eqia_document.open("rb")
+    except FileNotFoundError:
+        raise Http404("The file of this document is missing.") from None
+    return FileResponse(
+        handle,
+        as_attachment=True,
+        filename=version.eqia_document_name or "equality-impact-assessment",
+        content_type=version.eqia_content_type or "application/octet-stream",
+    )
+
+
+# --- the self-assessment ---
+
+
+@login_required
+def self_assessment(request, pk: int):
+    scheme, refused = _scheme_for(request, pk, action="qia_edit")
+    if refused:
+        return refused
+    version = _newest(scheme)
+    refused = _refused(request, scheme, "qia_edit", version=version)
+    if refused:
+        return refused
+    saved = services.assessments(version, AssessmentKind.SELF) if version else {}
+    data = request.POST if request.method == "POST" else None
+    sheet = ScoreSheet(data, strict=False, initial=initial_from(saved))
+    equality = EqualityForm(
+        data,
+        request.FILES if data is not None else None,
+        initial={
+            "revision": version.revision if version else None,
+            "equality_impact": version.equality_impact if version else "",
+            "equality_rationale": version.equality_rationale if version else "",
+            "eqia_link": version.eqia_link if version else "",
+        },
+    )
+    mitigations = MitigationFormSet(data, initial=mitigation_initial(version), prefix="mitigation")
+    if data is not None:
+        valid = [sheet.is_valid(), equality.is_valid(), mitigations.is_valid()]
+        if all(valid):
+            went_through = _call(
+                request,
+                lambda: services.self_assessment_save(
+                    scheme_id=scheme.pk,
+                    by=request.user,
+                    headings=sheet.service_data(),
+                    equality_impact=equality.cleaned_data["equality_impact"],
+                    equality_rationale=equality.cleaned_data["equality_rationale"],
+                    eqia_link=equality.cleaned_data["eqia_link"],
+                    eqia_upload=equality.cleaned_data["eqia_file"],
+                    eqia_content_type=equality.content_type,
+                    mitigations=mitigations.rows(),
+                    expected_revision=equality.cleaned_data["revision"],
+                ),
+            )
+            if went_through:
+                version = _newest(scheme)
+                problems = services.self_assessment_problems(version)
+                if problems:
+                    messages.info(
+                        request,
+                        f"Self-assessment saved. Still to complete before it can go to the "
+                        f"panel: {len(problems)} item{'s' if len(problems) != 1 else ''}.",
+                    )
+                else:
+                    messages.success(request, "Self-assessment saved: it is complete.")
+                return redirect("qia_detail", pk=scheme.pk)
+            return redirect("qia_detail", pk=scheme.pk)
+    return render(
+        request,
+        "qia/self_assessment.html",
+        {
+            "scheme": scheme,
+            "version": version,
+            "sheet": sheet,
+            "equality": equality,
+            "mitigations": mitigations,
+            "other_forms": [equality],
+            "has_errors": bool(equality.errors or mitigations.total_error_count()),
+            "problems": services.self_assessment_problems(version) if version else [],
+        },
+    )
+
+
+@login_required
+def send_to_panel(request, pk: int):
+    scheme, refused = _scheme_for(request, pk, action="qia_send_to_panel")
+    if refused:
+        return refused
+    version = _newest(scheme)
+    refused = _refused(request, scheme, "qia_send_to_panel", version=version)
+    if refused:
+        return refused
+    form = RevisionForm(_data(request), initial={"revision": version.revision})
+    if request.method == "POST" and form.is_valid():
+        if _call(
+            request,
+            lambda: services.reassessment_send_to_panel(
+                version_id=version.pk, by=request.user, expected_revision=_revision(form)
+            ),
+        ):
+            messages.success(request, f"QIA version {version.number} is now with the panel.")
+        return redirect("qia_detail", pk=scheme.pk)
+    return render(
+        request,
+        "qia/send_to_panel.html",
+        {
+            "scheme": scheme,
+            "version": version,
+            "form": form,
+            "problems": services.self_assessment_problems(version),
+        },
+    )
+
+
+@login_required
+def attach_eqia(request, pk: int):
+    scheme, refused = _scheme_for(request, pk, action="qia_attach_eqia")
+    if refused:
+        return refused
+    version = _newest(scheme)
+    refused = _refused(request, scheme, "qia_attach_eqia", version=version)
+    if refused:
+        return refused
+    form = EqiaForm(_data(request), request.FILES if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        if _call(
+            request,
+            lambda: services.eqia_attach(
+                version_id=version.pk,
+                by=request.user,
+                upload=form.cleaned_data.get("eqia_file"),
+                content_type=form.content_type,
+                link=form.cleaned_data.get("eqia_link") or "",
+            ),
+        ):
+            messages.success(request, "Equality impact assessment attached.")
+        return redirect("qia_detail", pk=scheme.pk)
+    return render(request, "qia/eqia.html", {"scheme": scheme, "version": version, "form": form})
+
+
+# --- the panel ---
+
+
+@login_required
+def score(request, pk: int):
+    scheme, refused = _scheme_for(request, pk, action="qia_score")
+    if refused:
+        return refused
+    version = _newest(scheme)
+    refused = _refused(request, scheme, "qia_score", version=version)
+    if refused:
+        return refused
+    sheet = ScoreSheet(_data(request), strict=True)
+    if request.method == "POST" and sheet.is_valid():
+        if _call(
+            request,
+            lambda: services.panel_score_record(
+                version_id=version.pk, by=request.user, headings=sheet.service_data()
+            ),
+        ):
+            messages.success(
+                request, "Your scores are recorded. You can now see the other members' scores."
+            )
+            return redirect("qia_panel", pk=scheme.pk)
+        return redirect("qia_detail", pk=scheme.pk)
+    return render(
+        request,
+        "qia/score.html",
+        {
+            "scheme": scheme,
+            "version": version,
+            "sheet": sheet,
+            "rows": selectors.heading_rows(version, with_scores=False),
+        },
+    )
+
+
+def _panel_view_refusal(request, scheme: Scheme, version: QiaVersion | None):
+    if version is None:
+        raise Http404("This scheme has no QIA yet.")
+    if not rules.can_see_panel_scores(request.user, version, scheme):
+        reason = (
+            "Panel scores stay hidden until you have recorded your own for this version "
+            "(blind scoring): nobody anchors on the first opinion."
+        )
+        return refuse(request, reason, action="view panel scores", target=scheme.reference)
+    return None
+
+
+@login_required
+def panel(request, pk: int, number: int | None = None):
+    scheme, refused = _scheme_for(request, pk)
+    if refused:
+        return refused
+    if number is None:
+        version = _newest(scheme)
+    else:
+        version = get_object_or_404(QiaVersion, qia__scheme=scheme, number=number)
+    refused = _panel_view_refusal(request, scheme, version)
+    if refused:
+        return refused
+    return render(
+        request,
+        "qia/panel.html",
+        {
+            "scheme": scheme,
+            "version": version,
+            "rows": selectors.heading_rows(version, with_scores=True),
+            "members": selectors.panel_members(version),
+            "at_panel": rules.at_panel(version, scheme),
+            "may_decide": rules.at_panel(version, scheme)
+            and policy.refusal("panel_decide", request.user, scheme, version=version) is None,
+            "spread": selectors.SPREAD_BANDS,
+        },
+    )
+
+
+@login_required
+def agree(request, pk: int):
+    scheme, refused = _scheme_for(request, pk, action="panel_decide")
+    if refused:
+        return refused
+    version = _newest(scheme)
+    refused = _refused(request, scheme, "panel_decide", version=version)
+    if refused:
+        return refused
+    if version is None or not rules.at_panel(version, scheme):
+        return refuse(
+            request, "This QIA is not at the panel now.", action="panel_agree", target=str(pk)
+        )
+    own = {
+        s.heading: s for s in version.panel_scores.filter(member=request.user)
+    }  # the chair's own scores are the starting point
+    data = request.POST if request.method == "POST" else None
+    sheet = ScoreSheet(data, strict=True, initial=initial_from(own))
+    form = AgreeForm(data, initial={"revision": version.revision})
+    mitigations = MitigationFormSet(data, initial=mitigation_initial(version), prefix="mitigation")
+    if data is not None:
+        valid = all([sheet.is_valid(), form.is_valid(), mitigations.is_valid()])
+        if valid:
+            valid = form.check_against(services.default_overall(sheet.service_data()))
+        if valid:
+            if _call(
+                request,
+                lambda: services.panel_agree(
+                    version_id=version.pk,
+                    by=request.user,
+                    headings=sheet.service_data(),
+                    mitigations=mitigations.rows(),
+                    overall_score=form.cleaned_data["overall_score"],
+                    justification=form.cleaned_data["justification"],
+                    expected_revision=form.cleaned_data["revision"],
+                ),
+            ):
+                messages.success(request, "The agreed QIA is recorded: it goes to sign-off.")
+                return redirect("qia_detail", pk=scheme.pk)
+    problem = services.composition_problem(version, request.user)
+    return render(
+        request,
+        "qia/agree.html",
+        {
+            "scheme": scheme,
+            "version": version,
+            "sheet": sheet,
+            "form": form,
+            "mitigations": mitigations,
+            "other_forms": [form],
+            "has_errors": bool(form.errors or mitigations.total_error_count()),
+            "rows": selectors.heading_rows(version, with_scores=True),
+            "members": selectors.panel_members(version),
+            "composition_problem": problem,
+        },
+    )
+
+
+@login_required
+def panel_close(request, pk: int):
+    scheme, refused = _scheme_for(request, pk, action="panel_decide")
+    if refused:
+        return refused
+    version = _newest(scheme)
+    refused = _refused(request, scheme, "panel_decide", version=version)
+    if refused:
+        return refused
+    if version is None or not rules.at_panel(version, scheme):
+        return refuse(
+            request, "This QIA is not at the panel now.", action="panel_decide", target=str(pk)
+        )
+    form = PanelCloseForm(_data(request))
+    if request.method == "POST" and form.is_valid():
+        decision = form.cleaned_data["decision"]
+        if _call(
+            request,
+            lambda: services.panel_close(
+                version_id=version.pk,
+                by=request.user,
+                decision=decision,
+                reason=form.cleaned_data["reason"],
+            ),
+        ):
+            messages.success(
+                request,
+                "Returned to the project lead for more detail."
+                if decision == "return"
+                else "Dismissed on quality grounds.",
+            )
+        return redirect("qia_detail", pk=scheme.pk)
+    return render(
+        request, "qia/panel_close.html", {"scheme": scheme, "version": version, "form": form}
+    )
+
+
+# --- sign-off ---
+
+
+@login_required
+def sign_off(request, pk: int):
+    scheme, refused = _scheme_for(request, pk, action="sign_off")
+    if refused:
+        return refused
+    version = rules.awaiting_version(scheme)
+    refused = _refused(request, scheme, "sign_off", version=version)
+    if refused:
+        return refused
+    capacities = [(c, Capacity(c).label) for c in rules.open_capacities(request.user, version)]
+    form = SignOffForm(
+        _data(request),
+        capacities=capacities,
+        extreme=version.is_extreme,
+        initial={"revision": version.revision},
+    )
+    if request.method == "POST" and form.is_valid():
+        decision = form.cleaned_data["decision"]
+        if _call(
+            request,
+            lambda: services.sign_off_record(
+                version_id=version.pk,
+                by=request.user,
+                capacity=form.cleaned_data["capacity"] or None,
+                decision="approved" if decision == "approve" else "declined",
+                decline_outcome="reject" if decision == "reject" else "revise",
+                comment=form.cleaned_data["comment"],
+                justification=form.cleaned_data.get("justification") or "",
+                expected_revision=form.cleaned_data["revision"],
+            ),
+        ):
+            messages.success(request, "Your decision is recorded.")
+            return redirect("qia_detail", pk=scheme.pk)
+        return redirect("qia_detail", pk=scheme.pk)
+    version.qia.scheme = scheme
+    page = selectors.version_page(request.user, scheme, version)
+    return render(request, "qia/sign_off.html", {**page, "form": form})
+
+
+# --- re-assessment ---
+
+
+@login_required
+def reassess(request, pk: int):
+    scheme, refused = _scheme_for(request, pk, action="qia_reassess")
+    if refused:
+        return refused
+    refused = _refused(request, scheme, "qia_reassess")
+    if refused:
+        return refused
+    signed, due = services.reassessment_due(scheme)
+    form = ReassessForm(_data(request), due=bool(due))
+    if request.method == "POST" and form.is_valid():
+        if _call(
+            request,
+            lambda: services.reassessment_open(
+                scheme_id=scheme.pk, by=request.user, reason=form.cleaned_data["reason"]
+            ),
+        ):
+            messages.success(
+                request,
+                "A new QIA version is open, pre-filled from the last: the project lead revises "
+                "it and sends it to the panel.",
+            )
+        return redirect("qia_detail", pk=scheme.pk)
+    return render(
+        request,
+        "qia/reassess.html",
+        {"scheme": scheme, "form": form, "due": due, "signed": signed},
+    )
+
+
+# --- across schemes ---
+
+
+@login_required
+def heatmap(request):
+    form = RiskFilterForm(request.GET or None, user=request.user)
+    versions = selectors.current_risks(request.user, **form.filters())
+    return render(
+        request,
+        "qia/heatmap.html",
+        {
+            "form": form,
+            "query": urlencode({k: v for k, v in form.query().items() if v}),
+            **selectors.heatmap(versions, form.query()),
+        },
+    )
+
+
+@login_required
+def register(request):
+    form = RiskFilterForm(request.GET or None, user=request.user)
+    versions = selectors.current_risks(request.user, **form.filters())
+    data = form.cleaned_data if form.is_valid() else {}
+    if data.get("consequence"):
+        versions = versions.filter(top_consequence=data["consequence"])
+    if data.get("likelihood"):
+        versions = versions.filter(top_likelihood=data["likelihood"])
+    versions = selectors.register_rows(versions, data.get("sort") or "score").prefetch_related(
+        "flags"
+    )
+    size = getattr(settings, "QIPP_PAGE_SIZE", 25)
+    page = Paginator(versions, size).get_page(request.GET.get("page"))
+    selectors.mark_due(page)
+    query = request.GET.copy()
+    query.pop("page", None)
+    sorts = {}
+    for key in selectors.REGISTER_SORTS:
+        link = query.copy()
+        link["sort"] = key
+        sorts[key] = link.urlencode()
+    return render(
+        request,
+        "qia/register.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "sorts": sorts,
+            "sort": data.get("sort") or "score",
+            "heatmap_url": reverse("qia_heatmap"),
+        },
+    )
+
+
+FLAG_ROLES = [
+    roles.QAG_MEMBER,
+    roles.PMO,
+    roles.QUALITY_LEAD,
+    roles.CHIEF_NURSE,
+    roles.CLINICAL_CHAIR,
+]
+
+
+@login_required
+def flags(request):
+    if not any(request.user.has_role(role) for role in FLAG_ROLES):
+        return refuse(
+            request,
+            "The QIA flags for QAG are for QAG members, the PMO, quality leads and signatories.",
+            action="view QIA flags",
+        )
+    found = (
+        QagFlag.objects.filter(scheme__in=policy.visible_schemes(request.user).values("pk"))
+        .select_related("scheme__organisation", "version")
+        .order_by("-raised_at")
+    )
+    page = Paginator(found, getattr(settings, "QIPP_PAGE_SIZE", 25)).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "qia/flags.html", {"page": page})

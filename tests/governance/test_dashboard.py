@@ -1,0 +1,235 @@
+"""The PMO and QAG dashboard: totals against target per organisation, RAG counts, off-track
+schemes and the returns missing for last month. Every signed-in user of the system sees it."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from governance.models import FinancialYear, Organisation, QippTarget, SchemeState, User
+from tests.governance import delivery_fixtures
+from tests.governance.delivery_fixtures import add_return, table, text, visible
+
+people, make_scheme = delivery_fixtures.people, delivery_fixtures.make_scheme  # the fixtures
+
+pytestmark = pytest.mark.django_db
+
+URL = reverse("dashboard")
+
+
+@pytest.fixture
+def year(people):
+    """ELR and WL (one system) with targets and schemes of 2019/20; NN in another system."""
+    year = FinancialYear.objects.get()
+    for code, requirement in [("ELR", "100000"), ("WL", "50000"), ("NN", "999")]:
+        QippTarget.objects.create(
+            organisation=Organisation.objects.get(code=code),
+            financial_year=year,
+            requirement=Decimal(requirement),
+        )
+    return year
+
+
+@pytest.fixture
+def schemes(year, make_scheme, people):
+    """Plans of £1,000 a month unless said; returns for April to July (months 1-4)."""
+    now = timezone.now()
+    found = {
+        "green": make_scheme(title="On plan"),
+        "red": make_scheme(title="Far behind"),
+        "amber": make_scheme(title="A little behind"),
+        "draft": make_scheme(SchemeState.DRAFT, title="Still a draft", monthly="2000"),
+        "rejected": make_scheme(SchemeState.REJECTED, title="Rejected", monthly="5000"),
+        "recovery": make_scheme(title="Recovery action", monthly="500", is_recovery=True),
+        "wl": make_scheme(org="WL", title="West scheme"),
+        "nn": make_scheme(org="NN", title="Other system"),
+    }
+    pmo = people["elr-pmo"]
+    for month in (1, 2, 3, 4):
+        add_return(
+            found["green"],
+            month,
+            "1000",
+            **(
+                {"pmo_assured": Decimal("1000"), "assured_by": pmo, "assured_at": now}
+                if month < 3
+                else {}
+            ),
+        )
+        add_return(found["amber"], month, "700" if month == 4 else "1000")
+        add_return(found["recovery"], month, "500", "6000" if month == 4 else None)
+        add_return(found["wl"], month, "1000", "13000" if month == 4 else None)
+        if month < 4:
+            add_return(found["red"], month, "500")  # and no July return
+    return found
+
+
+def dashboard(client, user, query=""):
+    client.force_login(user)
+    return client.get(URL + query)
+
+
+@time_machine.travel(date(2019, 8, 15), tick=False)
+def test_totals_against_target_per_organisation_as_at_the_latest_returns_due(
+    client, people, schemes
+):
+    response = dashboard(client, people["elr-pmo"])
+
+    page = text(response)
+    assert "Figures as at Jul 2019 (month 4)" in page
+    header, elr, wl, total = table(response, "totals-table")
+    assert header[:3] == ["Organisation", "Target", "Identified"]
+    # target, identified, unidentified, YTD plan, YTD actual, YTD variance, YTD assured,
+    # forecast, recovery forecast, total forecast, gap to target, %, RAG G/A/R
+    assert elr == [
+        "ELR East Leics and Rutland",
+        "£100,000",
+        "£60,000",  # 3 x £12,000 in delivery + the draft's £24,000; not the rejected one
+        "£40,000",
+        "£20,000",
+        "£9,200",  # 4,000 + 1,500 + 3,700
+        "-£10,800",
+        "£2,000",
+        "£49,200",  # 12,000 + (1,500 + 8,000) + (3,700 + 8,000) + the draft's 16,000 to come
+        "£6,000",
+        "£55,200",
+        "£44,800",
+        "55%",
+        "2 / 1 / 1",
+    ]
+    assert wl == [
+        "WL West Leics",
+        "£50,000",
+        "£12,000",
+        "£38,000",
+        "£4,000",
+        "£4,000",
+        "£0",
+        "£0",
+        "£13,000",
+        "£0",
+        "£13,000",
+        "£37,000",
+        "26%",
+        "1 / 0 / 0",
+    ]
+    assert total[:2] == ["Total", "£150,000"]
+    assert total[-4:] == ["£68,200", "£81,800", "45%", "3 / 1 / 1"]
+    assert "NN" not in [row[0][:2] for row in (elr, wl, total)]  # another system
+
+
+@time_machine.travel(date(2019, 8, 15), tick=False)
+def test_rag_counts_and_the_off_track_schemes_red_first(client, people, schemes):
+    response = dashboard(client, people["elr-qag-member"])
+
+    assert "Green 3 Amber 1 Red 1 Not rated yet 0" in visible(response)
+    off_track = table(response, "off-track-table")[1:]
+    assert [(row[0], row[2].split(":")[0]) for row in off_track] == [
+        (f"{schemes['red'].reference} Far behind", "Red"),
+        (f"{schemes['amber'].reference} A little behind", "Amber"),
+    ]
+    assert "Behind year-to-date plan by £2,500.00 (62.5%)." in off_track[0][-1]
+
+
+@time_machine.travel(date(2019, 8, 15), tick=False)
+def test_the_returns_missing_for_last_month_are_listed_as_overdue_after_the_deadline(
+    client, people, schemes
+):
+    response = dashboard(client, people["elr-pmo"])
+
+    assert "Returns missing for Jul 2019 (1)" in text(response)
+    [_, missing] = table(response, "missing-table")
+    assert missing == [
+        f"{schemes['red'].reference} Far behind",
+        "ELR",
+        "elr-finance-reviewer",
+        "elr-project-lead",
+        "Overdue",
+    ]
+
+
+@time_machine.travel(date(2019, 8, 5), tick=False)
+def test_before_the_deadline_the_missing_returns_are_due_and_the_rag_is_as_at_june(
+    client, people, schemes
+):
+    response = dashboard(client, people["elr-pmo"])
+
+    page = text(response)
+    assert "Figures as at Jun 2019 (month 3)" in page
+    assert "Due by 10 August 2019." in page
+    [_, missing] = table(response, "missing-table")
+    assert missing[0].startswith(schemes["red"].reference) and missing[-1] == "Due by 10 Aug 2019"
+    off_track = table(response, "off-track-table")[1:]
+    assert [row[0].split()[0] for row in off_track] == [schemes["red"].reference]  # amber in July
+
+
+@time_machine.travel(date(2019, 8, 15), tick=False)
+def test_any_year_and_month_can_be_chosen(client, people, schemes):
+    response = dashboard(client, people["elr-pmo"], "?year=2019&month=2")
+
+    assert "Figures as at May 2019 (month 2)" in text(response)
+    elr = table(response, "totals-table")[1]
+    assert elr[4:6] == ["£10,000", "£5,000"]  # YTD plan 2 x (3 x 1,000 + 2,000); actual 2 x 2,500
+    assert "Every scheme in delivery has its May 2019 return in." in text(response)
+
+
+@time_machine.travel(date(2019, 8, 15), tick=False)
+def test_a_nonsense_choice_falls_back_to_the_current_year(client, people, schemes):
+    response = dashboard(client, people["elr-pmo"], "?year=banana&month=99")
+
+    assert response.status_code == 200
+    assert "Figures as at Jul 2019 (month 4)" in text(response)
+
+
+@pytest.mark.parametrize(
+    "who", ["elr-pmo", "elr-qag-member", "elr-viewer", "wl-project-lead", "elr-chief-nurse"]
+)
+@time_machine.travel(date(2019, 8, 15), tick=False)
+def test_every_signed_in_user_of_the_system_sees_it(client, people, schemes, who):
+    response = dashboard(client, people[who])
+
+    assert response.status_code == 200
+    assert [row[0][:3] for row in table(response, "totals-table")[1:3]] == ["ELR", "WL "]
+
+
+@time_machine.travel(date(2019, 8, 15), tick=False)
+def test_another_systems_users_see_only_their_own(client, people, schemes):
+    response = dashboard(client, people["nn-pmo"])
+
+    rows = table(response, "totals-table")
+    assert [row[0] for row in rows[1:]] == ["NN Nottingham North", "Total"]
+    assert schemes["red"].reference not in text(response)
+
+
+def test_a_user_in_no_organisation_is_told_why_there_is_nothing(client, people):
+    loner = User.objects.create_user("loner", password="pw")
+
+    response = dashboard(client, loner)
+
+    assert response.status_code == 403
+    assert "You are not a member of any organisation yet" in text(response)
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client):
+    assert client.get(URL)["Location"].startswith(reverse("login"))
+
+
+@time_machine.travel(date(2019, 8, 15), tick=False)
+def test_the_number_of_queries_does_not_grow_with_the_schemes(client, people, schemes, make_scheme):
+    client.force_login(people["elr-pmo"])
+    client.get(URL)  # warm the session and the content types
+    with CaptureQueriesContext(connection) as few:
+        client.get(URL)
+    for n in range(10):
+        scheme = make_scheme(title=f"More {n}")
+        add_return(scheme, 1, "100")
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(URL)
+
+    assert len(table(response, "off-track-table")) == 13  # header + 2 + 10 new red ones
+    assert len(many) == len(few)

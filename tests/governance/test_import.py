@@ -1,0 +1,444 @@
+"""qipp_import: targets, plans and returns from CSV or XLSX, all or nothing, idempotent."""
+
+import csv
+import io
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from django.core.management import CommandError, call_command
+
+from governance import importers
+from governance.models import (
+    PLAN_FIELDS,
+    AreaOfSpend,
+    FinancialYear,
+    MonthlyReturn,
+    Organisation,
+    ProgrammeArea,
+    QippTarget,
+    Scheme,
+    SchemeChange,
+    SchemeState,
+    User,
+)
+from governance.selectors import history
+from tests.governance.report_fixtures import EXAMPLES, add_scheme, build_world
+
+pytestmark = pytest.mark.django_db
+
+PLAN_HEADER = [
+    "reference",
+    "title",
+    "organisation",
+    "financial_year",
+    "programme_area",
+    "area_of_spend",
+    "scheme_type",
+    "recovery",
+    *PLAN_FIELDS,
+]
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
+
+
+def plan(reference, organisation="ELR", **overrides) -> dict:
+    row = {
+        "reference": reference,
+        "title": f"Scheme {reference}",
+        "organisation": organisation,
+        "financial_year": "2019/20",
+        "programme_area": "Planned Care",
+        "area_of_spend": "Elective Care",
+        "scheme_type": "transactional",
+        "recovery": "no",
+        **{name: "1000" for name in PLAN_FIELDS},
+    }
+    row.update(overrides)
+    return row
+
+
+def write_csv(path, rows: list[dict], header: list[str] | None = None):
+    header = header or list(rows[0])
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def run_import(*args) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("qipp_import", *[str(a) for a in args], stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def failed_import(*args) -> tuple[list[str], str]:
+    """Every error line printed, and the command's closing message."""
+    err = io.StringIO()
+    with pytest.raises(CommandError) as refused:
+        call_command("qipp_import", *[str(a) for a in args], stdout=io.StringIO(), stderr=err)
+    return err.getvalue().splitlines(), str(refused.value)
+
+
+# --- every error, with its row number ---
+
+
+def test_every_bad_plan_row_is_reported_with_its_row_number(world, tmp_path):
+    rows = [
+        plan("ELR-1920-001"),
+        plan("ELR-1920-002", organisation="XYZ"),
+        plan("ELR-1920-003", programme_area="Nonsense"),
+        plan("ELR-1920-004", area_of_spend="Nowhere"),
+        plan("ELR-1920-005", plan_m03="ten"),
+        plan("ELR-1920-006", financial_year="2019-20"),
+        plan("ELR-1920-007", recovery="maybe"),
+        plan("ELR-1920-008", scheme_type="radical"),
+        plan("ELR-1920-001", title="Same reference again"),
+    ]
+    path = write_csv(tmp_path / "plans.csv", rows)
+
+    errors, message = failed_import("plans", path)
+
+    assert errors == [
+        "row 3: unknown organisation 'XYZ'",
+        "row 4: unknown programme area 'Nonsense'",
+        "row 5: unknown area of spend 'Nowhere'",
+        "row 6: plan_m03 'ten' is not an amount in pounds",
+        "row 7: financial year '2019-20' should look like 2019/20",
+        "row 8: recovery 'maybe' should be yes, no, true, false, 1 or 0",
+        "row 9: scheme_type 'radical' should be transformational or transactional",
+        "row 10: ELR-1920-001 appears twice in the file (first on row 2)",
+    ]
+    assert message == "8 errors in plans.csv: nothing was imported."
+    assert not Scheme.objects.exists()
+
+
+def test_every_bad_return_row_is_reported_with_its_row_number(world, tmp_path):
+    scheme = add_scheme(world, "ELR")
+    rows = [
+        {"reference": scheme.reference, "month": "1", "actual": "900"},
+        {"reference": "ELR-1920-999", "month": "1", "actual": "900"},
+        {"reference": scheme.reference, "month": "13", "actual": "900"},
+        {"reference": scheme.reference, "month": "May", "actual": "900"},
+        {"reference": scheme.reference, "month": "2", "actual": "12k"},
+        {"reference": scheme.reference, "month": "1", "actual": "950"},
+    ]
+    path = write_csv(tmp_path / "returns.csv", rows)
+
+    errors, _message = failed_import("returns", path)
+
+    assert errors == [
+        "row 3: no scheme has the reference 'ELR-1920-999'",
+        "row 4: month 13 is outside 1 to 12 (1 is April, 12 is March)",
+        "row 5: month 'May' is not a number from 1 to 12",
+        "row 6: actual '12k' is not an amount in pounds",
+        f"row 7: a second return for {scheme.reference} month 1 (first on row 2)",
+    ]
+    assert not MonthlyReturn.objects.exists()
+
+
+def test_every_bad_target_row_is_reported_with_its_row_number(world, tmp_path):
+    rows = [
+        {"organisation": "ELR", "financial_year": "2019/20", "requirement": "100000"},
+        {"organisation": "XYZ", "financial_year": "2019/20", "requirement": "100000"},
+        {"organisation": "WL", "financial_year": "2019", "requirement": "100000"},
+        {"organisation": "WL", "financial_year": "2019/20", "requirement": "lots"},
+        {"organisation": "elr", "financial_year": "2019/20", "requirement": "5"},
+    ]
+    path = write_csv(tmp_path / "targets.csv", rows)
+
+    errors, _message = failed_import("targets", path)
+
+    assert errors == [
+        "row 3: unknown organisation 'XYZ'",
+        "row 4: financial year '2019' should look like 2019/20",
+        "row 5: requirement 'lots' is not an amount in pounds",
+        "row 6: a second target for ELR 2019/20 (first on row 2)",
+    ]
+    assert not QippTarget.objects.exists()
+
+
+def test_a_missing_column_is_reported_on_the_header_row(world, tmp_path):
+    path = write_csv(tmp_path / "returns.csv", [{"reference": "ELR-1920-001", "actual": "9"}])
+
+    errors, _message = failed_import("returns", path)
+
+    assert errors == ["row 1: missing column(s): month"]
+
+
+def test_a_file_that_is_neither_csv_nor_xlsx_is_refused(world, tmp_path):
+    path = tmp_path / "plans.txt"
+    path.write_text("reference\n")
+
+    errors, _message = failed_import("plans", path)
+
+    assert errors == ["plans.txt is neither a .csv nor an .xlsx file."]
+
+
+def test_a_reference_keeps_its_organisation_and_its_number(world, tmp_path):
+    existing = add_scheme(world, "ELR")  # ELR-1920-001
+    rows = [
+        plan(existing.reference, organisation="WL"),
+        plan("ELR-1819-002"),
+        plan("X-001"),  # not the usual form, but its number 1 is ELR-1920-001's
+        plan("ELR-1920-007"),
+        plan("ELR-1920-0007"),
+    ]
+    path = write_csv(tmp_path / "plans.csv", rows)
+
+    errors, _message = failed_import("plans", path)
+
+    assert errors == [
+        "row 2: reference ELR-1920-001 does not belong to organisation WL",
+        "row 3: reference ELR-1819-002 does not belong to financial year 2019/20",
+    ]
+    rows = rows[2:]
+    write_csv(tmp_path / "plans.csv", rows)
+    errors, _message = failed_import("plans", path)
+    assert errors == [
+        "row 2: X-001 has number 1 of ELR 2019/20, which ELR-1920-001 already has",
+        "row 4: ELR-1920-0007 has the same number as ELR-1920-007 (row 3)",
+    ]
+
+
+# --- all or nothing ---
+
+
+def test_a_bad_last_row_leaves_nothing_imported(world, tmp_path):
+    rows = [plan(f"LC-1920-00{n}", organisation="LC", financial_year="2019/20") for n in (1, 2)]
+    rows.append(plan("LC-1920-003", organisation="LC", plan_m12="-5"))
+    path = write_csv(tmp_path / "plans.csv", rows)
+    organisations = Organisation.objects.count()
+
+    errors, _message = failed_import("plans", path, "--create-missing")
+
+    assert errors == ["row 4: plan_m12 -5 must not be negative"]
+    assert not Scheme.objects.exists()
+    # the organisation made for the file went with it
+    assert Organisation.objects.count() == organisations
+
+
+# --- a good import, and the same again ---
+
+
+def test_the_examples_import_and_a_second_import_changes_nothing(db):
+    summaries = []
+    for _round in (1, 2):
+        for kind in ("targets", "plans", "returns"):
+            out, _err = run_import(kind, EXAMPLES / f"{kind}.csv", "--create-missing")
+            summaries.append(out.strip())
+    changes = SchemeChange.objects.count()
+
+    assert summaries == [
+        "Imported targets: 2 created, 0 updated, 0 unchanged.",
+        "Imported plans: 40 created, 0 updated, 0 unchanged.",
+        "Imported returns: 96 created, 0 updated, 0 unchanged.",
+        "Imported targets: 0 created, 0 updated, 2 unchanged.",
+        "Imported plans: 0 created, 0 updated, 40 unchanged.",
+        "Imported returns: 0 created, 0 updated, 96 unchanged.",
+    ]
+    assert Scheme.objects.count() == 40
+    assert MonthlyReturn.objects.count() == 96
+    assert changes == 0
+    scheme = Scheme.objects.get(reference="ELR-1819-012")
+    assert scheme.sequence == 12
+    assert scheme.state == SchemeState.IN_DELIVERY
+    assert scheme.annual_plan == Decimal("890826")
+    assert scheme.returns.get(month=2).actual == Decimal("-12205")
+    # no organisation existed, so the new ones share a system named Imported
+    assert set(Organisation.objects.values_list("system__name", flat=True)) == {"Imported"}
+    assert FinancialYear.objects.get().label == "2018/19"
+    assert ProgrammeArea.objects.count() == 12
+    assert AreaOfSpend.objects.count() == 8
+
+
+def test_a_changed_plan_is_updated_and_kept_in_the_scheme_history(world, tmp_path):
+    path = write_csv(tmp_path / "plans.csv", [plan("ELR-1920-001")])
+    run_import("plans", path)
+    scheme = Scheme.objects.get()
+    write_csv(path, [plan("ELR-1920-001", title="MSK triage", plan_m01="2000.50", recovery="yes")])
+
+    out, _err = run_import("plans", path)
+    run_import("plans", path)
+
+    assert out.strip() == "Imported plans: 0 created, 1 updated, 0 unchanged."
+    scheme.refresh_from_db()
+    assert scheme.title == "MSK triage"
+    assert scheme.plan_m01 == Decimal("2000.50")
+    assert scheme.is_recovery
+    changes = {c.field: (c.old_value, c.new_value) for c in scheme.changes.all()}
+    assert changes == {
+        "title": ("Scheme ELR-1920-001", "MSK triage"),
+        "Apr (month 1)": ("£1,000.00", "£2,000.50"),
+        "recovery action": ("No", "Yes"),
+    }
+    assert {c.changed_by.username for c in scheme.changes.all()} == {"import"}
+    assert "Changed Apr (month 1)" in [event.what for event in history(scheme)]
+
+
+def test_a_corrected_return_is_updated_and_kept_in_the_scheme_history(world, tmp_path):
+    scheme = add_scheme(world, "ELR")
+    path = tmp_path / "returns.csv"
+    write_csv(path, [{"reference": scheme.reference, "month": "1", "actual": "900"}])
+    run_import("returns", path)
+    write_csv(
+        path,
+        [{"reference": scheme.reference, "month": "1", "actual": "-950", "forecast_outturn": ""}],
+    )
+
+    out, _err = run_import("returns", path)
+    again, _err = run_import("returns", path)
+
+    assert out.strip() == "Imported returns: 0 created, 1 updated, 0 unchanged."
+    assert again.strip() == "Imported returns: 0 created, 0 updated, 1 unchanged."
+    assert scheme.returns.get().actual == Decimal("-950")
+    change = scheme.changes.get()  # one correction on record, not two
+    # the labels the return history on the scheme page shows
+    assert (change.field, change.old_value, change.new_value) == (
+        "Month 1 actual",
+        "£900.00",
+        "-£950.00",
+    )
+    assert change.changed_by.username == "import"
+    assert "Changed Month 1 actual" in [event.what for event in history(scheme)]
+
+
+def test_correcting_an_assured_return_clears_its_assurance_unless_the_row_assures_it(
+    world, tmp_path
+):
+    scheme = add_scheme(world, "ELR")
+    path = tmp_path / "returns.csv"
+    rows = [
+        {"reference": scheme.reference, "month": "1", "actual": "900", "pmo_assured": "800"},
+        {"reference": scheme.reference, "month": "2", "actual": "900", "pmo_assured": "800"},
+    ]
+    write_csv(path, rows)
+    run_import("returns", path)
+    rows[0].update(actual="1000", pmo_assured="")  # corrected, not assured again
+    rows[1].update(actual="1000", pmo_assured="1000")  # corrected and assured at once
+    write_csv(path, rows)
+
+    run_import("returns", path)
+
+    first, second = scheme.returns.order_by("month")
+    assert (first.actual, first.pmo_assured, first.assured_at) == (Decimal("1000"), None, None)
+    assert (second.pmo_assured, second.assured_by.username) == (Decimal("1000"), "import")
+    changes = {(c.field, c.new_value) for c in scheme.changes.all()}
+    assert ("Month 1 PMO assured value", "cleared: the figures were corrected") in changes
+    assert ("Month 2 PMO assured value", "£1,000.00") in changes
+
+
+def test_returns_are_refused_for_a_scheme_not_yet_in_delivery(world, tmp_path):
+    draft = add_scheme(world, "ELR", state=SchemeState.DRAFT)
+    path = write_csv(
+        tmp_path / "returns.csv", [{"reference": draft.reference, "month": "1", "actual": "9"}]
+    )
+
+    errors, _message = failed_import("returns", path)
+
+    assert errors == [
+        f"row 2: {draft.reference} is draft: returns start once a scheme is in delivery"
+    ]
+
+
+def test_new_schemes_start_in_delivery_unless_the_file_gives_a_state(world, tmp_path):
+    rows = [plan("ELR-1920-001", state=""), plan("ELR-1920-002", state="Draft")]
+    path = write_csv(tmp_path / "plans.csv", rows)
+
+    run_import("plans", path)
+
+    states = dict(Scheme.objects.values_list("reference", "state"))
+    assert states == {"ELR-1920-001": "in_delivery", "ELR-1920-002": "draft"}
+
+
+def test_create_missing_makes_organisations_years_and_areas(world, tmp_path):
+    row = plan(
+        "LC-2021-001",
+        organisation="LC",
+        financial_year="2020/21",
+        programme_area="Medicines Management",
+        area_of_spend="Optimising the Use of Medicines",
+    )
+    path = write_csv(tmp_path / "plans.csv", [row])
+
+    errors, _message = failed_import("plans", path)
+    run_import("plans", path, "--create-missing")
+
+    assert len(errors) == 4
+    scheme = Scheme.objects.get()
+    assert scheme.organisation.code == "LC"
+    # the existing organisations are in two systems, so the new one goes in Imported
+    assert scheme.organisation.system.name == "Imported"
+    assert scheme.financial_year.label == "2020/21"
+    assert scheme.programme_area.name == "Medicines Management"
+    assert scheme.area_of_spend.name == "Optimising the Use of Medicines"
+
+
+def test_an_xlsx_with_headers_in_any_case_and_order_imports(world, tmp_path):
+    scheme = add_scheme(world, "ELR")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Actual", "Month", "REFERENCE", "Forecast_Outturn", "PMO Assured", "Notes"])
+    sheet.append([1234.56, 4.0, scheme.reference, 15000, 1200, "a note"])
+    sheet.append([None, None, None, None, None, None])  # blank rows are skipped
+    path = tmp_path / "returns.xlsx"
+    workbook.save(path)
+
+    out, _err = run_import("returns", path)
+
+    assert out.strip() == (
+        "Imported returns: 1 created, 0 updated, 0 unchanged. Columns not used: notes."
+    )
+    monthly = scheme.returns.get()
+    assert (monthly.month, monthly.actual, monthly.forecast_outturn, monthly.pmo_assured) == (
+        4,
+        Decimal("1234.56"),
+        Decimal("15000"),
+        Decimal("1200"),
+    )
+
+
+def test_targets_are_upserted_by_organisation_and_year(world, tmp_path):
+    path = tmp_path / "targets.csv"
+    rows = [{"organisation": "elr", "financial_year": "2019/20", "requirement": "1,000,000"}]
+    write_csv(path, rows)
+    run_import("targets", path)
+    rows[0]["requirement"] = "1200000"
+
+    write_csv(path, rows)
+    out, _err = run_import("targets", path)
+
+    assert out.strip() == "Imported targets: 0 created, 1 updated, 0 unchanged."
+    assert QippTarget.objects.get().requirement == Decimal("1200000")
+
+
+def test_the_command_line_imports_as_the_first_superuser_or_an_inactive_import_user(world):
+    import_user = importers.import_user()
+    admin = User.objects.create_superuser("admin", password="pw")
+
+    assert (import_user.username, import_user.is_active) == ("import", False)
+    assert not import_user.has_usable_password()
+    assert importers.import_user() == admin
+
+
+def test_a_restricted_import_refuses_other_organisations(world):
+    handle = io.BytesIO(
+        b"organisation,financial_year,requirement\nELR,2019/20,100\nWL,2019/20,100\n"
+    )
+
+    result = importers.import_file(
+        "targets",
+        handle,
+        name="targets.csv",
+        by=world.users["elr-pmo"],
+        organisation_ids=world.users["elr-pmo"].organisation_ids,
+    )
+
+    assert [str(e) for e in result.errors] == [
+        "row 3: you can import for your own organisations only, not WL"
+    ]
+    assert not QippTarget.objects.exists()

@@ -1,0 +1,603 @@
+"""The PID pages as users drive them: every page GET and form POST, allowed and refused."""
+
+import html
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django_fsm_log.models import StateLog
+
+from governance import roles
+from governance.models import (
+    PLAN_FIELDS,
+    AccessRefusal,
+    AreaOfSpend,
+    FinancialYear,
+    Organisation,
+    ProgrammeArea,
+    Review,
+    Scheme,
+    SchemeChange,
+    SchemeDocument,
+    SchemeState,
+    System,
+    User,
+)
+from governance.services import scheme_create
+from tests.factories import complete_self_assessment
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(db):
+    """One user per role in ELR and WL (same system), and a stranger in another system."""
+    llr = System.objects.create(code="LLR", name="Leicester, Leicestershire and Rutland")
+    other = System.objects.create(code="NOT", name="Nottinghamshire")
+    orgs = {
+        "elr": Organisation.objects.create(code="ELR", name="East Leics", system=llr),
+        "wl": Organisation.objects.create(code="WL", name="West Leics", system=llr),
+        "nn": Organisation.objects.create(code="NN", name="Nottingham North", system=other),
+    }
+    found = {}
+    for key, org in orgs.items():
+        for group_name, slug in roles.ALL.items():
+            user = User.objects.create_user(
+                f"{key}-{slug}", email=f"{key}-{slug}@example.nhs.uk", password="pw"
+            )
+            user.groups.add(Group.objects.get(name=group_name))
+            user.organisations.add(org)
+            found[f"{key}-{slug}"] = user
+    FinancialYear.objects.create(start_year=2019)
+    ProgrammeArea.objects.create(name="Planned Care")
+    AreaOfSpend.objects.create(name="Elective Care")
+    return found
+
+
+def pid_post(people, **overrides):
+    data = {
+        "title": "MSK pathway redesign",
+        "description": "Move musculoskeletal referrals to a community triage service.",
+        "organisation": Organisation.objects.get(code="ELR").pk,
+        "financial_year": FinancialYear.objects.get().pk,
+        "programme_area": ProgrammeArea.objects.get().pk,
+        "area_of_spend": AreaOfSpend.objects.get().pk,
+        "scheme_type": "transformational",
+        "sro": people["elr-sro"].pk,
+        "clinical_lead": "",
+        "finance_lead": "",
+        "start_date": "2019-04-01",
+    }
+    data.update({name: "10000.50" for name in PLAN_FIELDS})
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def draft(people):
+    elr = Organisation.objects.get(code="ELR")
+    data = {
+        "title": "Outpatient follow-up reduction",
+        "description": "Fewer unnecessary follow-ups.",
+        "organisation": elr,
+        "financial_year": FinancialYear.objects.get(),
+        "programme_area": ProgrammeArea.objects.get(),
+        "area_of_spend": AreaOfSpend.objects.get(),
+        "scheme_type": "transactional",
+        "sro": people["elr-sro"],
+        "project_lead": people["elr-project-lead"],
+        "start_date": date(2019, 4, 1),
+        **{name: Decimal("5000") for name in PLAN_FIELDS},
+    }
+    scheme = scheme_create(by=people["elr-project-lead"], data=data)
+    complete_self_assessment(scheme)  # submitting needs it
+    return scheme
+
+
+def text(response) -> str:
+    """The page as a user reads it: HTML entities turned back into characters."""
+    return html.unescape(response.content.decode())
+
+
+def as_user(client, user):
+    client.force_login(user)
+    return client
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client, draft):
+    for url in [
+        reverse("home"),
+        reverse("my_tasks"),
+        reverse("scheme_list"),
+        reverse("scheme_create"),
+        draft.get_absolute_url(),
+        reverse("scheme_edit", args=[draft.pk]),
+        reverse("scheme_submit", args=[draft.pk]),
+        reverse("scheme_review", args=[draft.pk, "finance"]),
+        reverse("scheme_withdraw", args=[draft.pk]),
+        reverse("notification_list"),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("login")), url
+
+
+def test_sign_in_page_signs_a_user_in_and_out(client, people):
+    response = client.post(reverse("login"), {"username": "elr-viewer", "password": "pw"})
+    assert response.status_code == 302
+    assert "Welcome" in text(client.get(reverse("home")))
+    client.post(reverse("logout"))
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_a_wrong_password_is_refused_with_a_message(client, people):
+    response = client.post(reverse("login"), {"username": "elr-viewer", "password": "nope"})
+    assert response.status_code == 200
+    assert "did not match" in text(response)
+
+
+def test_the_whole_pid_journey_reaches_the_qia_panel_with_its_history(client, people):
+    lead = as_user(client, people["elr-project-lead"])
+    response = lead.post(reverse("scheme_create"), pid_post(people))
+    scheme = Scheme.objects.get()
+    assert response["Location"] == scheme.get_absolute_url()
+    assert scheme.reference == "ELR-1920-001"
+    assert scheme.annual_plan == Decimal("120006.00")
+
+    page = text(lead.get(scheme.get_absolute_url()))
+    assert "£120,006" in page
+    complete_self_assessment(scheme)
+    page = text(lead.get(scheme.get_absolute_url()))
+    assert "Submit for confirm and challenge" in page
+    assert "£120,006" in page
+
+    response = lead.post(
+        reverse("scheme_submit", args=[scheme.pk]), {"version": scheme.version, "comment": ""}
+    )
+    scheme.refresh_from_db()
+    assert scheme.state == SchemeState.CONFIRM_AND_CHALLENGE
+
+    finance = as_user(client, people["elr-finance-reviewer"])
+    assert "Record the financial review" in text(finance.get(reverse("my_tasks")))
+    finance.post(
+        reverse("scheme_review", args=[scheme.pk, "finance"]),
+        {"version": scheme.version, "decision": "supported", "comment": "Savings are credible."},
+    )
+    scheme.refresh_from_db()
+    assert scheme.state == SchemeState.CONFIRM_AND_CHALLENGE
+
+    clinical = as_user(client, people["elr-clinical-reviewer"])
+    clinical.post(
+        reverse("scheme_review", args=[scheme.pk, "clinical"]),
+        {"version": scheme.version, "decision": "supported", "comment": "Clinically sound."},
+    )
+    scheme.refresh_from_db()
+    assert scheme.state == SchemeState.QIA_PANEL
+
+    page = text(clinical.get(scheme.get_absolute_url()))
+    assert "QIA panel" in page
+    assert "Savings are credible." in page
+    assert "Clinically sound." in page
+    assert "Draft → Confirm and challenge" in page
+    assert "Confirm and challenge → QIA panel" in page
+    assert StateLog.objects.count() == 3
+
+
+def test_a_returned_pid_is_resubmitted_with_an_answer_to_each_reviewer(client, people, draft):
+    lead = as_user(client, people["elr-project-lead"])
+    lead.post(reverse("scheme_submit", args=[draft.pk]), {"version": draft.version})
+    draft.refresh_from_db()
+    finance = as_user(client, people["elr-finance-reviewer"])
+    finance.post(
+        reverse("scheme_review", args=[draft.pk, "finance"]),
+        {"version": draft.version, "decision": "revise", "comment": "Show the baseline."},
+    )
+    draft.refresh_from_db()
+    assert draft.state == SchemeState.DRAFT
+
+    lead = as_user(client, people["elr-project-lead"])
+    page = text(lead.get(reverse("scheme_submit", args=[draft.pk])))
+    assert "Show the baseline." in page
+    review = Review.objects.get()
+    response = lead.post(reverse("scheme_submit", args=[draft.pk]), {"version": draft.version})
+    assert response.status_code == 200
+    assert "This field is required" in text(response)
+    draft.refresh_from_db()
+    assert draft.state == SchemeState.DRAFT
+
+    lead.post(
+        reverse("scheme_submit", args=[draft.pk]),
+        {"version": draft.version, f"response_{review.pk}": "Baseline added in section 3."},
+    )
+    draft.refresh_from_db()
+    assert draft.state == SchemeState.CONFIRM_AND_CHALLENGE
+    assert "Baseline added in section 3." in text(lead.get(draft.get_absolute_url()))
+
+
+def test_the_project_lead_edits_a_draft_and_the_change_is_in_its_history(client, people, draft):
+    lead = as_user(client, people["elr-project-lead"])
+    data = pid_post(people, title="Outpatient follow-up reduction (phase 2)", version=draft.version)
+    response = lead.post(reverse("scheme_edit", args=[draft.pk]), data)
+    assert response.status_code == 302
+    page = text(lead.get(draft.get_absolute_url()))
+    assert "Changed title" in page
+    assert "Outpatient follow-up reduction (phase 2)" in page
+    change = SchemeChange.objects.get(field="title")
+    assert change.old_value == "Outpatient follow-up reduction"
+    assert change.changed_by == people["elr-project-lead"]
+
+
+def test_an_edit_from_a_stale_page_is_refused_and_loses_nothing(client, people, draft):
+    lead = as_user(client, people["elr-project-lead"])
+    first = pid_post(people, title="First edit", version=draft.version)
+    second = pid_post(people, title="Second edit from an old page", version=draft.version)
+    lead.post(reverse("scheme_edit", args=[draft.pk]), first)
+    response = lead.post(reverse("scheme_edit", args=[draft.pk]), second, follow=True)
+    assert "Someone else changed this scheme" in text(response)
+    draft.refresh_from_db()
+    assert draft.title == "First edit"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("title", "", "This field is required"),
+        ("plan_m01", "-5", "Enter the saving as a positive amount"),
+        ("plan_m02", "lots", "Enter a number"),
+        ("plan_m03", "99999999999", "Ensure that there are no more than"),
+        ("plan_m04", "1e400", "Ensure that there are no more than"),
+        ("plan_m05", "NaN", "Enter a number"),
+        ("title", "x" * 201, "Ensure this value has at most 200 characters"),
+        ("start_date", "31/02/2019", "Enter a valid date"),
+        ("sro", "999999", "Select a valid choice"),
+    ],
+)
+def test_bad_pid_input_shows_a_form_error_and_saves_nothing(client, people, field, value, message):
+    lead = as_user(client, people["elr-project-lead"])
+    response = lead.post(reverse("scheme_create"), pid_post(people, **{field: value}))
+    assert response.status_code == 200
+    assert message in text(response)
+    assert "Please correct the following" in text(response)
+    assert not Scheme.objects.exists()
+
+
+def test_a_plan_of_nothing_is_refused(client, people):
+    lead = as_user(client, people["elr-project-lead"])
+    response = lead.post(
+        reverse("scheme_create"), pid_post(people, **{name: "0" for name in PLAN_FIELDS})
+    )
+    assert "must add up to more than £0" in text(response)
+    assert not Scheme.objects.exists()
+
+
+def test_a_pid_for_another_organisation_is_refused(client, people):
+    lead = as_user(client, people["elr-project-lead"])
+    wl = Organisation.objects.get(code="WL")
+    response = lead.post(reverse("scheme_create"), pid_post(people, organisation=wl.pk))
+    assert response.status_code == 200
+    assert "Select a valid choice" in text(response)
+    assert not Scheme.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "username", ["elr-viewer", "elr-finance-reviewer", "elr-pmo", "elr-sro", "elr-qag-member"]
+)
+def test_only_a_project_lead_may_write_a_pid(client, people, username):
+    response = as_user(client, people[username]).get(reverse("scheme_create"))
+    assert response.status_code == 403
+    assert "Only a project lead can write a new PID" in text(response)
+    assert AccessRefusal.objects.filter(user=people[username], action="create").exists()
+
+
+@pytest.mark.parametrize(
+    ("username", "status"),
+    [
+        ("elr-project-lead", 200),
+        ("elr-sro", 200),
+        ("elr-pmo", 200),
+        ("elr-finance-reviewer", 403),
+        ("elr-viewer", 403),
+        ("wl-pmo", 403),
+        ("wl-project-lead", 403),
+        ("nn-pmo", 403),
+    ],
+)
+def test_a_draft_is_seen_only_by_its_team_and_its_pmo(client, people, draft, username, status):
+    response = as_user(client, people[username]).get(draft.get_absolute_url())
+    assert response.status_code == status
+    if status == 403:
+        assert "You do not have access to this scheme" in text(response)
+        listing = text(as_user(client, people[username]).get(reverse("scheme_list")))
+        assert draft.reference not in listing
+
+
+@pytest.mark.parametrize(
+    ("username", "status"),
+    [("elr-viewer", 200), ("wl-viewer", 200), ("wl-qag-member", 200), ("nn-viewer", 403)],
+)
+def test_a_submitted_scheme_is_seen_across_its_system(client, people, draft, username, status):
+    as_user(client, people["elr-project-lead"]).post(
+        reverse("scheme_submit", args=[draft.pk]), {"version": draft.version}
+    )
+    response = as_user(client, people[username]).get(draft.get_absolute_url())
+    assert response.status_code == status
+
+
+@pytest.mark.parametrize(
+    ("url_name", "args", "username", "reason"),
+    [
+        ("scheme_edit", [], "elr-sro", "Only the scheme's project lead can change the PID"),
+        ("scheme_submit", [], "elr-sro", "Only the scheme's project lead can submit it"),
+        ("scheme_withdraw", [], "elr-pmo", "Only the scheme's project lead or SRO"),
+    ],
+)
+def test_refused_draft_actions_say_why(client, people, draft, url_name, args, username, reason):
+    url = reverse(url_name, args=[draft.pk, *args])
+    user_client = as_user(client, people[username])
+    for response in (user_client.get(url), user_client.post(url, {"version": draft.version})):
+        assert response.status_code == 403
+        assert reason in text(response)
+    draft.refresh_from_db()
+    assert draft.state == SchemeState.DRAFT
+    assert draft.version == 1
+
+
+@pytest.mark.parametrize(
+    ("username", "kind", "reason"),
+    [
+        ("elr-clinical-reviewer", "finance", "Only a finance reviewer"),
+        ("elr-finance-reviewer", "clinical", "Only a clinical reviewer"),
+        ("wl-finance-reviewer", "finance", "your own organisation only"),
+        ("elr-viewer", "finance", "Only a finance reviewer"),
+    ],
+)
+def test_refused_reviews_say_why_and_change_nothing(client, people, draft, username, kind, reason):
+    as_user(client, people["elr-project-lead"]).post(
+        reverse("scheme_submit", args=[draft.pk]), {"version": draft.version}
+    )
+    draft.refresh_from_db()
+    url = reverse("scheme_review", args=[draft.pk, kind])
+    reviewer = as_user(client, people[username])
+    response = reviewer.post(
+        url, {"version": draft.version, "decision": "not_supported", "comment": "No."}
+    )
+    assert response.status_code == 403
+    assert reason in text(response)
+    draft.refresh_from_db()
+    assert draft.state == SchemeState.CONFIRM_AND_CHALLENGE
+    assert not Review.objects.exists()
+
+
+def test_a_reviewer_who_leads_the_scheme_may_not_review_it(client, people, draft):
+    reviewer = people["elr-finance-reviewer"]
+    reviewer.groups.add(Group.objects.get(name=roles.PROJECT_LEAD))
+    draft.sro = reviewer
+    Scheme.objects.filter(pk=draft.pk).update(sro=reviewer)
+    as_user(client, people["elr-project-lead"]).post(
+        reverse("scheme_submit", args=[draft.pk]), {"version": draft.version}
+    )
+    draft.refresh_from_db()
+    response = as_user(client, reviewer).post(
+        reverse("scheme_review", args=[draft.pk, "finance"]),
+        {"version": draft.version, "decision": "supported", "comment": "Fine by me."},
+    )
+    assert response.status_code == 403
+    assert "segregation of duties" in text(response)
+
+
+def test_a_review_of_a_draft_is_refused_as_not_available_now(client, people, draft):
+    response = as_user(client, people["elr-finance-reviewer"]).post(
+        reverse("scheme_review", args=[draft.pk, "finance"]),
+        {"version": draft.version, "decision": "supported", "comment": "Early."},
+        follow=True,
+    )
+    # a draft is not visible to reviewers at all
+    assert response.status_code == 403
+    assert not Review.objects.exists()
+
+
+def test_a_second_review_of_the_same_kind_is_refused_with_a_message(client, people, draft):
+    as_user(client, people["elr-project-lead"]).post(
+        reverse("scheme_submit", args=[draft.pk]), {"version": draft.version}
+    )
+    draft.refresh_from_db()
+    url = reverse("scheme_review", args=[draft.pk, "finance"])
+    reviewer = as_user(client, people["elr-finance-reviewer"])
+    reviewer.post(url, {"version": draft.version, "decision": "supported", "comment": "Good."})
+    draft.refresh_from_db()
+    response = reviewer.post(
+        url,
+        {"version": draft.version, "decision": "not_supported", "comment": "Changed mind."},
+        follow=True,
+    )
+    assert "already recorded" in text(response)
+    assert Review.objects.count() == 1
+
+
+def test_a_forged_decision_or_state_in_a_post_is_a_form_error(client, people, draft):
+    as_user(client, people["elr-project-lead"]).post(
+        reverse("scheme_submit", args=[draft.pk]), {"version": draft.version}
+    )
+    draft.refresh_from_db()
+    response = as_user(client, people["elr-finance-reviewer"]).post(
+        reverse("scheme_review", args=[draft.pk, "finance"]),
+        {"version": draft.version, "decision": "approved", "comment": "x", "state": "approved"},
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in text(response)
+    draft.refresh_from_db()
+    assert draft.state == SchemeState.CONFIRM_AND_CHALLENGE
+
+
+def test_an_unknown_scheme_or_review_kind_is_not_found(client, people, draft):
+    user_client = as_user(client, people["elr-finance-reviewer"])
+    assert user_client.get(reverse("scheme_detail", args=[999999])).status_code == 404
+    assert user_client.get(reverse("scheme_review", args=[draft.pk, "legal"])).status_code == 404
+    assert user_client.post(reverse("scheme_withdraw", args=[999999])).status_code == 404
+
+
+def test_the_sro_withdraws_a_submitted_scheme_with_a_reason(client, people, draft):
+    as_user(client, people["elr-project-lead"]).post(
+        reverse("scheme_submit", args=[draft.pk]), {"version": draft.version}
+    )
+    draft.refresh_from_db()
+    sro = as_user(client, people["elr-sro"])
+    response = sro.post(reverse("scheme_withdraw", args=[draft.pk]), {"version": draft.version})
+    assert response.status_code == 200
+    assert "This field is required" in text(response)
+    sro.post(
+        reverse("scheme_withdraw", args=[draft.pk]),
+        {"version": draft.version, "reason": "Superseded by the system-wide MSK scheme."},
+    )
+    draft.refresh_from_db()
+    assert draft.state == SchemeState.WITHDRAWN
+    assert "Superseded" in text(sro.get(draft.get_absolute_url()))
+
+
+def test_the_scheme_list_filters_and_searches(client, people, draft):
+    viewer = as_user(client, people["elr-pmo"])
+    assert draft.reference in text(viewer.get(reverse("scheme_list")))
+    assert draft.reference in text(viewer.get(reverse("scheme_list"), {"q": "follow-up"}))
+    empty = text(viewer.get(reverse("scheme_list"), {"q": "no such thing"}))
+    assert draft.reference not in empty
+    assert "No schemes match" in empty
+    by_state = text(viewer.get(reverse("scheme_list"), {"state": "approved"}))
+    assert draft.reference not in by_state
+    bad = viewer.get(
+        reverse("scheme_list"), {"state": "nonsense", "organisation": "x", "page": "z"}
+    )
+    assert bad.status_code == 200
+
+
+def test_the_scheme_list_paginates(client, people, draft):
+    for _ in range(30):
+        scheme_create(
+            by=people["elr-project-lead"],
+            data={
+                field: getattr(draft, field)
+                for field in [
+                    "title",
+                    "description",
+                    "organisation",
+                    "financial_year",
+                    "programme_area",
+                    "area_of_spend",
+                    "scheme_type",
+                    "sro",
+                    "project_lead",
+                    "start_date",
+                    *PLAN_FIELDS,
+                ]
+            },
+        )
+    lead = as_user(client, people["elr-project-lead"])
+    first = text(lead.get(reverse("scheme_list")))
+    assert "Page 1 of 2" in first
+    assert "ELR-1920-031" in text(lead.get(reverse("scheme_list"), {"page": 2})) or (
+        "ELR-1920-031" in first
+    )
+
+
+def _docx_bytes() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<document/>")
+    return buffer.getvalue()
+
+
+def test_the_project_lead_attaches_and_downloads_documents(
+    client, people, draft, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    lead = as_user(client, people["elr-project-lead"])
+    url = reverse("document_upload", args=[draft.pk])
+    lead.post(
+        url,
+        {
+            "kind": "pid",
+            "file": SimpleUploadedFile("pid.pdf", b"%PDF-1.4 minimal", "application/pdf"),
+        },
+    )
+    lead.post(
+        url, {"kind": "business_case", "file": SimpleUploadedFile("case.docx", _docx_bytes())}
+    )
+    assert SchemeDocument.objects.count() == 2
+    page = text(lead.get(draft.get_absolute_url()))
+    assert "pid.pdf" in page and "case.docx" in page
+    document = SchemeDocument.objects.get(original_name="pid.pdf")
+    response = lead.get(reverse("document_download", args=[document.pk]))
+    assert b"".join(response.streaming_content) == b"%PDF-1.4 minimal"
+    # another organisation's user cannot fetch a draft's document by guessing its id
+    assert (
+        as_user(client, people["wl-pmo"])
+        .get(reverse("document_download", args=[document.pk]))
+        .status_code
+        == 403
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("fake.pdf", b"MZ\x90\x00 not a pdf", "is not a PDF document"),
+        ("fake.docx", b"%PDF-1.4 pretending", "its content is not"),
+        ("script.exe", b"MZ\x90\x00", "Only these types of document are accepted"),
+        ("empty.pdf", b"", "empty"),
+    ],
+)
+def test_a_document_of_the_wrong_type_is_refused(
+    client, people, draft, settings, tmp_path, name, content, message
+):
+    settings.MEDIA_ROOT = tmp_path
+    lead = as_user(client, people["elr-project-lead"])
+    response = lead.post(
+        reverse("document_upload", args=[draft.pk]),
+        {"kind": "supporting", "file": SimpleUploadedFile(name, content)},
+        follow=True,
+    )
+    assert message in text(response)
+    assert not SchemeDocument.objects.exists()
+
+
+def test_a_document_over_20_mb_is_refused(client, people, draft, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.QIPP_DOCUMENT_MAX_BYTES = 1024
+    lead = as_user(client, people["elr-project-lead"])
+    response = lead.post(
+        reverse("document_upload", args=[draft.pk]),
+        {"kind": "supporting", "file": SimpleUploadedFile("big.pdf", b"%PDF-" + b"0" * 2048)},
+        follow=True,
+    )
+    assert "larger than 20 MB" in text(response)
+    assert not SchemeDocument.objects.exists()
+
+
+def test_only_the_project_lead_may_upload_to_a_draft(client, people, draft, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    response = as_user(client, people["elr-sro"]).post(
+        reverse("document_upload", args=[draft.pk]),
+        {"kind": "pid", "file": SimpleUploadedFile("pid.pdf", b"%PDF-1.4")},
+    )
+    assert response.status_code == 403
+    assert not SchemeDocument.objects.exists()
+
+
+def test_notifications_reach_the_reviewers_and_can_be_marked_read(client, people, draft):
+    as_user(client, people["elr-project-lead"]).post(
+        reverse("scheme_submit", args=[draft.pk]), {"version": draft.version}
+    )
+    reviewer = as_user(client, people["elr-finance-reviewer"])
+    page = text(reviewer.get(reverse("notification_list")))
+    assert f"Review requested: {draft.reference}" in page
+    assert "Mark all as read" in page
+    reviewer.post(reverse("notification_mark_all_read"))
+    assert people["elr-finance-reviewer"].notifications.filter(read_at__isnull=True).count() == 0
+    # the other organisation's reviewers are not told
+    assert not people["wl-finance-reviewer"].notifications.exists()

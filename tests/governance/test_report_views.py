@@ -1,0 +1,204 @@
+"""The report pages, their downloads and the PMO's upload page, as users drive them."""
+
+import html
+import io
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from governance.models import AccessRefusal, QippTarget, Scheme
+from tests.governance.report_fixtures import add_return, add_scheme, build_world
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.governance.report_urls")]
+
+
+@pytest.fixture
+def world(db):
+    world = build_world()
+    scheme = add_scheme(world, "ELR", monthly="1637250")  # 19,647,000 a year
+    add_return(scheme, 1, actual="1500000", forecast="19000000", assured="1400000")
+    add_scheme(world, "NN", monthly="5000000")  # another system's
+    return world
+
+
+def page(client, user, url, **params):
+    client.force_login(user)
+    return client.get(url, params)
+
+
+def text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def summary_url():
+    return reverse("report_table", args=["summary"])
+
+
+def test_a_signed_in_user_sees_the_summary_in_brackets_with_its_chart(client, world):
+    response = page(client, world.users["viewer"], summary_url(), year="2019/20", month="1")
+
+    assert response.status_code == 200
+    body = text(response)
+    assert "Summary by organisation, 2019/20, as at month 1 (April 2019)" in body
+    assert "(19,647)" in body  # annual plan
+    assert "(1,400)" in body  # the PMO assured value beside the actuals
+    assert "<svg" in body and "Cumulative savings, 2019/20, as at month 1" in body
+    for line in ("Plan", "Actual", "Forecast", "PMO assured"):
+        assert f"<title>{line}</title>" in body
+
+
+def test_a_user_sees_only_the_organisations_of_their_own_system(client, world):
+    ours = text(page(client, world.users["viewer"], summary_url(), year="2019/20"))
+    theirs = text(page(client, world.users["nn-viewer"], summary_url(), year="2019/20"))
+
+    assert '<th scope="row">ELR</th>' in ours and '<th scope="row">NN</th>' not in ours
+    assert '<th scope="row">NN</th>' in theirs and '<th scope="row">ELR</th>' not in theirs
+
+
+def test_every_table_has_a_page_for_every_signed_in_user(client, world):
+    headings = {
+        "summary": "Summary by organisation, 2019/20, as at month 6 (September 2019)",
+        "requirement": "Net QIPP requirement by organisation, 2019/20",
+        "area_of_spend": "Schemes by area of spend, 2019/20",
+        "forecast": "Forecast delivery by organisation, 2019/20",
+    }
+    for name, heading in headings.items():
+        url = reverse("report_table", args=[name])
+        response = page(client, world.users["lead"], url, year="2019/20", month="6")
+        assert response.status_code == 200, name
+        assert heading in text(response)
+        assert "(19,647)" in text(response)
+
+
+def test_the_table_downloads_as_csv_and_xlsx(client, world):
+    csv_response = page(
+        client, world.users["viewer"], summary_url(), year="2019/20", month="1", format="csv"
+    )
+    xlsx_response = page(
+        client, world.users["viewer"], summary_url(), year="2019/20", month="1", format="xlsx"
+    )
+
+    assert csv_response["Content-Type"] == "text/csv; charset=utf-8"
+    assert "summary_by_organisation_2019-20_m01.csv" in csv_response["Content-Disposition"]
+    assert (
+        csv_response.content.decode().splitlines()[1] == "ELR,-1637,-1500,137,-19647,-19000,647,-3"
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx_response.content)).active
+    elr = next(row for row in sheet.iter_rows() if row[0].value == "ELR")
+    assert elr[1].value == -1637
+    assert elr[1].number_format == "#,##0;(#,##0)"
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"year": "garbage"}, "'garbage' is not a financial year: write it like 2019/20."),
+        ({"year": "2019/20", "month": "13"}, "Month 13 is outside the year"),
+        ({"year": "2019/20", "month": "x"}, "'x' is not a month"),
+        ({"year": "2031/32"}, "There is no financial year 2031/32"),
+        ({"year": "2019/20", "by": "nonsense"}, "Group by organisation or programme_area"),
+        ({"year": "2019/20", "format": "pdf"}, "Choose html, csv or xlsx"),
+    ],
+)
+def test_a_bad_choice_on_the_report_page_shows_a_clear_message(client, world, params, message):
+    response = page(client, world.users["viewer"], summary_url(), **params)
+
+    assert response.status_code == 400
+    assert message in text(response)
+
+
+def test_an_unknown_report_is_not_found(client, world):
+    url = reverse("report_table", args=["nonsense"])
+
+    assert page(client, world.users["viewer"], url).status_code == 404
+
+
+def test_the_reports_need_a_signed_in_user(client, world):
+    response = client.get(summary_url(), {"year": "2019/20"})
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_the_index_lists_the_four_tables_and_offers_the_import_to_the_pmo_only(client, world):
+    for_viewer = text(page(client, world.users["viewer"], reverse("report_index")))
+    for_pmo = text(page(client, world.users["pmo"], reverse("report_index")))
+
+    for title in ("Summary", "Net QIPP requirement", "Schemes by area of spend", "Forecast"):
+        assert title in for_viewer
+    assert reverse("import_upload") not in for_viewer
+    assert reverse("import_upload") in for_pmo
+
+
+# --- upload ---
+
+
+def upload(client, user, kind, content: bytes, name="file.csv", **extra):
+    client.force_login(user)
+    data = {"kind": kind, "file": SimpleUploadedFile(name, content), **extra}
+    return client.post(reverse("import_upload"), data, follow=True)
+
+
+TARGETS = b"organisation,financial_year,requirement\nELR,2019/20,20000000\nWL,2019/20,15000000\n"
+
+
+def test_only_the_pmo_may_open_or_use_the_upload_page(client, world):
+    for who in ("viewer", "lead"):
+        client.force_login(world.users[who])
+        shown = client.get(reverse("import_upload"))
+        posted = upload(client, world.users[who], "targets", TARGETS)
+
+        assert shown.status_code == posted.status_code == 403
+        assert "Only the PMO can import targets, plans and returns" in text(shown)
+    assert not QippTarget.objects.exists()
+    assert AccessRefusal.objects.filter(action="import").count() == 4
+
+
+def test_the_pmo_uploads_a_file_and_sees_the_counts(client, world):
+    response = upload(client, world.users["pmo"], "targets", TARGETS)
+
+    assert response.status_code == 200
+    assert "file.csv: Imported targets: 2 created, 0 updated, 0 unchanged." in text(response)
+    assert QippTarget.objects.count() == 2
+
+
+def test_the_upload_page_lists_every_bad_row_with_its_row_number(client, world):
+    content = (
+        b"reference,month,actual\nELR-1920-001,1,100\nELR-1920-999,1,100\nELR-1920-001,13,100\n"
+    )
+
+    response = upload(client, world.users["pmo"], "returns", content)
+
+    body = text(response)
+    assert "Nothing was imported: 2 problems to fix in the file" in body
+    assert "<li>row 3: no scheme has the reference 'ELR-1920-999'</li>" in body
+    assert "<li>row 4: month 13 is outside 1 to 12 (1 is April, 12 is March)</li>" in body
+    assert Scheme.objects.get(reference="ELR-1920-001").returns.count() == 1
+
+
+def test_a_pmo_imports_for_their_own_organisations_only(client, world):
+    response = upload(client, world.users["elr-pmo"], "targets", TARGETS)
+
+    assert "row 3: you can import for your own organisations only, not WL" in text(response)
+    assert not QippTarget.objects.exists()
+
+
+def test_the_upload_refuses_a_file_that_is_not_csv_or_xlsx(client, world):
+    response = upload(client, world.users["pmo"], "targets", b"%PDF-1.4", name="targets.pdf")
+
+    assert "Choose a .csv or .xlsx file." in text(response)
+
+
+def test_the_pmo_uploads_an_xlsx_workbook(client, world):
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["Organisation", "Financial_Year", "Requirement", "Allocation"])
+    workbook.active.append(["ELR", "2019/20", 19647000, 327450000])
+    content = io.BytesIO()
+    workbook.save(content)
+
+    response = upload(client, world.users["pmo"], "targets", content.getvalue(), "t.xlsx")
+
+    assert "t.xlsx: Imported targets: 1 created, 0 updated, 0 unchanged." in text(response)
+    assert QippTarget.objects.get().target_percent == 6

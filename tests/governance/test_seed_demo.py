@@ -1,0 +1,248 @@
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django_fsm_log.models import StateLog
+
+from governance import delivery, roles
+from governance.models import (
+    AreaOfSpend,
+    FinancialYear,
+    Membership,
+    MonthlyReturn,
+    Organisation,
+    ProgrammeArea,
+    QippTarget,
+    Review,
+    Scheme,
+    SchemeChange,
+    SchemeState,
+    System,
+    User,
+)
+from notifications.models import Notification
+from qia.models import Assessment, PanelScore, QiaVersion, SignOff, VersionStatus
+from qia.policy import newest_version
+
+MODELS = [
+    System,
+    Organisation,
+    FinancialYear,
+    ProgrammeArea,
+    AreaOfSpend,
+    QippTarget,
+    User,
+    Membership,
+    User.groups.through,
+    Scheme,
+    Review,
+    StateLog,
+    MonthlyReturn,
+    SchemeChange,
+    Notification,
+    QiaVersion,
+    Assessment,
+    PanelScore,
+    SignOff,
+]
+ORGS = ["elr", "wl", "lc"]
+GROUP_OF = {slug: name for name, slug in roles.ALL.items()} | {"panel-member-2": roles.PANEL_MEMBER}
+SLUGS = list(GROUP_OF)
+
+
+def seed(**options) -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out, **options)
+    return out.getvalue()
+
+
+def counts() -> dict[str, int]:
+    return {model._meta.label: model.objects.count() for model in MODELS}
+
+
+def history(scheme: Scheme) -> list[tuple[str, str, str, str]]:
+    logs = StateLog.objects.for_(scheme).order_by("timestamp", "pk")
+    return [(log.transition, log.source_state, log.state, log.by.username) for log in logs]
+
+
+@pytest.mark.django_db
+def test_running_it_twice_creates_nothing_new():
+    seed()
+    first = counts()
+    output = seed()
+    assert counts() == first
+    assert first["governance.Scheme"] >= 28
+    assert first["governance.User"] == 3 * len(SLUGS) + 1  # and admin
+    assert "Schemes created by this run: 0." in output
+
+
+@pytest.mark.django_db
+def test_the_password_option_changes_every_password_and_a_rerun_resets_it(client):
+    seed(password="another-secret")
+    assert client.login(username="wl-sro", password="another-secret")
+    assert client.login(username="admin", password="another-secret")
+    assert not client.login(username="wl-sro", password="qipp-demo")
+    seed()
+    assert client.login(username="wl-sro", password="qipp-demo")
+    assert not client.login(username="wl-sro", password="another-secret")
+
+
+@pytest.mark.django_db
+def test_it_prints_the_users_the_password_and_the_counts():
+    output = seed(password="s3cret-demo")
+    assert "Demo users, each with the password: s3cret-demo" in output
+    for username in ["admin", "elr-project-lead", "lc-panel-member-2", "wl-viewer"]:
+        assert f"  {username} " in output
+    assert "Schemes created by this run: 30." in output
+    assert "monthly returns" in output
+
+
+@pytest.fixture(scope="class")
+def demo(django_db_setup, django_db_blocker):
+    """The demo, loaded once for the read-only tests of a class and rolled back after them."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        seed()
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("demo")
+class TestTheDemo:
+    def test_the_schemes_cover_every_state(self):
+        states = set(Scheme.objects.values_list("state", flat=True))
+        assert states == set(SchemeState.values)
+
+    def test_a_demo_user_signs_in_with_the_default_password(self, client):
+        assert client.login(username="elr-project-lead", password="qipp-demo")
+        assert client.get("/").status_code == 200
+
+    def test_admin_is_a_superuser_who_reaches_the_admin_site(self, client):
+        admin = User.objects.get(username="admin")
+        assert admin.is_staff and admin.is_superuser
+        client.login(username="admin", password="qipp-demo")
+        assert client.get("/admin/").status_code == 200
+
+    def test_every_organisation_has_one_user_per_role(self):
+        for org in ORGS:
+            organisation = Organisation.objects.get(code=org.upper())
+            assert organisation.system.code == "LLR"
+            for slug in SLUGS:
+                user = User.objects.get(username=f"{org}-{slug}")
+                assert list(user.groups.values_list("name", flat=True)) == [GROUP_OF[slug]]
+                assert list(user.organisations.all()) == [organisation]
+                assert user.email == f"{org}-{slug}@example.nhs.uk"
+                assert user.profession and user.first_name and user.last_name
+
+    def test_each_panel_has_three_professions(self):
+        for org in ORGS:
+            panel = User.objects.filter(
+                username__in=[f"{org}-quality-lead", f"{org}-panel-member", f"{org}-panel-member-2"]
+            )
+            assert len({user.profession for user in panel}) == 3
+
+    def test_the_elr_target_for_2019_20_is_six_percent(self):
+        target = QippTarget.objects.get(organisation__code="ELR", financial_year__start_year=2019)
+        assert target.target_percent == Decimal("6.0")
+        assert QippTarget.objects.count() == 9
+
+    def test_a_returned_scheme_was_answered_and_resubmitted(self, client):
+        scheme = Scheme.objects.get(title="MSK pathway redesign")
+        assert scheme.state == SchemeState.CONFIRM_AND_CHALLENGE
+        returned = scheme.reviews.get(round=1)
+        assert returned.decision == "revise"
+        assert returned.response.startswith("Baseline activity")
+        assert [step[:3] for step in history(scheme)] == [
+            ("submit", "draft", "confirm_and_challenge"),
+            ("finance_review", "confirm_and_challenge", "draft"),
+            ("submit", "draft", "confirm_and_challenge"),
+        ]
+        client.login(username="elr-finance-reviewer", password="qipp-demo")
+        page = client.get(scheme.get_absolute_url()).content.decode()
+        assert "Confirm and challenge → Draft" in page
+        assert "Baseline activity" in page
+
+    def test_some_schemes_wait_in_confirm_and_challenge_with_one_review(self):
+        waiting = Scheme.objects.filter(state=SchemeState.CONFIRM_AND_CHALLENGE)
+        kinds = {
+            tuple(s.reviews.filter(round=s.submission_round).values_list("kind", flat=True))
+            for s in waiting
+        }
+        assert ("finance",) in kinds
+        assert ("clinical",) in kinds
+
+    def test_a_scheme_in_delivery_has_a_history_from_draft(self):
+        scheme = Scheme.objects.get(title="Outpatient follow-up reduction")
+        steps = history(scheme)
+        assert [(t, src, dst) for t, src, dst, _by in steps][3:] == [
+            ("panel_agree", "qia_panel", "awaiting_sign_off"),
+            ("sign_off", "awaiting_sign_off", "awaiting_sign_off"),
+            ("sign_off", "awaiting_sign_off", "approved"),
+            ("start_delivery", "approved", "in_delivery"),
+        ]
+        assert [by for *_rest, by in steps] == [
+            "elr-project-lead",
+            "elr-clinical-reviewer",
+            "elr-finance-reviewer",
+            "elr-quality-lead",
+            "elr-chief-nurse",
+            "elr-clinical-chair",
+            "elr-pmo",
+        ]
+        # each step starts where the one before ended
+        assert all(a[2] == b[1] for a, b in zip(steps, steps[1:], strict=False))
+        assert steps[0][1] == SchemeState.DRAFT
+        assert steps[-1][2] == scheme.state
+
+    def test_schemes_past_the_panel_carry_a_signed_off_qia(self):
+        signed = [SchemeState.APPROVED, SchemeState.IN_DELIVERY, SchemeState.COMPLETED]
+        for scheme in Scheme.objects.filter(state__in=[*signed, SchemeState.STOPPED]):
+            version = newest_version(scheme)
+            assert version.status == VersionStatus.SIGNED_OFF, scheme
+            assert version.sign_offs.count() == 2
+            professions = set(version.panel_scores.values_list("profession", flat=True))
+            assert len(professions) == 3
+            assert version.overall_score and version.review_date
+
+    def test_schemes_on_the_way_show_the_qia_part_done(self):
+        for scheme in Scheme.objects.filter(state=SchemeState.QIA_PANEL):
+            version = newest_version(scheme)
+            assert version.panel_scores.values("member").distinct().count() == 1
+        awaiting = Scheme.objects.filter(state=SchemeState.AWAITING_SIGN_OFF)
+        signatures = sorted(newest_version(s).sign_offs.count() for s in awaiting)
+        assert signatures == [0, 1]
+        dismissed = Scheme.objects.get(title="Closure of a minor injuries unit")
+        assert dismissed.state == SchemeState.REJECTED
+        assert newest_version(dismissed).status == VersionStatus.DISMISSED
+
+    def test_closed_schemes_were_closed_by_the_pmo_or_stopped_by_qag(self):
+        for scheme in Scheme.objects.filter(state=SchemeState.COMPLETED):
+            assert scheme.closure_delivered and scheme.closure_lessons
+            assert history(scheme)[-1][0::3] == (
+                "complete",
+                f"{scheme.organisation.code.lower()}-pmo",
+            )
+        for scheme in Scheme.objects.filter(state=SchemeState.STOPPED):
+            assert scheme.stop_decision
+            stop = history(scheme)[-1]
+            assert stop[0::3] == ("stop", f"{scheme.organisation.code.lower()}-qag-member")
+
+    def test_schemes_in_delivery_have_returns_on_and_off_track(self):
+        in_delivery = Scheme.objects.filter(state=SchemeState.IN_DELIVERY)
+        rags = {s.title: delivery.rag(s, 12).status for s in in_delivery}
+        assert rags["CHC care package review"] == delivery.RED
+        assert rags["Outpatient follow-up reduction"] == delivery.GREEN
+        returns = MonthlyReturn.objects.filter(scheme__in=in_delivery)
+        assert returns.filter(pmo_assured__isnull=False).exists()
+        assert returns.filter(pmo_assured__isnull=True).exists()
+        assert set(returns.values_list("entered_by__groups__name", flat=True)) == {
+            roles.FINANCE_REVIEWER
+        }
+
+    def test_nothing_before_delivery_has_returns(self):
+        early = Scheme.objects.exclude(
+            state__in=[SchemeState.IN_DELIVERY, SchemeState.COMPLETED, SchemeState.STOPPED]
+        )
+        assert not MonthlyReturn.objects.filter(scheme__in=early).exists()

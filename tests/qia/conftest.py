@@ -1,0 +1,262 @@
+"""People and schemes for the QIA tests.
+
+`people`: one user per role in ELR and in WL (one system, LLR), named `<org>-<role slug>`, plus
+`<org>-panel-member-2`, a panel member of another profession; each with password "pw".
+`qia`: a helper that drives a scheme through the real services, step by step
+(`qia.approved()`, `qia.at_panel()`, ...).
+"""
+
+import html
+import re
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+
+from governance import roles
+from governance import services as governance
+from governance.models import (
+    PLAN_FIELDS,
+    AreaOfSpend,
+    FinancialYear,
+    Organisation,
+    Profession,
+    ProgrammeArea,
+    Scheme,
+    System,
+    User,
+)
+from qia import services
+from qia.models import QiaVersion
+
+PROFESSIONS = {
+    "project-lead": Profession.MANAGEMENT,
+    "sro": Profession.MANAGEMENT,
+    "finance-reviewer": Profession.FINANCE,
+    "clinical-reviewer": Profession.MEDICAL,
+    "quality-lead": Profession.QUALITY,
+    "panel-member": Profession.NURSING,
+    "panel-member-2": Profession.MEDICINES,
+    "pmo": Profession.MANAGEMENT,
+    "chief-nurse": Profession.NURSING,
+    "clinical-chair": Profession.MEDICAL,
+    "qag-member": Profession.CONTRACTING,
+    "viewer": Profession.OTHER,
+}
+
+# A complete self-assessment: the highest heading is moderate (6).
+MODERATE = {
+    "patient_safety": {
+        "impact": "negative",
+        "consequence": 3,
+        "likelihood": 2,
+        "rationale": "Fewer follow-ups could miss a deterioration.",
+    },
+    "clinical_effectiveness": {"impact": "none", "rationale": "Same pathway."},
+    "patient_experience": {
+        "impact": "negative",
+        "consequence": 2,
+        "likelihood": 2,
+        "rationale": "Some patients prefer a hospital follow-up.",
+    },
+    "organisational_reputation": {"impact": "none", "rationale": ""},
+    "evidence_base": {"impact": "positive", "rationale": "NICE guidance supports it."},
+    "resources": {
+        "impact": "negative",
+        "consequence": 2,
+        "likelihood": 3,
+        "rationale": "Community capacity is tight.",
+    },
+}
+
+
+def scores(**changes) -> dict:
+    """MODERATE with some headings changed: scores(patient_safety=(5, 4)) for C5 x L4."""
+    found = {heading: dict(values) for heading, values in MODERATE.items()}
+    for heading, value in changes.items():
+        if isinstance(value, tuple):
+            found[heading] = {
+                "impact": "negative",
+                "consequence": value[0],
+                "likelihood": value[1],
+                "rationale": f"Scored {value[0]} x {value[1]}.",
+            }
+        else:
+            found[heading] = {"impact": value, "rationale": ""}
+    return found
+
+
+def _user(username: str, org: Organisation, group_slug: str) -> User:
+    user = User.objects.create_user(
+        username,
+        email=f"{username}@example.nhs.uk",
+        password="pw",
+        first_name=username.replace("-", " ").title(),
+        profession=PROFESSIONS[group_slug],
+    )
+    group_name = {slug: name for name, slug in roles.ALL.items()}.get(
+        group_slug, roles.PANEL_MEMBER
+    )
+    user.groups.add(Group.objects.get(name=group_name))
+    user.organisations.add(org)
+    return user
+
+
+@pytest.fixture
+def people(db) -> dict[str, User]:
+    llr = System.objects.create(code="LLR", name="Leicester, Leicestershire and Rutland")
+    found = {}
+    for code in ("ELR", "WL"):
+        org = Organisation.objects.create(code=code, name=f"{code} CCG", system=llr)
+        for slug in [*roles.ALL.values(), "panel-member-2"]:
+            username = f"{code.lower()}-{slug}"
+            found[username] = _user(username, org, slug)
+    FinancialYear.objects.create(start_year=2019)
+    ProgrammeArea.objects.create(name="Planned Care")
+    AreaOfSpend.objects.create(name="Elective Care")
+    return found
+
+
+def text(response) -> str:
+    """The page as a user reads it: HTML entities turned back into characters."""
+    return html.unescape(response.content.decode())
+
+
+def words(response) -> str:
+    """The page's words only: no tags, one space between words."""
+    return " ".join(re.sub(r"<[^>]+>", " ", text(response)).split())
+
+
+class Journey:
+    """Drives ELR schemes through the services, as the users would."""
+
+    PANEL = ["elr-quality-lead", "elr-panel-member", "elr-panel-member-2"]
+
+    def __init__(self, people):
+        self.people = people
+
+    def __getitem__(self, username) -> User:
+        return self.people[username]
+
+    def draft(self, **overrides) -> Scheme:
+        data = {
+            "title": "Outpatient follow-up reduction",
+            "description": "Fewer unnecessary follow-ups.",
+            "organisation": Organisation.objects.get(code="ELR"),
+            "financial_year": FinancialYear.objects.get(),
+            "programme_area": ProgrammeArea.objects.get(),
+            "area_of_spend": AreaOfSpend.objects.get(),
+            "scheme_type": "transactional",
+            "project_lead": self.people["elr-project-lead"],
+            "sro": self.people["elr-sro"],
+            "start_date": date(2019, 4, 1),
+            **{name: Decimal("5000") for name in PLAN_FIELDS},
+            **overrides,
+        }
+        return governance.scheme_create(by=data["project_lead"], data=data)
+
+    def self_assess(self, scheme, headings=None, *, equality="no", **extra) -> QiaVersion:
+        return services.self_assessment_save(
+            scheme_id=scheme.pk,
+            by=scheme.project_lead,
+            headings=headings or MODERATE,
+            equality_impact=equality,
+            equality_rationale="Checked against the protected characteristics.",
+            **extra,
+        )
+
+    def submitted(self, scheme=None, **kwargs) -> Scheme:
+        scheme = scheme or self.draft()
+        self.self_assess(scheme, **kwargs)
+        answers = {
+            review.pk: "Answered."
+            for review in governance.reviews_awaiting_response(self.fresh(scheme))
+        }
+        governance.scheme_submit(
+            scheme_id=scheme.pk,
+            by=scheme.project_lead,
+            expected_version=None,
+            responses=answers,
+        )
+        return self.fresh(scheme)
+
+    def at_panel(self, scheme=None, **kwargs) -> Scheme:
+        scheme = self.submitted(scheme, **kwargs)
+        for kind in ("finance", "clinical"):
+            governance.scheme_review(
+                scheme_id=scheme.pk,
+                by=self.people[f"elr-{kind}-reviewer"],
+                kind=kind,
+                decision="supported",
+                comment="Supported.",
+                expected_version=None,
+            )
+        return self.fresh(scheme)
+
+    def score(self, scheme, username, headings=None) -> QiaVersion:
+        return services.panel_score_record(
+            version_id=self.version(scheme).pk,
+            by=self.people[username],
+            headings=headings or MODERATE,
+        )
+
+    def scored(self, scheme=None, headings=None, **kwargs) -> Scheme:
+        scheme = self.at_panel(scheme, **kwargs)
+        for username in self.PANEL:
+            self.score(scheme, username, headings)
+        return scheme
+
+    def agree(self, scheme, headings=None, **kwargs) -> QiaVersion:
+        return services.panel_agree(
+            version_id=self.version(scheme).pk,
+            by=self.people["elr-quality-lead"],
+            headings=headings or MODERATE,
+            **kwargs,
+        )
+
+    def awaiting_sign_off(self, scheme=None, headings=None, **kwargs) -> Scheme:
+        scheme = self.scored(scheme, headings, **kwargs)
+        self.agree(scheme, headings)
+        return self.fresh(scheme)
+
+    def sign(self, scheme, username, decision="approved", **kwargs) -> QiaVersion:
+        return services.sign_off_record(
+            version_id=self.version(scheme).pk,
+            by=self.people[username],
+            decision=decision,
+            comment=kwargs.pop("comment", "Content."),
+            **kwargs,
+        )
+
+    def approved(self, scheme=None, headings=None, **kwargs) -> Scheme:
+        scheme = self.awaiting_sign_off(scheme, headings, **kwargs)
+        justification = "Mitigated by weekly audit."
+        self.sign(scheme, "elr-chief-nurse", justification=justification)
+        self.sign(scheme, "elr-clinical-chair", justification=justification)
+        return self.fresh(scheme)
+
+    @staticmethod
+    def fresh(scheme) -> Scheme:
+        return Scheme.objects.get(pk=scheme.pk)
+
+    @staticmethod
+    def version(scheme, number=None) -> QiaVersion:
+        versions = QiaVersion.objects.filter(qia__scheme_id=scheme.pk).select_related("qia")
+        if number is not None:
+            return versions.get(number=number)
+        return versions.order_by("-number").first()
+
+
+@pytest.fixture
+def qia(people) -> Journey:
+    return Journey(people)
+
+
+@pytest.fixture
+def as_user(client):
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login

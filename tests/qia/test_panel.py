@@ -1,0 +1,305 @@
+"""The QIA panel: blind scoring, composition, spread, the agreed score, return and dismiss."""
+
+import pytest
+from django.urls import reverse
+from django_fsm_log.models import StateLog
+
+from governance.models import AccessRefusal, SchemeState
+from governance.services import ActionRefused
+from notifications.models import Notification
+from qia import selectors, services
+from qia.models import Assessment, PanelScore, VersionStatus
+from tests.qia.conftest import MODERATE, scores, text
+
+pytestmark = pytest.mark.django_db
+
+
+# --- blind scoring ---
+
+
+def test_a_member_cannot_see_the_others_scores_until_they_have_recorded_their_own(qia, as_user):
+    scheme = qia.at_panel()
+    qia.score(scheme, "elr-panel-member", scores(patient_safety=(4, 4)))
+    member_2 = as_user(qia["elr-panel-member-2"])
+
+    response = member_2.get(reverse("qia_panel", args=[scheme.pk]))
+    assert response.status_code == 403
+    assert "until you have recorded your own" in text(response)
+    page = text(member_2.get(reverse("qia_detail", args=[scheme.pk])))
+    assert "Their scores stay hidden" in page
+    assert "Elr Panel Member (Nursing)" not in page and "16 · Extreme" not in page
+
+    member_2.post(reverse("qia_score", args=[scheme.pk]), _sheet(MODERATE))
+    page = text(member_2.get(reverse("qia_panel", args=[scheme.pk])))
+    assert "Elr Panel Member (Nursing)" in page
+    assert "16 · Extreme" in page
+
+
+@pytest.mark.parametrize("username", ["elr-quality-lead", "elr-chief-nurse", "elr-clinical-chair"])
+def test_the_quality_lead_and_the_signatories_always_see_the_scores(qia, as_user, username):
+    scheme = qia.at_panel()
+    qia.score(scheme, "elr-panel-member")
+    response = as_user(qia[username]).get(reverse("qia_panel", args=[scheme.pk]))
+    assert response.status_code == 200
+    assert "Elr Panel Member (Nursing)" in text(response)
+
+
+def test_a_member_scores_once_per_version(qia):
+    scheme = qia.at_panel()
+    qia.score(scheme, "elr-panel-member")
+    with pytest.raises(ActionRefused, match="already recorded your scores"):
+        qia.score(scheme, "elr-panel-member", scores(patient_safety=(5, 5)))
+    assert PanelScore.objects.filter(member=qia["elr-panel-member"]).count() == 6
+    assert AccessRefusal.objects.filter(action="qia_score").exists()
+
+
+@pytest.mark.parametrize(
+    ("username", "reason"),
+    [
+        ("elr-project-lead", "Only QIA panel members"),
+        ("elr-viewer", "Only QIA panel members"),
+        ("wl-panel-member", "your own organisation only"),
+    ],
+)
+def test_others_cannot_score(qia, username, reason):
+    scheme = qia.at_panel()
+    with pytest.raises(ActionRefused, match=reason):
+        qia.score(scheme, username)
+    assert not PanelScore.objects.exists()
+
+
+def test_a_panel_member_who_is_the_sro_cannot_score_the_scheme(qia):
+    scheme = qia.at_panel(qia.draft(sro=qia["elr-panel-member"]))
+    with pytest.raises(ActionRefused, match="project lead or SRO"):
+        qia.score(scheme, "elr-panel-member")
+
+
+def test_scores_need_every_heading_answered(qia):
+    scheme = qia.at_panel()
+    with pytest.raises(ActionRefused, match="Resources: give the rationale"):
+        qia.score(
+            scheme,
+            "elr-panel-member",
+            {**MODERATE, "resources": {"impact": "negative", "consequence": 2, "likelihood": 2}},
+        )
+
+
+def test_nobody_scores_before_the_panel(qia):
+    scheme = qia.submitted()
+    with pytest.raises(ActionRefused, match="not at the panel"):
+        qia.score(scheme, "elr-panel-member")
+
+
+# --- the panel's composition ---
+
+
+def test_the_quality_lead_cannot_agree_without_scoring(qia):
+    scheme = qia.at_panel()
+    qia.score(scheme, "elr-panel-member")
+    qia.score(scheme, "elr-panel-member-2")
+    with pytest.raises(ActionRefused, match="Record your own scores first"):
+        qia.agree(scheme)
+
+
+def test_the_panel_needs_two_other_members(qia):
+    scheme = qia.at_panel()
+    qia.score(scheme, "elr-quality-lead")
+    qia.score(scheme, "elr-panel-member")
+    with pytest.raises(ActionRefused, match="at least 2 other members") as refused:
+        qia.agree(scheme)
+    assert "So far 1 other member (professions: nursing)" in str(refused.value)
+    assert qia.fresh(scheme).state == SchemeState.QIA_PANEL
+
+
+def test_the_other_members_must_be_of_two_professions(qia):
+    scheme = qia.at_panel()
+    member_2 = qia["elr-panel-member-2"]
+    member_2.profession = qia["elr-panel-member"].profession
+    member_2.save()
+    for username in qia.PANEL:
+        qia.score(scheme, username)
+    with pytest.raises(ActionRefused, match="2 different professions"):
+        qia.agree(scheme)
+
+
+def test_the_minimums_are_settings(qia, settings):
+    settings.QIA_PANEL_MIN_OTHER_MEMBERS = 1
+    settings.QIA_PANEL_MIN_PROFESSIONS = 1
+    scheme = qia.at_panel()
+    qia.score(scheme, "elr-quality-lead")
+    qia.score(scheme, "elr-panel-member")
+    qia.agree(scheme)
+    assert qia.fresh(scheme).state == SchemeState.AWAITING_SIGN_OFF
+
+
+# --- spread ---
+
+
+def test_members_two_bands_apart_are_highlighted(qia, as_user):
+    scheme = qia.at_panel()
+    qia.score(scheme, "elr-quality-lead")  # patient safety 6, moderate
+    qia.score(scheme, "elr-panel-member", scores(patient_safety=(5, 4)))  # 20, extreme
+    qia.score(scheme, "elr-panel-member-2", scores(resources=(1, 2)))  # 2, low vs 6 moderate
+    rows = {
+        row.heading: row for row in selectors.heading_rows(qia.version(scheme), with_scores=True)
+    }
+    assert (rows["patient_safety"].spread, rows["patient_safety"].disagree) == (2, True)
+    assert (rows["resources"].spread, rows["resources"].disagree) == (1, False)
+    assert (rows["evidence_base"].spread, rows["evidence_base"].disagree) == (0, False)
+
+    page = text(as_user(qia["elr-quality-lead"]).get(reverse("qia_panel", args=[scheme.pk])))
+    assert page.count("Members disagree: 2 bands apart") == 1
+
+
+def test_a_negative_against_no_impact_counts_as_a_spread(qia):
+    scheme = qia.at_panel()
+    qia.score(scheme, "elr-quality-lead")
+    qia.score(scheme, "elr-panel-member", scores(patient_safety="none"))
+    rows = {
+        row.heading: row for row in selectors.heading_rows(qia.version(scheme), with_scores=True)
+    }
+    assert rows["patient_safety"].spread == 2  # no impact (0) against moderate (2)
+
+
+# --- the agreed score ---
+
+
+def test_the_agreed_overall_score_defaults_to_the_highest_heading(qia):
+    scheme = qia.scored()
+    version = qia.agree(scheme, scores(patient_experience=(4, 3)))
+    assert version.overall_score == 12
+    assert (version.top_heading, version.top_consequence, version.top_likelihood) == (
+        "patient_experience",
+        4,
+        3,
+    )
+    assert version.status == VersionStatus.AWAITING_SIGN_OFF
+    assert version.agreed_by == qia["elr-quality-lead"]
+    agreed = Assessment.objects.filter(version=version, kind="agreed")
+    assert agreed.count() == 6
+    scheme = qia.fresh(scheme)
+    assert scheme.state == SchemeState.AWAITING_SIGN_OFF
+    log = StateLog.objects.for_(scheme).latest("id")
+    assert (log.transition, log.by) == ("panel_agree", qia["elr-quality-lead"])
+    assert "overall risk 12 (high)" in log.description
+    told = Notification.objects.filter(subject__startswith="Sign off the QIA")
+    assert {n.user.username for n in told} == {"elr-chief-nurse", "elr-clinical-chair"}
+
+
+def test_a_different_overall_score_needs_a_justification(qia):
+    scheme = qia.scored()
+    with pytest.raises(ActionRefused, match="write a justification"):
+        qia.agree(scheme, overall_score=9)
+    assert qia.fresh(scheme).state == SchemeState.QIA_PANEL
+    version = qia.agree(scheme, overall_score=9, justification="Two risks compound each other.")
+    assert (version.overall_score, version.top_score) == (9, 6)
+    assert version.overall_justification == "Two risks compound each other."
+
+
+def test_the_default_score_needs_no_justification_even_when_given_explicitly(qia):
+    version = qia.agree(qia.scored(), overall_score=6)
+    assert version.overall_score == 6 and version.overall_justification == ""
+
+
+def test_the_agree_page_asks_for_the_justification(qia, as_user):
+    scheme = qia.scored()
+    lead = as_user(qia["elr-quality-lead"])
+    data = {**_sheet(MODERATE), **_no_mitigations(), "overall_score": "12", "justification": ""}
+    response = lead.post(reverse("qia_agree", args=[scheme.pk]), data)
+    assert response.status_code == 200
+    assert "differs from the highest agreed heading score (6)" in text(response)
+    data["justification"] = "The provider's staffing is fragile."
+    response = lead.post(reverse("qia_agree", args=[scheme.pk]), data)
+    assert response.status_code == 302
+    assert qia.version(scheme).overall_score == 12
+
+
+def test_only_the_quality_lead_agrees(qia):
+    scheme = qia.scored()
+    with pytest.raises(ActionRefused, match="Only the quality lead"):
+        services.panel_agree(
+            version_id=qia.version(scheme).pk, by=qia["elr-panel-member"], headings=MODERATE
+        )
+    assert not StateLog.objects.filter(transition="panel_agree").exists()
+
+
+# --- return and dismiss ---
+
+
+def test_returning_takes_the_scheme_to_draft_with_a_new_editable_version(qia, as_user):
+    scheme = qia.scored()
+    services.panel_close(
+        version_id=qia.version(scheme).pk,
+        by=qia["elr-quality-lead"],
+        decision="return",
+        reason="Say how deterioration will be spotted.",
+    )
+    scheme = qia.fresh(scheme)
+    assert scheme.state == SchemeState.DRAFT
+    v1, v2 = qia.version(scheme, 1), qia.version(scheme, 2)
+    assert v1.status == VersionStatus.RETURNED and v2.status == VersionStatus.SELF_ASSESSMENT
+    assert v2.assessments.get(heading="patient_safety").consequence == 3  # pre-filled
+    assert "Say how deterioration" in v2.opened_reason
+    assert Notification.objects.filter(
+        user=qia["elr-project-lead"], kind="returned", message__contains="deterioration"
+    ).exists()
+
+    lead = as_user(qia["elr-project-lead"])
+    assert lead.get(reverse("qia_self_assessment", args=[scheme.pk])).status_code == 200
+    qia.self_assess(scheme, scores(patient_safety=(3, 1)))
+    assert qia.version(scheme, 2).assessments.get(heading="patient_safety").likelihood == 1
+    assert v1.assessments.get(kind="self", heading="patient_safety").likelihood == 2
+    page = text(lead.get(reverse("qia_version", args=[scheme.pk, 1])))
+    assert "kept as it was: read-only" in page
+
+    # resubmitted, it goes round again and the members score the new version
+    scheme = qia.at_panel(scheme)
+    qia.score(scheme, "elr-panel-member")
+    assert PanelScore.objects.filter(member=qia["elr-panel-member"]).count() == 12
+
+
+def test_dismissing_rejects_the_scheme_on_quality_grounds(qia):
+    scheme = qia.at_panel()
+    services.panel_close(
+        version_id=qia.version(scheme).pk,
+        by=qia["elr-quality-lead"],
+        decision="dismiss",
+        reason="Detrimental to patient safety.",
+    )
+    assert qia.fresh(scheme).state == SchemeState.REJECTED
+    assert qia.version(scheme).status == VersionStatus.DISMISSED
+    assert qia.version(scheme).closed_reason == "Detrimental to patient safety."
+    log = StateLog.objects.for_(qia.fresh(scheme)).latest("id")
+    assert log.transition == "panel_dismiss" and "Detrimental" in log.description
+
+
+def test_return_and_dismiss_need_a_reason(qia):
+    scheme = qia.at_panel()
+    with pytest.raises(ActionRefused, match="Say why"):
+        services.panel_close(
+            version_id=qia.version(scheme).pk,
+            by=qia["elr-quality-lead"],
+            decision="return",
+            reason=" ",
+        )
+
+
+# --- helpers ---
+
+
+def _sheet(headings) -> dict:
+    data = {}
+    for heading, values in headings.items():
+        for name in ("impact", "consequence", "likelihood", "rationale"):
+            value = values.get(name)
+            data[f"{heading}-{name}"] = "" if value is None else str(value)
+    return data
+
+
+def _no_mitigations() -> dict:
+    return {
+        "mitigation-TOTAL_FORMS": "0",
+        "mitigation-INITIAL_FORMS": "0",
+        "mitigation-MIN_NUM_FORMS": "0",
+        "mitigation-MAX_NUM_FORMS": "60",
+    }

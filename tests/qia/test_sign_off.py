@@ -1,0 +1,215 @@
+"""Sign-off by the Chief Nurse and Quality Officer and the Clinical Chair (DESIGN.md)."""
+
+from datetime import date
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Group
+from django.urls import reverse
+from django_fsm_log.models import StateLog
+
+from governance import roles
+from governance.models import AccessRefusal, SchemeState
+from governance.services import ActionRefused
+from notifications.models import Notification, OutboxEmail
+from qia import escalation_feed
+from qia.models import FlagKind, QagFlag, SignOff, VersionStatus
+from tests.qia.conftest import scores, text
+
+pytestmark = pytest.mark.django_db
+
+EXTREME = scores(patient_safety=(5, 4))  # 20
+HIGH = scores(patient_safety=(4, 3))  # 12
+
+
+@pytest.mark.parametrize(
+    "order", [("elr-chief-nurse", "elr-clinical-chair"), ("elr-clinical-chair", "elr-chief-nurse")]
+)
+@time_machine.travel(date(2019, 6, 1), tick=False)
+def test_both_signatures_in_either_order_approve_the_scheme(qia, order):
+    scheme = qia.awaiting_sign_off()
+    first, second = order
+    version = qia.sign(scheme, first, comment="Assured by the quality committee.")
+    assert version.status == VersionStatus.AWAITING_SIGN_OFF
+    assert qia.fresh(scheme).state == SchemeState.AWAITING_SIGN_OFF
+    told = Notification.objects.filter(subject__startswith="Sign off the QIA").latest("id")
+    assert told.user.username == second  # the other signatory is asked
+
+    version = qia.sign(scheme, second)
+    scheme = qia.fresh(scheme)
+    assert scheme.state == SchemeState.APPROVED
+    assert version.status == VersionStatus.SIGNED_OFF
+    assert version.review_date == date(2019, 12, 1)  # moderate: six months
+    assert version.plan_at_sign_off == scheme.annual_plan
+    logs = list(StateLog.objects.for_(scheme).filter(transition="sign_off").order_by("id"))
+    assert [(log.state, log.by.username) for log in logs] == [
+        (SchemeState.AWAITING_SIGN_OFF, first),
+        (SchemeState.APPROVED, second),
+    ]
+    assert "Assured by the quality committee." in logs[0].description
+    assert Notification.objects.filter(user=scheme.project_lead, kind="approved").exists()
+
+
+@time_machine.travel(date(2019, 6, 1), tick=False)
+def test_a_high_risk_is_reviewed_after_three_months(qia):
+    scheme = qia.approved(headings=HIGH)
+    assert qia.version(scheme).review_date == date(2019, 9, 1)
+
+
+def test_the_review_periods_are_settings(qia, settings):
+    settings.QIA_REVIEW_MONTHS = 12
+    with time_machine.travel(date(2019, 6, 1), tick=False):
+        scheme = qia.approved()
+    assert qia.version(scheme).review_date == date(2020, 6, 1)
+
+
+def test_a_decline_for_revision_returns_the_scheme_to_draft_with_a_new_version(qia):
+    scheme = qia.awaiting_sign_off()
+    qia.sign(scheme, "elr-chief-nurse")
+    qia.sign(scheme, "elr-clinical-chair", decision="declined", comment="Add the audit plan.")
+    scheme = qia.fresh(scheme)
+    assert scheme.state == SchemeState.DRAFT
+    v1, v2 = qia.version(scheme, 1), qia.version(scheme, 2)
+    assert (v1.status, v2.status) == (VersionStatus.RETURNED, VersionStatus.SELF_ASSESSMENT)
+    assert v2.drives_scheme and "Add the audit plan." in v2.opened_reason
+    log = StateLog.objects.for_(scheme).latest("id")
+    assert (log.transition, log.state) == ("decline_sign_off", SchemeState.DRAFT)
+    assert Notification.objects.filter(user=scheme.project_lead, kind="returned").exists()
+
+
+def test_a_decline_can_reject_the_scheme(qia):
+    scheme = qia.awaiting_sign_off()
+    qia.sign(
+        scheme, "elr-clinical-chair", decision="declined", decline_outcome="reject", comment="No."
+    )
+    assert qia.fresh(scheme).state == SchemeState.REJECTED
+    assert qia.version(scheme).status == VersionStatus.DECLINED
+    assert qia.version(scheme).number == 1
+
+
+# --- segregation of duties ---
+
+
+def _also(user, *group_names):
+    user.groups.add(*Group.objects.filter(name__in=group_names))
+    return type(user).objects.get(pk=user.pk)  # roles are cached on the instance
+
+
+def test_the_project_lead_cannot_sign_off(qia):
+    chair = _also(qia["elr-clinical-chair"], roles.PROJECT_LEAD)
+    scheme = qia.awaiting_sign_off(qia.draft(project_lead=chair))
+    with pytest.raises(ActionRefused, match="on whose team you are"):
+        qia.sign(scheme, "elr-clinical-chair")
+
+
+def test_the_sro_cannot_sign_off(qia):
+    scheme = qia.awaiting_sign_off(qia.draft(sro=qia["elr-chief-nurse"]))
+    logs, mails = StateLog.objects.count(), OutboxEmail.objects.count()
+    with pytest.raises(ActionRefused, match="on whose team you are"):
+        qia.sign(scheme, "elr-chief-nurse")
+    assert not SignOff.objects.exists()
+    assert (StateLog.objects.count(), OutboxEmail.objects.count()) == (logs, mails)
+    assert AccessRefusal.objects.filter(user=qia["elr-chief-nurse"], action="sign_off").exists()
+
+
+def test_a_panel_member_of_that_version_cannot_sign_it_off(qia, settings):
+    _also(qia["elr-chief-nurse"], roles.PANEL_MEMBER)
+    scheme = qia.at_panel()
+    for username in [*qia.PANEL, "elr-chief-nurse"]:
+        qia.score(scheme, username)
+    qia.agree(scheme)
+    before = StateLog.objects.count()
+    with pytest.raises(ActionRefused, match="on the panel for this QIA version"):
+        qia.sign(scheme, "elr-chief-nurse")
+    assert StateLog.objects.count() == before
+    assert qia.fresh(scheme).state == SchemeState.AWAITING_SIGN_OFF
+
+
+def test_the_same_person_cannot_sign_in_both_capacities(qia, as_user):
+    _also(qia["elr-chief-nurse"], roles.CLINICAL_CHAIR)
+    scheme = qia.awaiting_sign_off()
+    qia.sign(scheme, "elr-chief-nurse", capacity="chief_nurse")
+    with pytest.raises(ActionRefused, match="already signed this QIA version as Chief Nurse"):
+        qia.sign(scheme, "elr-chief-nurse", capacity="clinical_chair")
+    response = as_user(qia["elr-chief-nurse"]).get(reverse("qia_sign_off", args=[scheme.pk]))
+    assert response.status_code == 403
+    assert "the other signature must be by someone else" in text(response)
+    assert qia.fresh(scheme).state == SchemeState.AWAITING_SIGN_OFF
+
+
+def test_a_capacity_signs_once_per_version(qia):
+    scheme = qia.awaiting_sign_off()
+    qia["wl-chief-nurse"].organisations.add(scheme.organisation)  # a second ELR chief nurse
+    qia.sign(scheme, "elr-chief-nurse")
+    with pytest.raises(ActionRefused, match="has already signed this version"):
+        qia.sign(scheme, "wl-chief-nurse")
+
+
+@pytest.mark.parametrize(
+    ("username", "reason"),
+    [
+        ("elr-quality-lead", "Only the Chief Nurse and Quality Officer or the Clinical Chair"),
+        ("wl-chief-nurse", "your own organisation only"),
+    ],
+)
+def test_others_cannot_sign_off(qia, username, reason):
+    scheme = qia.awaiting_sign_off()
+    with pytest.raises(ActionRefused, match=reason):
+        qia.sign(scheme, username)
+
+
+def test_nothing_is_signed_before_the_panel_agrees(qia):
+    scheme = qia.scored()
+    with pytest.raises(ActionRefused, match="This scheme is qia panel: you cannot approve it now"):
+        qia.sign(scheme, "elr-chief-nurse")
+
+
+# --- an extreme agreed score ---
+
+
+def test_an_extreme_score_needs_each_signatorys_justification_and_is_flagged_to_qag(qia, as_user):
+    scheme = qia.awaiting_sign_off(headings=EXTREME)
+    with pytest.raises(ActionRefused, match="extreme \\(20\\): write your justification"):
+        qia.sign(scheme, "elr-chief-nurse")
+    qia.sign(scheme, "elr-chief-nurse", justification="Daily safety huddle in place.")
+    assert not QagFlag.objects.exists()
+    with pytest.raises(ActionRefused, match="justification"):
+        qia.sign(scheme, "elr-clinical-chair", justification="  ")
+    qia.sign(scheme, "elr-clinical-chair", justification="Audited monthly by the chair.")
+
+    flag = QagFlag.objects.get()
+    assert (flag.kind, flag.score) == (FlagKind.EXTREME, 20)
+    assert "Daily safety huddle" in flag.detail and "Audited monthly" in flag.detail
+    mail = OutboxEmail.objects.get(recipient="elr-qag-member@example.nhs.uk")
+    assert mail.subject.startswith("Extreme QIA risk signed off")
+    assert "Audited monthly" in mail.text_body
+    page = text(as_user(qia["elr-viewer"]).get(reverse("qia_detail", args=[scheme.pk])))
+    assert "Flagged to QAG" in page and "Extreme risk signed off" in page
+    listed = text(as_user(qia["elr-qag-member"]).get(reverse("qia_flags")))
+    assert scheme.reference in listed
+    [extreme] = escalation_feed.extreme_signed_off(scheme.organisation.system_id, None)
+    assert (extreme.scheme, extreme.score) == (scheme, 20)
+
+
+def test_the_sign_off_page_asks_for_the_justification_of_an_extreme_score(qia, as_user):
+    scheme = qia.awaiting_sign_off(headings=EXTREME)
+    nurse = as_user(qia["elr-chief-nurse"])
+    page = text(nurse.get(reverse("qia_sign_off", args=[scheme.pk])))
+    assert "The agreed risk is extreme (20)" in page
+    response = nurse.post(
+        reverse("qia_sign_off", args=[scheme.pk]),
+        {"decision": "approve", "comment": "Fine.", "capacity": "chief_nurse"},
+    )
+    assert response.status_code == 200
+    assert "write your justification" in text(response)
+    assert not SignOff.objects.exists()
+
+
+def test_the_extreme_flag_mail_goes_once_to_each_of_the_qag_list(qia):
+    scheme = qia.approved(headings=EXTREME)
+    mails = OutboxEmail.objects.filter(subject__startswith="Extreme QIA risk")
+    assert sorted(mails.values_list("recipient", flat=True)) == [
+        "elr-qag-member@example.nhs.uk",
+        "wl-qag-member@example.nhs.uk",
+    ]
+    assert qia.fresh(scheme).state == SchemeState.APPROVED
