@@ -258,6 +258,28 @@ def test_returning_takes_the_scheme_to_draft_with_a_new_editable_version(qia, as
     assert PanelScore.objects.filter(member=qia["elr-panel-member"]).count() == 12
 
 
+def test_a_scheme_the_panel_returns_is_resubmitted_without_answering_supportive_reviews(
+    qia, as_user
+):
+    scheme = qia.scored()
+    services.panel_close(
+        version_id=qia.version(scheme).pk,
+        by=qia["elr-quality-lead"],
+        decision="return",
+        reason="Add the mitigations for the ward.",
+    )
+    qia.self_assess(qia.fresh(scheme))
+    lead = as_user(qia["elr-project-lead"])
+    page = lead.get(reverse("scheme_submit", args=[scheme.pk]))
+    assert "Your answer to" not in text(page)  # both reviewers supported it: nothing to answer
+
+    response = lead.post(
+        reverse("scheme_submit", args=[scheme.pk]), {"version": qia.fresh(scheme).version}
+    )
+    assert response.status_code == 302
+    assert qia.fresh(scheme).state == SchemeState.CONFIRM_AND_CHALLENGE
+
+
 def test_dismissing_rejects_the_scheme_on_quality_grounds(qia):
     scheme = qia.at_panel()
     services.panel_close(
