@@ -305,10 +305,20 @@ SUBMIT_CHECKS: list[Callable[[Scheme], str | None]] = []
 
 
 def reviews_awaiting_response(scheme: Scheme) -> list[Review]:
-    """The reviews of the last submission, which the project lead answers on resubmitting."""
+    """The reviews of the last submission, which the project lead answers on resubmitting.
+
+    Only a challenged round asks for answers (a reviewer said "revise" or "not supported"): then
+    every comment of that round is answered, once. A round both reviewers supported (the scheme
+    went on to the panel and came back from it) has nothing to answer.
+    """
     if scheme.submission_round == 0:
         return []
-    return list(scheme.reviews.filter(round=scheme.submission_round).select_related("reviewer"))
+    reviews = list(
+        scheme.reviews.filter(round=scheme.submission_round).select_related("reviewer")
+    )
+    if all(review.decision == ReviewDecision.SUPPORTED for review in reviews):
+        return []
+    return [review for review in reviews if not review.response]
 
 
 def scheme_submit(
