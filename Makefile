@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgres lint install migrate seed worker beat clean
+.PHONY: run stack test lint install migrate seed clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -28,18 +28,42 @@ seed: migrate
 run: seed
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# The real stack on this machine: PostgreSQL, Redis, gunicorn, a Celery worker and beat (Procfile),
+# all started by one command. Mail goes to the console unless EMAIL_URL says otherwise.
+STACK_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qipp_stack
+STACK_BROKER_URL ?= redis://127.0.0.1:6379/0
+STACK_ENV := DATABASE_URL=$(STACK_DATABASE_URL) CELERY_BROKER_URL=$(STACK_BROKER_URL) \
+	SITE_URL=http://$(HOST):$(PORT)
+
+stack: install
+	$(STACK_ENV) $(BIN)/python manage.py create_database
+	$(STACK_ENV) $(BIN)/python manage.py migrate --noinput
+	$(STACK_ENV) $(BIN)/python manage.py seed_demo
+	$(STACK_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(STACK_ENV) PATH=$(CURDIR)/$(BIN):$$PATH HOST=$(HOST) $(BIN)/honcho start --port $(PORT)
+
+# The production settings must pass Django's deployment checklist with these stand-in values.
+DEPLOY_ENV := DJANGO_SETTINGS_MODULE=config.settings.production ALLOWED_HOSTS=qipp.example.nhs.uk \
+	SECRET_KEY=deploy-check-$(shell cksum pyproject.toml | cut -d' ' -f1)-not-a-real-key-0123456789abcdef \
+	DATABASE_URL=postgres://qipp@127.0.0.1:5432/qipp
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
+	$(BIN)/bandit -q -c pyproject.toml -r config governance qia notifications
 
 # The whole suite on SQLite, then again on PostgreSQL when one is reachable (TEST_DATABASE_URL,
-# default the local server). QIPP_REQUIRE_SERVICES=1 turns a missing PostgreSQL or Redis into
+# default the local server); the browser journey runs once, in the first run. QIPP_REQUIRE_SERVICES=1 turns a missing PostgreSQL or Redis into
 # a failure instead of a skip: CI sets it.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qipp
+# TEST_WORKERS pytest processes share the work, a test file each at a time.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 test: lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not postgres"
-	$(BIN)/python tests/run_postgres.py $(BIN)/python -m pytest -q -p no:cacheprovider
+	$(PYTEST) -m "not postgres"
+	$(BIN)/python tests/run_postgres.py $(PYTEST) -m "not browser"
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

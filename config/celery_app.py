@@ -32,4 +32,9 @@ app.conf.beat_schedule = {
         "task": "notifications.tasks.send_qag_packs",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Expired sessions and their sign-in records: nightly.
+    "clear-expired-sessions": {
+        "task": "governance.tasks.clear_expired_sessions",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }

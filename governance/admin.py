@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django_fsm_log.models import StateLog
 
 from governance.models import (
     AccessRefusal,
@@ -30,6 +31,11 @@ class UserAdmin(BaseUserAdmin):
     list_display = ["username", "first_name", "last_name", "email", "profession", "is_active"]
     list_filter = ["is_active", "is_staff", "groups", "profession", "organisations"]
     fieldsets = BaseUserAdmin.fieldsets + (("Profession", {"fields": ("profession", "job_title")}),)
+
+    def has_delete_permission(self, request, obj=None):
+        # deactivate instead (untick Active): the history keeps naming who did what, and
+        # deactivating ends the user's sessions at once
+        return False
 
 
 @admin.register(System)
@@ -115,10 +121,9 @@ class SchemeDocumentAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(AccessRefusal)
-class AccessRefusalAdmin(admin.ModelAdmin):
-    list_display = ["at", "user", "action", "target", "reason"]
-    list_filter = ["action"]
+class HistoryAdmin(admin.ModelAdmin):
+    """A history table: append-only (on PostgreSQL the database refuses changes too), so
+    staff look, never add, change or delete."""
 
     def has_add_permission(self, request):
         return False
@@ -128,3 +133,28 @@ class AccessRefusalAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AccessRefusal)
+class AccessRefusalAdmin(HistoryAdmin):
+    list_display = ["at", "user", "action", "target", "reason"]
+    list_filter = ["action"]
+
+
+@admin.register(SchemeChange)
+class SchemeChangeAdmin(HistoryAdmin):
+    list_display = ["changed_at", "scheme", "field", "changed_by"]
+    search_fields = ["scheme__reference", "field"]
+
+
+# ours replaces any the transition-log app registers itself: read-only, like the other history
+if admin.site.is_registered(StateLog):
+    admin.site.unregister(StateLog)
+
+
+@admin.register(StateLog)
+class StateLogAdmin(HistoryAdmin):
+    """The transition log of schemes and QIA versions."""
+
+    list_display = ["timestamp", "content_type", "object_id", "transition", "state", "by"]
+    list_filter = ["content_type", "transition"]

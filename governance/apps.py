@@ -11,8 +11,20 @@ class GovernanceConfig(AppConfig):
         # The roles are created by migration 0002; a test database flushed between tests
         # (transactional tests) gets them back here.
         post_migrate.connect(ensure_roles, sender=self)
+        self._connect_session_tracking()
         # delivery tracking adds its policy rules, tasks, buttons and scheme-page block
         from governance import delivery  # noqa: F401
+
+    def _connect_session_tracking(self):
+        from django.contrib.auth.signals import user_logged_in, user_logged_out
+        from django.db.models.signals import post_save
+
+        from governance import sessions
+        from governance.models import User
+
+        user_logged_in.connect(sessions.on_sign_in, dispatch_uid="qipp_sign_in")
+        user_logged_out.connect(sessions.on_sign_out, dispatch_uid="qipp_sign_out")
+        post_save.connect(sessions.on_user_saved, sender=User, dispatch_uid="qipp_user_saved")
 
 
 def ensure_roles(**kwargs):

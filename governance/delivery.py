@@ -26,6 +26,7 @@ from governance import policy, roles, selectors, services
 from governance.models import (
     MONTH_NAMES,
     MONTHS,
+    PLAN_FIELDS,
     FinancialYear,
     MonthlyReturn,
     Organisation,
@@ -739,12 +740,15 @@ def dashboard(
     rows = {org.pk: OrganisationTotals(org, targets.get(org.pk)) for org in organisations}
     off_track, missing = [], []
     deadline = return_deadline(financial_year, returns_month) if returns_month else None
-    for scheme in counted.select_related("organisation", "project_lead", "finance_lead"):
-        scheme.financial_year = financial_year  # the one in hand: no query per scheme
-        got = returns.get(scheme.pk, {})
-        rating = assess(scheme.plan, {m: (a, f) for m, (a, f, _) in got.items()}, as_at)
-        row = rows[scheme.organisation_id]
-        if scheme.is_recovery:
+    owed_from = month_end(financial_year, returns_month) if returns_month else None
+    # Plain rows, not schemes: building every counted scheme (and its people) as a model was
+    # most of this page's time at a few thousand schemes. Those listed are loaded below.
+    columns = ("pk", "organisation_id", "is_recovery", "state", "start_date", *PLAN_FIELDS)
+    for pk, organisation_id, is_recovery, state, start_date, *plan in counted.values_list(*columns):
+        got = returns.get(pk, {})
+        rating = assess(plan, {m: (a, f) for m, (a, f, _) in got.items()}, as_at)
+        row = rows[organisation_id]
+        if is_recovery:
             row.recovery_forecast += rating.forecast_outturn
         else:
             row.identified += rating.annual_plan
@@ -754,12 +758,20 @@ def dashboard(
                 (v for m, (_, _, v) in got.items() if m <= as_at and v is not None), ZERO
             )
             row.forecast += rating.forecast_outturn
-        if scheme.state == SchemeState.IN_DELIVERY:
+        if state == SchemeState.IN_DELIVERY:
             row.rag_counts[rating.status or "unrated"] += 1
             if rating.status in (RED, AMBER):
-                off_track.append((scheme, rating))
-            if returns_month and owes_return(scheme, returns_month) and returns_month not in got:
-                missing.append(MissingReturn(scheme, returns_month, deadline, day > deadline))
+                off_track.append((pk, rating))
+            # owes_return(), on the row's values
+            if returns_month and start_date <= owed_from and returns_month not in got:
+                missing.append(pk)
+    listed = counted.select_related("organisation", "project_lead", "finance_lead").in_bulk(
+        {pk for pk, _ in off_track} | set(missing)
+    )
+    for scheme in listed.values():
+        scheme.financial_year = financial_year  # the one in hand: no query per scheme
+    off_track = [(listed[pk], rating) for pk, rating in off_track]
+    missing = [MissingReturn(listed[pk], returns_month, deadline, day > deadline) for pk in missing]
     shown = [
         row
         for row in rows.values()

@@ -126,11 +126,15 @@ class SchemeForm(forms.ModelForm):
 
 class SchemeFilterForm(forms.Form):
     q = forms.CharField(label="Search", required=False, max_length=200)
-    organisation = forms.ModelChoiceField(Organisation.objects.all(), required=False)
-    financial_year = forms.ModelChoiceField(
-        FinancialYear.objects.all(), required=False, label="Year"
+    organisation = forms.ModelChoiceField(
+        Organisation.objects.all(), required=False, empty_label="All organisations"
     )
-    programme_area = forms.ModelChoiceField(ProgrammeArea.objects.all(), required=False)
+    financial_year = forms.ModelChoiceField(
+        FinancialYear.objects.all(), required=False, label="Year", empty_label="All years"
+    )
+    programme_area = forms.ModelChoiceField(
+        ProgrammeArea.objects.all(), required=False, empty_label="All programme areas"
+    )
     state = forms.ChoiceField(choices=[("", "Any state"), *SchemeState.choices], required=False)
 
     def __init__(self, *args, **kwargs):
@@ -159,6 +163,7 @@ class ReviewForm(VersionedForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
+        self.helper.attrs = {"novalidate": ""}  # errors come from the server, summarised
         self.helper.layout = Layout(
             "version",
             "decision",
@@ -202,6 +207,7 @@ class WithdrawForm(VersionedForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
+        self.helper.attrs = {"novalidate": ""}  # errors come from the server, summarised
         self.helper.layout = Layout(
             "version",
             "reason",
@@ -266,6 +272,7 @@ class DocumentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["file"].widget.attrs["accept"] = ACCEPTED.replace(" ", "")
         self.helper = FormHelper()
+        self.helper.form_tag = False  # the scheme page draws the form around it
         self.helper.layout = Layout(
             Row(Column("kind"), Column("file"), Column("description")),
             FormActions(Submit("upload", "Upload")),

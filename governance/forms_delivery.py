@@ -40,6 +40,7 @@ class StartDeliveryForm(VersionedForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
+        self.helper.attrs = {"novalidate": ""}  # errors come from the server, summarised
         self.helper.layout = Layout(
             "version", "comment", FormActions(Submit("save", "Start delivery"))
         )
@@ -62,6 +63,7 @@ class CompleteForm(VersionedForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
+        self.helper.attrs = {"novalidate": ""}  # errors come from the server, summarised
         self.helper.layout = Layout(
             "version", "delivered", "lessons", FormActions(Submit("save", "Close scheme"))
         )
@@ -78,6 +80,7 @@ class StopForm(VersionedForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
+        self.helper.attrs = {"novalidate": ""}  # errors come from the server, summarised
         self.helper.layout = Layout(
             "version",
             "decision",
@@ -123,6 +126,7 @@ class ReturnForm(forms.Form):
         if fixed_month is not None:
             del self.fields["month"]
         self.helper = FormHelper()
+        self.helper.attrs = {"novalidate": ""}  # errors come from the server, summarised
         self.helper.layout = Layout(
             "token",
             *(["month"] if fixed_month is None else []),
@@ -143,6 +147,7 @@ class AssureForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
+        self.helper.attrs = {"novalidate": ""}  # errors come from the server, summarised
         self.helper.layout = Layout(
             "token", "pmo_assured", FormActions(Submit("save", "Record assured value"))
         )

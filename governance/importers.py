@@ -90,6 +90,8 @@ class ImportResult:
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    # the schemes whose returns this import created or corrected
+    changed_scheme_ids: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -822,9 +824,15 @@ def _import_returns(header, records, *, lookups: Lookups, by: User, result: Impo
     SchemeChange.objects.bulk_create(changes, batch_size=BATCH)
     result.created, result.updated = len(new), len(changed)
     result.unchanged = len(parsed) - len(new) - len(changed)
+    result.changed_scheme_ids = sorted({m.scheme_id for m in [*new, *changed]})
 
 
 IMPORTERS = {"targets": _import_targets, "plans": _import_plans, "returns": _import_returns}
+
+# Called as hook(scheme_ids=[...]) inside the import's transaction when an import of returns
+# created or corrected some: the rules that react to returns (escalation of off-track delivery)
+# look at those schemes once it commits, as they do when one return is saved in the browser.
+RETURNS_IMPORTED_HOOKS: list[Callable] = []
 
 
 def import_file(
@@ -860,6 +868,9 @@ def import_file(
             # organisations, years or areas made for this file go too
             transaction.set_rollback(True)
             result.created = result.updated = result.unchanged = 0
+        elif result.changed_scheme_ids:
+            for hook in RETURNS_IMPORTED_HOOKS:
+                hook(scheme_ids=result.changed_scheme_ids)
     return result
 
 

@@ -7,6 +7,7 @@ with a message for the user, and is recorded as an AccessRefusal.
 
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -58,10 +59,20 @@ ACTION_VERBS = {
 }
 
 
+# How many refusals this thread of work has recorded: the refusal-log middleware records a 403
+# that nothing else did, and no other.
+_refusals_recorded: ContextVar[int] = ContextVar("refusals_recorded", default=0)
+
+
+def refusals_recorded() -> int:
+    return _refusals_recorded.get()
+
+
 def record_refusal(*, user, action: str, target: str, reason: str) -> None:
     """Log a refused access or action with who, what and when (ACCESS.md)."""
     actor = user if getattr(user, "is_authenticated", False) else None
     AccessRefusal.objects.create(user=actor, action=action, target=target[:200], reason=reason)
+    _refusals_recorded.set(_refusals_recorded.get() + 1)
     logger.warning("refused: user=%s action=%s target=%s reason=%s", actor, action, target, reason)
 
 
@@ -313,9 +324,7 @@ def reviews_awaiting_response(scheme: Scheme) -> list[Review]:
     """
     if scheme.submission_round == 0:
         return []
-    reviews = list(
-        scheme.reviews.filter(round=scheme.submission_round).select_related("reviewer")
-    )
+    reviews = list(scheme.reviews.filter(round=scheme.submission_round).select_related("reviewer"))
     if all(review.decision == ReviewDecision.SUPPORTED for review in reviews):
         return []
     return [review for review in reviews if not review.response]

@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django_fsm import can_proceed
 
 from governance import delivery, policy
 from governance.forms_delivery import (
@@ -27,26 +26,9 @@ def _delivery_url(scheme: Scheme) -> str:
     return f"{scheme.get_absolute_url()}#delivery"
 
 
-def _delivery_transition(request, pk: int, *, action: str, **page):
-    """The scheme's transition page; from a state where the step does not apply, say so."""
-    scheme, refused = _scheme_for(request, pk, action=action)
-    if refused:
-        return refused
-    if policy.refusal(action, request.user, scheme) is None and not can_proceed(
-        getattr(scheme, action)
-    ):
-        messages.warning(
-            request,
-            f"{scheme.reference} is {scheme.get_state_display().lower()}: "
-            "that step does not apply now.",
-        )
-        return redirect(scheme)
-    return _transition_page(request, pk, action=action, **page)
-
-
 @login_required
 def scheme_start_delivery(request, pk: int):
-    return _delivery_transition(
+    return _transition_page(
         request,
         pk,
         action="start_delivery",
@@ -63,7 +45,7 @@ def scheme_start_delivery(request, pk: int):
 
 @login_required
 def scheme_complete(request, pk: int):
-    return _delivery_transition(
+    return _transition_page(
         request,
         pk,
         action="complete",
@@ -81,7 +63,7 @@ def scheme_complete(request, pk: int):
 
 @login_required
 def scheme_stop(request, pk: int):
-    return _delivery_transition(
+    return _transition_page(
         request,
         pk,
         action="stop",

@@ -54,6 +54,7 @@ class EscalationEventInline(admin.TabularInline):
     extra = 0
     fields = ["at", "by", "what", "detail"]
     readonly_fields = fields
+    can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -67,6 +68,17 @@ class EscalationAdmin(ReadOnlyAdmin):
     list_filter = ["status", "level", "rule", "scheme__organisation"]
     search_fields = ["scheme__reference", "scheme__title"]
     inlines = [EscalationEventInline]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EscalationEvent)
+class EscalationEventAdmin(ReadOnlyAdmin):
+    """Escalation history: append-only (on PostgreSQL the database refuses changes too)."""
+
+    list_display = ["at", "escalation", "what", "by"]
+    search_fields = ["escalation__scheme__reference", "what"]
 
     def has_delete_permission(self, request, obj=None):
         return False

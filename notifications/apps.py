@@ -7,7 +7,7 @@ class NotificationsConfig(AppConfig):
 
     def ready(self):
         # The escalation pieces other apps' pages and services call back into.
-        from governance import delivery, selectors
+        from governance import delivery, importers, selectors
         from notifications import (
             escalations,  # noqa: F401 - registers its policy rules
             qia_link,
@@ -20,4 +20,5 @@ class NotificationsConfig(AppConfig):
             selectors.SECTION_SOURCES.append(mine.escalation_section)
             selectors.TASK_SOURCES.extend([mine.remedial_tasks, mine.decision_tasks])
             delivery.RETURN_SAVED_HOOKS.append(rules.on_return_saved)
+            importers.RETURNS_IMPORTED_HOOKS.append(rules.on_returns_imported)
         qia_link.connect()

@@ -547,3 +547,22 @@ def _evaluate_later(scheme_id: int) -> None:
         evaluate_scheme.delay(scheme_id)
     except Exception:  # noqa: BLE001 - the daily sweep catches up
         logger.warning("could not enqueue the rules for scheme %s", scheme_id, exc_info=True)
+
+
+# --- monthly returns were imported ---
+
+
+def on_returns_imported(*, scheme_ids: list[int], **_kwargs) -> None:
+    """governance.importers.RETURNS_IMPORTED_HOOKS: once the import commits, the rules look at
+    the schemes whose returns it changed, in one sweep on a worker."""
+    ids = list(scheme_ids)
+    transaction.on_commit(lambda: _evaluate_many_later(ids))
+
+
+def _evaluate_many_later(scheme_ids: list[int]) -> None:
+    from notifications.tasks import evaluate_schemes
+
+    try:
+        evaluate_schemes.delay(scheme_ids)
+    except Exception:  # noqa: BLE001 - the daily sweep catches up
+        logger.warning("could not enqueue the rules for %s imported schemes", len(scheme_ids))

@@ -259,7 +259,7 @@ def retry_delay(attempts: int) -> float:
     cap = min(conf.get("QIPP_OUTBOX_RETRY_MAX_SECONDS"), visibility / 2)
     delay = min(cap, conf.get("QIPP_OUTBOX_RETRY_BASE_SECONDS") * 2 ** max(attempts - 1, 0))
     # "equal jitter": half fixed, half random, so retries of many mails spread out
-    return delay / 2 + random.uniform(0, delay / 2)
+    return delay / 2 + random.uniform(0, delay / 2)  # nosec B311  # timing, not a secret
 
 
 def send_now(email: OutboxEmail) -> None:

@@ -45,6 +45,14 @@ def evaluate_scheme(scheme_id: int) -> dict:
 
 
 @shared_task
+def evaluate_schemes(scheme_ids: list[int]) -> dict:
+    """The rules for the schemes whose returns an import created or corrected."""
+    from notifications.rules import sweep
+
+    return sweep(scheme_ids=list(scheme_ids)).counts()
+
+
+@shared_task
 def remind_returns_due() -> int:
     """Mail the finance and project leads whose returns for last month are not in yet."""
     from notifications.reminders import remind_returns_due as remind

@@ -35,6 +35,7 @@ class MitigationInline(ReadOnlyInline):
 class SignOffInline(ReadOnlyInline):
     model = SignOff
     fields = ["capacity", "by", "at", "decision", "comment", "justification"]
+    readonly_fields = ["at"]  # set when signed: a form field for it fails the whole page
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

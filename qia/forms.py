@@ -120,17 +120,6 @@ class ScoreSheet:
     def service_data(self) -> dict[str, dict]:
         return {form.heading: form.service_data() for form in self.forms}
 
-    @property
-    def errors(self) -> list[tuple[str, str, str]]:
-        """(field id, label, message) for the error summary."""
-        found = []
-        for form in self.forms:
-            for name, messages in form.errors.items():
-                field_id = form[name].id_for_label if name in form.fields else ""
-                for message in messages:
-                    found.append((field_id, f"{form.label}: {name}", message))
-        return found
-
 
 def initial_from(rows: dict) -> dict[str, dict]:
     return {
@@ -354,9 +343,11 @@ class ReassessForm(forms.Form):
 
 
 class RiskFilterForm(forms.Form):
-    organisation = forms.ModelChoiceField(Organisation.objects.none(), required=False)
+    organisation = forms.ModelChoiceField(
+        Organisation.objects.none(), required=False, empty_label="All organisations"
+    )
     financial_year = forms.ModelChoiceField(
-        FinancialYear.objects.all(), required=False, label="Year"
+        FinancialYear.objects.all(), required=False, label="Year", empty_label="All years"
     )
     band = forms.ChoiceField(
         choices=[("", "Any band"), *Band.choices], required=False, label="Overall band"

@@ -222,8 +222,6 @@ def self_assessment(request, pk: int):
             "sheet": sheet,
             "equality": equality,
             "mitigations": mitigations,
-            "other_forms": [equality],
-            "has_errors": bool(equality.errors or mitigations.total_error_count()),
             "problems": services.self_assessment_problems(version) if version else [],
         },
     )
@@ -412,8 +410,6 @@ def agree(request, pk: int):
             "sheet": sheet,
             "form": form,
             "mitigations": mitigations,
-            "other_forms": [form],
-            "has_errors": bool(form.errors or mitigations.total_error_count()),
             "rows": selectors.heading_rows(version, with_scores=True),
             "members": selectors.panel_members(version),
             "composition_problem": problem,

@@ -1,10 +1,12 @@
 """Settings shared by every environment. Everything that differs comes from the environment."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -37,6 +39,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_fsm",
     "django_fsm_log",
+    "axes",
     "governance",
     "qia",
     "notifications",
@@ -51,6 +54,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "governance.middleware.SessionTimeoutMiddleware",
+    "governance.middleware.RefusalLogMiddleware",
+    # last: turns a locked-out sign-in into the lockout page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -91,6 +99,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# The lockout check runs first on every sign-in, then the ordinary password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 LOGIN_URL = "login"
@@ -175,3 +189,52 @@ QIPP_RAG_RED_PERCENT = 10
 QIPP_RAG_FORECAST_RED_PERCENT = 10
 # A month's return is due by this day of the following month.
 QIPP_RETURN_DEADLINE_DAY = 10
+
+# --- security (docs/security.md) ---
+
+# Sign-in lockout: after AXES_FAILURE_LIMIT failed sign-ins for one username from one address,
+# that pair waits AXES_COOLOFF_TIME. Locking the pair, not the username, and always letting the
+# lockout expire: nobody can lock a named colleague out from elsewhere, or for good.
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# more tries while locked out do not restart the wait: the lockout ends on time
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "governance.middleware.locked_out"
+# Behind reverse proxies the client's address is in X-Forwarded-For: say how many proxies there
+# are (each adds one address), so a client cannot choose its own address by sending the header.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+if TRUSTED_PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
+    AXES_IPWARE_PROXY_ORDER = "right-most"
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+
+# Sessions (database-backed): signed out after QIPP_SESSION_IDLE_MINUTES without a request, and
+# QIPP_SESSION_MAX_HOURS after signing in whatever happens (governance.middleware).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+QIPP_SESSION_IDLE_MINUTES = int(os.environ.get("QIPP_SESSION_IDLE_MINUTES", "30"))
+QIPP_SESSION_MAX_HOURS = int(os.environ.get("QIPP_SESSION_MAX_HOURS", "12"))
+SESSION_COOKIE_AGE = QIPP_SESSION_MAX_HOURS * 3600
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Content Security Policy: scripts and styles from our own origin only. Inline style="" attributes
+# are allowed (style-src-attr); inline <script> and on*= handlers are not (tests/security).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
+
+# A refused CSRF check is a refusal like any other: logged, and a page that says why.
+CSRF_FAILURE_VIEW = "governance.middleware.csrf_failure"

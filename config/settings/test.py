@@ -8,3 +8,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 MEDIA_ROOT = BASE_DIR / ".pytest_cache" / "media"
 LOGGING["loggers"]["qipp"]["level"] = "WARNING"
+# Tests sign in with client.login / force_login, which give the lockout check no request;
+# tests/security turns the lockout on where it is the subject.
+AXES_ENABLED = False

@@ -260,7 +260,7 @@ def test_bad_pid_input_shows_a_form_error_and_saves_nothing(client, people, fiel
     response = lead.post(reverse("scheme_create"), pid_post(people, **{field: value}))
     assert response.status_code == 200
     assert message in text(response)
-    assert "Please correct the following" in text(response)
+    assert "There is a problem" in text(response)
     assert not Scheme.objects.exists()
 
 

@@ -218,7 +218,7 @@ def test_bad_input_is_shown_as_form_errors_and_nothing_is_saved(
     response = as_user(client, people["elr-project-lead"]).post(new_url(scheme), data)
 
     assert response.status_code == 200
-    assert "Please correct the following" in text(response)
+    assert "There is a problem" in text(response)
     assert error in text(response)
     assert not MonthlyReturn.objects.exists()
 

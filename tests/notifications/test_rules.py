@@ -215,6 +215,39 @@ def test_saving_an_off_track_return_raises_the_escalation_in_the_same_transactio
     assert len(mails_to("elr-sro@example.nhs.uk")) == 1
 
 
+def test_importing_returns_that_put_a_scheme_off_track_escalates_it_once_after_the_commit(
+    make_scheme, commit, people, tmp_path
+):
+    from governance import importers
+
+    off, fine = make_scheme(), make_scheme()
+    rows = ["reference,month,actual"] + [
+        f"{scheme.reference},{month},{actual}"
+        for scheme, actual in ((off, 1), (fine, 1000))
+        for month in (1, 2)
+    ]
+    path = tmp_path / "returns.csv"
+    path.write_text("\n".join(rows) + "\n")
+    pmo = people["elr-pmo"]
+
+    def do_import():
+        raised_before = Escalation.objects.count()
+        with path.open("rb") as handle:
+            result = importers.import_file("returns", handle, name=path.name, by=pmo)
+        assert Escalation.objects.count() == raised_before  # the rules wait for the commit
+        return result
+
+    with time_machine.travel(JUNE_11, tick=False):
+        result = commit(do_import)
+        assert result.ok and result.created == 4
+        assert list(Escalation.objects.values_list("scheme", "rule")) == [(off.pk, Rule.OFF_TRACK)]
+        assert len(mails_to("elr-sro@example.nhs.uk")) == 1
+
+        commit(do_import)  # the same file again changes nothing and raises nothing new
+    assert Escalation.objects.count() == 1
+    assert len(mails_to("elr-sro@example.nhs.uk")) == 1
+
+
 # --- a workflow step past its service level ---
 
 
@@ -392,11 +425,13 @@ def _queries(when) -> int:
 
 def test_the_sweep_costs_the_same_number_of_queries_for_3_or_30_schemes(make_scheme):
     _queries(JUNE_10)  # the very first sweep also creates the lock row
-    _off_track_schemes(make_scheme, 3)
-    few_raised = _queries(JUNE_11)
-    few_steady = _queries(JUNE_11)
-    Escalation.objects.all().delete()
-    _off_track_schemes(make_scheme, 27)
+    with transaction.atomic():
+        _off_track_schemes(make_scheme, 3)
+        few_raised = _queries(JUNE_11)
+        few_steady = _queries(JUNE_11)
+        # undone, not deleted: escalation history is append-only
+        transaction.set_rollback(True)
+    _off_track_schemes(make_scheme, 30)
     many_raised = _queries(JUNE_11 + timedelta(hours=1))
     many_steady = _queries(JUNE_11 + timedelta(hours=1))
     assert Escalation.objects.count() == 30

@@ -118,7 +118,7 @@ def test_any_input_saves_a_valid_qia_or_shows_field_errors(qia, client, example)
         assert version.revision > max(before, default=0)  # saved just now
         assert_valid(version)
     else:
-        assert "Please correct the following" in text(response)
+        assert "There is a problem" in text(response)
         after = list(
             QiaVersion.objects.filter(qia__scheme=scheme).values_list("revision", flat=True)
         )

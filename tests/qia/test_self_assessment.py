@@ -145,9 +145,9 @@ def test_the_page_shows_field_errors_for_a_negative_impact_left_unscored(qia, as
     response = lead.post(reverse("qia_self_assessment", args=[scheme.pk]), data)
     assert response.status_code == 200
     page = text(response)
-    assert "Please correct the following" in page
-    assert "Resources: consequence: Score the consequence of a negative impact." in page
-    assert "Resources: likelihood: Select a valid choice." in page
+    assert "There is a problem" in page
+    assert "Resources, consequence: Score the consequence of a negative impact." in page
+    assert "Resources, likelihood: Select a valid choice." in page
     assert qia.version(scheme) is None
 
 

@@ -1,0 +1,34 @@
+"""What the load and race clients read from the site's pages: forms and messages."""
+
+import re
+
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+VERSION = re.compile(r'name="version" value="(\d+)"')
+ALERT = re.compile(r'<div class="alert alert-(\w+)" role="alert">(.*?)</div>', re.S)
+CONFLICT = "Someone else changed this scheme"
+
+
+def form_fields(html: str) -> dict[str, str] | None:
+    """The CSRF token and the scheme version of a transition form, or None if not a form."""
+    csrf, version = CSRF.search(html or ""), VERSION.search(html or "")
+    if not (csrf and version):
+        return None
+    return {"csrfmiddlewaretoken": csrf.group(1), "version": version.group(1)}
+
+
+def outcome_of(html: str) -> tuple[str, str]:
+    """What the scheme page's messages say of the action just posted.
+
+    A message left by an earlier step (a form no longer offered) may show with it, so a
+    success or a conflict, which only the post itself can cause, wins over a refusal.
+    """
+    alerts = ALERT.findall(html or "")
+    for outcome, test in [
+        ("success", lambda tag, text: " is now " in text),
+        ("conflict", lambda tag, text: CONFLICT in text),
+        ("refused", lambda tag, text: tag in ("danger", "warning")),
+    ]:
+        for tag, text in alerts:
+            if test(tag, text):
+                return outcome, " ".join(text.split())
+    return "unknown", ""

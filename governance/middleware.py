@@ -1,0 +1,120 @@
+"""Session timeouts and the refusal log, for every request (docs/security.md)."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import SESSION_KEY, logout
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.utils import timezone
+
+from governance import services
+from governance.sessions import LAST_SEEN, SIGNED_IN_AT
+
+# Seconds between writes of "last seen" to the session: a write on every request would cost a
+# query each; the idle timeout is that much less exact.
+LAST_SEEN_RESOLUTION = 60
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+class SessionTimeoutMiddleware:
+    """Sign out a user idle for QIPP_SESSION_IDLE_MINUTES, or signed in for longer than
+    QIPP_SESSION_MAX_HOURS, and send them to sign in again with a message saying why."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            why = self._expired(request.session)
+            if why:
+                logout(request)
+                messages.info(request, why)
+                return redirect_to_login(request.get_full_path())
+        elif SESSION_KEY in request.session:
+            # signed in as a user since deactivated (by a bulk update, which ends no sessions)
+            request.session.flush()
+        return self.get_response(request)
+
+    def _expired(self, session) -> str | None:
+        now = int(timezone.now().timestamp())
+        signed_in_at = session.setdefault(SIGNED_IN_AT, now)
+        last_seen = session.get(LAST_SEEN, now)
+        idle = settings.QIPP_SESSION_IDLE_MINUTES
+        longest = settings.QIPP_SESSION_MAX_HOURS
+        if now - signed_in_at >= longest * 3600:
+            return (
+                f"For security you are signed out {_plural(longest, 'hour')} after signing in. "
+                "Please sign in again."
+            )
+        if now - last_seen >= idle * 60:
+            return (
+                f"You were signed out because you had not used the site for "
+                f"{_plural(idle, 'minute')}. Please sign in again."
+            )
+        if now - last_seen >= LAST_SEEN_RESOLUTION or LAST_SEEN not in session:
+            session[LAST_SEEN] = now
+        return None
+
+
+class RefusalLogMiddleware:
+    """Every 403 is on record (ACCESS.md): who, what, when. The views' own refusals record
+    themselves with their reason; this catches the rest (PermissionDenied raised anywhere,
+    the admin included) once each."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        before = services.refusals_recorded()
+        response = self.get_response(request)
+        if response.status_code == 403 and services.refusals_recorded() == before:
+            _record(request, "Refused with 403 Forbidden.")
+        return response
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, PermissionDenied):
+            _record(request, str(exception) or "Permission denied.")
+        return None  # Django renders the 403 page (handler403)
+
+
+def _record(request, reason: str) -> None:
+    match = request.resolver_match
+    action = match.view_name if match else "request"
+    services.record_refusal(
+        user=request.user,
+        action=f"{request.method} {action}"[:100],
+        target=request.path,
+        reason=reason,
+    )
+
+
+def permission_denied(request, exception=None):
+    """handler403: the 403 page, with the reason when the refusal gave one."""
+    reason = str(exception) if exception else ""
+    return render(request, "403.html", {"reason": reason}, status=403)
+
+
+def csrf_failure(request, reason: str = ""):
+    """The form's security token was missing or stale: say so, and record the refusal."""
+    services.record_refusal(
+        user=getattr(request, "user", None),
+        action=f"{request.method} form",
+        target=request.path,
+        reason=f"Security check on the form failed: {reason}",
+    )
+    message = (
+        "This form had expired or did not come from this site, so nothing was saved. "
+        "Go back, reload the page and try again."
+    )
+    return render(request, "403.html", {"reason": message}, status=403)
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """The sign-in lockout page (AXES_LOCKOUT_CALLABLE): what happened and what to do."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    context = {"failure_limit": settings.AXES_FAILURE_LIMIT, "minutes": minutes}
+    return render(request, "registration/locked_out.html", context, status=429)

@@ -1,0 +1,49 @@
+/* Behaviour of every page. Progressive enhancement only: without it every page still works. */
+(function () {
+  "use strict";
+
+  // The error summary of an invalid form takes the focus when the page loads, so that it is
+  // read out first; each of its links moves the focus to its field (a fragment link would
+  // only scroll to it) and brings the field's label into view with it.
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) {
+    summary.focus();
+    summary.addEventListener("click", function (event) {
+      var link = event.target.closest("a[href^='#']");
+      var field = link && document.getElementById(link.getAttribute("href").slice(1));
+      if (!field) { return; }
+      event.preventDefault();
+      var label = field.closest("fieldset") || (field.labels && field.labels[0]) || field;
+      label.scrollIntoView();
+      field.focus({ preventScroll: true });
+    });
+  }
+
+  // A table wider than its frame scrolls inside it: the frame then takes the keyboard focus,
+  // so that it can be scrolled with the arrow keys, and is named after its table.
+  function nameOf(frame) {
+    var caption = frame.querySelector("caption");
+    var section = frame.closest("section");
+    var heading = section && section.querySelector("h1, h2, h3");
+    return (caption || heading || {}).textContent || "Table";
+  }
+
+  function markScrolling() {
+    document.querySelectorAll(".table-responsive").forEach(function (frame) {
+      var scrolls = frame.scrollWidth > frame.clientWidth;
+      if (scrolls && !frame.hasAttribute("tabindex")) {
+        frame.setAttribute("tabindex", "0");
+        frame.setAttribute("role", "region");
+        frame.setAttribute("aria-label", nameOf(frame).trim() + " (scrolls sideways)");
+        frame.dataset.scrollFrame = "";
+      } else if (!scrolls && frame.hasAttribute("data-scroll-frame")) {
+        ["tabindex", "role", "aria-label", "data-scroll-frame"].forEach(function (name) {
+          frame.removeAttribute(name);
+        });
+      }
+    });
+  }
+
+  markScrolling();
+  window.addEventListener("resize", markScrolling);
+}());

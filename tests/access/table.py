@@ -1,0 +1,321 @@
+"""Who may GET and POST each page: ACCESS.md as a table, walked by test_matrix.py.
+
+Every URL name of the project has a row; a page added without one fails the walk. A row is a
+list of cases, each with the object the URL is built from (see `OBJECTS` in test_matrix.py)
+and the people who may GET it and POST to it. Everyone else must be refused: sent to sign-in
+when anonymous, otherwise a 403 or 404 (or 405 for the wrong method), or for a POST a
+redirect with an error message; and nothing may change.
+
+The people walked:
+- `anon`: not signed in;
+- `elr-<role>`: the demo users of East Leicestershire and Rutland (ELR), one per role. On every
+  ELR scheme the team is `elr-project-lead`, `elr-sro` and, as finance lead,
+  `elr-finance-reviewer`;
+- `wl-all`: a user of West Leicestershire (same system, LLR) holding every role;
+- `far-all`: a user of an organisation in another system holding every role;
+- `admin`: the demo superuser, a member of no organisation and holding no role (ACCESS.md:
+  superusers act in the workflow only through the roles they hold).
+
+`post=None` means the page has no form to post: its POST is not walked.
+"""
+
+from dataclasses import dataclass, field
+
+ELR_ROLES = [
+    "project-lead",
+    "sro",
+    "finance-reviewer",
+    "clinical-reviewer",
+    "quality-lead",
+    "panel-member",
+    "panel-member-2",
+    "pmo",
+    "chief-nurse",
+    "clinical-chair",
+    "qag-member",
+    "viewer",
+]
+ELR = frozenset(f"elr-{role}" for role in ELR_ROLES)
+PEOPLE = ["anon", *sorted(ELR), "wl-all", "far-all", "admin"]
+
+NOBODY = frozenset()
+ANYONE = frozenset(PEOPLE)
+SIGNED_IN = ANYONE - {"anon"}
+# members of the LLR system: they see its schemes once out of draft
+SYSTEM = ELR | {"wl-all"}
+# a member of some organisation (the admin is of none)
+MEMBERS = SYSTEM | {"far-all"}
+TEAM = frozenset({"elr-project-lead", "elr-sro", "elr-finance-reviewer"})
+# a draft: its scheme team and the PMO of its organisation
+DRAFT_READERS = TEAM | {"elr-pmo"}
+PROJECT_LEAD = frozenset({"elr-project-lead"})
+
+
+def elr(*roles: str) -> frozenset:
+    return frozenset(f"elr-{role}" for role in roles)
+
+
+@dataclass(frozen=True)
+class Case:
+    obj: str | None
+    get: frozenset
+    post: frozenset | None = None
+    # what the URL needs besides the object's id
+    extra: dict = field(default_factory=dict)
+    # a valid form: a refused user posting it must still change nothing
+    data: dict = field(default_factory=dict)
+
+
+WITHDRAW = {"reason": "Superseded by the system-wide programme."}
+REVIEW = {"decision": "supported", "comment": "Figures reconcile to the ledger."}
+
+TABLE: dict[str, list[Case]] = {
+    # --- public ---
+    "healthz": [Case(None, get=ANYONE)],
+    "login": [Case(None, get=ANYONE)],
+    # logging out is a POST (a GET is 405 for everyone)
+    "logout": [Case(None, get=NOBODY, post=ANYONE)],
+    # --- the PID workflow ---
+    "home": [Case(None, get=SIGNED_IN)],
+    "my_tasks": [Case(None, get=SIGNED_IN)],
+    "scheme_list": [Case(None, get=SIGNED_IN)],
+    # project leads, each for their own organisation (the form offers only those)
+    "scheme_create": [
+        Case(
+            None,
+            get=PROJECT_LEAD | {"wl-all", "far-all"},
+            post=PROJECT_LEAD | {"wl-all", "far-all"},
+        )
+    ],
+    "scheme_detail": [
+        Case("draft", get=DRAFT_READERS),
+        Case("delivery", get=SYSTEM),
+    ],
+    "scheme_edit": [
+        Case("draft", get=PROJECT_LEAD, post=PROJECT_LEAD),
+        Case("delivery", get=NOBODY, post=NOBODY),
+    ],
+    "scheme_submit": [
+        Case("draft", get=PROJECT_LEAD, post=PROJECT_LEAD, data={"comment": "Ready."}),
+    ],
+    "scheme_review": [
+        Case(
+            "challenge",
+            get=elr("finance-reviewer"),
+            post=elr("finance-reviewer"),
+            extra={"kind": "finance"},
+            data=REVIEW,
+        ),
+        Case(
+            "challenge",
+            get=elr("clinical-reviewer"),
+            post=elr("clinical-reviewer"),
+            extra={"kind": "clinical"},
+            data=REVIEW,
+        ),
+        # another organisation's draft, by id: nobody reviews it
+        Case("draft", get=NOBODY, post=NOBODY, extra={"kind": "clinical"}, data=REVIEW),
+    ],
+    "scheme_withdraw": [
+        Case(
+            "challenge",
+            get=elr("project-lead", "sro"),
+            post=elr("project-lead", "sro"),
+            data=WITHDRAW,
+        ),
+        # before approval, a draft too; never another organisation's
+        Case(
+            "draft",
+            get=elr("project-lead", "sro"),
+            post=elr("project-lead", "sro"),
+            data=WITHDRAW,
+        ),
+        # after approval the form still shows, but withdrawing is refused with the reason
+        Case("approved", get=elr("project-lead", "sro"), post=NOBODY, data=WITHDRAW),
+    ],
+    "document_upload": [Case("draft", get=NOBODY, post=PROJECT_LEAD)],
+    "document_download": [
+        Case("draft_document", get=DRAFT_READERS),
+        Case("delivery_document", get=SYSTEM),
+    ],
+    "document_delete": [
+        Case("draft_document", get=NOBODY, post=PROJECT_LEAD),
+        Case("delivery_document", get=NOBODY, post=NOBODY),
+    ],
+    # --- delivery ---
+    "dashboard": [Case(None, get=MEMBERS)],
+    "scheme_start_delivery": [
+        Case("approved", get=elr("pmo"), post=elr("pmo"), data={"comment": "Go."}),
+    ],
+    "scheme_complete": [
+        Case(
+            "delivery",
+            get=elr("pmo", "sro"),
+            post=elr("pmo", "sro"),
+            data={"delivered": "All of it.", "lessons": "Start early."},
+        ),
+    ],
+    # QAG decides for the whole system; never the scheme team
+    "scheme_stop": [
+        Case(
+            "delivery",
+            get=elr("qag-member") | {"wl-all"},
+            post=elr("qag-member") | {"wl-all"},
+            data={"decision": "Stopped: the saving is not materialising."},
+        ),
+    ],
+    "return_new": [
+        Case(
+            "delivery",
+            get=elr("project-lead", "finance-reviewer"),
+            post=elr("project-lead", "finance-reviewer"),
+            data={"month": "12", "actual": "1000", "commentary": "On plan."},
+        ),
+        Case("draft", get=NOBODY, post=NOBODY, data={"month": "1", "actual": "1000"}),
+    ],
+    "return_edit": [
+        Case(
+            "delivery",
+            get=elr("project-lead", "finance-reviewer"),
+            post=elr("project-lead", "finance-reviewer"),
+            extra={"month": 1},
+            data={"actual": "999", "commentary": "Corrected."},
+        ),
+    ],
+    "return_assure": [
+        Case(
+            "delivery",
+            get=elr("pmo"),
+            post=elr("pmo"),
+            extra={"month": 1},
+            data={"pmo_assured": "900"},
+        ),
+    ],
+    # --- reports ---
+    "report_index": [Case(None, get=SIGNED_IN)],
+    "report_table": [Case(None, get=SIGNED_IN, extra={"table": "summary"})],
+    "import_upload": [
+        Case(None, get=elr("pmo") | {"wl-all", "far-all"}, post=elr("pmo") | {"wl-all", "far-all"})
+    ],
+    # --- the QIA ---
+    "qia_heatmap": [Case(None, get=SIGNED_IN)],
+    "qia_register": [Case(None, get=SIGNED_IN)],
+    "qia_flags": [
+        Case(
+            None,
+            get=elr("qag-member", "pmo", "quality-lead", "chief-nurse", "clinical-chair")
+            | {"wl-all", "far-all"},
+        )
+    ],
+    "qia_detail": [Case("draft", get=DRAFT_READERS), Case("panel", get=SYSTEM)],
+    "qia_version": [
+        Case("draft", get=DRAFT_READERS, extra={"number": 1}),
+        Case("panel", get=SYSTEM, extra={"number": 1}),
+    ],
+    "qia_print": [
+        Case("draft", get=DRAFT_READERS, extra={"number": 1}),
+        Case("panel", get=SYSTEM, extra={"number": 1}),
+    ],
+    "qia_history": [Case("draft", get=DRAFT_READERS), Case("panel", get=SYSTEM)],
+    # blind scoring: the quality lead and signatories of its organisation, and whoever has
+    # scored (elr-panel-member has, elr-panel-member-2 not yet)
+    "qia_panel": [
+        Case("panel", get=elr("quality-lead", "chief-nurse", "clinical-chair", "panel-member"))
+    ],
+    "qia_version_panel": [
+        Case(
+            "panel",
+            get=elr("quality-lead", "chief-nurse", "clinical-chair", "panel-member"),
+            extra={"number": 1},
+        )
+    ],
+    "qia_self_assessment": [
+        Case("draft", get=PROJECT_LEAD, post=PROJECT_LEAD),
+        Case("panel", get=NOBODY, post=NOBODY),
+    ],
+    # a re-assessment is open on `reassessing`; a first QIA goes with the PID instead
+    "qia_send_to_panel": [
+        Case("reassessing", get=PROJECT_LEAD, post=PROJECT_LEAD),
+        Case("draft", get=NOBODY, post=NOBODY),
+    ],
+    "qia_eqia": [
+        Case("draft", get=PROJECT_LEAD, post=PROJECT_LEAD, data={"eqia_link": "https://x.nhs.uk"})
+    ],
+    # once per version: elr-panel-member has scored already
+    "qia_score": [
+        Case(
+            "panel",
+            get=elr("quality-lead", "panel-member-2"),
+            post=elr("quality-lead", "panel-member-2"),
+        )
+    ],
+    "qia_agree": [Case("panel", get=elr("quality-lead"), post=elr("quality-lead"))],
+    "qia_panel_close": [
+        Case(
+            "panel",
+            get=elr("quality-lead"),
+            post=elr("quality-lead"),
+            data={"decision": "return", "reason": "More detail on the step-down beds."},
+        )
+    ],
+    # the signatories of its organisation, none of whom sat on its panel
+    "qia_sign_off": [
+        Case(
+            "signing",
+            get=elr("chief-nurse", "clinical-chair"),
+            post=elr("chief-nurse", "clinical-chair"),
+            data={"decision": "approve", "comment": "Safe to proceed."},
+        )
+    ],
+    "qia_reassess": [
+        Case(
+            "delivery",
+            get=elr("project-lead", "sro", "quality-lead", "pmo"),
+            post=elr("project-lead", "sro", "quality-lead", "pmo"),
+            data={"reason": "The pathway changed."},
+        )
+    ],
+    "qia_eqia_download": [Case("draft_version", get=DRAFT_READERS)],
+    # --- notifications, escalations, QAG ---
+    "notification_list": [Case(None, get=SIGNED_IN)],
+    "notification_mark_all_read": [Case(None, get=NOBODY, post=SIGNED_IN)],
+    # only its addressee (elr-project-lead) opens a notification
+    "notification_open": [Case("notice", get=NOBODY, post=PROJECT_LEAD)],
+    "escalation_list": [Case(None, get=SIGNED_IN)],
+    # the PMO and QAG members of its system, and the scheme team
+    "escalation_detail": [
+        Case("escalation", get=TEAM | elr("pmo", "qag-member") | {"wl-all"}),
+    ],
+    "escalation_remedial": [
+        Case(
+            "escalation",
+            get=elr("sro"),
+            post=elr("sro"),
+            data={"action": "Fill the assessor post.", "due": "2030-01-31"},
+        )
+    ],
+    "escalation_raise": [
+        Case("escalation", get=NOBODY, post=elr("pmo"), data={"note": "No remedial action."})
+    ],
+    "escalation_decide": [
+        Case(
+            "qag_escalation",
+            get=elr("qag-member") | {"wl-all"},
+            post=elr("qag-member") | {"wl-all"},
+            data={"decision": "continue", "note": "Continue, with a new plan."},
+        )
+    ],
+    "qag_pack": [Case(None, get=elr("pmo", "qag-member") | {"wl-all", "far-all"})],
+}
+
+# The Django admin, one rule for every URL in its namespace: only staff reach it (the
+# superuser here); everyone else is sent to its own sign-in page, which is public.
+ADMIN_NAMESPACE = "admin"
+ADMIN_STAFF = frozenset({"admin"})
+ADMIN_PUBLIC = {"admin:login"}
+# the pages staff must be shown (the rest may refuse even staff, as a read-only record does)
+ADMIN_SHOWN = {"admin:index", "admin:app_list", "admin:password_change", "admin:jsi18n"}
+ADMIN_SHOWN_PAGES = ("_changelist", "_change", "_history")
+# who walks each admin URL (its index: everyone): anonymous, non-staff with every role
+# and with none, and staff
+ADMIN_WALKERS = ["anon", "wl-all", "elr-viewer", "admin"]

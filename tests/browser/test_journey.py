@@ -1,0 +1,274 @@
+"""The whole journey of a new scheme in a real browser, as the demo users of ELR drive it:
+the PID and its QIA, confirm and challenge, the blind panel, the agreed QIA, both sign-offs,
+delivery and its returns imported by the PMO, the daily escalation sweep, the SRO's remedial
+action from the e-mail's link, and the QAG pack. Every page is screenshotted and checked with
+axe-core; a serious or critical violation anywhere fails the test."""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from governance.models import MonthlyReturn, Scheme, SchemeState, User
+from notifications.models import Escalation, OutboxEmail, Rule
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+TITLE = "Direct access to community physiotherapy"
+MONTHLY_PLAN = 5000
+# The panel's view of each heading: (impact, consequence, likelihood, rationale).
+SCORES = {
+    "patient_safety": ("negative", "3", "2", "A missed red flag in self-referral triage."),
+    "clinical_effectiveness": ("positive", "", "", "Earlier physiotherapy, better outcomes."),
+    "patient_experience": ("positive", "", "", "No GP appointment needed to be seen."),
+    "organisational_reputation": ("none", "", "", ""),
+    "evidence_base": ("positive", "", "", "Published self-referral pilots."),
+    "resources": ("negative", "2", "3", "Physiotherapy capacity is tight in winter."),
+}
+
+
+def field(scope, label: str):
+    """The field labelled exactly `label` (a required field's label ends in an asterisk)."""
+    return scope.get_by_label(re.compile(rf"^\s*{re.escape(label)}\*?\s*$"))
+
+
+def open_task(visit, reference: str, task: str) -> None:
+    """From My tasks, the task named `task` on the scheme `reference`."""
+    page = visit.page
+    visit.nav("My tasks").click()
+    row = page.get_by_role("row").filter(has_text=reference)
+    row.get_by_role("link", name=task).click()
+
+
+def open_scheme(visit, reference: str) -> None:
+    """The scheme's page, found with the search box of the scheme list."""
+    page = visit.page
+    visit.nav("Schemes").click()
+    page.get_by_label("Search").fill(reference)
+    page.get_by_role("button", name="Filter").click()
+    page.get_by_role("link", name=reference, exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(reference)
+
+
+def fill_sheet(page, scores=SCORES) -> None:
+    for heading, (impact, consequence, likelihood, rationale) in scores.items():
+        box = page.locator(f"fieldset[data-qia-heading={heading}]")
+        box.get_by_label(impact.capitalize(), exact=True).check()
+        if consequence:
+            box.get_by_label("Consequence").select_option(consequence)
+            box.get_by_label("Likelihood").select_option(likelihood)
+        box.get_by_label("Rationale").fill(rationale)
+
+
+def write_pid(visit) -> str:
+    page = visit.page
+    visit.sign_in("elr-project-lead", shot=True)
+    visit.step("project lead home")
+    page.get_by_role("link", name="Write a new PID").click()
+    visit.step("new PID form")
+    page.get_by_label("Title").fill(TITLE)
+    page.get_by_label("Description").fill(
+        "Patients with a musculoskeletal problem refer themselves to community physiotherapy "
+        "instead of seeing their GP first; saves GP time and orthopaedic outpatient referrals."
+    )
+    page.get_by_label("Organisation").select_option(
+        label="ELR - East Leicestershire and Rutland CCG"
+    )
+    page.get_by_label("Financial year").select_option(label="2020/21")
+    page.get_by_label("Programme area").select_option(label="Planned Care")
+    page.get_by_label("Area of spend").select_option(label="Elective Care")
+    field(page, "Type").select_option("transformational")
+    page.get_by_label("Start date").fill("2020-04-01")
+    page.get_by_label("SRO").select_option(label=str(User.objects.get(username="elr-sro")))
+    finance = User.objects.get(username="elr-finance-reviewer")
+    clinical = User.objects.get(username="elr-clinical-reviewer")
+    page.get_by_label("Clinical lead").select_option(label=str(clinical))
+    page.get_by_label("Finance lead").select_option(label=str(finance))
+    for month in ("Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb"):
+        field(page, month).fill(str(MONTHLY_PLAN))
+    field(page, "Mar").fill(str(MONTHLY_PLAN))
+    visit.step("PID filled in")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("alert")).to_contain_text("saved as a draft")
+    heading = page.get_by_role("heading", level=1).inner_text()
+    reference = heading.removesuffix(f" {TITLE}")
+    visit.step("PID saved as a draft")
+
+    page.get_by_role("link", name="Start the QIA self-assessment").first.click()
+    visit.step("QIA self-assessment form")
+    fill_sheet(page)
+    equality = page.get_by_role("group", name="Equality impact screening")
+    equality.get_by_label("No", exact=True).check()
+    equality.get_by_label("Rationale").fill("Open to every adult registered with an ELR practice.")
+    mitigation = page.locator("#id_mitigation-0-heading")
+    mitigation.select_option("patient_safety")
+    page.locator("#id_mitigation-0-description").fill("Red-flag screening questions at booking.")
+    page.locator("#id_mitigation-0-owner").fill("Physiotherapy service lead")
+    visit.step("QIA self-assessment filled in")
+    page.get_by_role("button", name="Save the self-assessment").click()
+    expect(page.get_by_role("alert")).to_contain_text("it is complete")
+    visit.step("QIA self-assessment saved")
+
+    page.get_by_role("navigation", name="breadcrumb").get_by_role("link", name=reference).click()
+    page.get_by_role("link", name="Submit for confirm and challenge").first.click()
+    visit.step("submit the PID")
+    page.get_by_role("button", name="Submit for confirm and challenge").click()
+    expect(page.get_by_role("alert")).to_contain_text("confirm and challenge")
+    visit.step("PID submitted")
+    visit.sign_out()
+    return reference
+
+
+def review(visit, reference: str, username: str, kind: str) -> None:
+    page = visit.page
+    visit.sign_in(username)
+    open_task(visit, reference, f"Record the {kind} review")
+    visit.step(f"{kind} review form")
+    page.get_by_label("Supported", exact=True).check()
+    page.get_by_label("Comment").fill(f"The {kind} case is sound and the plan is evidenced.")
+    page.get_by_role("button", name="Record review").click()
+    expect(page.get_by_role("alert").first).to_be_visible()
+    visit.step(f"{kind} review recorded")
+    visit.sign_out()
+
+
+def score(visit, reference: str, username: str, *, earlier=(), sign_out: bool = True) -> None:
+    """Score blind: the members who scored `earlier` stay hidden until this one has scored."""
+    page = visit.page
+    names = [str(User.objects.get(username=name)) for name in earlier]
+    visit.sign_in(username)
+    open_scheme(visit, reference)
+    visit.step(f"scheme page for {username}")
+    page.get_by_role("link", name="Score the QIA").first.click()
+    visit.step(f"blind scoring form for {username}")
+    for name in names:
+        expect(page.get_by_role("main")).not_to_contain_text(name)
+    fill_sheet(page)
+    page.get_by_role("button", name="Record my scores").click()
+    expect(page.get_by_role("alert")).to_contain_text("Your scores are recorded")
+    for name in [*names, str(User.objects.get(username=username))]:
+        expect(page.get_by_role("rowheader", name=name).first).to_be_visible()
+    visit.step(f"panel scores seen by {username}")
+    if sign_out:
+        visit.sign_out()
+
+
+def sign_off(visit, reference: str, username: str) -> None:
+    page = visit.page
+    visit.sign_in(username)
+    open_scheme(visit, reference)
+    page.get_by_role("link", name="Sign off the QIA").first.click()
+    visit.step(f"sign-off form for {username}")
+    page.get_by_label("Approve", exact=True).check()
+    page.get_by_label("Comment").fill("Risks are understood and mitigated.")
+    page.get_by_role("button", name="Record my decision").click()
+    expect(page.get_by_role("alert").first).to_be_visible()
+    visit.step(f"signed off by {username}")
+    visit.sign_out()
+
+
+def test_a_new_scheme_goes_from_pid_to_the_qag_pack_in_the_browser(
+    demo_people, visit, tmp_path, settings, mailoutbox
+):
+    settings.SITE_URL = visit.base_url  # the links in the e-mails lead to this server
+    page = visit.page
+
+    reference = write_pid(visit)
+    scheme = Scheme.objects.get(reference=reference)
+    assert scheme.title == TITLE
+    assert scheme.annual_plan == Decimal(MONTHLY_PLAN * 12)
+    assert scheme.state == SchemeState.CONFIRM_AND_CHALLENGE
+
+    review(visit, reference, "elr-finance-reviewer", "financial")
+    review(visit, reference, "elr-clinical-reviewer", "clinical")
+    scheme.refresh_from_db()
+    assert scheme.state == SchemeState.QIA_PANEL
+
+    panel = ["elr-panel-member", "elr-panel-member-2"]
+    score(visit, reference, panel[0])
+    score(visit, reference, panel[1], earlier=panel[:1])
+    score(visit, reference, "elr-quality-lead", earlier=panel, sign_out=False)
+    open_scheme(visit, reference)
+    page.get_by_role("link", name="Agree the QIA").first.click()
+    visit.step("agree the QIA")
+    page.get_by_role("button", name="Record the agreed QIA").click()
+    expect(page.get_by_role("alert")).to_contain_text("it goes to sign-off")
+    visit.step("QIA agreed")
+    visit.sign_out()
+
+    sign_off(visit, reference, "elr-chief-nurse")
+    sign_off(visit, reference, "elr-clinical-chair")
+    scheme.refresh_from_db()
+    assert scheme.state == SchemeState.APPROVED
+
+    visit.sign_in("elr-pmo")
+    open_scheme(visit, reference)
+    page.get_by_role("link", name="Start delivery").first.click()
+    visit.step("start delivery")
+    page.get_by_role("button", name="Start delivery").click()
+    expect(page.get_by_role("alert").first).to_contain_text("in delivery")
+    visit.step("in delivery")
+    # a tenth of the plan each month, and a forecast of a tenth of the year: RAG red
+    returns = tmp_path / "returns.csv"
+    rows = [f"{reference},{month},500.00,6000.00,Referrals slow to start" for month in range(1, 13)]
+    returns.write_text("reference,month,actual,forecast_outturn,commentary\n" + "\n".join(rows))
+    visit.nav("Reports").click()
+    visit.step("reports")
+    page.get_by_role("link", name="Import targets, plans or returns").click()
+    visit.step("import page")
+    page.get_by_label("What the file holds").select_option(label="Monthly returns")
+    field(page, "File").set_input_files(returns)
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_role("alert").first).to_contain_text("returns.csv")
+    visit.step("returns imported")
+    assert MonthlyReturn.objects.filter(scheme=scheme).count() == 12
+    open_scheme(visit, reference)
+    expect(page.get_by_text("RAG as at Mar 2021")).to_contain_text("Red: Behind year-to-date plan")
+    visit.step("scheme off track")
+    visit.sign_out()
+
+    # the import raised the escalation once it committed; the daily sweep adds nothing to it
+    escalation = Escalation.objects.get(scheme=scheme, rule=Rule.OFF_TRACK)
+    call_command("run_escalations")
+    assert Escalation.objects.filter(scheme=scheme).count() == 1
+    sro = User.objects.get(username="elr-sro")
+    mail = OutboxEmail.objects.filter(recipient=sro.email, subject__contains=reference).get(
+        text_body__contains=escalation.get_absolute_url()
+    )
+    link = re.search(r"https?://\S+" + re.escape(escalation.get_absolute_url()), mail.text_body)
+    assert link, mail.text_body
+    delivered = [m for m in mailoutbox if m.to == [sro.email] and m.subject == mail.subject]
+    assert len(delivered) == 1 and link.group(0) in delivered[0].body
+
+    page.goto(link.group(0))  # the SRO follows the link from the e-mail, and signs in
+    visit.step("sign in to follow the e-mail's link")
+    page.get_by_label("Username").fill("elr-sro")
+    page.get_by_label("Password").fill("qipp-demo")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(reference)
+    visit.step("escalation as the SRO sees it")
+    page.get_by_role("link", name="Record a remedial action").first.click()
+    visit.step("remedial action form")
+    page.get_by_label("Remedial action").fill(
+        "Extra physiotherapy sessions from January; GP practices promote self-referral."
+    )
+    page.get_by_label("To be done by").fill(f"{timezone.localdate() + timedelta(days=60):%Y-%m-%d}")
+    page.get_by_role("button", name="Record the remedial action").click()
+    expect(page.get_by_text("Extra physiotherapy sessions from January")).to_be_visible()
+    visit.step("remedial action recorded")
+    visit.sign_out()
+    escalation.refresh_from_db()
+    assert escalation.remedial_action.startswith("Extra physiotherapy sessions")
+
+    visit.sign_in("elr-qag-member")
+    visit.nav("QAG pack").click()
+    escalated = page.get_by_role("row").filter(has_text=reference).filter(has_text="Off-track")
+    expect(escalated.first).to_contain_text("Extra physiotherapy sessions from January")
+    visit.step("QAG pack")
+
+    visit.assert_accessible()
+    visit.assert_no_browser_errors()

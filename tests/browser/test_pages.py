@@ -1,0 +1,71 @@
+"""The pages off the journey's path, with the whole demo loaded, checked with axe-core too:
+every page of the main navigation and the pages one click from them, as the PMO and as the
+SRO of ELR."""
+
+import io
+import re
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+NAVIGATION = [  # (what the page is called, the name of its link)
+    ("Home", "Home"),
+    ("My tasks", "My tasks"),
+    ("Schemes", "Schemes"),
+    ("Dashboard", "Dashboard"),
+    ("Reports", "Reports"),
+    ("Risk heatmap", ("Quality risk", "Risk heatmap")),  # (menu, its link)
+    ("Risk register", ("Quality risk", "Risk register")),
+    ("Flags for QAG", ("Quality risk", "Flags for QAG")),
+    ("Escalations", "Escalations"),
+    ("QAG pack", "QAG pack"),
+    ("Notifications", re.compile(r"^Notifications")),  # with the number unread
+]
+
+
+def test_every_page_of_the_navigation_passes_the_accessibility_checks(demo, visit):
+    call_command("run_escalations", stdout=io.StringIO())  # so that there are escalations
+    page = visit.page
+    visit.sign_in("elr-pmo")
+    for title, link in NAVIGATION:
+        if isinstance(link, tuple):
+            menu, link = link
+            page.get_by_role("navigation", name="Main").get_by_role("button", name=menu).click()
+        visit.nav(link).click()
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        visit.step(f"{title} as the PMO")
+
+    visit.nav("Reports").click()
+    page.get_by_role("main").get_by_role("link").filter(has_text="summary").first.click()
+    expect(page.get_by_role("table").first).to_be_visible()
+    visit.step("a committee report")
+
+    visit.nav("Escalations").click()
+    page.get_by_role("table").get_by_role("link").first.click()
+    expect(page.get_by_role("heading", name="What was found")).to_be_visible()
+    visit.step("an escalation as the PMO")
+
+    visit.nav("Schemes").click()
+    page.get_by_label("State").select_option(label="In delivery")
+    page.get_by_role("button", name="Filter").click()
+    page.get_by_role("table").get_by_role("link").first.click()
+    expect(page.get_by_role("heading", name="Delivery")).to_be_visible()
+    visit.step("a scheme in delivery")
+    page.get_by_role("link", name="QIA", exact=False).first.click()
+    visit.step("its QIA")
+    visit.sign_out()
+
+    visit.sign_in("elr-sro")
+    visit.nav("Escalations").click()
+    page.get_by_role("table").get_by_role("link").first.click()
+    page.get_by_role("link", name="Record a remedial action").click()
+    visit.step("remedial action form")
+    page.get_by_role("button", name="Record the remedial action").click()
+    expect(page.get_by_role("alert").filter(has_text="There is a problem")).to_be_focused()
+    visit.step("remedial action form with errors")
+
+    visit.assert_accessible()
+    visit.assert_no_browser_errors()
