@@ -2,6 +2,7 @@
 which check who may make them and keep the log, so the admin shows QIAs read-only."""
 
 from django.contrib import admin
+from django.db import models
 
 from qia.models import Assessment, Mitigation, PanelScore, QagFlag, Qia, QiaVersion, SignOff
 
@@ -39,6 +40,9 @@ class SignOffInline(ReadOnlyInline):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    # links are shown, not edited: read them as https when they were typed without a scheme
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
     def has_add_permission(self, request):
         return False
 
