@@ -560,7 +560,12 @@ def rag_for(
     if not rated:
         return result
     if as_at_month is None:
-        years = FinancialYear.objects.in_bulk({s.financial_year_id for s in rated})
+        # the scheme list loads each scheme with its year: no need to read the years again
+        loaded = Scheme._meta.get_field("financial_year")
+        years = {s.financial_year_id: s.financial_year for s in rated if loaded.is_cached(s)}
+        missing = {s.financial_year_id for s in rated} - years.keys()
+        if missing:
+            years.update(FinancialYear.objects.in_bulk(missing))
         day = _today(today)
         months = {s.pk: reporting_month(years[s.financial_year_id], day) for s in rated}
     else:
@@ -982,5 +987,6 @@ def _delivery_section(user, scheme: Scheme) -> selectors.Section | None:
 
 
 selectors.TASK_SOURCES += [_return_tasks, _assure_tasks]
+selectors.TEAM_TASK_SOURCES.add(_return_tasks)
 selectors.ACTION_SOURCES.append(_delivery_actions)
 selectors.SECTION_SOURCES.append(_delivery_section)

@@ -84,18 +84,20 @@ class User(AbstractUser):
     @property
     def organisation_ids(self) -> set[int]:
         if not hasattr(self, "_organisation_ids"):
-            self._organisation_ids = set(self.organisations.values_list("id", flat=True))
+            self._load_memberships()
         return self._organisation_ids
 
     @property
     def system_ids(self) -> set[int]:
         if not hasattr(self, "_system_ids"):
-            self._system_ids = set(
-                Organisation.objects.filter(id__in=self.organisation_ids).values_list(
-                    "system_id", flat=True
-                )
-            )
+            self._load_memberships()
         return self._system_ids
+
+    def _load_memberships(self) -> None:
+        # Both sets in one query: nearly every page asks for both.
+        rows = list(self.memberships.values_list("organisation_id", "organisation__system_id"))
+        self._organisation_ids = {organisation for organisation, _ in rows}
+        self._system_ids = {system for _, system in rows}
 
     @property
     def role_labels(self) -> list[str]:

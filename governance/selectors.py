@@ -36,6 +36,8 @@ def _review_tasks(user, kind: str, role: str) -> list[Task]:
         .exclude(Q(project_lead=user) | Q(sro=user))
         .exclude(Exists(reviewed))
         .select_related("organisation")
+        # what the task list shows: a reviewer may have a hundred or more
+        .only("reference", "title", "state", "state_changed_at", "organisation__code")
     )
     label = ReviewKind(kind).label.lower()
     return [
@@ -73,9 +75,24 @@ TASK_SOURCES: list[Callable] = [
     lambda user: _review_tasks(user, ReviewKind.CLINICAL, roles.CLINICAL_REVIEWER),
 ]
 
+# The sources that find work only on schemes whose team the user is on (project lead, SRO,
+# clinical or finance lead). Most users lead no scheme: one query tells, instead of one each.
+TEAM_TASK_SOURCES: set[Callable] = {_project_lead_tasks}
+
+
+def _on_a_team(user) -> bool:
+    team = Q(project_lead=user) | Q(sro=user) | Q(clinical_lead=user) | Q(finance_lead=user)
+    return Scheme.objects.filter(team).exists()
+
 
 def tasks_for(user) -> list[Task]:
-    tasks = [task for source in TASK_SOURCES for task in source(user)]
+    on_a_team = _on_a_team(user)
+    tasks = [
+        task
+        for source in TASK_SOURCES
+        if on_a_team or source not in TEAM_TASK_SOURCES
+        for task in source(user)
+    ]
     return sorted(tasks, key=lambda t: (t.since is None, t.since or 0))
 
 

@@ -141,6 +141,7 @@ def scheme_detail(request, pk: int):
     if refused:
         return refused
     plan = list(zip(MONTH_NAMES, scheme.plan, strict=True))
+    may_edit = policy.refusal("edit", request.user, scheme) is None
     return render(
         request,
         "governance/scheme_detail.html",
@@ -151,8 +152,8 @@ def scheme_detail(request, pk: int):
             "documents": scheme.documents.select_related("uploaded_by"),
             "history": history(scheme),
             "actions": actions_for(request.user, scheme),
-            "may_edit": policy.refusal("edit", request.user, scheme) is None,
-            "document_form": DocumentForm(),
+            "may_edit": may_edit,
+            "document_form": DocumentForm() if may_edit else None,
             "sections": sections_for(request.user, scheme),
         },
     )

@@ -19,6 +19,7 @@ class NotificationsConfig(AppConfig):
             selectors.HISTORY_SOURCES.append(mine.escalation_history)
             selectors.SECTION_SOURCES.append(mine.escalation_section)
             selectors.TASK_SOURCES.extend([mine.remedial_tasks, mine.decision_tasks])
+            selectors.TEAM_TASK_SOURCES.add(mine.remedial_tasks)
             delivery.RETURN_SAVED_HOOKS.append(rules.on_return_saved)
             importers.RETURNS_IMPORTED_HOOKS.append(rules.on_returns_imported)
         qia_link.connect()

@@ -18,6 +18,7 @@ class QiaConfig(AppConfig):
         selectors.TASK_SOURCES.extend(
             [mine.panel_tasks, mine.sign_off_tasks, mine.project_lead_tasks]
         )
+        selectors.TEAM_TASK_SOURCES.add(mine.project_lead_tasks)
         selectors.ACTION_SOURCES.append(mine.scheme_actions)
         selectors.SECTION_SOURCES.append(mine.scheme_section)
         selectors.HISTORY_SOURCES.append(mine.scheme_events)

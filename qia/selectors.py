@@ -205,10 +205,18 @@ SCHEME_PAGE_STEPS = {
 }
 
 
+def _newest_on_page(scheme: Scheme) -> QiaVersion | None:
+    """The newest version, read once for the scheme page: its buttons and its QIA block both
+    ask, on the scheme the page has just loaded (and changes nothing)."""
+    if not hasattr(scheme, "_newest_qia_version"):
+        scheme._newest_qia_version = rules.newest_version(scheme)
+    return scheme._newest_qia_version
+
+
 def scheme_actions(user, scheme: Scheme) -> list[selectors.Action]:
     return [
         selectors.Action(label, reverse(name, args=[scheme.pk]), style)
-        for name, label, style in _available(user, scheme, rules.newest_version(scheme))
+        for name, label, style in _available(user, scheme, _newest_on_page(scheme))
         if name in SCHEME_PAGE_STEPS
     ]
 
@@ -442,7 +450,7 @@ def project_lead_tasks(user) -> list[selectors.Task]:
 
 
 def scheme_section(user, scheme: Scheme) -> selectors.Section | None:
-    version = rules.newest_version(scheme)
+    version = _newest_on_page(scheme)
     if version is None and scheme.state != SchemeState.DRAFT:
         return None
     context = {"scheme": scheme, "version": version}

@@ -472,6 +472,23 @@ def test_the_scheme_list_filters_and_searches(client, people, draft):
     assert bad.status_code == 200
 
 
+def test_the_scheme_list_filter_form_keeps_the_filters_and_marks_a_refused_one(
+    client, people, draft
+):
+    viewer = as_user(client, people["elr-pmo"])
+    page = viewer.get(
+        reverse("scheme_list"),
+        {"q": "follow <up>", "organisation": draft.organisation_id, "state": "nonsense"},
+    ).content.decode()
+
+    assert 'value="follow &lt;up&gt;"' in page
+    assert f'<option value="{draft.organisation_id}" selected>' in page
+    assert '<option value="" selected>All years</option>' in page
+    assert 'aria-invalid="true" aria-describedby="id_state_error" id="id_state"' in page
+    assert "nonsense is not one of the available choices" in page
+    assert 'id="id_organisation"' in page and 'aria-describedby="id_organisation_error"' not in page
+
+
 def test_the_scheme_list_paginates(client, people, draft):
     for _ in range(30):
         scheme_create(

@@ -169,6 +169,22 @@ def test_lists_rate_many_schemes_as_at_the_latest_returns_due_in_two_queries(
         delivery.rag_for(schemes)
 
 
+@time_machine.travel(date(2019, 8, 11), tick=False)
+def test_a_page_loaded_with_its_years_is_rated_in_one_query(
+    people, make_scheme, django_assert_num_queries
+):
+    green = make_scheme()
+    for month in range(1, 5):
+        add_return(green, month, "1000")
+    schemes = list(Scheme.objects.select_related("financial_year"))
+
+    with django_assert_num_queries(1):  # the returns
+        ratings = delivery.rag_for(schemes)
+
+    assert ratings[green.pk].status == "green"
+    assert ratings[green.pk].as_at_month == 4
+
+
 def test_a_queryset_is_rated_through_a_subquery(people, make_scheme, django_assert_num_queries):
     for _ in range(3):
         add_return(make_scheme(), 1, "100")
