@@ -596,9 +596,14 @@ class MissingReturn:
 
 def owes_return(scheme: Scheme, month: int) -> bool:
     """Whether a scheme in delivery owes a return for a month: it had started by then."""
-    return scheme.state == SchemeState.IN_DELIVERY and scheme.start_date <= month_end(
-        scheme.financial_year, month
+    return scheme.state == SchemeState.IN_DELIVERY and started_by(
+        scheme.start_date, scheme.financial_year, month
     )
+
+
+def started_by(start_date: date, financial_year: FinancialYear, month: int) -> bool:
+    """Whether a scheme starting on start_date had started by the end of the year's month."""
+    return start_date <= month_end(financial_year, month)
 
 
 def missing_returns(
@@ -745,7 +750,6 @@ def dashboard(
     rows = {org.pk: OrganisationTotals(org, targets.get(org.pk)) for org in organisations}
     off_track, missing = [], []
     deadline = return_deadline(financial_year, returns_month) if returns_month else None
-    owed_from = month_end(financial_year, returns_month) if returns_month else None
     # Plain rows, not schemes: building every counted scheme (and its people) as a model was
     # most of this page's time at a few thousand schemes. Those listed are loaded below.
     columns = ("pk", "organisation_id", "is_recovery", "state", "start_date", *PLAN_FIELDS)
@@ -767,8 +771,9 @@ def dashboard(
             row.rag_counts[rating.status or "unrated"] += 1
             if rating.status in (RED, AMBER):
                 off_track.append((pk, rating))
-            # owes_return(), on the row's values
-            if returns_month and start_date <= owed_from and returns_month not in got:
+            # owes_return(), on the row's values (the state is checked above)
+            owed = returns_month and started_by(start_date, financial_year, returns_month)
+            if owed and returns_month not in got:
                 missing.append(pk)
     listed = counted.select_related("organisation", "project_lead", "finance_lead").in_bulk(
         {pk for pk, _ in off_track} | set(missing)

@@ -141,23 +141,14 @@ class SchemeFilterForm(forms.Form):
     state = forms.ChoiceField(choices=[("", "Any state"), *SchemeState.choices], required=False)
 
     def selects(self) -> list[tuple[forms.BoundField, list[tuple[str, str, bool]]]]:
-        """Each drop-down with its options as (value, label, selected), read once each."""
+        """Each drop-down with its options as (value, label, selected)."""
         found = []
         for name in ("organisation", "financial_year", "programme_area", "state"):
             field = self[name]
-            choices = field.field.choices
-            if isinstance(field.field, forms.ModelChoiceField):
-                # a plain query: the field's own choices open a server-side cursor (three
-                # statements on PostgreSQL) for a handful of rows
-                choices = [
-                    ("", field.field.empty_label),
-                    *(
-                        (row.pk, field.field.label_from_instance(row))
-                        for row in field.field.queryset
-                    ),
-                ]
             chosen = "" if field.value() is None else str(field.value())
-            options = [(str(value), label, str(value) == chosen) for value, label in choices]
+            options = [
+                (str(value), label, str(value) == chosen) for value, label in field.field.choices
+            ]
             found.append((field, options))
         return found
 

@@ -114,13 +114,18 @@ def test_the_nightly_task_clears_expired_sessions_and_keeps_live_ones(lead, two_
     schedule = app.conf.beat_schedule["clear-expired-sessions"]
     assert schedule["task"] == "governance.tasks.clear_expired_sessions"
     stale, live = two_browsers
+    keys = {stale.session.session_key, live.session.session_key}
     Session.objects.filter(session_key=stale.session.session_key).update(
         expire_date="2000-01-01T00:00:00Z"
     )
     with time_machine.travel("1999-12-31", tick=False):
-        assert clear_expired_sessions() == 0  # then, it had not expired yet
-    assert clear_expired_sessions() == 1
-    assert not signed_in(stale) and signed_in(live)
+        clear_expired_sessions()  # then, it had not expired yet: both are kept
+    assert set(Session.objects.values_list("session_key", flat=True)) == keys
+    assert set(UserSession.objects.values_list("session_key", flat=True)) == keys
+
+    clear_expired_sessions()
+    assert list(Session.objects.values_list("session_key", flat=True)) == [live.session.session_key]
     assert list(UserSession.objects.values_list("session_key", flat=True)) == [
         live.session.session_key
     ]
+    assert not signed_in(stale) and signed_in(live)
