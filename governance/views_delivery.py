@@ -246,7 +246,9 @@ def dashboard(request):
     year = year or delivery.current_year(today)
     if year is None:
         return render(request, "delivery/dashboard.html", {"form": form, "board": None})
-    if not form.is_bound or not form.is_valid():
+    if not (form.is_valid() and form.cleaned_data["year"]):
+        # the form shows the year and month the board is drawn for, even when the address
+        # named no year (or a bad one)
         form = DashboardForm(initial={"year": year.start_year, "month": month})
     board = delivery.dashboard(user=request.user, financial_year=year, month=month, today=today)
     return render(

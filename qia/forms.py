@@ -353,10 +353,16 @@ class RiskFilterForm(forms.Form):
         choices=[("", "Any band"), *Band.choices], required=False, label="Overall band"
     )
     consequence = forms.TypedChoiceField(
-        choices=_score_choices(CONSEQUENCES), coerce=int, empty_value=None, required=False
+        choices=[("", "Any consequence"), *CONSEQUENCES],
+        coerce=int,
+        empty_value=None,
+        required=False,
     )
     likelihood = forms.TypedChoiceField(
-        choices=_score_choices(LIKELIHOODS), coerce=int, empty_value=None, required=False
+        choices=[("", "Any likelihood"), *LIKELIHOODS],
+        coerce=int,
+        empty_value=None,
+        required=False,
     )
     sort = forms.ChoiceField(
         choices=[(key, label) for key, (label, _order) in REGISTER_SORTS.items()],

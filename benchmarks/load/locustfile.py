@@ -15,7 +15,7 @@ import os
 import random
 
 from locust import FastHttpUser, between, events, task
-from pages import form_fields, outcome_of
+from pages import PACING, form_fields, outcome_of
 from requests.cookies import create_cookie
 
 PLAN = json.loads(open(os.environ["QIPP_LOAD_PLAN"]).read())  # noqa: SIM115
@@ -30,7 +30,7 @@ class Person(FastHttpUser):
     """Reads what everyone reads: home, lists, scheme pages, reports, dashboard."""
 
     abstract = True
-    wait_time = between(0.15, 0.45)
+    wait_time = between(*PACING)
     role = "reader"
 
     def on_start(self):

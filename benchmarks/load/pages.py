@@ -6,6 +6,8 @@ CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 VERSION = re.compile(r'name="version" value="(\d+)"')
 ALERT = re.compile(r'<div class="alert alert-(\w+)" role="alert">(.*?)</div>', re.S)
 CONFLICT = "Someone else changed this scheme"
+# Seconds each simulated user waits between steps (the least and the most), in every scenario.
+PACING = (0.15, 0.45)
 
 
 def form_fields(html: str) -> dict[str, str] | None:

@@ -186,6 +186,19 @@ def test_a_nonsense_choice_falls_back_to_the_current_year(client, people, scheme
     assert "Figures as at Jul 2019 (month 4)" in text(response)
 
 
+@time_machine.travel(date(2019, 8, 15), tick=False)
+def test_the_year_chosen_on_the_form_is_the_year_shown(client, people, schemes):
+    """An address that names no year (a month only, or nothing the form knows) draws the
+    current year, and the form says so: it does not fall back to the first year listed."""
+    FinancialYear.objects.create(start_year=2018)
+    for query in ("?month=2", "?financial_year=1", "?year=1999"):
+        page = dashboard(client, people["elr-pmo"], query).content.decode()
+
+        assert "Delivery dashboard · 2019/20" in page
+        assert '<option value="2019" selected>2019/20</option>' in page
+        assert '<option value="2018">2018/19</option>' in page
+
+
 @pytest.mark.parametrize(
     "who", ["elr-pmo", "elr-qag-member", "elr-viewer", "wl-project-lead", "elr-chief-nurse"]
 )

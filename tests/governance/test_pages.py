@@ -1,6 +1,7 @@
 """The PID pages as users drive them: every page GET and form POST, allowed and refused."""
 
 import html
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -262,6 +263,25 @@ def test_bad_pid_input_shows_a_form_error_and_saves_nothing(client, people, fiel
     assert message in text(response)
     assert "There is a problem" in text(response)
     assert not Scheme.objects.exists()
+
+
+def test_a_field_error_is_announced_with_its_field(client, people):
+    """A screen reader reads a field's error when the field gets focus: the input names the
+    error's element in aria-describedby and says it is invalid."""
+    lead = as_user(client, people["elr-project-lead"])
+    page = lead.post(
+        reverse("scheme_create"), pid_post(people, title="", plan_m02="lots")
+    ).content.decode()
+
+    for field, message in (("title", "This field is required."), ("plan_m02", "Enter a number.")):
+        tag = re.search(rf'<input[^>]*id="id_{field}"[^>]*>', page).group(0)
+        assert 'aria-invalid="true"' in tag
+        described_by = re.search(r'aria-describedby="([^"]+)"', tag).group(1).split()
+        error = f"id_{field}_error"
+        assert error in described_by
+        assert re.search(rf'<div id="{error}"[^>]*>.*?{re.escape(message)}', page, re.S)
+    untouched = re.search(r'<input[^>]*id="id_plan_m01"[^>]*>', page).group(0)
+    assert "aria-invalid" not in untouched
 
 
 def test_a_plan_of_nothing_is_refused(client, people):

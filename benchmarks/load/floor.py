@@ -1,0 +1,107 @@
+"""Calibration for the load test: what this machine serves of the lightest pages.
+
+    .venv/bin/python benchmarks/load/floor.py [--users 50] [--duration 30] [--workers 2]
+                                              [--database qipp_bench]
+
+Runs on the database benchmarks/load/run.py built (run that first). The same users, paced as
+in the load scenario, all ask for one page for --duration seconds, on the same gunicorn:
+
+- /healthz, which needs no session (one query and a broker ping), and
+- /tasks/ for a reader with no tasks: the lightest page a signed-in user sees (sign-in
+  check, roles and organisations, the menu and the unread count).
+
+It prints the requests a second, the response times and the CPU each process used per
+request, and what the pacing alone allows (users / mean wait): the ceiling of any run.
+No page of the real mix can be served faster than these.
+"""
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
+
+from benchmarks.load import stack  # noqa: E402
+from benchmarks.load.pages import PACING  # noqa: E402
+from benchmarks.load.run import CpuMeter  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+READER = "load-ELR-reader-1"
+
+
+def measure(args, env, work: Path, url: str, session: str | None) -> None:
+    with stack.Gunicorn(env, workers=args.workers, log=work / "gunicorn.log") as server:
+        meter = CpuMeter(server.process.pid, args.database)
+        meter.start()
+        subprocess.run(  # noqa: S603 - our own command line, no shell
+            [
+                str(stack.BIN / "locust"),
+                "-f",
+                str(HERE / "floorfile.py"),
+                "--headless",
+                f"--users={args.users}",
+                f"--spawn-rate={args.users}",
+                f"--run-time={args.duration}s",
+                f"--host={server.url}",
+                f"--csv={work / 'floor'}",
+                "--only-summary",
+                "--loglevel=WARNING",
+            ],
+            env={**os.environ, "QIPP_FLOOR_URL": url, "QIPP_FLOOR_SESSION": session or ""},
+            capture_output=True,
+            check=False,
+        )
+        cpu = meter.stop()
+    with open(work / "floor_stats.csv") as stats:
+        total = next(row for row in csv.DictReader(stats) if row["Name"] == "Aggregated")
+    requests = max(int(total["Request Count"]), 1)
+    per_request = "  ".join(
+        f"{name} {cpu[name] / requests * 1000:.1f} ms"
+        for name in ("gunicorn", "postgres", "locust", "everything else")
+    )
+    busy = sum(cpu[name] for name in ("gunicorn", "postgres", "locust", "everything else"))
+    print(
+        f"{url:<10} {'signed in' if session else 'anonymous':<10} "
+        f"{float(total['Requests/s']):6.1f} req/s  p50 {total['50%']} ms  p95 {total['95%']} ms  "
+        f"failed {total['Failure Count']}  cores busy {busy / cpu['wall']:.2f} of {os.cpu_count()}"
+    )
+    print(f"{'':<21} CPU per request: {per_request}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--duration", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--database", default="qipp_bench")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="qipp-floor-") as folder:
+        work = Path(folder)
+        env = stack.environment(args.database, str(work / "static"))
+        stack.setup_django(env)
+        stack.prepare(migrate=False)
+        from django.contrib.auth import get_user_model
+        from django.db import connections
+
+        reader = get_user_model().objects.filter(username=READER).first()
+        if reader is None:
+            raise SystemExit(f"No {READER} in {args.database}: run benchmarks/load/run.py first.")
+        session = stack.make_session(reader)
+        connections.close_all()
+        ceiling = args.users / (sum(PACING) / 2)
+        print(
+            f"machine: {os.cpu_count()} cores; {args.users} users waiting "
+            f"{PACING[0]}-{PACING[1]} s between requests: at most {ceiling:.0f} req/s "
+            "even if every answer took no time"
+        )
+        measure(args, env, work, "/healthz", None)
+        measure(args, env, work, "/tasks/", session)
+
+
+if __name__ == "__main__":
+    main()
