@@ -78,26 +78,35 @@ def _act(request, scheme: Scheme, call) -> bool:
     return True
 
 
+HOME_TASKS = 10
+
+
 @login_required
 def home(request):
     visible = policy.visible_schemes(request.user)
     counts = dict(visible.values_list("state").annotate(n=Count("id")).values_list("state", "n"))
     states = [(value, label, counts.get(value, 0)) for value, label in SchemeState.choices]
+    tasks = tasks_for(request.user)
     return render(
         request,
         "governance/home.html",
         {
             "states": states,
             "total": sum(counts.values()),
-            "tasks": tasks_for(request.user)[:10],
+            "tasks": tasks[:HOME_TASKS],
+            "more_tasks": max(len(tasks) - HOME_TASKS, 0),
             "recent": request.user.notifications.all()[:5],
         },
     )
 
 
+TASKS_PER_PAGE = 50
+
+
 @login_required
 def my_tasks(request):
-    return render(request, "governance/my_tasks.html", {"tasks": tasks_for(request.user)})
+    page = Paginator(tasks_for(request.user), TASKS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "governance/my_tasks.html", {"page": page, "tasks": page.object_list})
 
 
 @login_required

@@ -638,3 +638,37 @@ def test_notifications_reach_the_reviewers_and_can_be_marked_read(client, people
     assert people["elr-finance-reviewer"].notifications.filter(read_at__isnull=True).count() == 0
     # the other organisation's reviewers are not told
     assert not people["wl-finance-reviewer"].notifications.exists()
+
+
+def test_a_long_task_list_comes_in_pages_and_home_says_how_many_more(client, people, monkeypatch):
+    from governance import views
+
+    monkeypatch.setattr(views, "TASKS_PER_PAGE", 2)
+    monkeypatch.setattr(views, "HOME_TASKS", 1)
+    lead = as_user(client, people["elr-project-lead"])
+    for title in ("First", "Second", "Third"):
+        assert lead.post(reverse("scheme_create"), pid_post(people, title=title)).status_code == 302
+
+    def rows(page: str) -> int:
+        return page.split("<tbody>", 1)[1].split("</tbody>", 1)[0].count("<tr>")
+
+    first = text(lead.get(reverse("my_tasks")))
+    assert rows(first) == 2
+    assert "3 tasks, 1 to 2 shown." in first
+    assert "Page 1 of 2" in first
+    second = text(lead.get(reverse("my_tasks"), {"page": 2}))
+    assert rows(second) == 1
+    assert "3 tasks, 3 to 3 shown." in second
+    # a page that is not there shows the nearest one rather than an error
+    assert rows(text(lead.get(reverse("my_tasks"), {"page": "last-but-one"}))) == 2
+    assert rows(text(lead.get(reverse("my_tasks"), {"page": 99}))) == 1
+
+    home = text(lead.get(reverse("home")))
+    assert rows(home) == 1
+    assert "All my tasks (2 more)" in home
+
+
+def test_an_empty_task_list_says_so(client, people):
+    page = text(as_user(client, people["elr-viewer"]).get(reverse("my_tasks")))
+    assert "Nothing is waiting for you." in page
+    assert "Page 1" not in page
