@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from config.health import healthz
+from governance.views_account import PasswordChange, account
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -14,6 +15,8 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", account, name="account"),
+    path("accounts/password/", PasswordChange.as_view(), name="password_change"),
     path("notifications/", include("notifications.urls")),
     path("reports/", include("governance.urls_reports")),
     path("", include("governance.urls_delivery")),

@@ -75,6 +75,8 @@ TABLE: dict[str, list[Case]] = {
     "login": [Case(None, get=ANYONE)],
     # logging out is a POST (a GET is 405 for everyone)
     "logout": [Case(None, get=NOBODY, post=ANYONE)],
+    "account": [Case(None, get=SIGNED_IN)],
+    "password_change": [Case(None, get=SIGNED_IN, post=SIGNED_IN)],
     # --- the PID workflow ---
     "home": [Case(None, get=SIGNED_IN)],
     "my_tasks": [Case(None, get=SIGNED_IN)],

@@ -23,6 +23,7 @@ NAVIGATION = [  # (what the page is called, the name of its link)
     ("Escalations", "Escalations"),
     ("QAG pack", "QAG pack"),
     ("Notifications", re.compile(r"^Notifications")),  # with the number unread
+    ("Your account", "Account"),
 ]
 
 
@@ -66,6 +67,15 @@ def test_every_page_of_the_navigation_passes_the_accessibility_checks(demo, visi
     page.get_by_role("button", name="Record the remedial action").click()
     expect(page.get_by_role("alert").filter(has_text="There is a problem")).to_be_focused()
     visit.step("remedial action form with errors")
+
+    visit.nav("Account").click()
+    page.get_by_role("link", name="Change your password").click()
+    page.get_by_label("Old password").fill("not my password")
+    page.get_by_label(re.compile(r"New password\W*$")).fill("short")
+    page.get_by_label("New password confirmation").fill("short")
+    page.get_by_role("button", name="Change the password").click()
+    expect(page.get_by_role("alert").filter(has_text="There is a problem")).to_be_focused()
+    visit.step("password change with errors")
 
     visit.assert_accessible()
     visit.assert_no_browser_errors()

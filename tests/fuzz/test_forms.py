@@ -399,6 +399,14 @@ def forms(demo) -> dict[str, Form]:
             "anon",
             fields={"username": t("elr-pmo"), "password": t("wrong")},
         ),
+        "password_change": Form(
+            "elr-viewer",
+            fields={
+                "old_password": t("qipp-demo"),
+                "new_password1": t("A-new-pass-phrase-2026"),
+                "new_password2": t("A-new-pass-phrase-2026"),
+            },
+        ),
     }
 
 
@@ -445,6 +453,7 @@ FORM_NAMES = [
     "escalation_decide",
     "import_upload",
     "login",
+    "password_change",
 ]
 FUZZ = settings(
     max_examples=10,
