@@ -2,11 +2,17 @@
 
 import logging
 
+from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.signals import user_login_failed
 from django.shortcuts import render
 from django.urls import reverse_lazy
+
+from governance.middleware import locked_out
 
 logger = logging.getLogger("qipp.security")
 
@@ -31,6 +37,40 @@ class PasswordChange(auth_views.PasswordChangeView):
 
     template_name = "registration/password_change.html"
     success_url = reverse_lazy("account")
+
+    # A wrong current password counts as a failed sign-in of the user, from this address: the
+    # form must not be a way round the sign-in lockout to guess someone's password in a
+    # browser left signed in. At the limit the browser is signed out and shown the lockout.
+
+    def post(self, request, *args, **kwargs):
+        if self._locked_out():
+            return self._sign_out_locked()
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        if form.has_error("old_password", "password_incorrect"):
+            user_login_failed.send(
+                sender=__name__, credentials=self._credentials(), request=self.request
+            )
+            if self._locked_out():
+                return self._sign_out_locked()
+        return super().form_invalid(form)
+
+    def _credentials(self) -> dict:
+        return {"username": self.request.user.get_username()}
+
+    def _locked_out(self) -> bool:
+        return settings.AXES_ENABLED and AxesProxyHandler.is_locked(
+            self.request, self._credentials()
+        )
+
+    def _sign_out_locked(self):
+        logger.warning(
+            "signed out %s after too many wrong current passwords",
+            self.request.user.get_username(),
+        )
+        logout(self.request)
+        return locked_out(self.request)
 
     def form_valid(self, form):
         response = super().form_valid(form)

@@ -91,3 +91,62 @@ def test_a_refused_change_says_why_and_keeps_the_old_password(
     lead.refresh_from_db()
     assert lead.check_password("pw")
     assert client.get(reverse("home")).status_code == 200
+
+
+HERE, ELSEWHERE = "10.1.1.1", "10.2.2.2"
+
+
+def test_guessing_the_current_password_meets_the_sign_in_lockout(client, lead, settings):
+    """A browser left signed in is no way round the lockout: five wrong current passwords sign
+    it out, and the account then signs in from that address only after the pause."""
+    settings.AXES_ENABLED = True
+    client.post(reverse("login"), {"username": lead.username, "password": "pw"}, REMOTE_ADDR=HERE)
+    assert client.get(reverse("home")).status_code == 200
+
+    def guess():
+        return client.post(
+            reverse("password_change"),
+            {"old_password": "guess", "new_password1": NEW, "new_password2": NEW},
+            REMOTE_ADDR=HERE,
+        )
+
+    for _ in range(4):
+        response = guess()
+        assert response.status_code == 200
+        assert "Your old password was entered incorrectly" in text(response)
+    fifth = guess()
+
+    assert fifth.status_code == 429
+    assert "Sign-in paused" in text(fifth)
+    assert client.get(reverse("home")).status_code == 302  # signed out
+    again = Client()
+    locked = again.post(
+        reverse("login"), {"username": lead.username, "password": "pw"}, REMOTE_ADDR=HERE
+    )
+    assert locked.status_code == 429
+    elsewhere = again.post(
+        reverse("login"), {"username": lead.username, "password": "pw"}, REMOTE_ADDR=ELSEWHERE
+    )
+    assert elsewhere.status_code == 302
+    lead.refresh_from_db()
+    assert lead.check_password("pw")
+
+
+def test_a_signed_in_browser_at_the_lockout_cannot_change_the_password(client, lead, settings):
+    settings.AXES_ENABLED = True
+    client.post(reverse("login"), {"username": lead.username, "password": "pw"}, REMOTE_ADDR=HERE)
+    for _ in range(5):  # five failed sign-ins from the same address, in another browser
+        Client().post(
+            reverse("login"), {"username": lead.username, "password": "no"}, REMOTE_ADDR=HERE
+        )
+
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": "pw", "new_password1": NEW, "new_password2": NEW},
+        REMOTE_ADDR=HERE,
+    )
+
+    assert response.status_code == 429
+    lead.refresh_from_db()
+    assert lead.check_password("pw")
+    assert client.get(reverse("home")).status_code == 302
