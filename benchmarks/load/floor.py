@@ -16,9 +16,7 @@ No page of the real mix can be served faster than these.
 """
 
 import argparse
-import csv
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -37,33 +35,24 @@ def measure(args, env, work: Path, url: str, session: str | None) -> None:
     with stack.Gunicorn(env, workers=args.workers, log=work / "gunicorn.log") as server:
         meter = CpuMeter(server.process.pid, args.database)
         meter.start()
-        subprocess.run(  # noqa: S603 - our own command line, no shell
-            [
-                str(stack.BIN / "locust"),
-                "-f",
-                str(HERE / "floorfile.py"),
-                "--headless",
-                f"--users={args.users}",
-                f"--spawn-rate={args.users}",
-                f"--run-time={args.duration}s",
-                f"--host={server.url}",
-                f"--csv={work / 'floor'}",
-                "--only-summary",
-                "--loglevel=WARNING",
-            ],
-            env={**os.environ, "QIPP_FLOOR_URL": url, "QIPP_FLOOR_SESSION": session or ""},
-            capture_output=True,
-            check=False,
+        finished, rows = stack.run_locust(
+            HERE / "floorfile.py",
+            host=server.url,
+            users=args.users,
+            duration=args.duration,
+            csv_prefix=work / "floor",
+            env={"QIPP_FLOOR_URL": url, "QIPP_FLOOR_SESSION": session or ""},
         )
         cpu = meter.stop()
-    with open(work / "floor_stats.csv") as stats:
-        total = next(row for row in csv.DictReader(stats) if row["Name"] == "Aggregated")
+    total = next((row for row in rows if row["Name"] == "Aggregated"), None)
+    if total is None:
+        print(finished.stdout[-3000:], finished.stderr[-3000:], sep="\n")
+        raise SystemExit("locust did not finish: see its output above")
     requests = max(int(total["Request Count"]), 1)
     per_request = "  ".join(
-        f"{name} {cpu[name] / requests * 1000:.1f} ms"
-        for name in ("gunicorn", "postgres", "locust", "everything else")
+        f"{name} {cpu[name] / requests * 1000:.1f} ms" for name in CpuMeter.NAMES
     )
-    busy = sum(cpu[name] for name in ("gunicorn", "postgres", "locust", "everything else"))
+    busy = sum(cpu[name] for name in CpuMeter.NAMES)
     print(
         f"{url:<10} {'signed in' if session else 'anonymous':<10} "
         f"{float(total['Requests/s']):6.1f} req/s  p50 {total['50%']} ms  p95 {total['95%']} ms  "

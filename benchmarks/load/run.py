@@ -19,11 +19,9 @@ the others are acted on this time), to repeat the load without building it again
 """
 
 import argparse
-import csv
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -142,6 +140,8 @@ class CpuMeter:
     """CPU seconds spent by gunicorn, the PostgreSQL backends of our database, locust, and
     by everything else on the machine, between start() and stop()."""
 
+    NAMES = ("gunicorn", "postgres", "locust", "everything else")
+
     def __init__(self, server_pid: int, database: str):
         self.server_pid, self.database = server_pid, database
 
@@ -207,38 +207,22 @@ def run_locust(args, env, plan: dict, work: Path) -> tuple[dict, list[dict], Pat
             f"\ngunicorn: {args.workers} workers at {server.url}; load average before: "
             f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
-        command = [
-            str(stack.BIN / "locust"),
-            "-f",
-            str(HERE / "locustfile.py"),
-            "--headless",
-            f"--users={args.users}",
-            f"--spawn-rate={args.users}",
-            f"--run-time={args.duration}s",
-            "--stop-timeout=10",
-            f"--host={server.url}",
-            f"--csv={work / 'locust'}",
-            "--only-summary",
-            "--loglevel=WARNING",
-        ]
-        locust_env = {
-            **os.environ,
-            "QIPP_LOAD_PLAN": str(plan_file),
-            "QIPP_LOAD_OUTCOMES": str(outcomes_file),
-        }
         meter = CpuMeter(server.process.pid, args.database)
         meter.start()
-        finished = subprocess.run(  # noqa: S603 - our own command line, no shell
-            command, env=locust_env, capture_output=True, text=True
+        finished, rows = stack.run_locust(
+            HERE / "locustfile.py",
+            host=server.url,
+            users=args.users,
+            duration=args.duration,
+            csv_prefix=work / "locust",
+            env={"QIPP_LOAD_PLAN": str(plan_file), "QIPP_LOAD_OUTCOMES": str(outcomes_file)},
         )
         cpu = meter.stop()
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     stack.flush_broker()
-    if not outcomes_file.exists():
+    if not (outcomes_file.exists() and rows):
         print(finished.stdout[-3000:], finished.stderr[-3000:], sep="\n")
         raise SystemExit("locust did not finish: see its output above")
-    with open(work / "locust_stats.csv") as stats:
-        rows = list(csv.DictReader(stats))
     return rows, json.loads(outcomes_file.read_text()), log, cpu
 
 
@@ -358,7 +342,7 @@ def main():
             f"\nCPU seconds in {cpu['wall']:.0f} s ({os.cpu_count()} cores = "
             f"{cpu['wall'] * os.cpu_count():.0f} CPU seconds available), and per request:"
         )
-        for name in ("gunicorn", "postgres", "locust", "everything else"):
+        for name in CpuMeter.NAMES:
             print(f"  {name:<16} {cpu[name]:7.1f} s  {cpu[name] / max(requests, 1) * 1000:6.1f} ms")
         statuses = Counter(
             line.split(" ", 1)[0] for line in log.read_text().splitlines() if line[:3].isdigit()

@@ -5,6 +5,7 @@ Redis as the Celery broker (a database index of its own; no worker runs, so mail
 as they would while the workers are busy) and gunicorn serving config.settings.bench.
 """
 
+import csv
 import os
 import signal
 import socket
@@ -141,3 +142,33 @@ def flush_broker() -> None:
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def run_locust(
+    locustfile: Path, *, host: str, users: int, duration: int, csv_prefix: Path, env: dict
+) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    """Run a locust scenario headless against `host`; its output and the rows of its stats
+    CSV (one per request name, then "Aggregated")."""
+    finished = subprocess.run(  # noqa: S603 - our own command line, no shell
+        [
+            str(BIN / "locust"),
+            "-f",
+            str(locustfile),
+            "--headless",
+            f"--users={users}",
+            f"--spawn-rate={users}",
+            f"--run-time={duration}s",
+            "--stop-timeout=10",
+            f"--host={host}",
+            f"--csv={csv_prefix}",
+            "--only-summary",
+            "--loglevel=WARNING",
+        ],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    stats = Path(f"{csv_prefix}_stats.csv")
+    rows = list(csv.DictReader(stats.open())) if stats.exists() else []
+    return finished, rows
