@@ -477,12 +477,18 @@ def _percent(part: Decimal, whole: Decimal) -> str:
     return f"{(part / whole * 100).quantize(Decimal('0.1'))}%"
 
 
-def assess(plan: list[Decimal], returns: dict[int, tuple], as_at_month: int) -> Rag:
+def assess(
+    plan: list[Decimal],
+    returns: dict[int, tuple],
+    as_at_month: int,
+    limits: dict[str, Decimal] | None = None,
+) -> Rag:
     """Rate a plan of 12 months against its returns, {month: (actual, forecast_outturn)}.
 
     The forecast outturn is the one on the latest return at or before the month; with none,
     the year-to-date actual plus the remaining months' plan. Percentages are compared exactly
-    (no rounding): behind by exactly 5% is still green.
+    (no rounding): behind by exactly 5% is still green. Rating many schemes, pass the
+    thresholds() read once as `limits`.
     """
     n = as_at_month
     annual = sum(plan, ZERO)
@@ -499,7 +505,7 @@ def assess(plan: list[Decimal], returns: dict[int, tuple], as_at_month: int) -> 
     )
     if n == 0:
         return Rag(None, reasons=("No return is due yet.",), **figures)
-    limits = thresholds()
+    limits = limits or thresholds()
     amber, red, forecast_red = limits["amber"], limits["red"], limits["forecast_red"]
 
     status, reasons = GREEN, []
@@ -573,9 +579,10 @@ def rag_for(
     if among is None:
         among = Q(scheme_id__in=[s.pk for s in rated])
     returns = _returns_of(among, max(months.values()))
+    limits = thresholds()
     for scheme in rated:
         got = {m: (a, f) for m, (a, f, _) in returns.get(scheme.pk, {}).items()}
-        result[scheme.pk] = assess(scheme.plan, got, months[scheme.pk])
+        result[scheme.pk] = assess(scheme.plan, got, months[scheme.pk], limits)
     return result
 
 
@@ -753,9 +760,10 @@ def dashboard(
     # Plain rows, not schemes: building every counted scheme (and its people) as a model was
     # most of this page's time at a few thousand schemes. Those listed are loaded below.
     columns = ("pk", "organisation_id", "is_recovery", "state", "start_date", *PLAN_FIELDS)
+    limits = thresholds()
     for pk, organisation_id, is_recovery, state, start_date, *plan in counted.values_list(*columns):
         got = returns.get(pk, {})
-        rating = assess(plan, {m: (a, f) for m, (a, f, _) in got.items()}, as_at)
+        rating = assess(plan, {m: (a, f) for m, (a, f, _) in got.items()}, as_at, limits)
         row = rows[organisation_id]
         if is_recovery:
             row.recovery_forecast += rating.forecast_outturn

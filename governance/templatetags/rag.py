@@ -10,6 +10,7 @@ Without a map, `{% rag_badge scheme %}` rates that one scheme (one query).
 """
 
 from django import template
+from django.utils.html import format_html
 
 from governance import delivery
 
@@ -22,9 +23,31 @@ def rag_map(schemes) -> dict:
     return delivery.rag_for(schemes)
 
 
-@register.inclusion_tag("delivery/_rag_badge.html")
+BADGE_STYLES = {"green": "success", "amber": "warning", "red": "danger"}
+
+
+@register.simple_tag
 def rag_badge(scheme, rags: dict | None = None):
     """The scheme's RAG as at its latest returns due; nothing before delivery starts."""
-    if rags is not None:
-        return {"rag": rags.get(scheme.pk)}
-    return {"rag": delivery.rag_for([scheme]).get(scheme.pk)}
+    rag = rags.get(scheme.pk) if rags is not None else delivery.rag_for([scheme]).get(scheme.pk)
+    return rag_badge_html(rag)
+
+
+@register.simple_tag
+def rag_badge_of(rag):
+    """The badge of a RAG already worked out (the dashboard, the scheme page)."""
+    return rag_badge_html(rag)
+
+
+def rag_badge_html(rag) -> str:
+    # one a row on the lists and the dashboard: drawn here, not by a template each
+    if not rag:
+        return ""
+    return format_html(
+        '<span class="badge rag-badge text-bg-{}" title="{}">{}'
+        '<span class="visually-hidden">: {}</span></span>',
+        BADGE_STYLES.get(rag.status, "light border"),
+        rag.summary,
+        rag.label,
+        rag.summary,
+    )
