@@ -131,10 +131,7 @@ def _enter_return(user, scheme: Scheme) -> str | None:
     if user.pk not in (scheme.finance_lead_id, scheme.project_lead_id):
         return "Only the scheme's finance lead or project lead can enter or correct its returns."
     if scheme.state not in DELIVERY_STATES:
-        return (
-            "Monthly returns start once the scheme is in delivery; "
-            f"it is {scheme.get_state_display().lower()}."
-        )
+        return f"Monthly returns start once the scheme is in delivery; it is {scheme.state_words}."
     return None
 
 

@@ -154,6 +154,9 @@ class SchemeFilterForm(forms.Form):
 
 
 class ReviewForm(VersionedForm):
+    # The two reviews are independent: the other one being recorded meanwhile is no conflict,
+    # so the form carries the submission it reviews as well as the version it was drawn from.
+    round = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
     decision = forms.ChoiceField(choices=ReviewDecision.choices, widget=forms.RadioSelect)
     comment = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
@@ -167,6 +170,7 @@ class ReviewForm(VersionedForm):
         self.helper.attrs = {"novalidate": ""}  # errors come from the server, summarised
         self.helper.layout = Layout(
             "version",
+            "round",
             "decision",
             "comment",
             FormActions(Submit("save", "Record review")),

@@ -132,7 +132,14 @@ def _csv_rows(data: bytes) -> list[list[str]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")  # a CSV saved by Excel on Windows
-    return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
+    try:
+        return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
+    except csv.Error as exc:
+        # a spreadsheet or other binary file named .csv, or a line break inside a cell
+        raise Invalid(
+            f"The file could not be read as CSV ({exc}). Save it from your spreadsheet as "
+            "'CSV UTF-8 (comma delimited)', or upload the .xlsx file itself."
+        ) from None
 
 
 def _xlsx_rows(handle) -> list[list[str]]:

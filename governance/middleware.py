@@ -7,6 +7,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from governance import services
 from governance.sessions import LAST_SEEN, SIGNED_IN_AT
@@ -58,6 +59,22 @@ class SessionTimeoutMiddleware:
         if now - last_seen >= LAST_SEEN_RESOLUTION or LAST_SEEN not in session:
             session[LAST_SEEN] = now
         return None
+
+
+class PrivatePagesMiddleware:
+    """Nothing a signed-in user is shown is kept by the browser or a proxy: Back then asks the
+    server again (showing the scheme as it now is, with any message waiting), and a shared
+    computer keeps no copy of the pages or downloads once the user signs out."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
+        return response
 
 
 class RefusalLogMiddleware:

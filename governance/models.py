@@ -1,5 +1,6 @@
 """People, reference data and the scheme (PID / business case) with its workflow."""
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -158,11 +159,12 @@ class FinancialYear(models.Model):
     @classmethod
     def parse_label(cls, label: str) -> int | None:
         """'2019/20' -> 2019; anything else -> None."""
-        parts = label.strip().split("/")
-        if len(parts) != 2 or not all(p.isdigit() for p in parts) or len(parts[0]) != 4:
+        # ASCII digits only: str.isdigit() also passes "²", which int() refuses
+        found = re.fullmatch(r"([0-9]{4})/([0-9]{2})", label.strip())
+        if not found:
             return None
-        start = int(parts[0])
-        if len(parts[1]) != 2 or int(parts[1]) != (start + 1) % 100:
+        start = int(found[1])
+        if int(found[2]) != (start + 1) % 100:
             return None
         return start
 
@@ -368,6 +370,12 @@ class Scheme(ConcurrentTransitionMixin, models.Model):
 
     def get_absolute_url(self):
         return reverse("scheme_detail", args=[self.pk])
+
+    @property
+    def state_words(self) -> str:
+        """The state as it reads inside a sentence: "in delivery", but "QIA panel"."""
+        label = self.get_state_display()
+        return label if label[:2].isupper() else label[:1].lower() + label[1:]
 
     # --- money ---
     @property

@@ -82,7 +82,7 @@ def _edit(user, scheme: Scheme) -> str | None:
     if user.pk != scheme.project_lead_id:
         return "Only the scheme's project lead can change the PID."
     if scheme.state != SchemeState.DRAFT:
-        state = scheme.get_state_display().lower()
+        state = scheme.state_words
         return f"The PID can only be changed while it is a draft; it is now {state}."
     return None
 

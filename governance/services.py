@@ -130,7 +130,7 @@ def run_transition(
             method = getattr(scheme, action)
             if not can_proceed(method):
                 raise ActionRefused(
-                    f"This scheme is {scheme.get_state_display().lower()}: "
+                    f"This scheme is {scheme.state_words}: "
                     f"you cannot {ACTION_VERBS.get(action, action)} it now."
                 )
             if not has_transition_perm(method, by):
@@ -392,8 +392,14 @@ def scheme_review(
     decision: str,
     comment: str,
     expected_version: int | None,
+    expected_round: int | None = None,
 ) -> Scheme:
-    """A finance or clinical reviewer records confirm-and-challenge; both orders work."""
+    """A finance or clinical reviewer records confirm-and-challenge; both orders work.
+
+    With `expected_round` (the submission the reviewer read), only a new submission meanwhile
+    is a conflict: the other kind of review being recorded is not, as the two are
+    independent. Two reviewers of the same kind still record one review between them.
+    """
     if kind not in ReviewKind.values:
         raise ActionRefused("Unknown kind of review.")
     if decision not in ReviewDecision.values:
@@ -403,6 +409,8 @@ def scheme_review(
     action = f"{kind}_review"
 
     def work(scheme: Scheme):
+        if expected_round is not None and scheme.submission_round != expected_round:
+            raise Conflict(CONFLICT_MESSAGE)
         done = scheme.reviews.filter(round=scheme.submission_round, kind=kind).first()
         if done:
             raise ActionRefused(
@@ -423,7 +431,11 @@ def scheme_review(
         _notify_outcome(scheme, label=label, comment=comment.strip())
 
     return run_transition(
-        scheme_id=scheme_id, by=by, action=action, expected_version=expected_version, work=work
+        scheme_id=scheme_id,
+        by=by,
+        action=action,
+        expected_version=expected_version if expected_round is None else None,
+        work=work,
     )
 
 

@@ -58,6 +58,20 @@ def _scheme_for(request, pk: int, *, action: str = "view") -> tuple[Scheme | Non
     return scheme, None
 
 
+def leave_to(request, scheme: Scheme, *to):
+    """Where a user goes after acting on a scheme: `to` (the scheme page by default), or their
+    task list when the action took the scheme out of their sight (sent back to a draft, which
+    only its team and the PMO see), with a word on where it went."""
+    if policy.can_view_scheme(request.user, scheme):
+        return redirect(*(to or (scheme,)))
+    messages.info(
+        request,
+        f"{scheme.reference} is back with its project team as a draft: you will see it again "
+        "when it is resubmitted.",
+    )
+    return redirect("my_tasks")
+
+
 def _version(form) -> int | None:
     return form.cleaned_data.get("version")
 
@@ -220,8 +234,24 @@ def scheme_edit(request, pk: int):
     return render(request, "governance/scheme_form.html", {"form": form, "scheme": scheme})
 
 
-def _transition_page(request, pk: int, *, action: str, form_class, template: str, call, **extra):
-    """GET shows the form if the user may act; POST validates and calls the service."""
+def _transition_page(
+    request,
+    pk: int,
+    *,
+    action: str,
+    form_class,
+    template: str,
+    call,
+    still=None,
+    done=None,
+    **extra,
+):
+    """GET shows the form if the user may act; POST validates and calls the service.
+
+    `still(scheme)` is the message when the action went through but left the scheme in its
+    state (the first of two reviews); otherwise the message names the new state. `done(scheme)`
+    says why the form is not offered although the step is open (that review is already in).
+    """
     scheme, refused = _scheme_for(request, pk, action=action)
     if refused:
         return refused
@@ -233,18 +263,24 @@ def _transition_page(request, pk: int, *, action: str, form_class, template: str
         # a POST goes on to the service, which refuses it with the reason and records that
         messages.warning(
             request,
-            f"{scheme.reference} is {scheme.get_state_display().lower()}: "
-            "that step does not apply now.",
+            f"{scheme.reference} is {scheme.state_words}: that step does not apply now.",
         )
         return redirect(scheme)
+    if request.method == "GET" and done is not None and (why := done(scheme)):
+        messages.info(request, why)
+        return redirect(scheme)
     form_kwargs = extra.pop("form_kwargs", {})
-    form = form_class(request.POST or None, initial={"version": scheme.version}, **form_kwargs)
+    initial = {"version": scheme.version, "round": scheme.submission_round}
+    form = form_class(request.POST or None, initial=initial, **form_kwargs)
     if request.method == "POST" and form.is_valid():
+        before = scheme.state
         if _act(request, scheme, lambda: call(scheme, form)):
             scheme.refresh_from_db()
-            messages.success(
-                request, f"{scheme.reference} is now {scheme.get_state_display().lower()}."
-            )
+            if scheme.state == before and still is not None:
+                messages.success(request, still(scheme))
+            else:
+                messages.success(request, f"{scheme.reference} is now {scheme.state_words}.")
+            return leave_to(request, scheme)
         return redirect(scheme)
     return render(request, template, {"form": form, "scheme": scheme, **extra})
 
@@ -271,10 +307,25 @@ def scheme_submit(request, pk: int):
     )
 
 
+def _review_recorded(scheme: Scheme, kind: str) -> str | None:
+    review = (
+        scheme.reviews.filter(round=scheme.submission_round, kind=kind)
+        .select_related("reviewer")
+        .first()
+    )
+    if review is None:
+        return None
+    return (
+        f"The {review.get_kind_display().lower()} review of this submission is already "
+        f"recorded, by {review.reviewer}: {review.get_decision_display().lower()}."
+    )
+
+
 @login_required
 def scheme_review(request, pk: int, kind: str):
     if kind not in ReviewKind.values:
         raise Http404("No such review.")
+    other = next(k for k in ReviewKind if k != kind)
     return _transition_page(
         request,
         pk,
@@ -282,6 +333,11 @@ def scheme_review(request, pk: int, kind: str):
         form_class=ReviewForm,
         template="governance/scheme_review.html",
         kind_label=ReviewKind(kind).label,
+        done=lambda scheme: _review_recorded(scheme, kind),
+        still=lambda scheme: (
+            f"Your {ReviewKind(kind).label.lower()} review of {scheme.reference} is recorded. "
+            f"It stays in confirm and challenge until the {other.label.lower()} review is in."
+        ),
         call=lambda scheme, form: services.scheme_review(
             scheme_id=scheme.pk,
             by=request.user,
@@ -289,6 +345,7 @@ def scheme_review(request, pk: int, kind: str):
             decision=form.cleaned_data["decision"],
             comment=form.cleaned_data["comment"],
             expected_version=_version(form),
+            expected_round=form.cleaned_data["round"],
         ),
     )
 

@@ -1,6 +1,8 @@
 """Delivery pages: start, close and stop a scheme; enter, correct and assure monthly returns;
 the dashboard. Thin: check access, validate, call one service, redirect with a message."""
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -93,8 +95,9 @@ def return_edit(request, pk: int, month: int | None = None):
     reason = policy.refusal("enter_return", request.user, scheme)
     if reason:
         return refuse(request, reason, action="enter_return", target=scheme.reference)
-    if month is None and request.method == "GET" and request.GET.get("month", "").isdigit():
-        chosen = int(request.GET["month"])
+    asked = request.GET.get("month", "")
+    if month is None and request.method == "GET" and re.fullmatch(r"[0-9]{1,2}", asked):
+        chosen = int(asked)
         if chosen in MONTHS and scheme.returns.filter(month=chosen).exists():
             return redirect("return_edit", scheme.pk, chosen)
     existing = scheme.returns.filter(month=month).first() if month else None

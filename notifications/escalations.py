@@ -298,8 +298,7 @@ def escalation_decide(
 def _stop(scheme: Scheme, *, by: User, decision: str) -> None:
     if scheme.state != SchemeState.IN_DELIVERY:
         raise ActionRefused(
-            f"The scheme is {scheme.get_state_display().lower()}, not in delivery: "
-            "it cannot be stopped."
+            f"The scheme is {scheme.state_words}, not in delivery: it cannot be stopped."
         )
     try:
         from governance.delivery import scheme_stop

@@ -33,6 +33,7 @@ from governance.models import (
     SchemeState,
     User,
 )
+from governance.templatetags.qipp import pounds
 from notifications import conf, emails
 from notifications.escalations import take_lock, told_about
 from notifications.models import (
@@ -211,9 +212,9 @@ def delivery_rules(schemes: list[Facts], today: date, findings: Findings) -> Non
             month = delivery.month_label(year, reported)
             findings.found[(scheme.pk, Rule.OFF_TRACK)] = (
                 f"RAG red as at {month}: {rating.summary} Year to date: actual "
-                f"£{rating.ytd_actual:,.0f} against plan £{rating.ytd_plan:,.0f}; forecast "
-                f"outturn £{rating.forecast_outturn:,.0f} against annual plan "
-                f"£{rating.annual_plan:,.0f}."
+                f"{pounds(rating.ytd_actual)} against plan {pounds(rating.ytd_plan)}; forecast "
+                f"outturn {pounds(rating.forecast_outturn)} against annual plan "
+                f"{pounds(rating.annual_plan)}."
             )
         missing = [
             month

@@ -88,7 +88,7 @@ def _edit(user, scheme: Scheme, version: QiaVersion | None = None) -> str | None
         return f"Version {version.number} is kept as it was: only the newest version changes."
     if version is None or version.drives_scheme:
         if scheme.state != SchemeState.DRAFT:
-            state = scheme.get_state_display().lower()
+            state = scheme.state_words
             return (
                 f"The self-assessment can only be changed while the scheme is a draft; "
                 f"it is now {state}."

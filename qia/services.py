@@ -501,7 +501,7 @@ def _tell_returned(scheme: Scheme, version: QiaVersion, by: User, description: s
         scheme=scheme,
         kind="qia",
         subject=f"QIA re-assessment returned for revision: {scheme.reference} {scheme.title}",
-        message=f"{description} The scheme stays {scheme.get_state_display().lower()}: revise "
+        message=f"{description} The scheme stays {scheme.state_words}: revise "
         "the re-assessment and send it to the panel again.",
         url=reverse("qia_self_assessment", args=[scheme.pk]),
     )

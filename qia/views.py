@@ -14,7 +14,7 @@ from django.urls import reverse
 from governance import policy, roles
 from governance.models import Scheme
 from governance.services import ActionRefused, Conflict
-from governance.views import refuse
+from governance.views import leave_to, refuse
 from qia import policy as rules
 from qia import selectors, services
 from qia.forms import (
@@ -448,6 +448,8 @@ def panel_close(request, pk: int):
                 if decision == "return"
                 else "Dismissed on quality grounds.",
             )
+            scheme.refresh_from_db()
+            return leave_to(request, scheme, "qia_detail", scheme.pk)
         return redirect("qia_detail", pk=scheme.pk)
     return render(
         request, "qia/panel_close.html", {"scheme": scheme, "version": version, "form": form}
@@ -489,7 +491,8 @@ def sign_off(request, pk: int):
             ),
         ):
             messages.success(request, "Your decision is recorded.")
-            return redirect("qia_detail", pk=scheme.pk)
+            scheme.refresh_from_db()
+            return leave_to(request, scheme, "qia_detail", scheme.pk)
         return redirect("qia_detail", pk=scheme.pk)
     version.qia.scheme = scheme
     page = selectors.version_page(request.user, scheme, version)

@@ -4,6 +4,7 @@ import re
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 VERSION = re.compile(r'name="version" value="(\d+)"')
+ROUND = re.compile(r'name="round" value="(\d+)"')
 ALERT = re.compile(r'<div class="alert alert-(\w+)" role="alert">(.*?)</div>', re.S)
 CONFLICT = "Someone else changed this scheme"
 # Seconds each simulated user waits between steps (the least and the most), in every scenario.
@@ -15,7 +16,10 @@ def form_fields(html: str) -> dict[str, str] | None:
     csrf, version = CSRF.search(html or ""), VERSION.search(html or "")
     if not (csrf and version):
         return None
-    return {"csrfmiddlewaretoken": csrf.group(1), "version": version.group(1)}
+    fields = {"csrfmiddlewaretoken": csrf.group(1), "version": version.group(1)}
+    if found := ROUND.search(html):  # a review form: the submission it reviews
+        fields["round"] = found.group(1)
+    return fields
 
 
 def outcome_of(html: str) -> tuple[str, str]:
@@ -26,7 +30,7 @@ def outcome_of(html: str) -> tuple[str, str]:
     """
     alerts = ALERT.findall(html or "")
     for outcome, test in [
-        ("success", lambda tag, text: " is now " in text),
+        ("success", lambda tag, text: " is now " in text or " is recorded. It stays " in text),
         ("conflict", lambda tag, text: CONFLICT in text),
         ("refused", lambda tag, text: tag in ("danger", "warning")),
     ]:

@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "governance.middleware.SessionTimeoutMiddleware",
+    "governance.middleware.PrivatePagesMiddleware",
     "governance.middleware.RefusalLogMiddleware",
     # last: turns a locked-out sign-in into the lockout page
     "axes.middleware.AxesMiddleware",

@@ -179,6 +179,36 @@ def test_a_file_that_is_neither_csv_nor_xlsx_is_refused(world, tmp_path):
     assert errors == ["plans.txt is neither a .csv nor an .xlsx file."]
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"PK\x03\x04\x00\x00\x00\x00\x00\x00\r\x00binary\x00\x00data\r",  # a workbook named .csv
+        b"reference,month,actual\rELR-1920-001,5,1000\r",  # old Mac line endings
+    ],
+)
+def test_a_file_named_csv_that_is_not_csv_is_refused_with_a_reason(world, tmp_path, content):
+    path = tmp_path / "returns.csv"
+    path.write_bytes(content)
+
+    errors, _message = failed_import("returns", path)
+
+    assert len(errors) == 1
+    assert errors[0].startswith("The file could not be read as CSV")
+    assert "upload the .xlsx file itself" in errors[0]
+
+
+@pytest.mark.parametrize("year", ["\u00b2018/19", "2019/\u00b20", "\uff12\uff10\uff11\uff19/20"])
+def test_a_year_in_other_digits_is_a_row_error(world, tmp_path, year):
+    path = write_csv(
+        tmp_path / "targets.csv",
+        [{"organisation": "ELR", "financial_year": year, "requirement": "1000"}],
+    )
+
+    errors, _message = failed_import("targets", path)
+
+    assert len(errors) == 1 and errors[0].startswith("row 2:")
+
+
 def test_a_reference_keeps_its_organisation_and_its_number(world, tmp_path):
     existing = add_scheme(world, "ELR")  # ELR-1920-001
     rows = [

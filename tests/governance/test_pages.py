@@ -672,3 +672,108 @@ def test_an_empty_task_list_says_so(client, people):
     page = text(as_user(client, people["elr-viewer"]).get(reverse("my_tasks")))
     assert "Nothing is waiting for you." in page
     assert "Page 1" not in page
+
+
+def _submitted(client, people, draft) -> Scheme:
+    as_user(client, people["elr-project-lead"]).post(
+        reverse("scheme_submit", args=[draft.pk]), {"version": draft.version}
+    )
+    draft.refresh_from_db()
+    return draft
+
+
+def _review_form(client, user, scheme, kind) -> dict:
+    """The hidden fields of the review form as the reviewer's page drew them."""
+    page = as_user(client, user).get(reverse("scheme_review", args=[scheme.pk, kind]))
+    form = page.context["form"]
+    return {"version": form.initial["version"], "round": form.initial["round"]}
+
+
+def test_the_two_reviews_opened_together_both_go_through(client, people, draft):
+    scheme = _submitted(client, people, draft)
+    finance_seen = _review_form(client, people["elr-finance-reviewer"], scheme, "finance")
+    clinical_seen = _review_form(client, people["elr-clinical-reviewer"], scheme, "clinical")
+
+    finance = as_user(client, people["elr-finance-reviewer"])
+    response = finance.post(
+        reverse("scheme_review", args=[scheme.pk, "finance"]),
+        {**finance_seen, "decision": "supported", "comment": "Savings are credible."},
+        follow=True,
+    )
+    assert (
+        f"Your financial review of {scheme.reference} is recorded. It stays in confirm and "
+        "challenge until the clinical review is in." in text(response)
+    )
+
+    # the clinical reviewer's page was drawn before the financial review: still accepted
+    clinical = as_user(client, people["elr-clinical-reviewer"])
+    response = clinical.post(
+        reverse("scheme_review", args=[scheme.pk, "clinical"]),
+        {**clinical_seen, "decision": "supported", "comment": "Clinically sound."},
+        follow=True,
+    )
+    assert f"{scheme.reference} is now QIA panel." in text(response)
+    scheme.refresh_from_db()
+    assert scheme.state == SchemeState.QIA_PANEL
+    assert Review.objects.filter(scheme=scheme).count() == 2
+
+
+def test_a_review_of_an_earlier_submission_is_a_conflict(client, people, draft):
+    scheme = _submitted(client, people, draft)
+    clinical_seen = _review_form(client, people["elr-clinical-reviewer"], scheme, "clinical")
+    as_user(client, people["elr-finance-reviewer"]).post(
+        reverse("scheme_review", args=[scheme.pk, "finance"]),
+        {"version": scheme.version, "decision": "revise", "comment": "Show the baseline."},
+    )
+    scheme.refresh_from_db()
+    review = Review.objects.get()
+    as_user(client, people["elr-project-lead"]).post(
+        reverse("scheme_submit", args=[scheme.pk]),
+        {"version": scheme.version, f"response_{review.pk}": "Baseline added."},
+    )
+    scheme.refresh_from_db()
+    assert scheme.state == SchemeState.CONFIRM_AND_CHALLENGE
+
+    response = as_user(client, people["elr-clinical-reviewer"]).post(
+        reverse("scheme_review", args=[scheme.pk, "clinical"]),
+        {**clinical_seen, "decision": "supported", "comment": "Read the first version."},
+        follow=True,
+    )
+    assert "Someone else changed this scheme" in text(response)
+    assert not Review.objects.filter(kind="clinical").exists()
+
+
+def test_the_review_form_is_not_offered_once_that_review_is_in(client, people, draft):
+    scheme = _submitted(client, people, draft)
+    reviewer = as_user(client, people["elr-finance-reviewer"])
+    url = reverse("scheme_review", args=[scheme.pk, "finance"])
+    reviewer.post(url, {"version": scheme.version, "decision": "supported", "comment": "Good."})
+
+    response = reviewer.get(url, follow=True)
+    assert response.redirect_chain[-1][0] == scheme.get_absolute_url()
+    assert "The financial review of this submission is already recorded" in text(response)
+    assert "supported" in text(response)
+    # the clinical review is still offered
+    clinical = as_user(client, people["elr-clinical-reviewer"])
+    assert clinical.get(reverse("scheme_review", args=[scheme.pk, "clinical"])).status_code == 200
+
+
+def test_a_reviewer_who_sends_a_pid_back_lands_on_their_tasks_not_a_refusal(client, people, draft):
+    scheme = _submitted(client, people, draft)
+    response = as_user(client, people["elr-finance-reviewer"]).post(
+        reverse("scheme_review", args=[scheme.pk, "finance"]),
+        {"version": scheme.version, "decision": "revise", "comment": "Show the baseline."},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == reverse("my_tasks")
+    page = text(response)
+    assert f"{scheme.reference} is now draft." in page
+    assert "back with its project team" in page
+    assert not AccessRefusal.objects.exists()
+
+
+def test_signed_in_pages_are_not_kept_by_the_browser(client, people, draft):
+    response = as_user(client, people["elr-project-lead"]).get(draft.get_absolute_url())
+    cache = response["Cache-Control"]
+    assert "no-store" in cache and "private" in cache

@@ -95,6 +95,8 @@ def test_the_table_downloads_as_csv_and_xlsx(client, world):
     ("params", "message"),
     [
         ({"year": "garbage"}, "'garbage' is not a financial year: write it like 2019/20."),
+        ({"year": "\u00b2019/20"}, "'\u00b2019/20' is not a financial year"),
+        ({"year": "2019/20", "month": "\u00b3"}, "'\u00b3' is not a month"),
         ({"year": "2019/20", "month": "13"}, "Month 13 is outside the year"),
         ({"year": "2019/20", "month": "x"}, "'x' is not a month"),
         ({"year": "2031/32"}, "There is no financial year 2031/32"),

@@ -84,6 +84,17 @@ def test_a_scheme_behind_by_more_than_ten_percent_raises_one_escalation_and_one_
     assert EscalationEvent.objects.get().what.startswith("Escalation raised to the PMO")
 
 
+def test_the_escalation_states_its_figures_as_the_pages_do(make_scheme, commit):
+    scheme = make_scheme(monthly=Decimal("5000.50"))
+    add_return(scheme, 1, Decimal("-1500.25"))
+    add_return(scheme, 2, Decimal("0"))
+    run(commit, JUNE_11)
+    reason = Escalation.objects.get().reason
+    # pence kept and the sign before the pound sign, as on the scheme page
+    assert "actual -£1,500.25 against plan £10,001" in reason
+    assert "against annual plan £60,006" in reason
+
+
 def test_the_rag_is_read_as_at_the_month_whose_return_is_due(make_scheme, commit):
     scheme = make_scheme()
     add_return(scheme, 1, 1000)
