@@ -11,8 +11,9 @@ page. Three races of N pairs each:
 - two finance reviewers support the same scheme in confirm and challenge;
 - one clinical reviewer clicks "support" twice, from two sessions (a double submit).
 
-Each must end with exactly one transition: one success, and one clear "someone else changed
-this scheme" refusal. Prints, per race, the clients' outcomes and the transition log rows per
+Each must end with exactly one transition: one success, and one clear refusal ("someone else
+changed this scheme", or, for two reviews of the same kind, that the review is already
+recorded). Prints, per race, the clients' outcomes and the transition log rows per
 scheme, and exits non-zero if any scheme has other than one.
 """
 

@@ -664,6 +664,7 @@ class OrganisationTotals:
 
     organisation: Organisation | None  # None on the total row
     target: Decimal | None
+    allocation: Decimal | None = None  # the organisation's allocation, when imported
     identified: Decimal = ZERO  # annual plans of the existing (non-recovery) schemes
     ytd_plan: Decimal = ZERO
     ytd_actual: Decimal = ZERO
@@ -672,6 +673,13 @@ class OrganisationTotals:
     recovery_forecast: Decimal = ZERO
     # {"green": n, "amber": n, "red": n, "unrated": n} of the schemes in delivery
     rag_counts: dict = field(default_factory=lambda: dict.fromkeys(RAG_COUNT_KEYS, 0))
+
+    @property
+    def target_percent(self) -> Decimal | None:
+        """The target as a share of the allocation (DESIGN.md: 6.0% for ELR in 2019/20)."""
+        if self.target is None or not self.allocation:
+            return None
+        return (self.target / self.allocation * 100).quantize(Decimal("0.1"))
 
     @property
     def unidentified(self) -> Decimal | None:
@@ -742,16 +750,19 @@ def dashboard(
     else:
         as_at = returns_month = month
     organisations = list(Organisation.objects.filter(system_id__in=user.system_ids))
-    targets = dict(
-        QippTarget.objects.filter(
+    targets = {
+        organisation_id: (requirement, allocation)
+        for organisation_id, requirement, allocation in QippTarget.objects.filter(
             financial_year=financial_year, organisation__in=organisations
-        ).values_list("organisation_id", "requirement")
-    )
+        ).values_list("organisation_id", "requirement", "allocation")
+    }
     counted = Scheme.objects.filter(
         financial_year=financial_year, organisation__in=organisations
     ).exclude(state__in=NOT_COUNTED)
     returns = _returns_of(Q(scheme__in=counted.values("pk")), max(as_at, returns_month or 0))
-    rows = {org.pk: OrganisationTotals(org, targets.get(org.pk)) for org in organisations}
+    rows = {
+        org.pk: OrganisationTotals(org, *targets.get(org.pk, (None, None))) for org in organisations
+    }
     off_track, missing = [], []
     deadline = return_deadline(financial_year, returns_month) if returns_month else None
     # Plain rows, not schemes: building every counted scheme (and its people) as a model was
@@ -796,6 +807,8 @@ def dashboard(
         or any(row.rag_counts.values())
     ]
     total = OrganisationTotals(None, sum((r.target for r in shown if r.target is not None), ZERO))
+    if shown and all(r.target is not None and r.allocation for r in shown):
+        total.allocation = sum((r.allocation for r in shown), ZERO)
     for row in shown:
         for name in ("identified", "ytd_plan", "ytd_actual", "ytd_assured", "forecast"):
             setattr(total, name, getattr(total, name) + getattr(row, name))

@@ -39,6 +39,7 @@ from governance.models import (
     SchemeType,
     System,
     User,
+    state_words,
 )
 
 KINDS = ("targets", "plans", "returns")
@@ -166,12 +167,69 @@ def read_table(handle, name: str) -> list[list[str]]:
     raise Invalid(f"{name} is neither a .csv nor an .xlsx file.")
 
 
-def _records(kind: str, rows: list[list[str]], result: ImportResult):
-    """The header's columns and (row number, {column: text}) for each non-blank row."""
+def _separator_hint(header: list[str]) -> str | None:
+    """The file's separator when a CSV's header is one cell holding semicolons or tabs."""
+    if len([cell for cell in header if cell]) != 1:
+        return None
+    text = next(cell for cell in header if cell)
+    counts = {"semicolons": text.count(";"), "tabs": text.count("\t")}
+    name, count = max(counts.items(), key=lambda item: item[1])
+    return name if count else None
+
+
+def _width(cells: list[str]) -> int:
+    """How many cells a row has up to its last non-empty one: trailing empty cells are nothing."""
+    width = len(cells)
+    while width and not cells[width - 1]:
+        width -= 1
+    return width
+
+
+def _cell_count_problem(cells: list[str], header: list[str]) -> str | None:
+    """Why a CSV row does not line up with its header, if it does not.
+
+    An unquoted "34,319" splits one amount into two cells and moves every later value one
+    column to the right; a line cut short leaves its last columns out. Either way the values
+    would land in the wrong columns or go missing, so the row is refused rather than guessed.
+    """
+    columns = _width(header)
+    values = _width(cells)
+    if values > columns:
+        return (
+            f"row has {values} values but the header has {columns} columns: "
+            "a value containing a comma must be in quotes"
+        )
+    if len(cells) < columns:
+        missing = [c for c in header[len(cells) : columns] if c]
+        return (
+            f"row has {len(cells)} values but the header has {columns} columns: "
+            f"the line is cut short before {', '.join(missing)}"
+        )
+    return None
+
+
+def _records(kind: str, rows: list[list[str]], result: ImportResult, *, is_csv: bool):
+    """The header's columns and (row number, {column: text}) for each non-blank row.
+
+    A CSV row must have a cell for each column of the header (trailing empty cells are fine);
+    one that does not is a row error and is left out. Rows of a workbook have no commas to
+    split them wrongly, and openpyxl may leave trailing empty cells out, so they are padded.
+    """
     if not rows:
         result.errors.append(RowError(None, "The file is empty: the first row must be headers."))
         return [], []
     header = [cell.strip().lower().replace(" ", "_") for cell in rows[0]]
+    separator = _separator_hint(rows[0]) if is_csv else None
+    if separator:
+        # otherwise the whole header reads as one unknown column and every column is "missing"
+        result.errors.append(
+            RowError(
+                None,
+                f"The file looks separated by {separator}, but it must be comma-separated. "
+                "Save it from your spreadsheet as 'CSV UTF-8 (comma delimited)'.",
+            )
+        )
+        return header, []
     required, optional = COLUMNS[kind]
     missing = [c for c in required if c not in header]
     if missing:
@@ -185,6 +243,10 @@ def _records(kind: str, rows: list[list[str]], result: ImportResult):
     records = []
     for number, cells in enumerate(rows[1:], start=2):
         if not any(cells):
+            continue
+        problem = _cell_count_problem(cells, header) if is_csv else None
+        if problem:
+            result.errors.append(RowError(number, problem))
             continue
         cells = cells + [""] * (len(header) - len(cells))
         records.append((number, {c: v for c, v in zip(header, cells, strict=False) if c}))
@@ -473,7 +535,7 @@ class PlanRow:
     organisation: Organisation
     year: FinancialYear
     values: dict  # PLAN_COMPARED -> value
-    state: str | None
+    state: str | None  # blank: a new scheme starts in delivery, an existing one keeps its state
 
 
 def _parse_plan(number, record, *, lookups: Lookups, result, has_state: bool, first_row: dict):
@@ -577,6 +639,25 @@ def _check_numbering(parsed: list[PlanRow], existing: dict, lookups: Lookups, re
         claimed.setdefault(key, p)
 
 
+def _check_states(parsed: list[PlanRow], existing: dict, result) -> None:
+    """The file's state of an existing scheme must be its state: the import never changes it.
+
+    A scheme moves from state to state only through its workflow (review, QIA panel, sign-off,
+    delivery), each step checked and logged; a file must not skip them. A new scheme may
+    start in any state: that is how schemes governed before this product are brought in.
+    """
+    for p in parsed:
+        scheme = existing.get(p.reference)
+        if scheme and p.state and p.state != scheme.state:
+            result.errors.append(
+                RowError(
+                    p.row,
+                    f"{p.reference} is {scheme.state_words} and its state changes only "
+                    f"through its workflow (the file says {state_words(p.state)})",
+                )
+            )
+
+
 def _import_plans(header, records, *, lookups: Lookups, by: User, result: ImportResult):
     has_state = "state" in header
     first_row: dict[str, int] = {}
@@ -601,11 +682,12 @@ def _import_plans(header, records, *, lookups: Lookups, by: User, result: Import
         for scheme in Scheme.objects.filter(reference__in=chunk).select_related("financial_year"):
             existing[scheme.reference] = scheme
     _check_numbering(parsed, existing, lookups, result)
+    _check_states(parsed, existing, result)
     if result.errors:
         return
 
     now = timezone.now()
-    new, changed, changes, new_states = [], [], [], {}
+    new, changed, changes = [], [], []
     for p in parsed:
         scheme = existing.get(p.reference)
         if scheme is None:
@@ -637,33 +719,28 @@ def _import_plans(header, records, *, lookups: Lookups, by: User, result: Import
                 )
             )
             setattr(scheme, name, p.values[name])
-        if p.state and p.state != scheme.state:
-            new_states.setdefault(p.state, []).append(scheme.pk)
-            changes.append(
-                SchemeChange(
-                    scheme=scheme,
-                    changed_by=by,
-                    field="state",
-                    old_value=SchemeState(scheme.state).label,
-                    new_value=SchemeState(p.state).label,
-                )
-            )
-        if fields or (p.state and p.state != scheme.state):
+        if fields:
             scheme.version += 1
             scheme.updated_at = now
             changed.append(scheme)
     Scheme.objects.bulk_create(new, batch_size=BATCH)
     Scheme.objects.bulk_update(changed, [*PLAN_COMPARED, "version", "updated_at"], batch_size=BATCH)
-    for state, ids in new_states.items():
-        # the state is protected from assignment: a bulk import sets it in the database
-        for chunk in _chunks(ids):
-            Scheme.objects.filter(pk__in=chunk).update(state=state, state_changed_at=now)
     SchemeChange.objects.bulk_create(changes, batch_size=BATCH)
     result.created, result.updated = len(new), len(changed)
     result.unchanged = len(parsed) - len(new) - len(changed)
 
 
 # --- returns ---
+
+
+@dataclass
+class ReturnRow:
+    row: int
+    reference: str
+    scheme_id: int
+    month: int
+    values: dict  # actual and the optional forecast_outturn, commentary given -> value
+    assured: Decimal | None  # the PMO assured value; None when blank or not a column
 
 
 def _parse_return(number, record, *, schemes: dict, lookups: Lookups, result, first_row: dict):
@@ -706,7 +783,7 @@ def _parse_return(number, record, *, schemes: dict, lookups: Lookups, result, fi
         assured = check(_amount, record["pmo_assured"], "pmo_assured", required=False)
     if not check.ok:
         return None
-    return scheme[0], month, values, assured
+    return ReturnRow(number, reference, scheme[0], month, values, assured)
 
 
 def _correct_return(monthly: MonthlyReturn, values: dict, assured, *, by, now) -> list:
@@ -765,6 +842,33 @@ def _correct_return(monthly: MonthlyReturn, values: dict, assured, *, by, now) -
     return changes
 
 
+def _check_assurance(parsed: list[ReturnRow], existing: dict, *, by: User, result) -> None:
+    """A return is never assured by the person who entered it (ACCESS.md).
+
+    The importer enters each new return of the file, so a new return's row cannot carry a
+    PMO assured value, nor can the row of a return the importer entered before. A return
+    someone else entered may be assured by the import.
+    """
+    for p in parsed:
+        if p.assured is None:
+            continue
+        monthly = existing.get((p.scheme_id, p.month))
+        if monthly is None:
+            who = "this file enters that return"
+        elif monthly.entered_by_id == by.pk:
+            who = "you entered that return"
+        else:
+            continue
+        result.errors.append(
+            RowError(
+                p.row,
+                f"pmo_assured for {p.reference} month {p.month} is refused: {who}, and the "
+                "assured value must come from someone other than who entered the return. "
+                "Leave it blank; the PMO can assure the return after someone else enters it.",
+            )
+        )
+
+
 def _import_returns(header, records, *, lookups: Lookups, by: User, result: ImportResult):
     references = sorted({r["reference"].strip() for _n, r in records if r["reference"].strip()})
     schemes = {}
@@ -786,31 +890,31 @@ def _import_returns(header, records, *, lookups: Lookups, by: User, result: Impo
     if result.errors:
         return
     existing = {}
-    for chunk in _chunks(sorted({p[0] for p in parsed})):
+    for chunk in _chunks(sorted({p.scheme_id for p in parsed})):
         for monthly in MonthlyReturn.objects.filter(scheme_id__in=chunk):
             existing[(monthly.scheme_id, monthly.month)] = monthly
+    _check_assurance(parsed, existing, by=by, result=result)
+    if result.errors:
+        return
 
     now = timezone.now()
     new, changed, changes = [], [], []
-    for scheme_id, month, values, assured in parsed:
-        monthly = existing.get((scheme_id, month))
+    for p in parsed:
+        monthly = existing.get((p.scheme_id, p.month))
         if monthly is None:
-            # a new return: who entered it is on the row itself (entered_by), as in the browser
+            # entered by the importer, so never assured by them (_check_assurance)
             new.append(
                 MonthlyReturn(
-                    scheme_id=scheme_id,
-                    month=month,
-                    actual=values["actual"],
-                    forecast_outturn=values.get("forecast_outturn"),
-                    commentary=values.get("commentary") or "",
-                    pmo_assured=assured,
+                    scheme_id=p.scheme_id,
+                    month=p.month,
+                    actual=p.values["actual"],
+                    forecast_outturn=p.values.get("forecast_outturn"),
+                    commentary=p.values.get("commentary") or "",
                     entered_by=by,
-                    assured_by=by if assured is not None else None,
-                    assured_at=now if assured is not None else None,
                 )
             )
             continue
-        corrections = _correct_return(monthly, values, assured, by=by, now=now)
+        corrections = _correct_return(monthly, p.values, p.assured, by=by, now=now)
         if corrections:
             changes += corrections
             changed.append(monthly)
@@ -865,8 +969,10 @@ def import_file(
     except Invalid as exc:
         result.errors.append(RowError(None, exc.message))
         return result
-    header, records = _records(kind, rows, result)
-    if result.errors:
+    header, records = _records(kind, rows, result, is_csv=Path(name).suffix.lower() == ".csv")
+    # a row refused for its cell count does not stop the other rows being checked: every bad
+    # row is listed at once
+    if result.errors and not records:
         return result
     with transaction.atomic():
         lookups = Lookups(create_missing=create_missing, organisation_ids=organisation_ids)
@@ -875,6 +981,7 @@ def import_file(
             # organisations, years or areas made for this file go too
             transaction.set_rollback(True)
             result.created = result.updated = result.unchanged = 0
+            result.errors.sort(key=lambda error: error.row or 0)
         elif result.changed_scheme_ids:
             for hook in RETURNS_IMPORTED_HOOKS:
                 hook(scheme_ids=result.changed_scheme_ids)

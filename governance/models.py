@@ -239,6 +239,12 @@ class SchemeState(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn"
 
 
+def state_words(state: str) -> str:
+    """A state as it reads inside a sentence: "in delivery", but "QIA panel"."""
+    label = SchemeState(state).label
+    return label if label[:2].isupper() else label[:1].lower() + label[1:]
+
+
 # States from which the project lead or SRO may still withdraw ("before approval").
 WITHDRAWABLE = [
     SchemeState.DRAFT,
@@ -374,8 +380,7 @@ class Scheme(ConcurrentTransitionMixin, models.Model):
     @property
     def state_words(self) -> str:
         """The state as it reads inside a sentence: "in delivery", but "QIA panel"."""
-        label = self.get_state_display()
-        return label if label[:2].isupper() else label[:1].lower() + label[1:]
+        return state_words(self.state)
 
     # --- money ---
     @property

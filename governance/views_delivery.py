@@ -19,7 +19,7 @@ from governance.forms_delivery import (
     StartDeliveryForm,
     StopForm,
 )
-from governance.models import MONTHS, MonthlyReturn, Scheme
+from governance.models import MONTHS, FinancialYear, MonthlyReturn, Scheme
 from governance.services import ActionRefused, Conflict
 from governance.views import _scheme_for, _transition_page, _version, refuse
 
@@ -128,12 +128,23 @@ def return_edit(request, pk: int, month: int | None = None):
                 expected_token=data["token"],
             )
         except Conflict:
-            messages.warning(
-                request,
-                "A return for that month was saved by someone else meanwhile, so nothing was "
-                "saved. Here it is as it now stands: correct it if still needed.",
-            )
-            return redirect("return_edit", scheme.pk, chosen)
+            there = scheme.returns.filter(month=chosen).select_related("entered_by").first()
+            if month is None and there is not None:
+                # a new return for a month that has one: say so, and keep what was typed
+                label = delivery.month_label(scheme.financial_year, chosen)
+                form.add_error(
+                    "month",
+                    f"The {label} return is already in, entered by {there.entered_by}, so "
+                    "nothing was saved. To change its figures, correct that return (Correct, "
+                    "in the scheme's delivery section).",
+                )
+            else:
+                messages.warning(
+                    request,
+                    "A return for that month was saved by someone else meanwhile, so nothing "
+                    "was saved. Here it is as it now stands: correct it if still needed.",
+                )
+                return redirect("return_edit", scheme.pk, chosen)
         except ActionRefused as exc:
             form.add_error(None, exc.message)
         except ValidationError as exc:
@@ -242,13 +253,27 @@ def dashboard(request):
             action="dashboard",
         )
     today = timezone.localdate()
-    form = DashboardForm(request.GET or None)
+    asked = request.GET.copy()
+    # the year as the reports write it (2019/20) is understood as well as its first year
+    if (start := FinancialYear.parse_label(asked.get("year", ""))) is not None:
+        asked["year"] = str(start)
+    form = DashboardForm(asked or None)
     year, month = None, None
     if form.is_valid():
         year, month = form.cleaned_data["year"], form.cleaned_data["month"]
     year = year or delivery.current_year(today)
     if year is None:
         return render(request, "delivery/dashboard.html", {"form": form, "board": None})
+    if form.is_bound and not form.is_valid():
+        wrong = {"year": "financial year", "month": "month"}
+        asked_for = " or ".join(
+            f"{wrong[name]} {request.GET.get(name, '')!r}" for name in form.errors if name in wrong
+        )
+        messages.warning(
+            request,
+            f"There is no {asked_for} to show: the dashboard shows {year.label} as at the "
+            "latest returns due. Choose a year and month below.",
+        )
     if not (form.is_valid() and form.cleaned_data["year"]):
         # the form shows the year and month the board is drawn for, even when the address
         # named no year (or a bad one)

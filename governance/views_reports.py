@@ -128,6 +128,17 @@ class ImportForm(forms.Form):
         label="Create financial years, programme areas and areas of spend not yet known",
     )
 
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not user.is_staff:
+            # reference data is kept by staff in the admin (ACCESS.md): the PMO imports
+            # against the years and areas already there
+            del self.fields["create_missing"]
+            self.fields["file"].help_text += (
+                " A financial year, programme area or area of spend not yet in the system is "
+                "reported as unknown: ask an administrator to add it first."
+            )
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if Path(upload.name).suffix.lower() not in (".csv", ".xlsx"):
@@ -147,7 +158,7 @@ def import_upload(request):
             action="import",
             target="import page",
         )
-    form = ImportForm(request.POST or None, request.FILES or None)
+    form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
     result = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -156,7 +167,7 @@ def import_upload(request):
             upload,
             name=upload.name,
             by=request.user,
-            create_missing=form.cleaned_data["create_missing"],
+            create_missing=form.cleaned_data.get("create_missing", False),
             organisation_ids=request.user.organisation_ids,
         )
         if result.ok:

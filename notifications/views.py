@@ -155,22 +155,28 @@ def _next(request, escalation: Escalation) -> str:
     return escalation.get_absolute_url()
 
 
-def _action_page(request, pk, *, action, form_class, template, call, initial=None):
+def _action_page(request, pk, *, action, form_class, template, call, initial=None, ready=None):
+    """GET shows the form; POST records it. A refusal (a due date in the past, the escalation
+    resolved meanwhile) shows the form again with the reason and what was typed, never
+    losing it. `ready(escalation)` says why the form is not offered yet, if it is not."""
     escalation, refused = _escalation_for(request, pk, action=action)
     if refused:
         return refused
     reason = policy.refusal(action, request.user, escalation.scheme)
     if reason:
         return _refuse(request, reason, action=action, target=f"escalation {pk}")
+    if request.method == "GET" and ready is not None and (why := ready(escalation)):
+        messages.info(request, why)
+        return redirect(escalation)
     form = form_class(request.POST or None, initial=initial(escalation) if initial else None)
     if request.method == "POST" and form.is_valid():
         try:
             call(escalation, form.cleaned_data)
         except ActionRefused as exc:
-            messages.error(request, exc.message)
+            form.add_error(None, exc.message)
         else:
             messages.success(request, "Recorded.")
-        return redirect(_next(request, escalation))
+            return redirect(_next(request, escalation))
     return render(
         request,
         template,
@@ -233,6 +239,12 @@ def escalation_decide(request, pk: int):
         action="escalation_decide",
         form_class=DecisionForm,
         template="notifications/escalation_decide.html",
+        ready=lambda e: (
+            None
+            if e.level == Level.QAG
+            else "This escalation is still with the PMO: QAG records a decision once the PMO "
+            "raises it to QAG."
+        ),
         call=lambda e, data: services.escalation_decide(
             escalation_id=e.pk,
             by=request.user,

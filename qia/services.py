@@ -22,6 +22,7 @@ from governance import policy, roles
 from governance import services as governance
 from governance.models import Profession, Scheme, SchemeState, User
 from governance.services import ActionRefused, Conflict, record_refusal, run_transition
+from governance.templatetags.qipp import pounds
 from notifications import emails
 from notifications.services import notify
 from qia import policy as rules
@@ -173,7 +174,7 @@ def due_reasons(version: QiaVersion, scheme: Scheme, today: date) -> list[str]:
     if change is not None and change > limit:
         reasons.append(
             f"the annual plan has changed by {change:.0f}% since sign-off "
-            f"(from £{version.plan_at_sign_off:,.0f} to £{scheme.annual_plan:,.0f})"
+            f"(from {pounds(version.plan_at_sign_off)} to {pounds(scheme.annual_plan)})"
         )
     return reasons
 
@@ -798,6 +799,12 @@ def sign_off_record(
 
     Both approvals sign the version off (a first assessment approves its scheme). A decline
     returns it for revision (a first assessment takes its scheme back to draft) or rejects it.
+
+    The two signatures are independent, in either order: the other signatory's decision
+    recorded since the page was drawn is no conflict, so `expected_revision` is not compared
+    here. What would make this decision stale is checked on the locked version instead: it
+    must still await sign-off (a decline or a return moves it on), and this capacity must
+    still be open (each is signed once).
     """
     if decision not in SignOffDecision.values:
         raise ActionRefused("Choose to approve or to decline.")
@@ -811,7 +818,6 @@ def sign_off_record(
     def work(scheme: Scheme, version: QiaVersion):
         chosen = _capacity_for(by, version, capacity)
         _check("sign_off", by, scheme, version=version, capacity=chosen)
-        _expect(version, expected_revision)
         label = Capacity(chosen).label
         if decision == SignOffDecision.APPROVED:
             _approve(scheme, version, chosen, label, comment, justification, by, result)

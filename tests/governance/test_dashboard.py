@@ -169,6 +169,20 @@ def test_before_the_deadline_the_missing_returns_are_due_and_the_rag_is_as_at_ju
 
 
 @time_machine.travel(date(2019, 8, 15), tick=False)
+def test_the_target_shows_its_share_of_the_allocation_when_there_is_one(client, people, schemes):
+    # ELR's 2019/20 figures from DESIGN.md: £19,647,000 of a £327,450,000 allocation is 6.0%
+    QippTarget.objects.filter(organisation__code="ELR").update(
+        requirement=Decimal("19647000"), allocation=Decimal("327450000")
+    )
+
+    header, elr, wl, total = table(dashboard(client, people["elr-pmo"]), "totals-table")
+
+    assert elr[1].startswith("£19,647,000") and elr[1].endswith("6.0% of allocation")
+    assert wl[1] == "£50,000"  # no allocation imported: no share shown
+    assert total[1] == "£19,697,000"  # not every row has an allocation: no total share
+
+
+@time_machine.travel(date(2019, 8, 15), tick=False)
 def test_any_year_and_month_can_be_chosen(client, people, schemes):
     response = dashboard(client, people["elr-pmo"], "?year=2019&month=2")
 
@@ -183,7 +197,21 @@ def test_a_nonsense_choice_falls_back_to_the_current_year(client, people, scheme
     response = dashboard(client, people["elr-pmo"], "?year=banana&month=99")
 
     assert response.status_code == 200
-    assert "Figures as at Jul 2019 (month 4)" in text(response)
+    page = text(response)
+    assert "Figures as at Jul 2019 (month 4)" in page
+    assert (
+        "There is no financial year 'banana' or month '99' to show: the dashboard shows "
+        "2019/20 as at the latest returns due." in page
+    )
+
+
+@time_machine.travel(date(2019, 8, 15), tick=False)
+def test_the_year_may_be_written_as_the_reports_write_it(client, people, schemes):
+    response = dashboard(client, people["elr-pmo"], "?year=2019/20&month=2")
+
+    page = text(response)
+    assert "Figures as at May 2019 (month 2)" in page
+    assert "There is no" not in page
 
 
 @time_machine.travel(date(2019, 8, 15), tick=False)

@@ -340,14 +340,26 @@ def test_a_corrected_return_is_updated_and_kept_in_the_scheme_history(world, tmp
 def test_correcting_an_assured_return_clears_its_assurance_unless_the_row_assures_it(
     world, tmp_path
 ):
+    """The returns are entered by the scheme's lead, then assured by the import.
+
+    (This test used to have the import enter and assure the returns in one file: that was
+    the defect of a return assured by the person who entered it.)
+    """
     scheme = add_scheme(world, "ELR")
     path = tmp_path / "returns.csv"
     rows = [
-        {"reference": scheme.reference, "month": "1", "actual": "900", "pmo_assured": "800"},
-        {"reference": scheme.reference, "month": "2", "actual": "900", "pmo_assured": "800"},
+        {"reference": scheme.reference, "month": "1", "actual": "900", "pmo_assured": ""},
+        {"reference": scheme.reference, "month": "2", "actual": "900", "pmo_assured": ""},
     ]
     write_csv(path, rows)
+    with path.open("rb") as handle:
+        entered = importers.import_file("returns", handle, name=path.name, by=world.users["lead"])
+    assert entered.ok
+    for row in rows:
+        row["pmo_assured"] = "800"
+    write_csv(path, rows)
     run_import("returns", path)
+    assert [r.pmo_assured for r in scheme.returns.order_by("month")] == [Decimal("800")] * 2
     rows[0].update(actual="1000", pmo_assured="")  # corrected, not assured again
     rows[1].update(actual="1000", pmo_assured="1000")  # corrected and assured at once
     write_csv(path, rows)
@@ -409,7 +421,15 @@ def test_create_missing_makes_organisations_years_and_areas(world, tmp_path):
 
 
 def test_an_xlsx_with_headers_in_any_case_and_order_imports(world, tmp_path):
+    """The row corrects and assures a return the scheme's lead entered.
+
+    (It used to create the return and assure it at once: the defect of a return assured by
+    the person who entered it.)
+    """
     scheme = add_scheme(world, "ELR")
+    MonthlyReturn.objects.create(
+        scheme=scheme, month=4, actual=Decimal("1000"), entered_by=world.users["lead"]
+    )
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.append(["Actual", "Month", "REFERENCE", "Forecast_Outturn", "PMO Assured", "Notes"])
@@ -421,7 +441,7 @@ def test_an_xlsx_with_headers_in_any_case_and_order_imports(world, tmp_path):
     out, _err = run_import("returns", path)
 
     assert out.strip() == (
-        "Imported returns: 1 created, 0 updated, 0 unchanged. Columns not used: notes."
+        "Imported returns: 0 created, 1 updated, 0 unchanged. Columns not used: notes."
     )
     monthly = scheme.returns.get()
     assert (monthly.month, monthly.actual, monthly.forecast_outturn, monthly.pmo_assured) == (
@@ -472,3 +492,177 @@ def test_a_restricted_import_refuses_other_organisations(world):
         "row 3: you can import for your own organisations only, not WL"
     ]
     assert not QippTarget.objects.exists()
+
+
+# --- the workflow and the assurance rules hold for imports too ---
+
+
+def test_a_plans_import_never_changes_an_existing_schemes_state(world, tmp_path):
+    draft = add_scheme(world, "ELR", state=SchemeState.DRAFT)
+    delivering = add_scheme(world, "ELR")
+    approved = add_scheme(world, "ELR", state=SchemeState.APPROVED)
+    rows = [
+        plan(draft.reference, state="approved"),
+        plan(delivering.reference, state="In delivery"),  # its state already: fine
+        plan(approved.reference, state=""),  # blank: the state is left as it is
+    ]
+    path = write_csv(tmp_path / "plans.csv", rows)
+
+    errors, _message = failed_import("plans", path)
+    rows[0]["state"] = "draft"
+    write_csv(path, rows)
+    out, _err = run_import("plans", path)
+
+    assert errors == [
+        f"row 2: {draft.reference} is draft and its state changes only through its workflow "
+        "(the file says approved)"
+    ]
+    assert out.strip() == "Imported plans: 0 created, 3 updated, 0 unchanged."
+    states = dict(Scheme.objects.values_list("reference", "state"))
+    assert states == {
+        draft.reference: SchemeState.DRAFT,
+        delivering.reference: SchemeState.IN_DELIVERY,
+        approved.reference: SchemeState.APPROVED,
+    }
+    assert not SchemeChange.objects.filter(field="state").exists()
+
+
+def test_new_schemes_may_be_brought_in_in_any_state(world, tmp_path):
+    path = write_csv(tmp_path / "plans.csv", [plan("ELR-1920-001", state="Approved")])
+
+    out, _err = run_import("plans", path)
+
+    assert out.strip() == "Imported plans: 1 created, 0 updated, 0 unchanged."
+    assert Scheme.objects.get().state == SchemeState.APPROVED
+
+
+def test_the_import_never_assures_a_return_its_importer_entered(world, tmp_path):
+    scheme = add_scheme(world, "ELR")
+    importer = importers.import_user()  # who the command line imports as
+    for month, who in ((1, importer), (2, world.users["lead"])):
+        MonthlyReturn.objects.create(
+            scheme=scheme, month=month, actual=Decimal("900"), entered_by=who
+        )
+    rows = [
+        {"reference": scheme.reference, "month": "1", "actual": "900", "pmo_assured": "800"},
+        {"reference": scheme.reference, "month": "2", "actual": "900", "pmo_assured": "800"},
+        {"reference": scheme.reference, "month": "3", "actual": "900", "pmo_assured": "800"},
+        {"reference": scheme.reference, "month": "4", "actual": "900", "pmo_assured": ""},
+    ]
+    path = write_csv(tmp_path / "returns.csv", rows)
+
+    errors, _message = failed_import("returns", path)
+    for row in rows[0], rows[2]:
+        row["pmo_assured"] = ""
+    write_csv(path, rows)
+    out, _err = run_import("returns", path)
+
+    rule = (
+        "and the assured value must come from someone other than who entered the return. "
+        "Leave it blank; the PMO can assure the return after someone else enters it."
+    )
+    assert errors == [
+        f"row 2: pmo_assured for {scheme.reference} month 1 is refused: "
+        f"you entered that return, {rule}",
+        f"row 4: pmo_assured for {scheme.reference} month 3 is refused: "
+        f"this file enters that return, {rule}",
+    ]
+    assert out.strip() == "Imported returns: 2 created, 1 updated, 1 unchanged."
+    assured = {r.month: (r.pmo_assured, r.assured_by) for r in scheme.returns.all()}
+    # only the return the lead entered is assured, by the importer
+    assert assured == {
+        1: (None, None),
+        2: (Decimal("800"), importer),
+        3: (None, None),
+        4: (None, None),
+    }
+
+
+# --- rows that do not line up with the header ---
+
+
+def test_a_row_with_more_values_than_the_header_is_a_row_error(world, tmp_path):
+    scheme = add_scheme(world, "ELR")
+    path = tmp_path / "returns.csv"
+    path.write_text(
+        "reference,month,actual,forecast_outturn\n"
+        f"{scheme.reference},13,900,1000\n"
+        f"{scheme.reference},5,34,319,1403023\n"  # "34,319" not in quotes
+        f'{scheme.reference},6,"34,319",1403023\n'
+    )
+
+    errors, message = failed_import("returns", path)
+
+    # every bad row is listed, in the file's order
+    assert errors == [
+        "row 2: month 13 is outside 1 to 12 (1 is April, 12 is March)",
+        "row 3: row has 5 values but the header has 4 columns: "
+        "a value containing a comma must be in quotes",
+    ]
+    assert message == "2 errors in returns.csv: nothing was imported."
+    assert not MonthlyReturn.objects.exists()
+
+
+def test_a_row_cut_short_is_a_row_error_naming_the_missing_columns(world, tmp_path):
+    scheme = add_scheme(world, "ELR")
+    path = tmp_path / "returns.csv"
+    path.write_text(
+        "reference,month,actual,forecast_outturn,commentary\n"
+        f"{scheme.reference},5,900,,\n"
+        f"{scheme.reference},6,900\n"
+    )
+
+    errors, _message = failed_import("returns", path)
+
+    assert errors == [
+        "row 3: row has 3 values but the header has 5 columns: "
+        "the line is cut short before forecast_outturn, commentary"
+    ]
+    assert not MonthlyReturn.objects.exists()
+
+
+def test_trailing_empty_cells_and_blank_rows_are_fine(world, tmp_path):
+    scheme = add_scheme(world, "ELR")
+    path = tmp_path / "returns.csv"
+    path.write_text(
+        f"reference,month,actual,\n{scheme.reference},1,900,,\n\n,,,,,\n{scheme.reference},2,950\n"
+    )
+
+    out, _err = run_import("returns", path)
+
+    assert out.strip() == "Imported returns: 2 created, 0 updated, 0 unchanged."
+
+
+def test_an_xlsx_whose_rows_are_wider_than_its_header_imports(world, tmp_path):
+    scheme = add_scheme(world, "ELR")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["reference", "month", "actual"])
+    sheet.append([scheme.reference, 1, 900])
+    sheet.cell(row=4, column=8, value=" ")  # a stray space: openpyxl pads every row to H
+    path = tmp_path / "returns.xlsx"
+    workbook.save(path)
+
+    out, _err = run_import("returns", path)
+
+    assert out.strip() == "Imported returns: 1 created, 0 updated, 0 unchanged."
+
+
+@pytest.mark.parametrize("separator, name", [(";", "semicolons"), ("\t", "tabs")])
+def test_a_csv_separated_by_semicolons_or_tabs_is_refused_with_the_reason(
+    world, tmp_path, separator, name
+):
+    path = tmp_path / "returns.csv"
+    path.write_text(
+        separator.join(["reference", "month", "actual"])
+        + "\n"
+        + separator.join(["ELR-1920-001", "1", "900"])
+        + "\n"
+    )
+
+    errors, _message = failed_import("returns", path)
+
+    assert errors == [
+        f"The file looks separated by {name}, but it must be comma-separated. "
+        "Save it from your spreadsheet as 'CSV UTF-8 (comma delimited)'."
+    ]

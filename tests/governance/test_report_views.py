@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from governance.models import AccessRefusal, QippTarget, Scheme
+from governance.models import AccessRefusal, FinancialYear, QippTarget, Scheme
 from tests.governance.report_fixtures import add_return, add_scheme, build_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.governance.report_urls")]
@@ -185,6 +185,34 @@ def test_a_pmo_imports_for_their_own_organisations_only(client, world):
 
     assert "row 3: you can import for your own organisations only, not WL" in text(response)
     assert not QippTarget.objects.exists()
+
+
+def test_the_pmo_cannot_create_financial_years_or_areas_from_the_upload_page(client, world):
+    new_year = b"organisation,financial_year,requirement\nELR,2031/32,1000\n"
+    client.force_login(world.users["elr-pmo"])
+    page = text(client.get(reverse("import_upload")))
+    assert "Create financial years" not in page
+    assert "ask an administrator to add it first" in page
+
+    # a forged tick is ignored: the year is unknown, and nothing is made
+    response = upload(client, world.users["elr-pmo"], "targets", new_year, create_missing="on")
+
+    assert "row 2: unknown financial year 2031/32" in text(response)
+    assert not FinancialYear.objects.filter(start_year=2031).exists()
+
+
+def test_staff_may_create_financial_years_from_the_upload_page(client, world):
+    pmo = world.users["elr-pmo"]
+    pmo.is_staff = True
+    pmo.save()
+    new_year = b"organisation,financial_year,requirement\nELR,2031/32,1000\n"
+    client.force_login(pmo)
+    assert "Create financial years" in text(client.get(reverse("import_upload")))
+
+    response = upload(client, pmo, "targets", new_year, create_missing="on")
+
+    assert "Imported targets: 1 created" in text(response)
+    assert FinancialYear.objects.filter(start_year=2031).exists()
 
 
 def test_the_upload_refuses_a_file_that_is_not_csv_or_xlsx(client, world):

@@ -1,6 +1,6 @@
 """The delivery pages as users drive them: start, close and stop; enter, correct and assure."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -273,17 +273,42 @@ def test_a_correction_shows_and_keeps_the_history_of_the_return(client, people, 
     assert "Month 3 commentary: (empty) → Late invoice" in history
 
 
-def test_a_return_saved_by_someone_else_meanwhile_is_not_overwritten(client, people, make_scheme):
+def test_a_new_return_for_a_month_already_in_is_refused_and_keeps_what_was_typed(
+    client, people, make_scheme
+):
     scheme = make_scheme()
     add_return(scheme, 3, "900", by=people["elr-finance-reviewer"])
 
     response = as_user(client, people["elr-project-lead"]).post(
-        new_url(scheme), {"token": "", "month": "3", "actual": "1"}, follow=True
+        new_url(scheme),
+        {"token": "", "month": "3", "actual": "1234.56", "commentary": "Clinic income"},
     )
+
+    assert response.status_code == 200  # the form again, with the figures typed
+    page = text(response)
+    assert "The Jun 2019 return is already in, entered by" in page
+    assert "nothing was saved" in page
+    assert "1234.56" in page and "Clinic income" in page
+    assert MonthlyReturn.objects.get().actual == Decimal("900")
+
+
+def test_a_correction_saved_by_someone_else_meanwhile_is_not_overwritten(
+    client, people, make_scheme
+):
+    scheme = make_scheme()
+    lead = as_user(client, people["elr-project-lead"])
+    lead.post(new_url(scheme), {"token": "", "month": "3", "actual": "900"})
+    token = lead.get(edit_url(scheme, 3)).context["form"].initial["token"]
+    # someone else's correction meanwhile
+    # (the clock stands still in these tests: the change moves its time on a second)
+    changed_at = MonthlyReturn.objects.get().updated_at + timedelta(seconds=1)
+    MonthlyReturn.objects.filter(month=3).update(actual=Decimal("950"), updated_at=changed_at)
+
+    response = lead.post(edit_url(scheme, 3), {"token": token, "actual": "1"}, follow=True)
 
     assert "A return for that month was saved by someone else meanwhile" in text(response)
     assert response.redirect_chain[-1][0] == edit_url(scheme, 3)
-    assert MonthlyReturn.objects.get().actual == Decimal("900")
+    assert MonthlyReturn.objects.get().actual == Decimal("950")
 
 
 @pytest.mark.parametrize(

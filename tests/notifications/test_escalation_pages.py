@@ -146,11 +146,16 @@ def test_the_sro_records_a_remedial_action(client, people, escalation):
     assert "Recover the lost clinics." in text(c.get(escalation.get_absolute_url()))
 
 
-def test_a_remedial_action_due_in_the_past_is_refused_with_a_message(client, people, escalation):
+def test_a_remedial_action_due_in_the_past_is_refused_and_keeps_what_was_typed(
+    client, people, escalation
+):
     c = as_user(client, people, "elr-sro")
     url = reverse("escalation_remedial", args=[escalation.pk])
-    response = c.post(url, {"action": "Too late.", "due": "2019-06-01"}, follow=True)
-    assert "cannot be in the past" in text(response)
+    response = c.post(url, {"action": "Recover the lost clinics by July.", "due": "2019-06-01"})
+    assert response.status_code == 200  # the form again, not a redirect
+    page = text(response)
+    assert "cannot be in the past" in page
+    assert "Recover the lost clinics by July." in page
     escalation.refresh_from_db()
     assert escalation.status == EscalationStatus.OPEN
 
@@ -311,12 +316,15 @@ def test_a_qag_member_on_the_scheme_team_may_not_decide(client, people, escalati
 
 def test_qag_decides_only_once_the_escalation_is_with_it(client, people, escalation):
     c = as_user(client, people, "elr-qag-member")
-    response = c.post(
-        reverse("escalation_decide", args=[escalation.pk]),
-        {"decision": "stop", "note": "x"},
-        follow=True,
-    )
-    assert "the PMO raises this one first" in text(response)
+    url = reverse("escalation_decide", args=[escalation.pk])
+    shown = c.get(url, follow=True)
+    assert shown.redirect_chain[-1][0] == escalation.get_absolute_url()
+    assert "This escalation is still with the PMO" in text(shown)
+
+    response = c.post(url, {"decision": "stop", "note": "Minuted: stop it."}, follow=True)
+    page = text(response)
+    assert "the PMO raises this one first" in page
+    assert "Minuted: stop it." in page  # the minuted reasons are kept on the form
     escalation.refresh_from_db()
     assert escalation.decision == ""
 

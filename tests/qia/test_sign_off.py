@@ -213,3 +213,72 @@ def test_the_extreme_flag_mail_goes_once_to_each_of_the_qag_list(qia):
         "wl-qag-member@example.nhs.uk",
     ]
     assert qia.fresh(scheme).state == SchemeState.APPROVED
+
+
+def test_both_signatories_with_the_page_open_together_both_sign(qia, as_user):
+    scheme = qia.awaiting_sign_off()
+    url = reverse("qia_sign_off", args=[scheme.pk])
+    revision = {}
+    for who in ("elr-chief-nurse", "elr-clinical-chair"):
+        page = as_user(qia[who]).get(url)
+        revision[who] = page.context["form"].initial["revision"]
+    assert revision["elr-chief-nurse"] == revision["elr-clinical-chair"]
+
+    for who, capacity in (
+        ("elr-chief-nurse", "chief_nurse"),
+        ("elr-clinical-chair", "clinical_chair"),
+    ):
+        response = as_user(qia[who]).post(
+            url,
+            {
+                "decision": "approve",
+                "comment": f"Approved by {who}.",
+                "capacity": capacity,
+                "revision": revision[who],  # as drawn before the other signed
+            },
+            follow=True,
+        )
+        assert "Your decision is recorded." in text(response)
+
+    assert qia.fresh(scheme).state == SchemeState.APPROVED
+    assert SignOff.objects.count() == 2
+
+
+def test_a_signature_after_the_other_signatory_declined_is_refused(qia, as_user):
+    scheme = qia.awaiting_sign_off()
+    url = reverse("qia_sign_off", args=[scheme.pk])
+    chair = as_user(qia["elr-clinical-chair"])
+    revision = chair.get(url).context["form"].initial["revision"]
+    qia.sign(scheme, "elr-chief-nurse", decision="declined", comment="Add the audit plan.")
+
+    response = as_user(qia["elr-clinical-chair"]).post(
+        url,
+        {
+            "decision": "approve",
+            "comment": "Fine.",
+            "capacity": "clinical_chair",
+            "revision": revision,
+        },
+        follow=True,
+    )
+
+    assert "Your decision is recorded." not in text(response)
+    assert qia.fresh(scheme).state == SchemeState.DRAFT
+    assert not SignOff.objects.filter(by=qia["elr-clinical-chair"]).exists()
+
+
+def test_a_signatory_who_sends_the_qia_back_lands_on_their_tasks(qia, as_user):
+    scheme = qia.awaiting_sign_off()
+    nurse = as_user(qia["elr-chief-nurse"])
+    response = nurse.post(
+        reverse("qia_sign_off", args=[scheme.pk]),
+        {"decision": "revise", "comment": "Add the audit plan.", "capacity": "chief_nurse"},
+        follow=True,
+    )
+
+    assert response.redirect_chain[-1][0] == reverse("my_tasks")
+    page = text(response)
+    assert "Your decision is recorded." in page
+    assert "back with its project team as a draft" in page
+    assert qia.fresh(scheme).state == SchemeState.DRAFT
+    assert not AccessRefusal.objects.exists()
