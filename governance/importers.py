@@ -786,6 +786,23 @@ def _parse_return(number, record, *, schemes: dict, lookups: Lookups, result, fi
     return ReturnRow(number, reference, scheme[0], month, values, assured)
 
 
+def _entered(monthly: MonthlyReturn, *, by) -> list:
+    """The history rows of a return the file enters, as entering it in the browser writes
+    them (governance.delivery.return_save): each figure given, from empty."""
+    labels = delivery._return_fields(monthly.month)
+    return [
+        SchemeChange(
+            scheme_id=monthly.scheme_id,
+            changed_by=by,
+            field=labels[name],
+            old_value="",
+            new_value=delivery._show(name, value),
+        )
+        for name in ("actual", "forecast_outturn", "commentary")
+        if (value := getattr(monthly, name)) not in (None, "")
+    ]
+
+
 def _correct_return(monthly: MonthlyReturn, values: dict, assured, *, by, now) -> list:
     """Apply a row to an existing return; the history rows of what changed.
 
@@ -903,16 +920,16 @@ def _import_returns(header, records, *, lookups: Lookups, by: User, result: Impo
         monthly = existing.get((p.scheme_id, p.month))
         if monthly is None:
             # entered by the importer, so never assured by them (_check_assurance)
-            new.append(
-                MonthlyReturn(
-                    scheme_id=p.scheme_id,
-                    month=p.month,
-                    actual=p.values["actual"],
-                    forecast_outturn=p.values.get("forecast_outturn"),
-                    commentary=p.values.get("commentary") or "",
-                    entered_by=by,
-                )
+            monthly = MonthlyReturn(
+                scheme_id=p.scheme_id,
+                month=p.month,
+                actual=p.values["actual"],
+                forecast_outturn=p.values.get("forecast_outturn"),
+                commentary=p.values.get("commentary") or "",
+                entered_by=by,
             )
+            new.append(monthly)
+            changes += _entered(monthly, by=by)
             continue
         corrections = _correct_return(monthly, p.values, p.assured, by=by, now=now)
         if corrections:

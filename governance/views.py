@@ -219,8 +219,12 @@ def scheme_edit(request, pk: int):
                 data=form.scheme_data(),
                 expected_version=_version(form),
             )
+        except services.Conflict:
+            # saved meanwhile (another tab, another person): keep what was typed, say where
+            # the saved PID now differs, and let the user save again knowingly
+            form = _edit_conflict(request, scheme.pk, form)
         except services.ActionRefused as exc:
-            # a conflict or a refusal: show the scheme as it now is
+            # a refusal: show the scheme as it now is
             messages.warning(request, exc.message)
             return redirect(scheme)
         except ValidationError as exc:
@@ -232,6 +236,33 @@ def scheme_edit(request, pk: int):
             )
             return redirect(scheme)
     return render(request, "governance/scheme_form.html", {"form": form, "scheme": scheme})
+
+
+def _edit_conflict(request, pk: int, typed: SchemeForm) -> SchemeForm:
+    """The edit form again after someone else saved the PID: what was typed, against the
+    version now saved, with the fields where the two differ named."""
+    current = Scheme.objects.get(pk=pk)
+    differ = [
+        str(typed.fields[name].label or Scheme._meta.get_field(name).verbose_name)
+        for name, value in typed.scheme_data().items()
+        if getattr(current, name) != value
+    ]
+    data = request.POST.copy()
+    data["version"] = current.version
+    form = SchemeForm(data, instance=current, user=request.user)
+    form.is_valid()
+    form.add_error(
+        None,
+        "Someone else saved this PID while you were editing it, so nothing was saved. What you "
+        "typed is below. "
+        + (
+            f"The saved PID now differs from it in: {', '.join(differ)}. "
+            if differ
+            else "The saved PID is the same as what you typed. "
+        )
+        + "Check those fields on the scheme page, then save again to keep your version.",
+    )
+    return form
 
 
 def _transition_page(

@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
 
-from governance import importers
+from governance import delivery, importers
 from governance.models import (
     PLAN_FIELDS,
     AreaOfSpend,
@@ -256,12 +256,12 @@ def test_a_bad_last_row_leaves_nothing_imported(world, tmp_path):
 
 
 def test_the_examples_import_and_a_second_import_changes_nothing(db):
-    summaries = []
+    summaries, history_rows = [], []
     for _round in (1, 2):
         for kind in ("targets", "plans", "returns"):
             out, _err = run_import(kind, EXAMPLES / f"{kind}.csv", "--create-missing")
             summaries.append(out.strip())
-    changes = SchemeChange.objects.count()
+        history_rows.append(SchemeChange.objects.count())
 
     assert summaries == [
         "Imported targets: 2 created, 0 updated, 0 unchanged.",
@@ -273,7 +273,9 @@ def test_the_examples_import_and_a_second_import_changes_nothing(db):
     ]
     assert Scheme.objects.count() == 40
     assert MonthlyReturn.objects.count() == 96
-    assert changes == 0
+    # each return entered is on record (its actual and its forecast), once: the second
+    # import adds nothing
+    assert history_rows == [192, 192]
     scheme = Scheme.objects.get(reference="ELR-1819-012")
     assert scheme.sequence == 12
     assert scheme.state == SchemeState.IN_DELIVERY
@@ -326,15 +328,48 @@ def test_a_corrected_return_is_updated_and_kept_in_the_scheme_history(world, tmp
     assert out.strip() == "Imported returns: 0 created, 1 updated, 0 unchanged."
     assert again.strip() == "Imported returns: 0 created, 0 updated, 1 unchanged."
     assert scheme.returns.get().actual == Decimal("-950")
-    change = scheme.changes.get()  # one correction on record, not two
-    # the labels the return history on the scheme page shows
-    assert (change.field, change.old_value, change.new_value) == (
+    # the entry, then one correction on record (not two), with the labels the return history
+    # on the scheme page shows
+    entered, corrected = scheme.changes.order_by("pk")
+    assert (entered.field, entered.old_value, entered.new_value) == (
+        "Month 1 actual",
+        "",
+        "£900.00",
+    )
+    assert (corrected.field, corrected.old_value, corrected.new_value) == (
         "Month 1 actual",
         "£900.00",
         "-£950.00",
     )
-    assert change.changed_by.username == "import"
+    assert corrected.changed_by.username == "import"
     assert "Changed Month 1 actual" in [event.what for event in history(scheme)]
+
+
+def test_imported_returns_are_in_the_return_history_as_if_entered_in_the_browser(world, tmp_path):
+    scheme = add_scheme(world, "ELR")
+    path = write_csv(
+        tmp_path / "returns.csv",
+        [
+            {
+                "reference": scheme.reference,
+                "month": "2",
+                "actual": "1500.25",
+                "forecast_outturn": "60000",
+                "commentary": "Clinic income",
+            },
+            {"reference": scheme.reference, "month": "3", "actual": "0", "forecast_outturn": ""},
+        ],
+    )
+
+    run_import("returns", path)
+
+    recorded = {(c.field, c.old_value, c.new_value) for c in delivery.return_history(scheme)}
+    assert recorded == {
+        ("Month 2 actual", "", "£1,500.25"),
+        ("Month 2 forecast outturn", "", "£60,000.00"),
+        ("Month 2 commentary", "", "Clinic income"),
+        ("Month 3 actual", "", "£0.00"),
+    }
 
 
 def test_correcting_an_assured_return_clears_its_assurance_unless_the_row_assures_it(

@@ -233,13 +233,27 @@ def test_the_project_lead_edits_a_draft_and_the_change_is_in_its_history(client,
 
 def test_an_edit_from_a_stale_page_is_refused_and_loses_nothing(client, people, draft):
     lead = as_user(client, people["elr-project-lead"])
+    url = reverse("scheme_edit", args=[draft.pk])
     first = pid_post(people, title="First edit", version=draft.version)
     second = pid_post(people, title="Second edit from an old page", version=draft.version)
-    lead.post(reverse("scheme_edit", args=[draft.pk]), first)
-    response = lead.post(reverse("scheme_edit", args=[draft.pk]), second, follow=True)
-    assert "Someone else changed this scheme" in text(response)
+    lead.post(url, first)
+
+    response = lead.post(url, second)
+
+    # nothing overwritten, nothing typed lost, and the differing field named
+    assert response.status_code == 200
+    page = text(response)
+    assert "Someone else saved this PID while you were editing it" in page
+    assert "The saved PID now differs from it in: Title." in page
+    assert 'value="Second edit from an old page"' in page
     draft.refresh_from_db()
     assert draft.title == "First edit"
+
+    # saving again, knowingly, keeps the second version
+    again = lead.post(url, {**second, "version": response.context["form"].data["version"]})
+    assert again.status_code == 302
+    draft.refresh_from_db()
+    assert draft.title == "Second edit from an old page"
 
 
 @pytest.mark.parametrize(
