@@ -25,8 +25,9 @@ migrate: install
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
+# Links in the e-mails point at this server unless SITE_URL says otherwise.
 run: seed
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The real stack on this machine: PostgreSQL, Redis, gunicorn, a Celery worker and beat (Procfile),
 # all started by one command. Mail goes to the console unless EMAIL_URL says otherwise.

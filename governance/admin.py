@@ -1,3 +1,4 @@
+from axes.models import AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django_fsm_log.models import StateLog
@@ -112,12 +113,18 @@ class SchemeAdmin(admin.ModelAdmin):
 
 @admin.register(SchemeDocument)
 class SchemeDocumentAdmin(admin.ModelAdmin):
+    """Documents come and go on the scheme page (the project lead, while a draft), each on
+    the scheme's history: the admin only lists them."""
+
     list_display = ["original_name", "scheme", "kind", "uploaded_by", "uploaded_at"]
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -158,3 +165,21 @@ class StateLogAdmin(HistoryAdmin):
 
     list_display = ["timestamp", "content_type", "object_id", "transition", "state", "by"]
     list_filter = ["content_type", "transition"]
+
+
+# Sign-in records are evidence (docs/security.md): the admin lists them and deletes none.
+# Access attempts stay deletable: deleting a username's attempts is how staff unlock it.
+def _undeletable(admin_class):
+    class Undeletable(admin_class):
+        def has_delete_permission(self, request, obj=None):
+            return False
+
+    Undeletable.__name__ = admin_class.__name__
+    return Undeletable
+
+
+for _model in (AccessLog, AccessFailureLog):
+    if admin.site.is_registered(_model):
+        _registered = type(admin.site.get_model_admin(_model))
+        admin.site.unregister(_model)
+        admin.site.register(_model, _undeletable(_registered))

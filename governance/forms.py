@@ -117,7 +117,10 @@ class SchemeForm(forms.ModelForm):
         data = super().clean()
         if all(name in data for name in PLAN_FIELDS):
             if sum(data[name] for name in PLAN_FIELDS) <= 0:
-                raise ValidationError("The savings plan must add up to more than £0 for the year.")
+                # on the plan's first month, so the error summary links to the plan
+                self.add_error(
+                    PLAN_FIELDS[0], "The savings plan must add up to more than £0 for the year."
+                )
         return data
 
     def scheme_data(self) -> dict:

@@ -25,6 +25,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(OutboxEmail)
 class OutboxEmailAdmin(ReadOnlyAdmin):
+    """What was mailed to whom, and when: failed mails may be sent again, none deleted."""
+
     list_display = ["created_at", "recipient", "subject", "status", "attempts", "sent_at"]
     list_filter = ["status"]
     search_fields = ["recipient", "subject", "dedupe_key"]
@@ -42,11 +44,19 @@ class OutboxEmailAdmin(ReadOnlyAdmin):
     def has_resend_permission(self, request):
         return request.user.has_perm("notifications.change_outboxemail")
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdmin):
+    """What each user was told: written by the product only."""
+
     list_display = ["created_at", "user", "subject", "read_at"]
     search_fields = ["subject", "user__username"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class EscalationEventInline(admin.TabularInline):
@@ -101,5 +111,10 @@ class QagMeetingAdmin(admin.ModelAdmin):
 
 @admin.register(QagPack)
 class QagPackAdmin(ReadOnlyAdmin):
+    """The record that a meeting's pack went out: deleting it would let it go out again."""
+
     list_display = ["meeting_date", "system", "assembled_at", "recipients"]
     list_filter = ["system"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False

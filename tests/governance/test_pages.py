@@ -304,6 +304,9 @@ def test_a_plan_of_nothing_is_refused(client, people):
         reverse("scheme_create"), pid_post(people, **{name: "0" for name in PLAN_FIELDS})
     )
     assert "must add up to more than £0" in text(response)
+    # the error summary links it to the plan, and the plan's first month carries it
+    assert '<a href="#id_plan_m01">' in response.content.decode()
+    assert "must add up to more than £0" in " ".join(response.context["form"].errors["plan_m01"])
     assert not Scheme.objects.exists()
 
 
