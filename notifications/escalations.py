@@ -209,7 +209,8 @@ def escalation_record_remedial(
                 at=now,
                 by=by,
                 what="Remedial action agreed" if first else "Remedial action revised",
-                detail=f"Due by {due:%-d %B %Y}.",
+                # the text as agreed now: a revision overwrites the escalation's copy
+                detail=f"{action}\nDue by {due:%-d %B %Y}.",
             )
             return escalation
 
@@ -287,7 +288,8 @@ def escalation_decide(
                 at=now,
                 by=by,
                 what=f"QAG decision: {label.lower()}",
-                detail=f"New due date {due:%-d %B %Y}." if due else "",
+                # the minuted reasons as decided: a later decision overwrites the escalation's
+                detail=f"{note}\nNew due date {due:%-d %B %Y}." if due else note,
             )
             emails.escalation_decided(escalation=escalation)
             return escalation

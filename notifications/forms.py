@@ -1,4 +1,5 @@
 from django import forms
+from django.utils import timezone
 
 from notifications.models import Decision, EscalationStatus, Level, Rule
 
@@ -13,6 +14,14 @@ class RemedialActionForm(forms.Form):
         help_text="What will be done to bring the scheme back on track, and by whom.",
     )
     due = forms.DateField(label="To be done by", widget=DATE)
+
+    def clean_due(self):
+        # here, so the error sits on its field and the error summary links to it; the service
+        # checks it again for callers without the form
+        due = self.cleaned_data["due"]
+        if due < timezone.localdate():
+            raise forms.ValidationError("The remedial action's due date cannot be in the past.")
+        return due
 
 
 class RaiseToQagForm(forms.Form):

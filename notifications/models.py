@@ -4,11 +4,14 @@ Every mail is first a row written in the same transaction as the change that cau
 Celery task delivers it afterwards (see notifications.tasks).
 """
 
+from datetime import date
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 
 class Notification(models.Model):
@@ -189,13 +192,40 @@ class Escalation(models.Model):
         return self.status in ACTIVE
 
     @property
-    def decision_due(self) -> bool:
-        """At QAG and not yet decided since it got there."""
+    def remedial_overdue(self) -> bool:
+        """Live, and the remedial action's due date has passed."""
+        return (
+            self.is_active
+            and self.remedial_due is not None
+            and self.remedial_due < timezone.localdate()
+        )
+
+    def qag_due_date_passed(self, today: date) -> bool:
+        """QAG let it continue, and the due date that stood after that decision (a new one QAG
+        set, or the SRO's later revision) has passed. A date already past when QAG decided
+        does not count: QAG knew it and chose to keep it."""
+        return (
+            self.decided_at is not None
+            and self.remedial_due is not None
+            and timezone.localdate(self.decided_at) <= self.remedial_due < today
+        )
+
+    def decision_due_on(self, today: date) -> bool:
+        """At QAG, and either not decided since it got there, or decided to continue and
+        left off track past the due date that decision stood on."""
         return (
             self.is_active
             and self.level == Level.QAG
-            and (self.decided_at is None or self.decided_at < self.raised_to_qag_at)
+            and (
+                self.decided_at is None
+                or self.decided_at < self.raised_to_qag_at
+                or self.qag_due_date_passed(today)
+            )
         )
+
+    @property
+    def decision_due(self) -> bool:
+        return self.decision_due_on(timezone.localdate())
 
 
 class EscalationEvent(models.Model):

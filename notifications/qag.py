@@ -1,13 +1,14 @@
 """The QIPP Assurance Group: its meeting dates and the pack it reads before each meeting.
 
-The pack (open escalations with their remedial actions and ages, off-track schemes with their
-year-to-date variance, QIAs signed off with an extreme score since the last pack, decisions
-due) is assembled from live data: the page shows it as it is now, and the mail goes out a set
-number of working days before each meeting.
+The pack (open escalations with their remedial actions and ages, off-track schemes with how far
+they are behind plan, the QIA matters flagged to QAG since the last pack, decisions due) is
+assembled from live data: the page shows it as it is now, and the mail goes out a set number of
+working days before each meeting.
 """
 
 import calendar
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -15,9 +16,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from governance import delivery
-from governance.models import Scheme, SchemeState, System
+from governance.models import MonthlyReturn, Scheme, SchemeState, System
 from notifications import conf, emails
-from notifications.models import ACTIVE, Escalation, QagMeeting, QagPack
+from notifications.models import ACTIVE, Escalation, QagMeeting, QagPack, Rule
 
 logger = logging.getLogger("qipp.notifications")
 
@@ -81,13 +82,38 @@ class OffTrack:
     rag: object  # governance.delivery.Rag
 
     @property
-    def ytd_variance(self):
-        """Actual minus plan: negative when behind (DESIGN.md's sign convention)."""
-        return self.rag.ytd_actual - self.rag.ytd_plan
+    def as_at(self) -> str:
+        return delivery.month_label(self.scheme.financial_year, self.rag.as_at_month)
+
+    @property
+    def behind_plan_by(self):
+        """Year-to-date plan minus actual, in pounds: positive when behind.
+
+        The pack shows plan and actual as positive pounds, as the dashboard and the escalation
+        ("Behind year-to-date plan by £2,700") do. The committee reports' convention (savings
+        negative, so under-delivery is a positive variance) would put a figure of the opposite
+        sense in the same row, so the column says what it is instead of "variance".
+        """
+        return self.rag.ytd_shortfall
+
+
+@dataclass
+class QiaFlag:
+    """A QIA matter flagged to QAG: an extreme risk signed off, a re-assessment dismissed or
+    declined."""
+
+    scheme: Scheme
+    what: str
+    score: int | None
+    raised_at: datetime
+    url: str
+    detail: str = ""
 
 
 @dataclass
 class ExtremeQia:
+    """A QIA signed off with an extreme score (qia.escalation_feed.extreme_signed_off)."""
+
     scheme: Scheme
     score: int
     signed_off_at: datetime
@@ -103,11 +129,11 @@ class Pack:
     since: datetime | None  # the previous pack, if any
     escalations: list[Escalation] = field(default_factory=list)
     off_track: list[OffTrack] = field(default_factory=list)
-    extreme_qias: list[ExtremeQia] = field(default_factory=list)
+    qia_flags: list[QiaFlag] = field(default_factory=list)
 
     @property
     def decisions_due(self) -> list[Escalation]:
-        return [e for e in self.escalations if e.decision_due]
+        return [e for e in self.escalations if e.decision_due_on(self.today)]
 
     @property
     def summary(self) -> str:
@@ -115,14 +141,47 @@ class Pack:
             f"{len(self.escalations)} open escalation{'s' if len(self.escalations) != 1 else ''}, "
             f"{len(self.decisions_due)} decision{'s' if len(self.decisions_due) != 1 else ''} "
             f"due, {len(self.off_track)} off-track scheme{'s' if len(self.off_track) != 1 else ''}"
-            f", {len(self.extreme_qias)} extreme-risk QIA"
-            f"{'s' if len(self.extreme_qias) != 1 else ''} signed off since the last pack."
+            f", {len(self.qia_flags)} QIA flag{'s' if len(self.qia_flags) != 1 else ''} to QAG "
+            "since the last pack."
         )
 
 
-# The qia app's answer to "which QIAs of this system were signed off with an extreme score
-# since then?": (system id, since datetime or None) -> [ExtremeQia]. Set by notifications.apps.
-EXTREME_QIAS = None
+# The qia app's answer to "which QIA matters of this system were flagged to QAG since then?":
+# (system id, since datetime or None) -> [QiaFlag]. Set by notifications.qia_link.
+QIA_FLAGS = None
+
+
+def _off_track(system: System, escalations: list[Escalation], today: date) -> list[OffTrack]:
+    """The schemes in delivery rated red, most behind first.
+
+    A scheme with a live off-track escalation is rated as at the month its escalation is: the
+    latest month returned, up to the month due (notifications.rules.delivery_rules), so the
+    pack and the escalation quote the same figures. Any other scheme is rated as at its year's
+    reporting month, as the dashboard does.
+    """
+    schemes = list(
+        Scheme.objects.filter(
+            state=SchemeState.IN_DELIVERY, organisation__system=system
+        ).select_related("organisation", "financial_year", "sro")
+    )
+    returns: dict[int, dict[int, tuple]] = defaultdict(dict)
+    rows = MonthlyReturn.objects.filter(scheme__in=[s.pk for s in schemes]).values_list(
+        "scheme_id", "month", "actual", "forecast_outturn"
+    )
+    for scheme_id, month, actual, forecast in rows:
+        returns[scheme_id][month] = (actual, forecast)
+    escalated = {e.scheme_id for e in escalations if e.rule == Rule.OFF_TRACK}
+    limits = delivery.thresholds()
+    found = []
+    for scheme in schemes:
+        due = delivery.reporting_month(scheme.financial_year, today)
+        as_at = due
+        if scheme.pk in escalated:
+            as_at = max((m for m in returns[scheme.pk] if m <= due), default=due)
+        rating = delivery.assess(scheme.plan, returns[scheme.pk], as_at, limits)
+        if rating.status == delivery.RED:
+            found.append(OffTrack(scheme, rating))
+    return sorted(found, key=lambda row: -row.behind_plan_by)
 
 
 def assemble(system: System, *, meeting_date: date | None = None, today: date | None = None):
@@ -142,21 +201,9 @@ def assemble(system: System, *, meeting_date: date | None = None, today: date | 
     )
     for escalation in pack.escalations:
         escalation.age_days = (today - timezone.localdate(escalation.raised_at)).days
-    in_delivery = Scheme.objects.filter(
-        state=SchemeState.IN_DELIVERY, organisation__system=system
-    ).select_related("organisation", "financial_year", "sro")
-    ratings = delivery.rag_for(in_delivery, today=today)
-    schemes = {s.pk: s for s in in_delivery}
-    pack.off_track = sorted(
-        (
-            OffTrack(schemes[pk], rating)
-            for pk, rating in ratings.items()
-            if rating is not None and rating.status == delivery.RED
-        ),
-        key=lambda row: row.ytd_variance,
-    )
-    if EXTREME_QIAS is not None:
-        pack.extreme_qias = list(EXTREME_QIAS(system.pk, pack.since))
+    pack.off_track = _off_track(system, pack.escalations, today)
+    if QIA_FLAGS is not None:
+        pack.qia_flags = list(QIA_FLAGS(system.pk, pack.since))
     return pack
 
 

@@ -96,6 +96,14 @@ class Facts:
 
 
 @dataclass
+class StepDone:
+    """Who has no part left in a QIA step, as the QIA app says: they are not reminded of it."""
+
+    roles: set[str] = field(default_factory=set)  # roles whose part is done (capacity signed)
+    users: dict[str, set[int]] = field(default_factory=dict)  # per role: done, or barred
+
+
+@dataclass
 class Reminder:
     scheme: Scheme  # its Facts while the rules run; the full scheme once there is mail
     users: list
@@ -120,6 +128,7 @@ class SweepResult:
     updated: list[Escalation] = field(default_factory=list)
     resolved: list[Escalation] = field(default_factory=list)
     to_qag: list[Escalation] = field(default_factory=list)
+    due_again: list[Escalation] = field(default_factory=list)
     reminders: list[Reminder] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
@@ -128,6 +137,7 @@ class SweepResult:
             "updated": len(self.updated),
             "resolved": len(self.resolved),
             "to_qag": len(self.to_qag),
+            "due_again": len(self.due_again),
             "reminded": sum(len(r.users) for r in self.reminders),
         }
 
@@ -273,7 +283,8 @@ def step_rules(schemes: list[Facts], now: datetime, findings: Findings) -> None:
 def _assignees(schemes: list[Facts]) -> dict[int, tuple[list[User], str]]:
     """Whom each step waits for, and the page to act on: the role holders of the scheme's
     organisation, minus its project lead and SRO, minus the reviewers whose review of this
-    round is in. Three queries."""
+    round is in, minus those done with the QIA step (scored; signed, or the capacity signed;
+    on the panel, so barred from signing). Three queries, and the QIA app's few."""
     wanted_roles = {role for s in schemes for role in STEP_ROLES[s.state]}
     rows = list(
         User.objects.filter(
@@ -292,18 +303,24 @@ def _assignees(schemes: list[Facts]) -> dict[int, tuple[list[User], str]]:
             scheme__in=[s.pk for s in schemes if s.state == SchemeState.CONFIRM_AND_CHALLENGE]
         ).values_list("scheme_id", "round", "kind")
     )
+    at_qia = [s.pk for s in schemes if s.state != SchemeState.CONFIRM_AND_CHALLENGE]
+    qia_done = QIA_STEP_DONE(at_qia) if QIA_STEP_DONE is not None and at_qia else {}
     found = {}
     for scheme in schemes:
         people: dict[int, User] = {}
         pending_reviews = []
+        done = qia_done.get(scheme.pk) or StepDone()
         for role in STEP_ROLES[scheme.state]:
             kind = REVIEW_ROLES.get(role)
             if kind and (scheme.pk, scheme.submission_round, kind) in reviewed:
                 continue
+            if role in done.roles:
+                continue
             if kind:
                 pending_reviews.append(kind)
+            finished = done.users.get(role, set())
             for user in holders[(scheme.organisation_id, role)]:
-                if user.pk not in (scheme.project_lead_id, scheme.sro_id):
+                if user.pk not in (scheme.project_lead_id, scheme.sro_id, *finished):
                     people.setdefault(user.pk, user)
         if len(pending_reviews) == 1:  # straight to the one review still awaited
             url = reverse("scheme_review", args=[scheme.pk, pending_reviews[0]])
@@ -325,6 +342,10 @@ def qia_rules(schemes: list[Facts], today: date, findings: Findings) -> None:
 # The qia app's answer to "which of these schemes have a QIA past its review date?":
 # (scheme ids, today) -> {scheme id: reason}. Set by notifications.qia_link when qia has it.
 QIA_REVIEW_DUE = None
+
+# The qia app's answer to "who has no part left in the QIA step these schemes wait at?":
+# (scheme ids) -> {scheme id: StepDone}. Set by notifications.qia_link when qia has it.
+QIA_STEP_DONE = None
 
 RULES = [
     lambda schemes, today, now, findings: delivery_rules(schemes, today, findings),
@@ -407,9 +428,20 @@ def apply(findings: Findings, *, scheme_ids, now: datetime, today: date) -> Swee
         for key, e in live.items()
         if key in findings.found and e.level == Level.PMO and _remedial_overdue(e, today)
     ]
+    # QAG let it continue and it is still found past the due date that decision stood on:
+    # back before QAG, once (after this, it waits for QAG's next decision)
+    again = [
+        e
+        for key, e in live.items()
+        if key in findings.found
+        and e.level == Level.QAG
+        and e.decided_at is not None
+        and e.decided_at >= e.raised_to_qag_at
+        and e.qag_due_date_passed(today)
+    ]
     full = _full_schemes(
         {k[0] for k in new_keys}
-        | {e.scheme_id for e in stale + overdue}
+        | {e.scheme_id for e in stale + overdue + again}
         | {r.scheme.pk for r in findings.reminders}
     )
 
@@ -471,6 +503,29 @@ def apply(findings: Findings, *, scheme_ids, now: datetime, today: date) -> Swee
         )
         events.append(EscalationEvent(escalation=e, at=now, what="Raised to QAG", detail=why))
     result.to_qag = overdue
+
+    # a new raised_to_qag_at (after the decision) makes QAG's decision due again
+    _in_chunks(
+        [e.pk for e in again],
+        lambda ids: Escalation.objects.filter(pk__in=ids, level=Level.QAG).update(
+            raised_to_qag_at=now, raised_to_qag_by=None
+        ),
+    )
+    for e in again:
+        e.raised_to_qag_at, e.raised_to_qag_by, e.scheme = now, None, full[e.scheme_id]
+        events.append(
+            EscalationEvent(
+                escalation=e,
+                at=now,
+                what="Due for a QAG decision again",
+                detail=(
+                    f"QAG decided on {timezone.localdate(e.decided_at):%-d %B %Y} to continue; "
+                    f"the remedial action was due by {e.remedial_due:%-d %B %Y} and "
+                    f"{e.rule_phrase} still applies."
+                ),
+            )
+        )
+    result.due_again = again
     EscalationEvent.objects.bulk_create(events)
 
     told = told_about(stale)
@@ -479,6 +534,8 @@ def apply(findings: Findings, *, scheme_ids, now: datetime, today: date) -> Swee
             emails.escalation_raised(escalation=e)
         for e in overdue:
             emails.escalation_to_qag(escalation=e)
+        for e in again:
+            emails.escalation_due_again(escalation=e)
         for e in stale:
             emails.escalation_resolved(escalation=e, told=told.get(e.pk, []))
         for reminder in findings.reminders:

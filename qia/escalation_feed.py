@@ -2,15 +2,32 @@
 
 - `review_due(scheme_ids, today)`: {scheme id: reason} for schemes whose signed-off QIA is past
   its review date and not being re-assessed.
+- `flagged_to_qag(system_id, since)`: every QIA matter of a system flagged to QAG since `since`
+  (None: ever), for the QAG pack.
+- `step_done(scheme_ids)`: for schemes at the QIA panel or awaiting sign-off, who has no part
+  left in the step, so is not reminded of it.
 - `extreme_signed_off(system_id, since)`: the QIAs of a system signed off with an extreme
-  agreed score since `since` (None: ever), for the QAG pack.
+  agreed score since `since` (None: ever).
 """
 
+from collections import defaultdict
 from datetime import date, datetime
 
-from notifications.qag import ExtremeQia
+from django.urls import reverse
+
+from governance import roles
+from notifications.qag import ExtremeQia, QiaFlag
+from notifications.rules import StepDone
 from qia import policy as rules
-from qia.models import IN_PROGRESS, FlagKind, QagFlag, QiaVersion, VersionStatus
+from qia.models import (
+    IN_PROGRESS,
+    FlagKind,
+    PanelScore,
+    QagFlag,
+    QiaVersion,
+    SignOff,
+    VersionStatus,
+)
 
 
 def review_due(scheme_ids, today: date) -> dict[int, str]:
@@ -55,3 +72,60 @@ def extreme_signed_off(system_id: int, since: datetime | None) -> list[ExtremeQi
         )
         for flag in flags.order_by("raised_at")
     ]
+
+
+def flagged_to_qag(system_id: int, since: datetime | None) -> list[QiaFlag]:
+    flags = QagFlag.objects.filter(scheme__organisation__system_id=system_id).select_related(
+        "scheme__organisation", "version"
+    )
+    if since is not None:
+        flags = flags.filter(raised_at__gt=since)
+    return [
+        QiaFlag(
+            scheme=flag.scheme,
+            what=flag.get_kind_display(),
+            score=flag.score,
+            raised_at=flag.raised_at,
+            url=reverse("qia_version", args=[flag.scheme_id, flag.version.number]),
+            detail=flag.detail,
+        )
+        for flag in flags.order_by("raised_at", "pk")
+    ]
+
+
+def step_done(scheme_ids) -> dict[int, StepDone]:
+    """On each scheme's newest version (the one at panel or awaiting sign-off): panel members
+    who have scored it are done scoring; a signed capacity's role is done; and nobody who
+    signed it or sat on its panel may sign it (ACCESS.md), so they are not asked. Three
+    queries."""
+    newest: dict[int, tuple[int, int | None]] = {}
+    rows = (
+        QiaVersion.objects.filter(qia__scheme_id__in=list(scheme_ids))
+        .order_by("qia_id", "-number")
+        .values_list("qia__scheme_id", "pk", "agreed_by_id")
+    )
+    for scheme_id, version_id, agreed_by in rows:
+        newest.setdefault(scheme_id, (version_id, agreed_by))
+    scheme_of = {version_id: scheme_id for scheme_id, (version_id, _a) in newest.items()}
+    scored: dict[int, set[int]] = defaultdict(set)
+    for version_id, member_id in PanelScore.objects.filter(version_id__in=scheme_of).values_list(
+        "version_id", "member_id"
+    ):
+        scored[scheme_of[version_id]].add(member_id)
+    signed: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for version_id, capacity, by in SignOff.objects.filter(version_id__in=scheme_of).values_list(
+        "version_id", "capacity", "by_id"
+    ):
+        signed[scheme_of[version_id]].append((capacity, by))
+    found = {}
+    for scheme_id, (_version_id, agreed_by) in newest.items():
+        panel = scored[scheme_id] | ({agreed_by} if agreed_by else set())
+        barred = panel | {by for _capacity, by in signed[scheme_id]}
+        found[scheme_id] = StepDone(
+            roles={rules.CAPACITY_ROLES[capacity] for capacity, _by in signed[scheme_id]},
+            users={
+                roles.PANEL_MEMBER: scored[scheme_id],
+                **{role: barred for role in rules.CAPACITY_ROLES.values()},
+            },
+        )
+    return found

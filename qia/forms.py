@@ -3,6 +3,7 @@
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from governance.forms import ACCEPTED, sniff_document
 from governance.models import FinancialYear, Organisation
@@ -20,6 +21,7 @@ from qia.models import (
     risk_score,
 )
 from qia.selectors import REGISTER_SORTS
+from qia.services import unmitigated, unmitigated_message
 
 
 class RevisionForm(forms.Form):
@@ -120,6 +122,14 @@ class ScoreSheet:
     def service_data(self) -> dict[str, dict]:
         return {form.heading: form.service_data() for form in self.forms}
 
+    def negative_headings(self) -> list[str]:
+        """The headings answered as negative impact (after is_valid): each needs mitigating."""
+        return [
+            form.heading
+            for form in self.forms
+            if getattr(form, "cleaned_data", {}).get("impact") == Impact.NEGATIVE
+        ]
+
 
 def initial_from(rows: dict) -> dict[str, dict]:
     return {
@@ -191,20 +201,56 @@ class EqiaForm(forms.Form):
 
 
 class MitigationForm(forms.Form):
+    """One mitigating action: DESIGN.md gives each an owner and a due date."""
+
     heading = forms.ChoiceField(choices=[("", "—"), *Heading.choices])
     description = forms.CharField(
         label="Mitigating action", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
     )
-    owner = forms.CharField(max_length=200, help_text="A name or a role.")
+    owner = forms.CharField(
+        max_length=200,
+        help_text="A name or a role.",
+        error_messages={"required": "Say who owns this action: a name or a role."},
+    )
     due_date = forms.DateField(
-        required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+        error_messages={
+            "required": "Give the date this action is due by.",
+            "invalid": "Enter the due date as day/month/year.",
+        },
     )
     status = forms.ChoiceField(choices=MitigationStatus.choices, initial=MitigationStatus.PLANNED)
 
+    def clean(self):
+        data = super().clean()
+        due = data.get("due_date")
+        # an action still to do cannot be due in the past; a done one keeps its real date
+        if due and due < timezone.localdate() and data.get("status") != MitigationStatus.DONE:
+            self.add_error(
+                "due_date",
+                f"The due date, {due:%-d %B %Y}, has passed: give today or a later date, "
+                "or mark the action done.",
+            )
+        return data
+
 
 class BaseMitigationFormSet(forms.BaseFormSet):
+    """The mitigating actions; `must_mitigate` names the headings that each need one (the
+    panel's negative agreed headings: a self-assessment may be saved without them)."""
+
+    def __init__(self, *args, must_mitigate=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.must_mitigate = list(must_mitigate)
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        missing = unmitigated(self.must_mitigate, self.rows())
+        if missing:
+            raise ValidationError(unmitigated_message(missing))
+
     def rows(self) -> list[dict]:
         return [
             {key: form.cleaned_data[key] for key in MitigationForm.base_fields}

@@ -5,13 +5,11 @@ by QiaConfig.ready().
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from urllib.parse import urlencode
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
-from django.utils import timezone
 from django_fsm_log.models import StateLog
 
 from governance import policy, roles, selectors
@@ -339,10 +337,6 @@ def register_rows(versions: QuerySet, sort: str) -> QuerySet:
 # --- what the QIA adds to the scheme pages ---
 
 
-def _aware(day):
-    return timezone.make_aware(datetime(day.year, day.month, day.day))
-
-
 def panel_tasks(user) -> list[selectors.Task]:
     if not (user.has_role(roles.PANEL_MEMBER) or user.has_role(roles.QUALITY_LEAD)):
         return []
@@ -443,7 +437,8 @@ def project_lead_tasks(user) -> list[selectors.Task]:
                     scheme,
                     "Re-assess the QIA: " + "; ".join(reasons),
                     reverse("qia_reassess", args=[scheme.pk]),
-                    _aware(signed.review_date) if signed.review_date else None,
+                    # since it became due, not the review date: that may be still to come
+                    services.due_since(signed, scheme),
                 )
             )
     return tasks

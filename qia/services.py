@@ -8,19 +8,20 @@ with a message for the user and is recorded as an AccessRefusal.
 """
 
 import calendar
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
 from governance import policy, roles
 from governance import services as governance
-from governance.models import Profession, Scheme, SchemeState, User
+from governance.models import PLAN_FIELDS, Profession, Scheme, SchemeChange, SchemeState, User
 from governance.services import ActionRefused, Conflict, record_refusal, run_transition
 from governance.templatetags.qipp import pounds
 from notifications import emails
@@ -77,12 +78,50 @@ def assessments(version: QiaVersion, kind: str) -> dict[str, Assessment]:
     return {a.heading: a for a in version.assessments.all() if a.kind == kind}
 
 
+def mitigated_headings(mitigations: Iterable[dict]) -> set[str]:
+    """The headings with at least one mitigating action that has an owner and a due date."""
+    return {
+        row["heading"]
+        for row in mitigations
+        if (row.get("owner") or "").strip() and row.get("due_date")
+    }
+
+
+def unmitigated(negative: Iterable[str], mitigations: Iterable[dict]) -> list[str]:
+    """The negative headings, in sheet order, that no complete mitigating action covers."""
+    left = set(negative) - mitigated_headings(mitigations)
+    return [heading for heading in HEADINGS if heading in left]
+
+
+def unmitigated_message(headings: list[str]) -> str:
+    """Why the panel cannot agree yet: a negative heading left without a mitigating action."""
+    labels = [Heading(heading).label for heading in headings]
+    if len(labels) == 1:
+        return (
+            f"{labels[0]} is agreed as a negative impact: record at least one mitigating "
+            "action for it, with an owner and a due date."
+        )
+    named = ", ".join(labels[:-1]) + f" and {labels[-1]}"
+    return (
+        f"{named} are agreed as negative impacts: record at least one mitigating action for "
+        "each, with an owner and a due date."
+    )
+
+
 def self_assessment_problems(version: QiaVersion) -> list[str]:
     """What is missing before the self-assessment counts as complete."""
     rows = assessments(version, AssessmentKind.SELF)
+    covered = mitigated_headings(version.mitigations.values("heading", "owner", "due_date"))
     problems = []
     for heading in HEADINGS:
-        problems += (rows.get(heading) or Assessment(heading=heading)).problems
+        row = rows.get(heading) or Assessment(heading=heading)
+        problems += row.problems
+        # DESIGN.md: a negative impact comes with mitigating actions (owner, due date)
+        if row.impact == Impact.NEGATIVE and heading not in covered:
+            problems.append(
+                f"{Heading(heading).label}: add a mitigating action for the negative impact, "
+                "with an owner and a due date."
+            )
     if not version.equality_impact:
         problems.append(
             "Equality screening: say whether the scheme affects a group with a protected "
@@ -162,6 +201,14 @@ def plan_change_percent(version: QiaVersion, scheme: Scheme) -> Decimal | None:
     return change.quantize(Decimal("0.1"))
 
 
+def material_change_percent(version: QiaVersion, scheme: Scheme) -> Decimal | None:
+    """The change of the annual plan since sign-off when it is material (None: it is not)."""
+    change = plan_change_percent(version, scheme)
+    if change is not None and change > setting("QIA_MATERIAL_CHANGE_PERCENT", 20):
+        return change
+    return None
+
+
 def due_reasons(version: QiaVersion, scheme: Scheme, today: date) -> list[str]:
     """Why a signed-off version is due for re-assessment (none: it is not)."""
     if version.status != VersionStatus.SIGNED_OFF:
@@ -169,14 +216,45 @@ def due_reasons(version: QiaVersion, scheme: Scheme, today: date) -> list[str]:
     reasons = []
     if version.review_date and version.review_date <= today:
         reasons.append(f"its review date, {version.review_date:%-d %B %Y}, has come")
-    change = plan_change_percent(version, scheme)
-    limit = setting("QIA_MATERIAL_CHANGE_PERCENT", 20)
-    if change is not None and change > limit:
+    change = material_change_percent(version, scheme)
+    if change is not None:
         reasons.append(
             f"the annual plan has changed by {change:.0f}% since sign-off "
             f"(from {pounds(version.plan_at_sign_off)} to {pounds(scheme.annual_plan)})"
         )
     return reasons
+
+
+def start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime(day.year, day.month, day.day))
+
+
+# The history names a changed monthly plan figure by its field's label, e.g. "Apr (month 1)".
+PLAN_LABELS = [str(Scheme._meta.get_field(name).verbose_name) for name in PLAN_FIELDS]
+
+
+def plan_changed_at(scheme: Scheme, *, after: datetime | None = None) -> datetime | None:
+    """When the scheme's monthly plan last changed (after `after`), as its history records."""
+    changes = SchemeChange.objects.filter(scheme=scheme, field__in=PLAN_LABELS)
+    if after is not None:
+        changes = changes.filter(changed_at__gte=after)
+    return changes.aggregate(at=Max("changed_at"))["at"]
+
+
+def due_since(version: QiaVersion, scheme: Scheme, now: datetime | None = None) -> datetime:
+    """Since when a signed-off version has been due for re-assessment, for "waiting since".
+
+    The review date once it has come; for a material change of the plan, when the plan last
+    changed after sign-off (now, if the history does not record it). Never later than now: a
+    review date still to come is no part of it.
+    """
+    now = now or timezone.now()
+    moments = [now]
+    if version.review_date and version.review_date <= timezone.localdate(now):
+        moments.append(start_of(version.review_date))
+    if material_change_percent(version, scheme) is not None:
+        moments.append(plan_changed_at(scheme, after=version.signed_off_at) or now)
+    return min(moments)
 
 
 def reassessment_due(scheme: Scheme, today: date | None = None) -> tuple[QiaVersion | None, list]:
@@ -240,13 +318,18 @@ def _clean_headings(headings: dict, *, strict: bool) -> dict[str, dict]:
     return {h: clean_heading(h, headings.get(h) or {}, strict=strict) for h in HEADINGS}
 
 
-def _clean_mitigations(mitigations) -> list[dict]:
+def _clean_mitigations(mitigations, *, strict: bool = False) -> list[dict]:
+    """The mitigating actions as stored. Strict (the panel's agreed ones) needs each dated; a
+    self-assessment may be saved part-done and is checked on submit (self_assessment_problems).
+    """
     cleaned = []
     for row in mitigations or []:
         if row.get("heading") not in HEADINGS:
             raise ActionRefused("Each mitigating action belongs to one of the six headings.")
         if not (row.get("description") or "").strip() or not (row.get("owner") or "").strip():
             raise ActionRefused("Each mitigating action needs a description and an owner.")
+        if strict and not row.get("due_date"):
+            raise ActionRefused("Each mitigating action needs a due date.")
         status = row.get("status") or MitigationStatus.PLANNED
         if status not in MitigationStatus.values:
             raise ActionRefused("Unknown status of a mitigating action.")
@@ -353,6 +436,26 @@ def _locked(version_id: int, *, by: User, action: str, work: Callable) -> QiaVer
             return version
 
     return _refuse_logged(by, action, f"QIA version {version_id}", attempt)
+
+
+class _Later(list):
+    """Mails a step sends, kept until its scheme has moved on in the same transaction: drawn
+    before, they would name the state the scheme is leaving ("QIA panel" in the mail asking
+    for sign-off)."""
+
+    def run(self) -> None:
+        while self:
+            self.pop(0)()
+
+    def after(self, work: Callable) -> Callable:
+        """`work`, then the mails it kept: for a step that moves no scheme (a re-assessment)."""
+
+        def both(*args):
+            done = work(*args)
+            self.run()
+            return done
+
+        return both
 
 
 def _moving_scheme(
@@ -668,9 +771,11 @@ def panel_agree(
     expected_revision: int | None = None,
 ) -> QiaVersion:
     """The quality lead records the agreed score per heading, the mitigations and the overall
-    risk (default: the highest agreed heading score). The panel must be complete."""
+    risk (default: the highest agreed heading score). The panel must be complete, and each
+    negative heading needs a mitigating action with an owner and a due date."""
     cleaned = _clean_headings(headings, strict=True)
-    mitigation_rows = _clean_mitigations(mitigations)
+    mitigation_rows = _clean_mitigations(mitigations, strict=True)
+    negative = [h for h in HEADINGS if cleaned[h]["impact"] == Impact.NEGATIVE]
 
     def work(scheme: Scheme, version: QiaVersion):
         _check("panel_decide", by, scheme, version=version)
@@ -680,6 +785,9 @@ def panel_agree(
         problem = composition_problem(version, by)
         if problem:
             raise ActionRefused(problem)
+        missing = unmitigated(negative, mitigation_rows)
+        if missing:
+            raise ActionRefused(unmitigated_message(missing))
         top, overall, why = _agreed_outcome(cleaned, overall_score, justification)
         _write_assessments(version, AssessmentKind.AGREED, cleaned)
         _write_mitigations(version, mitigation_rows)
@@ -699,17 +807,19 @@ def panel_agree(
         )
         _transition(version, "agree", by=by, description=summary)
         _touch(version)
-        _tell_signatories(scheme, version, list(Capacity))
+        later.append(lambda: _tell_signatories(scheme, version, list(Capacity)))
         return summary
 
+    later = _Later()
     if QiaVersion.objects.filter(pk=version_id, drives_scheme=True).exists():
 
         def both(scheme, version):
             summary = work(scheme, version)
             scheme.panel_agree(by=by, description=summary)
+            later.run()
 
         return _moving_scheme(version_id, by=by, action="panel_agree", work=both)[1]
-    return _locked(version_id, by=by, action="panel_decide", work=work)
+    return _locked(version_id, by=by, action="panel_decide", work=later.after(work))
 
 
 def panel_close(*, version_id: int, by: User, decision: str, reason: str) -> QiaVersion:
@@ -813,7 +923,8 @@ def sign_off_record(
     comment, justification = comment.strip(), justification.strip()
     if not comment:
         raise ActionRefused("Write a comment with your decision.")
-    result = {}
+    later = _Later()
+    result = {"later": later}
 
     def work(scheme: Scheme, version: QiaVersion):
         chosen = _capacity_for(by, version, capacity)
@@ -832,9 +943,10 @@ def sign_off_record(
             getattr(scheme, action)(
                 result["scheme_outcome"], by=by, description=result["description"]
             )
+            later.run()
 
         return _moving_scheme(version_id, by=by, action=action, work=both)[1]
-    return _locked(version_id, by=by, action="sign_off", work=work)
+    return _locked(version_id, by=by, action="sign_off", work=later.after(work))
 
 
 def _approve(scheme, version, capacity, label, comment, justification, by, result) -> None:
@@ -872,9 +984,10 @@ def _approve(scheme, version, capacity, label, comment, justification, by, resul
         SchemeState.APPROVED if both_signed else SchemeState.AWAITING_SIGN_OFF
     )
     result["description"] = description
+    later = result["later"]
     if not both_signed:
         waiting = [c for c in Capacity if c != capacity]
-        _tell_signatories(scheme, version, waiting)
+        later.append(lambda: _tell_signatories(scheme, version, waiting))
         return
     if version.is_extreme:
         said = "\n".join(
@@ -882,27 +995,32 @@ def _approve(scheme, version, capacity, label, comment, justification, by, resul
             for s in version.sign_offs.select_related("by")
         )
         _raise_flag(version, scheme, FlagKind.EXTREME, said)
-        emails.extreme_risk_signed_off(
-            scheme=scheme,
-            score=version.highest_agreed_score,
-            url=version.get_absolute_url(),
-            justification=said,
-            dedupe=f"qia-extreme:{version.pk}",
+        later.append(
+            lambda: emails.extreme_risk_signed_off(
+                scheme=scheme,
+                score=version.highest_agreed_score,
+                url=version.get_absolute_url(),
+                justification=said,
+                dedupe=f"qia-extreme:{version.pk}",
+            )
         )
     review = f"Review by {version.review_date:%-d %B %Y}."
     if version.drives_scheme:
-        emails.scheme_approved(
-            scheme=scheme,
-            message=f"Both signatories signed off the QIA. {review}",
+        later.append(
+            lambda: emails.scheme_approved(
+                scheme=scheme, message=f"Both signatories signed off the QIA. {review}"
+            )
         )
     else:
-        notify(
-            users=_lead_and_sro(scheme),
-            scheme=scheme,
-            kind="qia",
-            subject=f"QIA re-assessment signed off: {scheme.reference} {scheme.title}",
-            message=f"QIA version {version.number} is signed off. {review}",
-            url=version.get_absolute_url(),
+        later.append(
+            lambda: notify(
+                users=_lead_and_sro(scheme),
+                scheme=scheme,
+                kind="qia",
+                subject=f"QIA re-assessment signed off: {scheme.reference} {scheme.title}",
+                message=f"QIA version {version.number} is signed off. {review}",
+                url=version.get_absolute_url(),
+            )
         )
 
 
@@ -923,6 +1041,7 @@ def _decline(scheme, version, capacity, label, comment, by, outcome, result) -> 
     _touch(version)
     result["scheme_outcome"] = SchemeState.DRAFT if revise else SchemeState.REJECTED
     result["description"] = description
+    later = result["later"]
     if revise:
         _open_version(
             version,
@@ -931,17 +1050,19 @@ def _decline(scheme, version, capacity, label, comment, by, outcome, result) -> 
             reason=f"Declined at sign-off by the {label}: {comment}",
             from_agreed=False,
         )
-        _tell_returned(scheme, version, by, description)
+        later.append(lambda: _tell_returned(scheme, version, by, description))
     elif version.drives_scheme:
-        emails.scheme_rejected(scheme=scheme, by=by, reason=description)
+        later.append(lambda: emails.scheme_rejected(scheme=scheme, by=by, reason=description))
     else:
         _raise_flag(version, scheme, FlagKind.DECLINED, description)
-        notify(
-            users=[*_lead_and_sro(scheme), *_qag_users(scheme)],
-            scheme=scheme,
-            kind="qia",
-            subject=f"QIA re-assessment declined: {scheme.reference} {scheme.title}",
-            message=f"{description} It is flagged to QAG.",
+        later.append(
+            lambda: notify(
+                users=[*_lead_and_sro(scheme), *_qag_users(scheme)],
+                scheme=scheme,
+                kind="qia",
+                subject=f"QIA re-assessment declined: {scheme.reference} {scheme.title}",
+                message=f"{description} It is flagged to QAG.",
+            )
         )
 
 

@@ -380,9 +380,16 @@ def agree(request, pk: int):
     data = request.POST if request.method == "POST" else None
     sheet = ScoreSheet(data, strict=True, initial=initial_from(own))
     form = AgreeForm(data, initial={"revision": version.revision})
-    mitigations = MitigationFormSet(data, initial=mitigation_initial(version), prefix="mitigation")
+    sheet_valid = data is not None and sheet.is_valid()
+    mitigations = MitigationFormSet(
+        data,
+        initial=mitigation_initial(version),
+        prefix="mitigation",
+        # each heading the panel agrees as negative needs a mitigating action
+        must_mitigate=sheet.negative_headings() if data is not None else (),
+    )
     if data is not None:
-        valid = all([sheet.is_valid(), form.is_valid(), mitigations.is_valid()])
+        valid = all([sheet_valid, form.is_valid(), mitigations.is_valid()])
         if valid:
             valid = form.check_against(services.default_overall(sheet.service_data()))
         if valid:

@@ -5,7 +5,7 @@ action from the e-mail's link, and the QAG pack. Every page is screenshotted and
 axe-core; a serious or critical violation anywhere fails the test."""
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -108,6 +108,13 @@ def write_pid(visit) -> str:
     mitigation.select_option("patient_safety")
     page.locator("#id_mitigation-0-description").fill("Red-flag screening questions at booking.")
     page.locator("#id_mitigation-0-owner").fill("Physiotherapy service lead")
+    due = (date.today() + timedelta(days=60)).isoformat()
+    page.locator("#id_mitigation-0-due_date").fill(due)
+    # every negative heading needs its action (resources is negative too)
+    page.locator("#id_mitigation-1-heading").select_option("resources")
+    page.locator("#id_mitigation-1-description").fill("Winter cover agreed with the provider.")
+    page.locator("#id_mitigation-1-owner").fill("Contracts manager")
+    page.locator("#id_mitigation-1-due_date").fill(due)
     visit.step("QIA self-assessment filled in")
     page.get_by_role("button", name="Save the self-assessment").click()
     expect(page.get_by_role("alert")).to_contain_text("it is complete")
@@ -258,7 +265,10 @@ def test_a_new_scheme_goes_from_pid_to_the_qag_pack_in_the_browser(
     )
     page.get_by_label("To be done by").fill(f"{timezone.localdate() + timedelta(days=60):%Y-%m-%d}")
     page.get_by_role("button", name="Record the remedial action").click()
-    expect(page.get_by_text("Extra physiotherapy sessions from January")).to_be_visible()
+    # shown as the agreed action, and kept word for word in the escalation's history
+    recorded = page.get_by_text("Extra physiotherapy sessions from January")
+    expect(recorded).to_have_count(2)
+    expect(recorded.first).to_be_visible()
     visit.step("remedial action recorded")
     visit.sign_out()
     escalation.refresh_from_db()

@@ -55,7 +55,9 @@ def contexts(scheme, escalation, people, llr):
     full_pack = qag.assemble(llr, meeting_date=date(2019, 6, 27), today=date(2019, 6, 25))
     escalation.age_days = 14
     full_pack.escalations = [escalation]
-    full_pack.extreme_qias = [qag.ExtremeQia(scheme, 20, timezone.now(), "/qia/1/", "Audited.")]
+    full_pack.qia_flags = [
+        qag.QiaFlag(scheme, "Extreme risk signed off", 20, timezone.now(), "/qia/1/", "Audited.")
+    ]
     user = {"recipient_name": "Elr Sro"}
     return [
         ("notice", {"subject": "Hello"}, {"subject": "Hello", "message": "M", "scheme": scheme}),
@@ -75,6 +77,11 @@ def contexts(scheme, escalation, people, llr):
         ),
         ("escalation-raised", {"escalation": escalation}, {"escalation": "FULL"}),
         ("escalation-qag", {"escalation": escalation}, {"escalation": "FULL"}),
+        (
+            "escalation-qag",
+            {"escalation": escalation, "again": True},
+            {"escalation": "FULL", "again": True},
+        ),
         ("escalation-decision", {"escalation": escalation}, {"escalation": "FULL"}),
         ("escalation-resolved", {"escalation": escalation}, {"escalation": "FULL"}),
         ("qag-pack", {"pack": pack}, {"pack": full_pack, **user}),

@@ -433,3 +433,115 @@ def test_an_off_track_scheme_is_escalated_to_qag_packed_and_resolves_itself(
         "Escalation resolved: off-track delivery (RAG red) no longer applies",
     ]:
         assert step in page, step
+
+
+# --- after QAG lets the scheme continue ---
+
+
+def _pack(client, people) -> tuple[str, str]:
+    """The pack page as a QAG member reads it, and its "Decisions due" section."""
+    page = text(as_user(client, people, "wl-qag-member").get(reverse("qag_pack")))
+    return page, page.split("Decisions due (")[1].split("Open escalations (")[0]
+
+
+def test_when_the_due_date_qag_set_passes_still_off_track_qag_decides_again(
+    client, people, escalation, commit
+):
+    for month in (3, 4):  # the returns keep coming, still behind plan
+        add_return(escalation.scheme, month, 0)
+    at_qag(escalation)
+    c = as_user(client, people, "elr-qag-member")
+    url = reverse("escalation_decide", args=[escalation.pk])
+    commit(
+        lambda: c.post(url, {"decision": "continue", "note": "Give it July.", "due": "2019-07-31"})
+    )
+    qag_subject = f"Due for a QAG decision again: {escalation.scheme.reference}"
+
+    def qag_mails():
+        return sorted(m.to[0] for m in mail.outbox if m.subject.startswith(qag_subject))
+
+    with time_machine.travel(at(2019, 7, 31, 9), tick=False):  # due today: not yet
+        commit(sweep)
+        page, due = _pack(client, people)
+        assert due.startswith("0)") and escalation.scheme.reference not in due
+    assert qag_mails() == []
+
+    with time_machine.travel(at(2019, 8, 1, 9), tick=False):
+        commit(sweep)
+        page, due = _pack(client, people)
+        assert due.startswith("1)") and escalation.scheme.reference in due
+        detail = text(as_user(client, people, "elr-pmo").get(escalation.get_absolute_url()))
+        assert "Remedial action overdue" in detail
+        assert "Due for a QAG decision again: the remedial action was due by 31 July 2019" in detail
+        listed = text(as_user(client, people, "elr-pmo").get(reverse("escalation_list")))
+        assert "Remedial action overdue" in listed
+        tasks = text(as_user(client, people, "wl-qag-member").get(reverse("my_tasks")))
+        assert "Record QAG's decision" in tasks
+    assert qag_mails() == [
+        "elr-project-lead@example.nhs.uk",
+        "elr-qag-member@example.nhs.uk",
+        "elr-sro@example.nhs.uk",
+        "wl-qag-member@example.nhs.uk",
+    ]
+    body = next(m.body for m in mail.outbox if m.subject.startswith(qag_subject))
+    assert "QAG decided on 26 June 2019 to continue" in body
+    assert "the remedial action was due by 31 July 2019" in body
+
+    with time_machine.travel(at(2019, 8, 2, 9), tick=False):  # told once
+        commit(sweep)
+    assert len(qag_mails()) == 4
+
+    with time_machine.travel(at(2019, 8, 8, 9), tick=False):  # QAG decides again
+        c = as_user(client, people, "elr-qag-member")
+        commit(
+            lambda: c.post(
+                url, {"decision": "continue", "note": "Last chance.", "due": "2019-08-31"}
+            )
+        )
+        page, due = _pack(client, people)
+        assert due.startswith("0)")
+    escalation.refresh_from_db()
+    assert escalation.decision_note == "Last chance."
+
+
+def test_the_history_keeps_every_remedial_action_and_every_decision_as_it_was(
+    client, people, escalation
+):
+    sro = as_user(client, people, "elr-sro")
+    remedial = reverse("escalation_remedial", args=[escalation.pk])
+    sro.post(remedial, {"action": "Reopen the Saturday clinic.", "due": "2019-07-15"})
+    sro.post(remedial, {"action": "Move follow-ups to the community.", "due": "2019-07-31"})
+    at_qag(escalation)
+    qag = as_user(client, people, "elr-qag-member")
+    decide = reverse("escalation_decide", args=[escalation.pk])
+    qag.post(
+        decide, {"decision": "continue", "note": "Minute 12: give it July.", "due": "2019-07-31"}
+    )
+    qag.post(decide, {"decision": "continue", "note": "Minute 19: keep the plan."})
+
+    page = text(as_user(client, people, "elr-pmo").get(escalation.get_absolute_url()))
+    history = page.split('id="history"')[1]
+    for was in [
+        "Remedial action agreed",
+        "Reopen the Saturday clinic.\nDue by 15 July 2019.",
+        "Remedial action revised",
+        "Move follow-ups to the community.\nDue by 31 July 2019.",
+        "Minute 12: give it July.\nNew due date 31 July 2019.",
+        "Minute 19: keep the plan.",
+    ]:
+        assert was in history, was
+    assert history.count("QAG decision: continue with the remedial plan") == 2
+
+
+def test_a_past_due_date_is_an_error_of_its_field_linked_from_the_summary(
+    client, people, escalation
+):
+    c = as_user(client, people, "elr-sro")
+    url = reverse("escalation_remedial", args=[escalation.pk])
+    page = text(c.post(url, {"action": "Recover the lost clinics.", "due": "2019-06-25"}))
+    summary = page.split("There is a problem")[1].split("</ul>")[0]
+    error = "To be done by: The remedial action's due date cannot be in the past."
+    assert f'<a href="#id_due">{error}</a>' in summary
+    assert "Recover the lost clinics." in page
+    escalation.refresh_from_db()
+    assert escalation.remedial_action == ""

@@ -141,13 +141,22 @@ def _extreme(system_id, since):
     from governance.models import Scheme
 
     scheme = Scheme.objects.order_by("pk").first()
-    return [qag.ExtremeQia(scheme, 20, at(2019, 6, 20, 12), "/qia/1/", "Mitigated by audit.")]
+    return [
+        qag.QiaFlag(
+            scheme,
+            "Extreme risk signed off",
+            20,
+            at(2019, 6, 20, 12),
+            "/qia/1/",
+            "Mitigated by audit.",
+        )
+    ]
 
 
 def test_the_pack_mail_goes_to_the_list_two_working_days_before_the_meeting_once(
     escalated, commit, llr, monkeypatch
 ):
-    monkeypatch.setattr(qag, "EXTREME_QIAS", _extreme)
+    monkeypatch.setattr(qag, "QIA_FLAGS", _extreme)
     QagListEntry.objects.create(system=llr, email="secretary@example.nhs.uk")
     with time_machine.travel(at(2019, 6, 24, 9), tick=False):
         assert commit(qag.send_due_packs) == []
@@ -174,8 +183,9 @@ def test_the_pack_mail_goes_to_the_list_two_working_days_before_the_meeting_once
     assert "raised 14 days ago" in decisions
     assert f"/notifications/escalations/{Escalation.objects.get(scheme=first).pk}/decide/" in body
     off_track = body.split("OFF-TRACK SCHEMES")[1]
-    assert "variance -£1,000" in off_track and "variance -£500" in off_track
-    assert "agreed score 20" in body
+    assert "as at May 2019: YTD plan £2,000, actual £1,000, behind plan by £1,000" in off_track
+    assert "actual £1,500, behind plan by £500" in off_track
+    assert "Extreme risk signed off, agreed score 20" in body
     html = llr_mail[0].alternatives[0][0]
     assert "Record QAG&#x27;s decision" in html or "Record QAG's decision" in html
     assert QagPack.objects.get(system=llr).recipients == 3
@@ -189,7 +199,7 @@ def test_the_pack_page_shows_the_same_and_decisions_are_recorded_from_it(
         page = text(client.get(reverse("qag_pack")))
         assert "For the meeting of <strong>Thursday 27 June 2019</strong>" in page
         assert "Decisions due (1)" in page and "Open escalations (2)" in page
-        assert "Off-track schemes, RAG red (2)" in page and "-£1,000" in page
+        assert "Off-track schemes, RAG red (2)" in page and "Behind YTD plan by" in page
         first = Escalation.objects.get(scheme=escalated[0])
         decide = reverse("escalation_decide", args=[first.pk])
         assert decide in page
@@ -225,11 +235,40 @@ def test_a_member_sees_only_their_own_systems_pack(client, people, escalated):
     assert client.get(reverse("qag_pack"), {"system": llr.pk}).status_code == 404
 
 
-def test_extreme_qias_are_those_since_the_last_pack(escalated, llr, monkeypatch):
+def test_qia_flags_are_those_since_the_last_pack(escalated, llr, monkeypatch):
     seen = []
-    monkeypatch.setattr(qag, "EXTREME_QIAS", lambda system_id, since: seen.append(since) or [])
+    monkeypatch.setattr(qag, "QIA_FLAGS", lambda system_id, since: seen.append(since) or [])
     QagPack.objects.create(
         system=llr, meeting_date=date(2019, 6, 13), assembled_at=at(2019, 6, 11, 7)
     )
     qag.assemble(llr, meeting_date=date(2019, 6, 27), today=date(2019, 6, 25))
     assert seen == [at(2019, 6, 11, 7)]
+
+
+def test_the_pack_rates_an_escalated_scheme_as_at_its_escalations_month(
+    make_scheme, commit, client, people, llr
+):
+    scheme = make_scheme()  # £1,000 a month
+    for month in (1, 2, 3):
+        add_return(scheme, month, 100)
+    with time_machine.travel(at(2019, 7, 11, 9), tick=False):  # June's return was due
+        commit(sweep)
+    with time_machine.travel(at(2020, 4, 21, 9), tick=False):  # every month of 2019/20 due
+        commit(sweep)
+        escalation = Escalation.objects.get(scheme=scheme, rule="off_track")
+        assert "as at Jun 2019" in escalation.reason
+        assert "actual £300 against plan £3,000" in escalation.reason
+        client.force_login(people["elr-qag-member"])
+        page = text(client.get(reverse("qag_pack")))
+        commit(qag.send_due_packs)
+    row = page.split("Off-track schemes, RAG red (1)")[1].split("</tr>", 2)[1]
+    cells = [cell.split("<")[0] for cell in row.split('class="num">')[1:]]
+    # YTD plan, YTD actual, behind plan by, forecast outturn, annual plan
+    assert cells[:3] == ["£3,000", "£300", "£2,700"]
+    assert cells[4] == "£12,000"
+    assert "Jun 2019" in row and "Behind YTD plan by" in page
+    body = next(m.body for m in mail.outbox if m.subject.startswith("QAG pack LLR"))
+    assert (
+        "as at Jun 2019: YTD plan £3,000, actual £300, behind plan by £2,700; forecast "
+        in body.split("OFF-TRACK SCHEMES")[1]
+    )

@@ -119,7 +119,14 @@ def test_the_sweep_run_twice_raises_once_and_mails_once(make_scheme, commit):
     run(commit, JUNE_11)
     MonthlyReturn.objects.filter(month=2).update(actual=Decimal("50"))
     again = run(commit, JUNE_11 + timedelta(days=1))
-    assert again.counts() == {"raised": 0, "updated": 1, "resolved": 0, "to_qag": 0, "reminded": 0}
+    assert again.counts() == {
+        "raised": 0,
+        "updated": 1,
+        "resolved": 0,
+        "to_qag": 0,
+        "due_again": 0,
+        "reminded": 0,
+    }
     escalation = Escalation.objects.get()
     assert "£950.00" in escalation.reason  # the finding is kept up to date
     assert len(mail.outbox) == 2 and OutboxEmail.objects.count() == 2
@@ -463,7 +470,10 @@ def test_run_escalations_prints_what_it_raised_updated_and_resolved(make_scheme,
     out = StringIO()
     with time_machine.travel(JUNE_11, tick=False):
         commit(lambda: call_command("run_escalations", stdout=out))
-    assert "raised 1, updated 0, resolved 0, raised to QAG 0, reminded 0" in out.getvalue()
+    assert (
+        "raised 1, updated 0, resolved 0, raised to QAG 0, due for a QAG decision again 0, "
+        "reminded 0"
+    ) in out.getvalue()
     assert Escalation.objects.count() == 1 and len(mail.outbox) == 2
 
 

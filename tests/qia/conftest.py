@@ -8,11 +8,13 @@
 
 import html
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from governance import roles
 from governance import services as governance
@@ -87,6 +89,38 @@ def scores(**changes) -> dict:
     return found
 
 
+def mitigations(headings: dict) -> list[dict]:
+    """One mitigating action for each negative heading, owned and due in a year's time (from
+    the day the test travels to): what a complete self-assessment or agreed QIA has."""
+    due = timezone.localdate() + timedelta(days=365)
+    return [
+        {
+            "heading": heading,
+            "description": f"Weekly audit of {heading.replace('_', ' ')}.",
+            "owner": "Quality matron",
+            "due_date": due,
+            "status": "planned",
+        }
+        for heading, values in headings.items()
+        if values.get("impact") == "negative"
+    ]
+
+
+def mitigation_post(rows: list[dict]) -> dict:
+    """The mitigating actions as the page's formset posts them back, each row filled in as
+    the page showed it (an unchanged extra row would be skipped as blank)."""
+    data = {
+        "mitigation-TOTAL_FORMS": str(len(rows)),
+        "mitigation-INITIAL_FORMS": str(len(rows)),
+        "mitigation-MIN_NUM_FORMS": "0",
+        "mitigation-MAX_NUM_FORMS": "60",
+    }
+    for number, row in enumerate(rows):
+        for name, value in row.items():
+            data[f"mitigation-{number}-{name}"] = "" if value is None else str(value)
+    return data
+
+
 def _user(username: str, org: Organisation, group_slug: str) -> User:
     user = User.objects.create_user(
         username,
@@ -128,6 +162,41 @@ def words(response) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", text(response)).split())
 
 
+class _Outline(HTMLParser):
+    """The page's headings as a screen reader lists them: (level, text, hidden), where hidden
+    means inside a closed <details>, whose headings are read out empty."""
+
+    def __init__(self):
+        super().__init__()
+        self.headings: list[tuple[int, str, bool]] = []
+        self.details: list[bool] = []  # open or closed, innermost last
+        self.heading = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "details":
+            self.details.append("open" in dict(attrs))
+        elif re.fullmatch(r"h[1-6]", tag):
+            self.heading = (int(tag[1]), [], not all(self.details))
+
+    def handle_endtag(self, tag):
+        if tag == "details" and self.details:
+            self.details.pop()
+        elif re.fullmatch(r"h[1-6]", tag) and self.heading:
+            level, parts, hidden = self.heading
+            self.headings.append((level, " ".join("".join(parts).split()), hidden))
+            self.heading = None
+
+    def handle_data(self, data):
+        if self.heading:
+            self.heading[1].append(data)
+
+
+def outline(response) -> list[tuple[int, str, bool]]:
+    parser = _Outline()
+    parser.feed(response.content.decode())
+    return parser.headings
+
+
 class Journey:
     """Drives ELR schemes through the services, as the users would."""
 
@@ -157,10 +226,12 @@ class Journey:
         return governance.scheme_create(by=data["project_lead"], data=data)
 
     def self_assess(self, scheme, headings=None, *, equality="no", **extra) -> QiaVersion:
+        headings = headings or MODERATE
+        extra.setdefault("mitigations", mitigations(headings))
         return services.self_assessment_save(
             scheme_id=scheme.pk,
             by=scheme.project_lead,
-            headings=headings or MODERATE,
+            headings=headings,
             equality_impact=equality,
             equality_rationale="Checked against the protected characteristics.",
             **extra,
@@ -208,10 +279,12 @@ class Journey:
         return scheme
 
     def agree(self, scheme, headings=None, **kwargs) -> QiaVersion:
+        headings = headings or MODERATE
+        kwargs.setdefault("mitigations", mitigations(headings))
         return services.panel_agree(
             version_id=self.version(scheme).pk,
             by=self.people["elr-quality-lead"],
-            headings=headings or MODERATE,
+            headings=headings,
             **kwargs,
         )
 

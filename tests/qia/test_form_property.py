@@ -1,5 +1,7 @@
 """Property: whatever is posted to the QIA form, it saves a valid QIA or shows field errors."""
 
+from datetime import date, timedelta
+
 import pytest
 from django.urls import reverse
 from hypothesis import HealthCheck, event, given, settings
@@ -39,12 +41,15 @@ def heading_fields(wild: bool):
     )
 
 
+# a due date still to come (a past one is refused unless the action is done)
+NEXT_YEAR = (date.today() + timedelta(days=365)).isoformat()
+
 mitigation_fields = st.fixed_dictionaries(
     {
         "heading": either("", *HEADINGS),
         "description": st.one_of(TEXT, st.none()),
         "owner": st.one_of(TEXT, st.just("o" * 201)),
-        "due_date": either("", "2019-09-30", "31/12/2019", "2019-02-30"),
+        "due_date": either("", "2019-09-30", "31/12/2019", "2019-02-30", NEXT_YEAR),
         "status": either("planned", "in_progress", "done"),
         "DELETE": either("", "on"),
     }
@@ -95,6 +100,9 @@ def assert_valid(version: QiaVersion):
             assert (row.consequence, row.likelihood, row.score) == (None, None, None)
     for mitigation in Mitigation.objects.filter(version=version):
         mitigation.full_clean()
+        # DESIGN.md: each action has an owner and a due date, still to come unless done
+        assert mitigation.owner.strip() and mitigation.due_date
+        assert mitigation.due_date >= date.today() or mitigation.status == "done"
     version.full_clean(exclude=["status"])  # protected: only transitions set it
 
 

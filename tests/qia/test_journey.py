@@ -17,15 +17,14 @@ from governance.models import (
     SchemeState,
 )
 from qia.models import VersionStatus
-from tests.qia.conftest import MODERATE, text, words
+from tests.qia.conftest import MODERATE, mitigation_post, mitigations, text, words
 
 pytestmark = pytest.mark.django_db
 
 
 def sheet(headings=MODERATE, **extra) -> dict:
     data = {
-        "mitigation-TOTAL_FORMS": "0",
-        "mitigation-INITIAL_FORMS": "0",
+        **mitigation_post(mitigations(headings)),
         "equality_impact": "no",
         "equality_rationale": "No group is affected differently.",
     }

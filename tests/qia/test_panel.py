@@ -1,6 +1,9 @@
 """The QIA panel: blind scoring, composition, spread, the agreed score, return and dismiss."""
 
+from datetime import date
+
 import pytest
+import time_machine
 from django.urls import reverse
 from django_fsm_log.models import StateLog
 
@@ -9,7 +12,15 @@ from governance.services import ActionRefused
 from notifications.models import Notification
 from qia import selectors, services
 from qia.models import Assessment, PanelScore, VersionStatus
-from tests.qia.conftest import MODERATE, scores, text
+from tests.qia.conftest import (
+    MODERATE,
+    mitigation_post,
+    mitigations,
+    outline,
+    scores,
+    text,
+    words,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -204,7 +215,12 @@ def test_the_default_score_needs_no_justification_even_when_given_explicitly(qia
 def test_the_agree_page_asks_for_the_justification(qia, as_user):
     scheme = qia.scored()
     lead = as_user(qia["elr-quality-lead"])
-    data = {**_sheet(MODERATE), **_no_mitigations(), "overall_score": "12", "justification": ""}
+    data = {
+        **_sheet(MODERATE),
+        **mitigation_post(mitigations(MODERATE)),
+        "overall_score": "12",
+        "justification": "",
+    }
     response = lead.post(reverse("qia_agree", args=[scheme.pk]), data)
     assert response.status_code == 200
     assert "differs from the highest agreed heading score (6)" in text(response)
@@ -214,6 +230,51 @@ def test_the_agree_page_asks_for_the_justification(qia, as_user):
     assert qia.version(scheme).overall_score == 12
 
 
+def test_the_agree_page_asks_for_a_mitigating_action_for_each_negative_heading(qia, as_user):
+    scheme = qia.scored()
+    lead = as_user(qia["elr-quality-lead"])
+    url = reverse("qia_agree", args=[scheme.pk])
+    response = lead.post(url, {**_sheet(MODERATE), **_no_mitigations()})
+    assert response.status_code == 200
+    assert (
+        "Mitigating action: Patient safety, Patient experience and Resources are agreed as "
+        "negative impacts: record at least one mitigating action for each, with an owner and "
+        "a due date." in words(response)
+    )
+    assert qia.fresh(scheme).state == SchemeState.QIA_PANEL
+
+    response = lead.post(url, {**_sheet(MODERATE), **mitigation_post(mitigations(MODERATE))})
+    assert response.status_code == 302
+    assert qia.fresh(scheme).state == SchemeState.AWAITING_SIGN_OFF
+    assert qia.version(scheme).mitigations.count() == 3
+
+
+def test_an_agreed_mitigating_action_due_in_the_past_is_an_error(qia, as_user):
+    with time_machine.travel(date(2019, 6, 3), tick=False):
+        scheme = qia.scored()
+        rows = mitigations(MODERATE)
+        rows[0]["due_date"] = date(2019, 1, 1)
+        response = as_user(qia["elr-quality-lead"]).post(
+            reverse("qia_agree", args=[scheme.pk]), {**_sheet(MODERATE), **mitigation_post(rows)}
+        )
+    assert response.status_code == 200
+    assert (
+        "Mitigating action 1, due date: The due date, 1 January 2019, has passed: give today "
+        "or a later date, or mark the action done." in words(response)
+    )
+    assert qia.fresh(scheme).state == SchemeState.QIA_PANEL
+
+
+def test_the_panel_cannot_agree_a_negative_heading_without_a_dated_action(qia):
+    scheme = qia.scored()
+    with pytest.raises(ActionRefused, match="^Resources is agreed as a negative impact: record"):
+        qia.agree(scheme, mitigations=mitigations(MODERATE)[:2])
+    undated = [dict(row, due_date=None) for row in mitigations(MODERATE)]
+    with pytest.raises(ActionRefused, match="Each mitigating action needs a due date."):
+        qia.agree(scheme, mitigations=undated)
+    assert qia.fresh(scheme).state == SchemeState.QIA_PANEL
+
+
 def test_only_the_quality_lead_agrees(qia):
     scheme = qia.scored()
     with pytest.raises(ActionRefused, match="Only the quality lead"):
@@ -221,6 +282,59 @@ def test_only_the_quality_lead_agrees(qia):
             version_id=qia.version(scheme).pk, by=qia["elr-panel-member"], headings=MODERATE
         )
     assert not StateLog.objects.filter(transition="panel_agree").exists()
+
+
+# --- the pages' outline, as a screen reader lists it ---
+
+LABELS = [
+    "Patient safety",
+    "Clinical effectiveness",
+    "Patient experience",
+    "Organisational reputation",
+    "Evidence base",
+    "Resources",
+]
+
+
+def assert_outline_reads_well(headings):
+    """H1 first, no level skipped on the way down, and every heading read out with text."""
+    levels = [level for level, _text, _hidden in headings]
+    assert levels[0] == 1, headings
+    for before, after in zip(levels, levels[1:], strict=False):
+        assert after <= before + 1, headings
+    for _level, words_read, hidden in headings:
+        assert words_read and not hidden, headings
+
+
+def test_the_panel_page_goes_from_h1_to_h2_to_h3(qia, as_user):
+    scheme = qia.scored()
+    chair = as_user(qia["elr-quality-lead"])
+    page = chair.get(reverse("qia_version_panel", args=[scheme.pk, 1]))
+    assert outline(page) == [
+        (1, "QIA panel scores side by side, version 1", False),
+        (2, "Scores by heading", False),
+        *[(3, f"{label} Spread 0 bands", False) for label in LABELS],
+    ]
+    assert_outline_reads_well(outline(page))
+
+
+def test_the_agree_page_has_no_skipped_or_empty_heading(qia, as_user):
+    scheme = qia.scored()
+    chair = as_user(qia["elr-quality-lead"])
+    url = reverse("qia_agree", args=[scheme.pk])
+    page = chair.get(url)
+    assert_outline_reads_well(outline(page))
+    assert [text for _level, text, _hidden in outline(page)] == [
+        "Agree the QIA, version 1",
+        "The panel's scores",
+        "The agreed QIA",
+    ]
+    # the scores by heading are still there, behind "Show each member's scores by heading"
+    shown = words(page)
+    assert "Show each member's scores by heading Patient safety Spread 0 bands" in shown
+    with_errors = chair.post(url, {**_sheet(MODERATE), **_no_mitigations()})
+    assert "There is a problem" in words(with_errors)
+    assert_outline_reads_well(outline(with_errors))
 
 
 # --- return and dismiss ---

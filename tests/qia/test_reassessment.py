@@ -1,5 +1,8 @@
 """Continuous re-assessment: the review date passing, a material change, a new version."""
 
+import csv
+import io
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -7,13 +10,13 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from governance import policy
+from governance import importers, policy
 from governance.models import PLAN_FIELDS, Scheme, SchemeState
 from governance.services import ActionRefused
 from notifications.models import Notification
 from qia import escalation_feed, services
 from qia.models import VersionStatus
-from tests.qia.conftest import scores, text
+from tests.qia.conftest import mitigations, scores, text
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +64,65 @@ def test_a_material_change_to_the_annual_plan_makes_it_due(qia, approved, settin
         ]
 
 
+def import_plan(qia, scheme, monthly: str):
+    """The PMO imports the scheme's plan with `monthly` for each month."""
+    row = {
+        "reference": scheme.reference,
+        "title": scheme.title,
+        "organisation": "ELR",
+        "financial_year": "2019/20",
+        "programme_area": "Planned Care",
+        "area_of_spend": "Elective Care",
+        "scheme_type": "transactional",
+        "recovery": "no",
+        **{name: monthly for name in PLAN_FIELDS},
+    }
+    handle = io.StringIO()
+    writer = csv.DictWriter(handle, fieldnames=list(row))
+    writer.writeheader()
+    writer.writerow(row)
+    data = io.BytesIO(handle.getvalue().encode())
+    result = importers.import_file("plans", data, name="plans.csv", by=qia["elr-pmo"])
+    assert (result.errors, result.updated) == ([], 1)
+
+
+def reassess_task(as_user, qia) -> str:
+    """The words of the project lead's task row to re-assess the QIA, on the task list."""
+    page = text(as_user(qia["elr-project-lead"]).get(reverse("my_tasks")))
+    (row,) = [row for row in re.findall(r"<tr>.*?</tr>", page, re.S) if "Re-assess" in row]
+    return " ".join(re.sub(r"<[^>]+>", " ", row).split())
+
+
+def test_a_plan_change_waits_since_the_plan_changed_not_since_the_review_date(
+    qia, approved, as_user
+):
+    # review date 3 December 2019; the plan is imported 22% up on 10 July
+    with time_machine.travel(date(2019, 7, 10), tick=False):
+        import_plan(qia, approved, "6100")
+    with time_machine.travel(date(2019, 7, 15), tick=False):
+        task = reassess_task(as_user, qia)
+    assert task == (
+        f"{approved.reference} {approved.title} ELR Re-assess the QIA: the annual plan has "
+        "changed by 22% since sign-off (from £60,000 to £73,200) 10 Jul 2019 (5 days)"
+    )
+
+
+def test_a_plan_change_the_history_does_not_record_waits_since_today(qia, approved, as_user):
+    Scheme.objects.filter(pk=approved.pk).update(**{name: Decimal("6100") for name in PLAN_FIELDS})
+    with time_machine.travel(date(2019, 7, 15), tick=False):
+        assert reassess_task(as_user, qia).endswith("15 Jul 2019 (0 minutes)")
+
+
+def test_a_qia_due_for_both_reasons_waits_since_the_first(qia, approved, as_user):
+    # the plan changed on 1 November, before the review date of 3 December came
+    with time_machine.travel(date(2019, 11, 1), tick=False):
+        import_plan(qia, approved, "6100")
+    with time_machine.travel(date(2020, 1, 10), tick=False):
+        task = reassess_task(as_user, qia)
+    assert "its review date, 3 December 2019, has come; the annual plan has changed" in task
+    assert task.endswith("1 Nov 2019 (2 months, 1 week)")
+
+
 def test_a_change_within_the_limit_is_not_material(qia, approved):
     Scheme.objects.filter(pk=approved.pk).update(**{name: Decimal("5500") for name in PLAN_FIELDS})
     with time_machine.travel(date(2019, 7, 1), tick=False):
@@ -93,6 +155,7 @@ def test_a_reassessment_is_pre_filled_and_goes_round_again_while_the_scheme_deli
             headings=scores(patient_safety=(3, 3)),
             equality_impact="no",
             equality_rationale="Unchanged.",
+            mitigations=mitigations(scores(patient_safety=(3, 3))),
             expected_revision=version.revision,
         )
         services.reassessment_send_to_panel(version_id=version.pk, by=lead)

@@ -1,15 +1,19 @@
 """The project lead's self-assessment, the submit gate and the equality screening gate."""
 
+from datetime import date, timedelta
+
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from governance import services as governance
 from governance.models import SchemeState
 from governance.services import ActionRefused
 from qia import services
 from qia.models import Assessment, VersionStatus
-from tests.qia.conftest import MODERATE, text, words
+from tests.qia.conftest import MODERATE, mitigation_post, mitigations, scores, text, words
 
 pytestmark = pytest.mark.django_db
 
@@ -97,17 +101,23 @@ def test_scores_are_kept_only_for_a_negative_impact(qia):
 # --- the page ---
 
 
-def sheet(headings=MODERATE, **extra) -> dict:
+def actions(headings=MODERATE) -> list[dict]:
+    """A mitigating action for each negative heading; patient safety's is GP recall."""
+    recall = {
+        "heading": "patient_safety",
+        "description": "GP recall at six weeks.",
+        "owner": "Practice nurse lead",
+        "due_date": timezone.localdate() + timedelta(days=90),
+        "status": "planned",
+    }
+    return [recall, *(row for row in mitigations(headings) if row["heading"] != "patient_safety")]
+
+
+def sheet(headings=MODERATE, rows=None, **extra) -> dict:
+    """The page's post: the headings, their mitigating actions (`rows`, else `actions`) and
+    the equality screening; `extra` overrides any field."""
     data = {
-        "mitigation-TOTAL_FORMS": "1",
-        "mitigation-INITIAL_FORMS": "0",
-        "mitigation-MIN_NUM_FORMS": "0",
-        "mitigation-MAX_NUM_FORMS": "60",
-        "mitigation-0-heading": "patient_safety",
-        "mitigation-0-description": "GP recall at six weeks.",
-        "mitigation-0-owner": "Practice nurse lead",
-        "mitigation-0-due_date": "2019-09-30",
-        "mitigation-0-status": "planned",
+        **mitigation_post(actions(headings) if rows is None else rows),
         "equality_impact": "no",
         "equality_rationale": "No group is affected differently.",
     }
@@ -129,7 +139,7 @@ def test_the_page_saves_the_self_assessment_and_shows_its_scores(qia, as_user):
     response = lead.post(reverse("qia_self_assessment", args=[scheme.pk]), sheet())
     assert response.status_code == 302
     version = qia.version(scheme)
-    assert version.mitigations.get().owner == "Practice nurse lead"
+    assert version.mitigations.get(heading="patient_safety").owner == "Practice nurse lead"
     page = words(lead.get(reverse("qia_detail", args=[scheme.pk])))
     assert "Negative · C3 × L2 = 6 · Moderate" in page
     assert "GP recall at six weeks." in page
@@ -159,6 +169,97 @@ def test_an_unfinished_self_assessment_is_saved_with_a_list_of_what_is_missing(q
     page = text(lead.get(reverse("qia_detail", args=[scheme.pk])))
     assert "The self-assessment is not complete yet." in page
     assert "Evidence base: choose the impact." in page
+
+
+# --- mitigating actions: DESIGN.md gives a negative impact actions with owner and due date ---
+
+
+def submit_page(client, scheme):
+    url = reverse("scheme_submit", args=[scheme.pk])
+    return client.post(url, {"version": scheme.version}, follow=True)
+
+
+def test_a_negative_heading_without_a_mitigating_action_is_saved_but_blocks_submission(
+    qia, as_user
+):
+    scheme = qia.draft()
+    lead = as_user(qia["elr-project-lead"])
+    headings = scores(clinical_effectiveness=(3, 3))
+    # every other negative heading has its action; clinical effectiveness has none
+    rows = [row for row in actions(headings) if row["heading"] != "clinical_effectiveness"]
+    url = reverse("qia_self_assessment", args=[scheme.pk])
+    response = lead.post(url, sheet(headings, rows), follow=True)
+    page = words(response)
+    assert "Self-assessment saved. Still to complete before it can go to the panel: 1 item." in page
+    missing = (
+        "Clinical effectiveness: add a mitigating action for the negative impact, "
+        "with an owner and a due date."
+    )
+    assert "The self-assessment is not complete yet." in page and missing in page
+
+    refused = words(submit_page(lead, qia.fresh(scheme)))
+    assert f"Complete the QIA self-assessment first. {missing}" in refused
+    assert qia.fresh(scheme).state == SchemeState.DRAFT
+
+    response = lead.post(url, sheet(headings), follow=True)
+    assert "Self-assessment saved: it is complete." in words(response)
+    submit_page(lead, qia.fresh(scheme))
+    assert qia.fresh(scheme).state == SchemeState.CONFIRM_AND_CHALLENGE
+
+
+def test_an_action_with_no_owner_or_due_date_does_not_count_for_its_heading(qia):
+    scheme = qia.draft()
+    undated = [dict(row, due_date=None) for row in mitigations(MODERATE)]
+    version = qia.self_assess(scheme, mitigations=undated)
+    assert services.self_assessment_problems(version) == [
+        f"{label}: add a mitigating action for the negative impact, with an owner and a due date."
+        for label in ("Patient safety", "Patient experience", "Resources")
+    ]
+    with pytest.raises(ActionRefused, match="Patient safety: add a mitigating action"):
+        submit(qia, scheme)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("owner", "", "Mitigating action 1, owner: Say who owns this action: a name or a role."),
+        ("due_date", "", "Mitigating action 1, due date: Give the date this action is due by."),
+        (
+            "due_date",
+            "2019-01-01",
+            "Mitigating action 1, due date: The due date, 1 January 2019, has passed: give "
+            "today or a later date, or mark the action done.",
+        ),
+    ],
+)
+def test_a_mitigating_action_needs_an_owner_and_a_due_date_from_today_on(
+    qia, as_user, field, value, error
+):
+    scheme = qia.draft()
+    lead = as_user(qia["elr-project-lead"])
+    with time_machine.travel(date(2019, 6, 3), tick=False):
+        data = sheet(**{f"mitigation-0-{field}": value})
+        response = lead.post(reverse("qia_self_assessment", args=[scheme.pk]), data)
+    assert response.status_code == 200
+    assert "There is a problem" in words(response)
+    assert error in words(response)
+    assert qia.version(scheme) is None  # nothing saved
+
+
+def test_a_due_date_before_today_is_refused_unless_the_action_is_done(qia, as_user):
+    scheme = qia.draft()
+    lead = as_user(qia["elr-project-lead"])
+    url = reverse("qia_self_assessment", args=[scheme.pk])
+    with time_machine.travel(date(2019, 6, 3), tick=False):
+        yesterday = lead.post(url, sheet(**{"mitigation-0-due_date": "2019-06-02"}))
+        assert "The due date, 2 June 2019, has passed" in words(yesterday)
+        assert qia.version(scheme) is None
+        # due today is still to do; an action already done keeps the date it was due
+        assert lead.post(url, sheet(**{"mitigation-0-due_date": "2019-06-03"})).status_code == 302
+        done = sheet(**{"mitigation-0-due_date": "2019-01-01", "mitigation-0-status": "done"})
+        assert lead.post(url, done).status_code == 302
+    saved = qia.version(scheme).mitigations.get(heading="patient_safety")
+    assert (saved.due_date, saved.status) == (date(2019, 1, 1), "done")
 
 
 def test_someone_elses_change_is_not_overwritten(qia, as_user):

@@ -496,15 +496,7 @@ class Builder:
             version_id=version.pk,
             by=self.who("quality-lead"),
             headings=self.assessment(),
-            mitigations=[
-                {
-                    "heading": Heading.PATIENT_EXPERIENCE,
-                    "description": "Patients are told of the change by letter and by their GP; "
-                    "their feedback is reviewed monthly at the quality meeting.",
-                    "owner": self.who("project-lead").get_full_name(),
-                    "due_date": self.ref["years"][spec.year].month_start(3),
-                }
-            ],
+            mitigations=self.mitigations(),
         )
         if spec.state == S.AWAITING_SIGN_OFF and not spec.half_signed:
             return
@@ -577,6 +569,7 @@ class Builder:
             equality_impact="no",
             equality_rationale="The change applies to every patient on the pathway alike; "
             "access for people with a protected characteristic is unchanged.",
+            mitigations=self.mitigations(),
         )
 
     def submit(self) -> None:
@@ -616,6 +609,19 @@ class Builder:
         services.scheme_withdraw(
             scheme_id=self.scheme.pk, by=by, reason=self.spec.note, expected_version=None
         )
+
+    def mitigations(self) -> list[dict]:
+        """The action against the one negative heading (patient experience), with its owner
+        and due date, as a complete self-assessment and an agreed QIA need."""
+        return [
+            {
+                "heading": Heading.PATIENT_EXPERIENCE,
+                "description": "Patients are told of the change by letter and by their GP; "
+                "their feedback is reviewed monthly at the quality meeting.",
+                "owner": self.who("project-lead").get_full_name(),
+                "due_date": self.ref["years"][self.spec.year].month_start(3),
+            }
+        ]
 
     def assessment(self, shift: int = 0) -> dict[str, dict]:
         """The QIA's six headings: one negative (scored), the rest none or positive.

@@ -6,7 +6,8 @@ from notifications.rules import sweep
 class Command(BaseCommand):
     help = (
         "Evaluate the escalation rules over every scheme once, as the daily beat task does, "
-        "and print what was raised, updated, resolved, raised to QAG and reminded."
+        "and print what was raised, updated, resolved, raised to QAG (or due there again) and "
+        "reminded."
     )
 
     def add_arguments(self, parser):
@@ -24,6 +25,7 @@ class Command(BaseCommand):
             ("raised", result.raised),
             ("resolved", result.resolved),
             ("raised to QAG", result.to_qag),
+            ("due for a QAG decision again", result.due_again),
         ):
             for escalation in escalations:
                 self.stdout.write(
@@ -41,6 +43,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"raised {counts['raised']}, updated {counts['updated']}, "
                 f"resolved {counts['resolved']}, raised to QAG {counts['to_qag']}, "
+                f"due for a QAG decision again {counts['due_again']}, "
                 f"reminded {counts['reminded']}"
             )
         )
