@@ -225,36 +225,22 @@ def escalation_raised(*, escalation):
     )
 
 
-def escalation_to_qag(*, escalation):
+def escalation_to_qag(*, escalation, again: bool = False):
+    """The escalation goes before QAG: raised by the PMO, or `again` when QAG let the scheme
+    continue and the due date passed with it still off track (once per due date)."""
     scheme = escalation.scheme
+    key = f"qag-again:{escalation.remedial_due:%Y%m%d}" if again else "qag"
     _send(
         "escalation-qag",
         [*lead_and_sro(scheme), *qag_recipients(scheme.organisation.system_id)],
         kind="escalation",
         scheme=scheme,
         url=escalation.get_absolute_url(),
-        dedupe=f"escalation:{escalation.pk}:qag",
+        dedupe=f"escalation:{escalation.pk}:{key}",
         topic=f"escalation:{escalation.pk}",
         escalation=escalation,
         summary=escalation.reason,
-    )
-
-
-def escalation_due_again(*, escalation):
-    """QAG let the scheme continue and the due date passed with it still off track: QAG
-    decides again. Once per escalation and due date."""
-    scheme = escalation.scheme
-    _send(
-        "escalation-qag",
-        [*lead_and_sro(scheme), *qag_recipients(scheme.organisation.system_id)],
-        kind="escalation",
-        scheme=scheme,
-        url=escalation.get_absolute_url(),
-        dedupe=f"escalation:{escalation.pk}:qag-again:{escalation.remedial_due:%Y%m%d}",
-        topic=f"escalation:{escalation.pk}",
-        escalation=escalation,
-        summary=escalation.reason,
-        again=True,
+        again=again,
     )
 
 

@@ -535,7 +535,7 @@ def apply(findings: Findings, *, scheme_ids, now: datetime, today: date) -> Swee
         for e in overdue:
             emails.escalation_to_qag(escalation=e)
         for e in again:
-            emails.escalation_due_again(escalation=e)
+            emails.escalation_to_qag(escalation=e, again=True)
         for e in stale:
             emails.escalation_resolved(escalation=e, told=told.get(e.pk, []))
         for reminder in findings.reminders:
