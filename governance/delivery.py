@@ -278,6 +278,23 @@ def _show(name: str, value) -> str:
     return value if name == "commentary" else _money(value)
 
 
+def entered_changes(monthly_return: MonthlyReturn, *, by) -> list[SchemeChange]:
+    """The history rows of a return just entered (in the browser or by an import): each
+    figure given, from empty."""
+    labels = _return_fields(monthly_return.month)
+    return [
+        SchemeChange(
+            scheme_id=monthly_return.scheme_id,
+            changed_by=by,
+            field=labels[name],
+            old_value="",
+            new_value=shown,
+        )
+        for name in labels
+        if (shown := _show(name, getattr(monthly_return, name)))
+    ]
+
+
 class SavedReturn(NamedTuple):
     monthly_return: MonthlyReturn
     created: bool
@@ -336,20 +353,21 @@ def return_save(
             before = {name: _show(name, getattr(ret, name)) for name in values}
             for name, value in values.items():
                 setattr(ret, name, value)
-            changes = [
-                SchemeChange(
-                    scheme=scheme,
-                    changed_by=by,
-                    field=labels[name],
-                    old_value="" if created else before[name],
-                    new_value=_show(name, value),
-                )
-                for name, value in values.items()
+            changes = (
+                entered_changes(ret, by=by)
                 if created
-                and _show(name, value)
-                or not created
-                and before[name] != _show(name, value)
-            ]
+                else [
+                    SchemeChange(
+                        scheme=scheme,
+                        changed_by=by,
+                        field=labels[name],
+                        old_value=before[name],
+                        new_value=_show(name, value),
+                    )
+                    for name, value in values.items()
+                    if before[name] != _show(name, value)
+                ]
+            )
             if not created and not changes:
                 return SavedReturn(ret, False, [])
             figures_changed = any(c.field != labels["commentary"] for c in changes)
@@ -546,12 +564,18 @@ def _returns_of(schemes_filter: Q, upto: int) -> dict[int, dict[int, tuple]]:
 
 
 def rag_for(
-    schemes: Iterable[Scheme], as_at_month: int | None = None, *, today: date | None = None
+    schemes: Iterable[Scheme],
+    as_at_month: int | None = None,
+    *,
+    today: date | None = None,
+    as_reported: Iterable[int] = (),
 ) -> dict[int, Rag | None]:
     """The RAG of many schemes, {scheme id: Rag or None}, in at most two queries.
 
-    With no month, each scheme is rated as at its year's reporting_month(). Give a page of
-    schemes or an unsliced queryset (read through a subquery, however many schemes it holds).
+    With no month, each scheme is rated as at its year's reporting_month(). The schemes named
+    in `as_reported` are rated as at their latest month returned up to then instead, as the
+    off-track escalation rule rates them (notifications.rules). Give a page of schemes or an
+    unsliced queryset (read through a subquery, however many schemes it holds).
     """
     if isinstance(schemes, QuerySet) and not schemes.query.is_sliced:
         among = Q(scheme__in=schemes.filter(state__in=DELIVERY_STATES).values("pk"))
@@ -576,6 +600,9 @@ def rag_for(
     if among is None:
         among = Q(scheme_id__in=[s.pk for s in rated])
     returns = _returns_of(among, max(months.values()))
+    for pk in set(as_reported) & months.keys():
+        returned = [m for m in returns.get(pk, {}) if m <= months[pk]]
+        months[pk] = max(returned, default=months[pk])
     limits = thresholds()
     for scheme in rated:
         got = {m: (a, f) for m, (a, f, _) in returns.get(scheme.pk, {}).items()}
@@ -827,7 +854,8 @@ def _day(value: date) -> str:
     return f"{value.day} {value:%B %Y}"
 
 
-def _aware(value: date) -> datetime:
+def start_of_day(value: date) -> datetime:
+    """Midnight at the start of the day, in the site's time zone."""
     return timezone.make_aware(datetime.combine(value, time.min))
 
 
@@ -858,7 +886,7 @@ def _return_tasks(user) -> list[selectors.Task]:
                     scheme,
                     f"Enter the {month_label(year, month)} return ({when})",
                     reverse("return_edit", args=[scheme.pk, month]),
-                    _aware(month_end(year, month) + timedelta(days=1)),
+                    start_of_day(month_end(year, month) + timedelta(days=1)),
                 )
             )
     return tasks

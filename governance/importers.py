@@ -756,7 +756,7 @@ def _parse_return(number, record, *, schemes: dict, lookups: Lookups, result, fi
         check(lookups.allowed, scheme[1])
         if scheme[2] not in delivery.DELIVERY_STATES:
             check.fail(
-                f"{reference} is {SchemeState(scheme[2]).label.lower()}: returns start once a "
+                f"{reference} is {state_words(scheme[2])}: returns start once a "
                 "scheme is in delivery"
             )
     month = check(_month, record["month"])
@@ -784,23 +784,6 @@ def _parse_return(number, record, *, schemes: dict, lookups: Lookups, result, fi
     if not check.ok:
         return None
     return ReturnRow(number, reference, scheme[0], month, values, assured)
-
-
-def _entered(monthly: MonthlyReturn, *, by) -> list:
-    """The history rows of a return the file enters, as entering it in the browser writes
-    them (governance.delivery.return_save): each figure given, from empty."""
-    labels = delivery._return_fields(monthly.month)
-    return [
-        SchemeChange(
-            scheme_id=monthly.scheme_id,
-            changed_by=by,
-            field=labels[name],
-            old_value="",
-            new_value=delivery._show(name, value),
-        )
-        for name in ("actual", "forecast_outturn", "commentary")
-        if (value := getattr(monthly, name)) not in (None, "")
-    ]
 
 
 def _correct_return(monthly: MonthlyReturn, values: dict, assured, *, by, now) -> list:
@@ -929,7 +912,7 @@ def _import_returns(header, records, *, lookups: Lookups, by: User, result: Impo
                 entered_by=by,
             )
             new.append(monthly)
-            changes += _entered(monthly, by=by)
+            changes += delivery.entered_changes(monthly, by=by)
             continue
         corrections = _correct_return(monthly, p.values, p.assured, by=by, now=now)
         if corrections:

@@ -384,6 +384,15 @@ def _outcome(scheme: Scheme, kind: str, decision: str) -> str:
     return SchemeState.QIA_PANEL if other_supported else SchemeState.CONFIRM_AND_CHALLENGE
 
 
+def recorded_review(scheme: Scheme, kind: str) -> Review | None:
+    """The review of that kind already recorded for the scheme's current submission."""
+    return (
+        scheme.reviews.filter(round=scheme.submission_round, kind=kind)
+        .select_related("reviewer")
+        .first()
+    )
+
+
 def scheme_review(
     *,
     scheme_id: int,
@@ -411,7 +420,7 @@ def scheme_review(
     def work(scheme: Scheme):
         if expected_round is not None and scheme.submission_round != expected_round:
             raise Conflict(CONFLICT_MESSAGE)
-        done = scheme.reviews.filter(round=scheme.submission_round, kind=kind).first()
+        done = recorded_review(scheme, kind)
         if done:
             raise ActionRefused(
                 f"The {done.get_kind_display().lower()} review of this submission was already "

@@ -339,11 +339,7 @@ def scheme_submit(request, pk: int):
 
 
 def _review_recorded(scheme: Scheme, kind: str) -> str | None:
-    review = (
-        scheme.reviews.filter(round=scheme.submission_round, kind=kind)
-        .select_related("reviewer")
-        .first()
-    )
+    review = services.recorded_review(scheme, kind)
     if review is None:
         return None
     return (

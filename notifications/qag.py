@@ -8,7 +8,6 @@ working days before each meeting.
 
 import calendar
 import logging
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -16,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from governance import delivery
-from governance.models import MonthlyReturn, Scheme, SchemeState, System
+from governance.models import Scheme, SchemeState, System
 from notifications import conf, emails
 from notifications.models import ACTIVE, Escalation, QagMeeting, QagPack, Rule
 
@@ -111,17 +110,6 @@ class QiaFlag:
 
 
 @dataclass
-class ExtremeQia:
-    """A QIA signed off with an extreme score (qia.escalation_feed.extreme_signed_off)."""
-
-    scheme: Scheme
-    score: int
-    signed_off_at: datetime
-    url: str
-    justification: str = ""
-
-
-@dataclass
 class Pack:
     system: System
     meeting_date: date | None
@@ -154,33 +142,22 @@ QIA_FLAGS = None
 def _off_track(system: System, escalations: list[Escalation], today: date) -> list[OffTrack]:
     """The schemes in delivery rated red, most behind first.
 
-    A scheme with a live off-track escalation is rated as at the month its escalation is: the
-    latest month returned, up to the month due (notifications.rules.delivery_rules), so the
-    pack and the escalation quote the same figures. Any other scheme is rated as at its year's
-    reporting month, as the dashboard does.
+    A scheme with a live off-track escalation is rated as its escalation is, as at the latest
+    month returned up to the month due, so the pack and the escalation quote the same
+    figures; any other scheme as at its year's reporting month, as the dashboard does.
     """
     schemes = list(
         Scheme.objects.filter(
             state=SchemeState.IN_DELIVERY, organisation__system=system
         ).select_related("organisation", "financial_year", "sro")
     )
-    returns: dict[int, dict[int, tuple]] = defaultdict(dict)
-    rows = MonthlyReturn.objects.filter(scheme__in=[s.pk for s in schemes]).values_list(
-        "scheme_id", "month", "actual", "forecast_outturn"
-    )
-    for scheme_id, month, actual, forecast in rows:
-        returns[scheme_id][month] = (actual, forecast)
     escalated = {e.scheme_id for e in escalations if e.rule == Rule.OFF_TRACK}
-    limits = delivery.thresholds()
-    found = []
-    for scheme in schemes:
-        due = delivery.reporting_month(scheme.financial_year, today)
-        as_at = due
-        if scheme.pk in escalated:
-            as_at = max((m for m in returns[scheme.pk] if m <= due), default=due)
-        rating = delivery.assess(scheme.plan, returns[scheme.pk], as_at, limits)
-        if rating.status == delivery.RED:
-            found.append(OffTrack(scheme, rating))
+    ratings = delivery.rag_for(schemes, today=today, as_reported=escalated)
+    found = [
+        OffTrack(scheme, ratings[scheme.pk])
+        for scheme in schemes
+        if ratings[scheme.pk] is not None and ratings[scheme.pk].status == delivery.RED
+    ]
     return sorted(found, key=lambda row: -row.behind_plan_by)
 
 

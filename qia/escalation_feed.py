@@ -6,22 +6,17 @@
   (None: ever), for the QAG pack.
 - `step_done(scheme_ids)`: for schemes at the QIA panel or awaiting sign-off, who has no part
   left in the step, so is not reminded of it.
-- `extreme_signed_off(system_id, since)`: the QIAs of a system signed off with an extreme
-  agreed score since `since` (None: ever).
 """
 
 from collections import defaultdict
 from datetime import date, datetime
 
-from django.urls import reverse
-
 from governance import roles
-from notifications.qag import ExtremeQia, QiaFlag
+from notifications.qag import QiaFlag
 from notifications.rules import StepDone
 from qia import policy as rules
 from qia.models import (
     IN_PROGRESS,
-    FlagKind,
     PanelScore,
     QagFlag,
     QiaVersion,
@@ -56,27 +51,9 @@ def review_due(scheme_ids, today: date) -> dict[int, str]:
     }
 
 
-def extreme_signed_off(system_id: int, since: datetime | None) -> list[ExtremeQia]:
-    flags = QagFlag.objects.filter(
-        kind=FlagKind.EXTREME, scheme__organisation__system_id=system_id
-    ).select_related("scheme__organisation", "version")
-    if since is not None:
-        flags = flags.filter(raised_at__gt=since)
-    return [
-        ExtremeQia(
-            scheme=flag.scheme,
-            score=flag.score,
-            signed_off_at=flag.version.signed_off_at or flag.raised_at,
-            url=flag.version.get_absolute_url(),
-            justification=flag.detail,
-        )
-        for flag in flags.order_by("raised_at")
-    ]
-
-
 def flagged_to_qag(system_id: int, since: datetime | None) -> list[QiaFlag]:
     flags = QagFlag.objects.filter(scheme__organisation__system_id=system_id).select_related(
-        "scheme__organisation", "version"
+        "scheme__organisation", "version__qia"
     )
     if since is not None:
         flags = flags.filter(raised_at__gt=since)
@@ -86,7 +63,7 @@ def flagged_to_qag(system_id: int, since: datetime | None) -> list[QiaFlag]:
             what=flag.get_kind_display(),
             score=flag.score,
             raised_at=flag.raised_at,
-            url=reverse("qia_version", args=[flag.scheme_id, flag.version.number]),
+            url=flag.version.get_absolute_url(),
             detail=flag.detail,
         )
         for flag in flags.order_by("raised_at", "pk")

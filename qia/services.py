@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
-from governance import policy, roles
+from governance import delivery, policy, roles
 from governance import services as governance
 from governance.models import PLAN_FIELDS, Profession, Scheme, SchemeChange, SchemeState, User
 from governance.services import ActionRefused, Conflict, record_refusal, run_transition
@@ -225,10 +225,6 @@ def due_reasons(version: QiaVersion, scheme: Scheme, today: date) -> list[str]:
     return reasons
 
 
-def start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime(day.year, day.month, day.day))
-
-
 # The history names a changed monthly plan figure by its field's label, e.g. "Apr (month 1)".
 PLAN_LABELS = [str(Scheme._meta.get_field(name).verbose_name) for name in PLAN_FIELDS]
 
@@ -251,7 +247,7 @@ def due_since(version: QiaVersion, scheme: Scheme, now: datetime | None = None) 
     now = now or timezone.now()
     moments = [now]
     if version.review_date and version.review_date <= timezone.localdate(now):
-        moments.append(start_of(version.review_date))
+        moments.append(delivery.start_of_day(version.review_date))
     if material_change_percent(version, scheme) is not None:
         moments.append(plan_changed_at(scheme, after=version.signed_off_at) or now)
     return min(moments)

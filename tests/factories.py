@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
 from django.db.models import Max
 
 from governance import roles as role_names
@@ -25,6 +26,7 @@ from governance.models import (
     ReviewDecision,
     ReviewKind,
     Scheme,
+    SchemeDocument,
     SchemeState,
     SchemeType,
     System,
@@ -231,3 +233,19 @@ def complete_self_assessment(scheme: Scheme):
         equality_impact=Screening.NO,
         equality_rationale="Open to every patient of the clinics; telephone booking kept.",
     )
+
+
+def add_document(scheme, by, name: str = "baseline.pdf") -> SchemeDocument:
+    """A PDF attached to the scheme, as an upload on the scheme page stores it."""
+    content = b"%PDF-1.4 demo\n"
+    document = SchemeDocument(
+        scheme=scheme,
+        kind="supporting",
+        original_name=name,
+        content_type="application/pdf",
+        size=len(content),
+        uploaded_by=by,
+    )
+    document.file.save(name, ContentFile(content), save=False)
+    document.save()
+    return document

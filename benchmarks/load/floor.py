@@ -25,34 +25,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
 from benchmarks.load import stack  # noqa: E402
 from benchmarks.load.pages import PACING  # noqa: E402
-from benchmarks.load.run import CpuMeter  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 READER = "load-ELR-reader-1"
 
 
 def measure(args, env, work: Path, url: str, session: str | None) -> None:
-    with stack.Gunicorn(env, workers=args.workers, log=work / "gunicorn.log") as server:
-        meter = CpuMeter(server.process.pid, args.database)
-        meter.start()
-        finished, rows = stack.run_locust(
-            HERE / "floorfile.py",
-            host=server.url,
-            users=args.users,
-            duration=args.duration,
-            csv_prefix=work / "floor",
-            env={"QIPP_FLOOR_URL": url, "QIPP_FLOOR_SESSION": session or ""},
-        )
-        cpu = meter.stop()
+    finished, rows, cpu = stack.serve_and_load(
+        env,
+        workers=args.workers,
+        database=args.database,
+        log=work / "gunicorn.log",
+        locustfile=HERE / "floorfile.py",
+        users=args.users,
+        duration=args.duration,
+        csv_prefix=work / "floor",
+        locust_env={"QIPP_FLOOR_URL": url, "QIPP_FLOOR_SESSION": session or ""},
+    )
     total = next((row for row in rows if row["Name"] == "Aggregated"), None)
     if total is None:
         print(finished.stdout[-3000:], finished.stderr[-3000:], sep="\n")
         raise SystemExit("locust did not finish: see its output above")
     requests = max(int(total["Request Count"]), 1)
     per_request = "  ".join(
-        f"{name} {cpu[name] / requests * 1000:.1f} ms" for name in CpuMeter.NAMES
+        f"{name} {cpu[name] / requests * 1000:.1f} ms" for name in stack.CpuMeter.NAMES
     )
-    busy = sum(cpu[name] for name in CpuMeter.NAMES)
+    busy = sum(cpu[name] for name in stack.CpuMeter.NAMES)
     print(
         f"{url:<10} {'signed in' if session else 'anonymous':<10} "
         f"{float(total['Requests/s']):6.1f} req/s  p50 {total['50%']} ms  p95 {total['95%']} ms  "

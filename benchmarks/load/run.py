@@ -136,89 +136,27 @@ def baseline() -> dict:
     }
 
 
-class CpuMeter:
-    """CPU seconds spent by gunicorn, the PostgreSQL backends of our database, locust, and
-    by everything else on the machine, between start() and stop()."""
-
-    NAMES = ("gunicorn", "postgres", "locust", "everything else")
-
-    def __init__(self, server_pid: int, database: str):
-        self.server_pid, self.database = server_pid, database
-
-    def _ours(self) -> dict[str, float]:
-        import psutil
-
-        def seconds(process) -> float:
-            try:
-                times = process.cpu_times()
-                return times.user + times.system
-            except psutil.Error:
-                return 0.0
-
-        server = psutil.Process(self.server_pid)
-        backends = [
-            p
-            for p in psutil.process_iter(["name", "cmdline"])
-            if p.info["name"] == "postgres" and self.database in " ".join(p.info["cmdline"] or [])
-        ]
-        return {
-            "gunicorn": seconds(server) + sum(seconds(c) for c in server.children(recursive=True)),
-            "postgres": sum(seconds(p) for p in backends),
-        }
-
-    def start(self):
-        import resource
-
-        import psutil
-
-        self.before = self._ours()
-        self.children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        self.machine = psutil.cpu_times()
-        self.started = time.monotonic()
-
-    def stop(self) -> dict[str, float]:
-        import resource
-
-        import psutil
-
-        after = self._ours()
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        machine = psutil.cpu_times()
-        used = {name: after[name] - self.before[name] for name in after}
-        used["locust"] = (children.ru_utime - self.children.ru_utime) + (
-            children.ru_stime - self.children.ru_stime
-        )
-        busy = sum(
-            getattr(machine, f) - getattr(self.machine, f)
-            for f in ("user", "nice", "system", "irq", "softirq")
-        )
-        used["everything else"] = max(busy - sum(used.values()), 0.0)
-        used["wall"] = time.monotonic() - self.started
-        return used
-
-
 def run_locust(args, env, plan: dict, work: Path) -> tuple[dict, list[dict], Path, dict]:
     plan_file, outcomes_file = work / "plan.json", work / "outcomes.json"
     plan_file.write_text(json.dumps(plan))
     stack.flush_broker()
     log = work / "gunicorn.log"
-    with stack.Gunicorn(env, workers=args.workers, log=log) as server:
-        print(
-            f"\ngunicorn: {args.workers} workers at {server.url}; load average before: "
-            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
-        )
-        meter = CpuMeter(server.process.pid, args.database)
-        meter.start()
-        finished, rows = stack.run_locust(
-            HERE / "locustfile.py",
-            host=server.url,
-            users=args.users,
-            duration=args.duration,
-            csv_prefix=work / "locust",
-            env={"QIPP_LOAD_PLAN": str(plan_file), "QIPP_LOAD_OUTCOMES": str(outcomes_file)},
-        )
-        cpu = meter.stop()
-        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"\ngunicorn: {args.workers} workers; load average before: "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+    finished, rows, cpu = stack.serve_and_load(
+        env,
+        workers=args.workers,
+        database=args.database,
+        log=log,
+        locustfile=HERE / "locustfile.py",
+        users=args.users,
+        duration=args.duration,
+        csv_prefix=work / "locust",
+        locust_env={"QIPP_LOAD_PLAN": str(plan_file), "QIPP_LOAD_OUTCOMES": str(outcomes_file)},
+    )
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     stack.flush_broker()
     if not (outcomes_file.exists() and rows):
         print(finished.stdout[-3000:], finished.stderr[-3000:], sep="\n")
@@ -342,7 +280,7 @@ def main():
             f"\nCPU seconds in {cpu['wall']:.0f} s ({os.cpu_count()} cores = "
             f"{cpu['wall'] * os.cpu_count():.0f} CPU seconds available), and per request:"
         )
-        for name in CpuMeter.NAMES:
+        for name in stack.CpuMeter.NAMES:
             print(f"  {name:<16} {cpu[name]:7.1f} s  {cpu[name] / max(requests, 1) * 1000:6.1f} ms")
         statuses = Counter(
             line.split(" ", 1)[0] for line in log.read_text().splitlines() if line[:3].isdigit()

@@ -172,3 +172,92 @@ def run_locust(
     stats = Path(f"{csv_prefix}_stats.csv")
     rows = list(csv.DictReader(stats.open())) if stats.exists() else []
     return finished, rows
+
+
+class CpuMeter:
+    """CPU seconds spent by gunicorn, the PostgreSQL backends of our database, locust, and
+    by everything else on the machine, between start() and stop()."""
+
+    NAMES = ("gunicorn", "postgres", "locust", "everything else")
+
+    def __init__(self, server_pid: int, database: str):
+        self.server_pid, self.database = server_pid, database
+
+    def _ours(self) -> dict[str, float]:
+        import psutil
+
+        def seconds(process) -> float:
+            try:
+                times = process.cpu_times()
+                return times.user + times.system
+            except psutil.Error:
+                return 0.0
+
+        server = psutil.Process(self.server_pid)
+        backends = [
+            p
+            for p in psutil.process_iter(["name", "cmdline"])
+            if p.info["name"] == "postgres" and self.database in " ".join(p.info["cmdline"] or [])
+        ]
+        return {
+            "gunicorn": seconds(server) + sum(seconds(c) for c in server.children(recursive=True)),
+            "postgres": sum(seconds(p) for p in backends),
+        }
+
+    def start(self):
+        import resource
+
+        import psutil
+
+        self.before = self._ours()
+        self.children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.machine = psutil.cpu_times()
+        self.started = time.monotonic()
+
+    def stop(self) -> dict[str, float]:
+        import resource
+
+        import psutil
+
+        after = self._ours()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        machine = psutil.cpu_times()
+        used = {name: after[name] - self.before[name] for name in after}
+        used["locust"] = (children.ru_utime - self.children.ru_utime) + (
+            children.ru_stime - self.children.ru_stime
+        )
+        busy = sum(
+            getattr(machine, f) - getattr(self.machine, f)
+            for f in ("user", "nice", "system", "irq", "softirq")
+        )
+        used["everything else"] = max(busy - sum(used.values()), 0.0)
+        used["wall"] = time.monotonic() - self.started
+        return used
+
+
+def serve_and_load(
+    env: dict[str, str],
+    *,
+    workers: int,
+    database: str,
+    log: Path,
+    locustfile: Path,
+    users: int,
+    duration: int,
+    csv_prefix: Path,
+    locust_env: dict,
+) -> tuple[subprocess.CompletedProcess, list[dict], dict[str, float]]:
+    """Start gunicorn, run a locust scenario against it and stop it: locust's output, the
+    rows of its stats and the CPU seconds each part of the machine spent meanwhile."""
+    with Gunicorn(env, workers=workers, log=log) as server:
+        meter = CpuMeter(server.process.pid, database)
+        meter.start()
+        finished, rows = run_locust(
+            locustfile,
+            host=server.url,
+            users=users,
+            duration=duration,
+            csv_prefix=csv_prefix,
+            env=locust_env,
+        )
+        return finished, rows, meter.stop()

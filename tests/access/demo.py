@@ -56,6 +56,7 @@ from qia.models import (
     QiaVersion,
     SignOff,
 )
+from tests.factories import add_document
 
 # The ELR schemes the cases name, by their demo titles.
 SCHEMES = {
@@ -107,20 +108,6 @@ def _attach(version: QiaVersion) -> QiaVersion:
         eqia_content_type=version.eqia_content_type,
     )
     return version
-
-
-def _document(scheme: Scheme, by: User) -> SchemeDocument:
-    document = SchemeDocument(
-        scheme=scheme,
-        kind="supporting",
-        original_name="baseline.pdf",
-        content_type="application/pdf",
-        size=14,
-        uploaded_by=by,
-    )
-    document.file.save("baseline.pdf", ContentFile(b"%PDF-1.4 demo\n"), save=False)
-    document.save()
-    return document
 
 
 def build() -> Demo:
@@ -194,8 +181,8 @@ def build() -> Demo:
         "escalation": escalation,
         "qag_escalation": qag_escalation,
         "notice": notice,
-        "draft_document": _document(schemes["draft"], users["elr-project-lead"]),
-        "delivery_document": _document(schemes["delivery"], users["elr-project-lead"]),
+        "draft_document": add_document(schemes["draft"], users["elr-project-lead"]),
+        "delivery_document": add_document(schemes["delivery"], users["elr-project-lead"]),
         "draft_version": _attach(draft_version),
     }
     demo = Demo(objects=objects, users=users)

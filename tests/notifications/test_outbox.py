@@ -265,28 +265,3 @@ def test_the_admin_can_send_failed_mails_again(admin_client, people, make_scheme
     )
     email.refresh_from_db()
     assert email.status == EmailStatus.SENT and len(mail.outbox) == 1
-
-
-def test_a_mail_committed_before_a_later_transition_keeps_what_it_said(
-    people, make_scheme, commit, monkeypatch
-):
-    from governance.delivery import scheme_start_delivery
-    from notifications import emails
-
-    scheme = make_scheme(SchemeState.APPROVED)
-    monkeypatch.setattr(services, "enqueue_delivery", lambda ids: None)  # it waits, pending
-    commit(lambda: emails.scheme_approved(scheme=scheme))
-    commit(
-        lambda: scheme_start_delivery(
-            scheme_id=scheme.pk, by=people["elr-pmo"], expected_version=None
-        )
-    )
-    approved = OutboxEmail.objects.get(
-        subject__startswith="Approved:", recipient="elr-sro@example.nhs.uk"
-    )
-    assert approved.status == EmailStatus.PENDING
-    assert "2019/20, Approved\n" in approved.text_body
-    started = OutboxEmail.objects.get(
-        subject__startswith="Delivery started:", recipient="elr-sro@example.nhs.uk"
-    )
-    assert "2019/20, In delivery\n" in started.text_body

@@ -87,16 +87,17 @@ def test_a_closed_scheme_is_not_escalated_for_its_qia(make_scheme, commit):
     assert run(commit, at(2019, 6, 11, 9)).counts()["raised"] == 0
 
 
+def flag_to_qag(version, kind, score, detail) -> QagFlag:
+    """A QIA flag to QAG, raised on 20 June 2019, between two packs."""
+    with time_machine.travel(at(2019, 6, 20, 12), tick=False):
+        return QagFlag.objects.create(
+            version=version, scheme=version.qia.scheme, kind=kind, score=score, detail=detail
+        )
+
+
 def test_the_pack_lists_extreme_qias_signed_off_since_the_last_pack(on_track):
     version = signed_off(on_track)
-    with time_machine.travel(at(2019, 6, 20, 12), tick=False):
-        QagFlag.objects.create(
-            version=version,
-            scheme=on_track,
-            kind=FlagKind.EXTREME,
-            score=20,
-            detail="Chief Nurse: mitigated by a weekly audit.",
-        )
+    flag_to_qag(version, FlagKind.EXTREME, 20, "Chief Nurse: mitigated by a weekly audit.")
     llr = System.objects.get(code="LLR")
     pack = qag.assemble(llr, meeting_date=date(2019, 6, 27), today=date(2019, 6, 25))
     (extreme,) = pack.qia_flags
@@ -120,14 +121,12 @@ def test_the_pack_lists_every_qia_flag_to_qag_a_dismissed_reassessment_too(
     dismissed = QiaVersion.objects.create(
         qia=on_track.qia, number=2, status=VersionStatus.DISMISSED, drives_scheme=False
     )
-    with time_machine.travel(at(2019, 6, 20, 12), tick=False):
-        QagFlag.objects.create(
-            version=dismissed,
-            scheme=on_track,
-            kind=FlagKind.DISMISSED,
-            score=16,
-            detail="QIA v2 dismissed on quality grounds by the panel: harm now outweighs.",
-        )
+    flag_to_qag(
+        dismissed,
+        FlagKind.DISMISSED,
+        16,
+        "QIA v2 dismissed on quality grounds by the panel: harm now outweighs.",
+    )
     llr = System.objects.get(code="LLR")
     QagListEntry.objects.create(system=llr, email="secretary@example.nhs.uk")
     with time_machine.travel(at(2019, 6, 25, 9), tick=False):

@@ -187,8 +187,12 @@ def test_an_extreme_score_needs_each_signatorys_justification_and_is_flagged_to_
     assert "Flagged to QAG" in page and "Extreme risk signed off" in page
     listed = text(as_user(qia["elr-qag-member"]).get(reverse("qia_flags")))
     assert scheme.reference in listed
-    [extreme] = escalation_feed.extreme_signed_off(scheme.organisation.system_id, None)
-    assert (extreme.scheme, extreme.score) == (scheme, 20)
+    [extreme] = escalation_feed.flagged_to_qag(scheme.organisation.system_id, None)
+    assert (extreme.scheme, extreme.what, extreme.score) == (
+        scheme,
+        "Extreme risk signed off",
+        20,
+    )
 
 
 def test_the_sign_off_page_asks_for_the_justification_of_an_extreme_score(qia, as_user):

@@ -3,13 +3,12 @@
 
 import pytest
 from axes.models import AccessAttempt, AccessLog
-from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
 from governance.models import SchemeDocument
 from notifications.models import Notification, OutboxEmail, QagPack
-from tests.factories import SchemeFactory
+from tests.factories import SchemeFactory, add_document
 
 pytestmark = pytest.mark.django_db
 
@@ -18,16 +17,7 @@ pytestmark = pytest.mark.django_db
 def records(lead, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     scheme = SchemeFactory(project_lead=lead)
-    document = SchemeDocument(
-        scheme=scheme,
-        kind="pid",
-        original_name="pid.pdf",
-        content_type="application/pdf",
-        size=4,
-        uploaded_by=lead,
-    )
-    document.file.save("pid.pdf", ContentFile(b"%PDF"), save=False)
-    document.save()
+    document = add_document(scheme, lead)
     now = timezone.now()
     return {
         SchemeDocument: document,
