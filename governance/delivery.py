@@ -17,8 +17,9 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
-from django.urls import reverse
+from django.db.models import CharField, Exists, Min, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django_fsm import can_proceed
 
@@ -256,13 +257,17 @@ RETURN_CONFLICT = (
 RETURN_SAVED_HOOKS: list[Callable] = []
 
 
+# How the history names each figure of a month's return: 'Month 3 actual'.
+RETURN_FIELD_WORDS = {
+    "actual": "actual",
+    "forecast_outturn": "forecast outturn",
+    "commentary": "commentary",
+}
+
+
 def _return_fields(month: int) -> dict[str, str]:
     """The history label of each figure of a month's return, e.g. 'Month 3 actual'."""
-    return {
-        "actual": f"Month {month} actual",
-        "forecast_outturn": f"Month {month} forecast outturn",
-        "commentary": f"Month {month} commentary",
-    }
+    return {name: f"Month {month} {words}" for name, words in RETURN_FIELD_WORDS.items()}
 
 
 def assured_field(month: int) -> str:
@@ -893,49 +898,54 @@ def _return_tasks(user) -> list[selectors.Task]:
 
 
 def _assure_tasks(user) -> list[selectors.Task]:
-    """Returns waiting for the PMO of the scheme's organisation, one task per scheme."""
+    """Returns waiting for the PMO of the scheme's organisation, one task per scheme: those
+    someone else entered and this user has not corrected (segregation of duties)."""
     if not user.has_role(roles.PMO) or not user.organisation_ids:
         return []
-    pending = list(
+    corrected_by_user = SchemeChange.objects.filter(
+        scheme_id=OuterRef("scheme_id"),
+        changed_by=user,
+        field__in=[
+            Concat(Value("Month "), Cast(OuterRef("month"), CharField()), Value(f" {words}"))
+            for words in RETURN_FIELD_WORDS.values()
+        ],
+    )
+    # A PMO may have thousands of returns waiting: plain rows, and the schemes only of the
+    # tasks shown (selectors.with_schemes).
+    pending = (
         MonthlyReturn.objects.filter(
             scheme__organisation_id__in=user.organisation_ids,
             scheme__state__in=DELIVERY_STATES,
             assured_at__isnull=True,
         )
         .exclude(entered_by=user)
-        .select_related("scheme__organisation", "scheme__financial_year")
-        .order_by("scheme_id", "month")
+        .exclude(Exists(corrected_by_user))
     )
-    if not pending:
+    since = dict(
+        pending.order_by().values("scheme_id").annotate(since=Min("updated_at")).values_list(
+            "scheme_id", "since"
+        )
+    )
+    if not since:
         return []
-    touched = set(
-        SchemeChange.objects.filter(
-            scheme_id__in={r.scheme_id for r in pending},
-            changed_by=user,
-            field__startswith="Month ",
-        ).values_list("scheme_id", "field")
-    )
-    by_scheme: dict[int, list[MonthlyReturn]] = defaultdict(list)
-    for ret in pending:
-        if not any((ret.scheme_id, f) in touched for f in _return_fields(ret.month).values()):
-            by_scheme[ret.scheme_id].append(ret)
+    months: dict[int, list[int]] = defaultdict(list)
+    year_of = {}
+    for scheme_id, month, year_id in pending.order_by("scheme_id", "month").values_list(
+        "scheme_id", "month", "scheme__financial_year_id"
+    ):
+        months[scheme_id].append(month)
+        year_of[scheme_id] = year_id
+    years = FinancialYear.objects.in_bulk(set(year_of.values()))
     tasks = []
-    for waiting in by_scheme.values():
-        scheme, first = waiting[0].scheme, waiting[0]
-        labels = [month_label(scheme.financial_year, r.month) for r in waiting]
+    for scheme_id, waiting in months.items():
+        labels = [month_label(years[year_of[scheme_id]], month) for month in waiting]
         what = (
             f"Assure the {labels[0]} return"
             if len(waiting) == 1
             else f"Assure {len(waiting)} returns ({', '.join(labels)})"
         )
-        tasks.append(
-            selectors.Task(
-                scheme,
-                what,
-                reverse("return_assure", args=[scheme.pk, first.month]),
-                min(r.updated_at for r in waiting),
-            )
-        )
+        url = reverse_lazy("return_assure", args=[scheme_id, waiting[0]])
+        tasks.append(selectors.Task.on(scheme_id, what, url, since[scheme_id]))
     return tasks
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Exists, OuterRef, Q
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django_fsm import can_proceed
 from django_fsm_log.models import StateLog
 
@@ -16,10 +16,38 @@ from governance.models import Review, ReviewKind, Scheme, SchemeState
 
 @dataclass
 class Task:
-    scheme: Scheme
+    """Work waiting for a user on a scheme. A source with many tasks may give only the
+    scheme's id (`Task.on`): the pages load the schemes of the tasks they show
+    (`with_schemes`), not those of every task."""
+
+    scheme: Scheme | None
     what: str
     url: str
     since: datetime | None = None
+    scheme_id: int | None = None
+
+    def __post_init__(self):
+        if self.scheme is not None:
+            self.scheme_id = self.scheme.pk
+
+    @classmethod
+    def on(cls, scheme_id: int, what: str, url: str, since: datetime | None) -> "Task":
+        return cls(None, what, url, since, scheme_id)
+
+
+def with_schemes(tasks: list[Task]) -> list[Task]:
+    """`tasks` with every scheme loaded (what the task list shows of it), in one query."""
+    missing = {task.scheme_id for task in tasks if task.scheme is None}
+    if missing:
+        schemes = (
+            Scheme.objects.select_related("organisation")
+            .only("reference", "title", "state", "organisation__code")
+            .in_bulk(missing)
+        )
+        for task in tasks:
+            if task.scheme is None:
+                task.scheme = schemes[task.scheme_id]
+    return tasks
 
 
 def _review_tasks(user, kind: str, role: str) -> list[Task]:
@@ -28,26 +56,20 @@ def _review_tasks(user, kind: str, role: str) -> list[Task]:
     reviewed = Review.objects.filter(
         scheme=OuterRef("pk"), round=OuterRef("submission_round"), kind=kind
     )
-    schemes = (
+    # a reviewer may have a hundred or more: ids here, the schemes of the page shown later
+    waiting = (
         Scheme.objects.filter(
             state=SchemeState.CONFIRM_AND_CHALLENGE,
             organisation_id__in=user.organisation_ids,
         )
         .exclude(Q(project_lead=user) | Q(sro=user))
         .exclude(Exists(reviewed))
-        .select_related("organisation")
-        # what the task list shows: a reviewer may have a hundred or more
-        .only("reference", "title", "state", "state_changed_at", "organisation__code")
+        .values_list("pk", "state_changed_at")
     )
-    label = ReviewKind(kind).label.lower()
+    what = f"Record the {ReviewKind(kind).label.lower()} review"
     return [
-        Task(
-            s,
-            f"Record the {label} review",
-            reverse("scheme_review", args=[s.pk, kind]),
-            s.state_changed_at,
-        )
-        for s in schemes
+        Task.on(pk, what, reverse_lazy("scheme_review", args=[pk, kind]), since)
+        for pk, since in waiting
     ]
 
 
@@ -86,6 +108,8 @@ def _on_a_team(user) -> bool:
 
 
 def tasks_for(user) -> list[Task]:
+    """Everything waiting for `user`, oldest first; `with_schemes` loads the schemes of those
+    shown."""
     on_a_team = _on_a_team(user)
     tasks = [
         task

@@ -28,7 +28,7 @@ from governance.models import (
     SchemeState,
     User,
 )
-from governance.selectors import actions_for, history, sections_for, tasks_for
+from governance.selectors import actions_for, history, sections_for, tasks_for, with_schemes
 
 
 def refuse(request, reason: str, *, action: str, target: str = ""):
@@ -107,7 +107,7 @@ def home(request):
         {
             "states": states,
             "total": sum(counts.values()),
-            "tasks": tasks[:HOME_TASKS],
+            "tasks": with_schemes(tasks[:HOME_TASKS]),
             "more_tasks": max(len(tasks) - HOME_TASKS, 0),
             "recent": request.user.notifications.all()[:5],
         },
@@ -120,6 +120,7 @@ TASKS_PER_PAGE = 50
 @login_required
 def my_tasks(request):
     page = Paginator(tasks_for(request.user), TASKS_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = with_schemes(page.object_list)
     return render(request, "governance/my_tasks.html", {"page": page, "tasks": page.object_list})
 
 

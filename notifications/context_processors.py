@@ -1,8 +1,17 @@
-from notifications.models import Notification
+from django.db import connection
 
 
 def unread_notifications(request):
+    """The unread count in the menu, on every page: plain SQL, as the ORM takes several times
+    longer to build this query than the database takes to count."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"unread_count": Notification.objects.filter(user=user, read_at__isnull=True).count()}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM notifications_notification"
+            " WHERE user_id = %s AND read_at IS NULL",
+            [user.pk],
+        )
+        (count,) = cursor.fetchone()
+    return {"unread_count": count}

@@ -92,6 +92,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Nothing here streams a large result set; a server-side cursor (three statements on
     # PostgreSQL, behind every drop-down of a model's rows) buys nothing but round trips.
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    if os.environ.get("QIPP_PG_PREPARE"):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=True, prepare_threshold=int(os.environ["QIPP_PG_PREPARE"])
+        )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite: wait for a writer rather than failing at once with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -109,7 +113,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # The lockout check runs first on every sign-in, then the ordinary password check.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "governance.backends.UserBackend",
 ]
 
 LOGIN_URL = "login"
@@ -218,7 +222,7 @@ if TRUSTED_PROXY_COUNT:
 
 # Sessions (database-backed): signed out after QIPP_SESSION_IDLE_MINUTES without a request, and
 # QIPP_SESSION_MAX_HOURS after signing in whatever happens (governance.middleware).
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "governance.backends"
 QIPP_SESSION_IDLE_MINUTES = int(os.environ.get("QIPP_SESSION_IDLE_MINUTES", "30"))
 QIPP_SESSION_MAX_HOURS = int(os.environ.get("QIPP_SESSION_MAX_HOURS", "12"))
 SESSION_COOKIE_AGE = QIPP_SESSION_MAX_HOURS * 3600
