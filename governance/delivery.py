@@ -23,11 +23,10 @@ from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from governance import policy, roles, selectors, services
+from governance import policy, reports, roles, selectors, services
 from governance.models import (
     MONTH_NAMES,
     MONTHS,
-    PLAN_FIELDS,
     FinancialYear,
     MonthlyReturn,
     Organisation,
@@ -258,6 +257,7 @@ RETURN_SAVED_HOOKS: list[Callable] = []
 
 
 # How the history names each figure of a month's return: 'Month 3 actual'.
+RETURN_FIELD = "Month "
 RETURN_FIELD_WORDS = {
     "actual": "actual",
     "forecast_outturn": "forecast outturn",
@@ -449,7 +449,7 @@ def return_history(scheme: Scheme, month: int | None = None) -> QuerySet[SchemeC
         return changes.filter(
             Q(field__in=_return_fields(month).values()) | Q(field=assured_field(month))
         )
-    return changes.filter(field__startswith="Month ")
+    return changes.filter(field__startswith=RETURN_FIELD)
 
 
 # --- RAG (DESIGN.md: green on or ahead of plan; amber behind year-to-date plan by more than
@@ -506,41 +506,72 @@ def assess(
     """Rate a plan of 12 months against its returns, {month: (actual, forecast_outturn)}.
 
     The forecast outturn is the one on the latest return at or before the month; with none,
-    the year-to-date actual plus the remaining months' plan. Percentages are compared exactly
-    (no rounding): behind by exactly 5% is still green. Rating many schemes, pass the
+    the year-to-date actual plus the remaining months' plan. Rating many schemes, pass the
     thresholds() read once as `limits`.
     """
     n = as_at_month
-    annual = sum(plan, ZERO)
-    ytd_plan = sum(plan[:n], ZERO)
     ytd_actual = sum((returns[m][0] for m in returns if m <= n), ZERO)
     forecasts = [returns[m][1] for m in sorted(returns) if m <= n and returns[m][1] is not None]
-    forecast = forecasts[-1] if forecasts else ytd_actual + sum(plan[n:], ZERO)
-    figures = dict(
+    return rating(
+        ytd_plan=sum(plan[:n], ZERO),
+        ytd_actual=ytd_actual,
+        annual_plan=sum(plan, ZERO),
+        forecast_outturn=forecasts[-1] if forecasts else ytd_actual + sum(plan[n:], ZERO),
         as_at_month=n,
+        limits=limits,
+    )
+
+
+def rag_status(ytd_plan, ytd_actual, annual_plan, forecast_outturn, limits) -> str:
+    """Green, amber or red for figures in any one unit (pounds, or pence). Percentages are
+    compared exactly (no rounding): behind by exactly 5% is still green."""
+    behind = ytd_plan - ytd_actual
+    status = GREEN
+    if behind > 0:
+        if ytd_plan <= 0 or behind * 100 > limits["red"] * ytd_plan:
+            status = RED
+        elif behind * 100 > limits["amber"] * ytd_plan:
+            status = AMBER
+    if _forecast_short(annual_plan, forecast_outturn, limits):
+        status = RED
+    return status
+
+
+def _forecast_short(annual_plan, forecast_outturn, limits) -> bool:
+    """Whether the forecast outturn falls short of the annual plan by more than the limit."""
+    short = annual_plan - forecast_outturn
+    return short > 0 and (annual_plan <= 0 or short * 100 > limits["forecast_red"] * annual_plan)
+
+
+def rating(
+    *,
+    ytd_plan: Decimal,
+    ytd_actual: Decimal,
+    annual_plan: Decimal,
+    forecast_outturn: Decimal,
+    as_at_month: int,
+    limits: dict[str, Decimal] | None = None,
+) -> Rag:
+    """The RAG of a scheme's figures in pounds as at a month, with the reasons in words."""
+    figures = dict(
+        as_at_month=as_at_month,
         ytd_plan=ytd_plan,
         ytd_actual=ytd_actual,
-        annual_plan=annual,
-        forecast_outturn=forecast,
+        annual_plan=annual_plan,
+        forecast_outturn=forecast_outturn,
     )
-    if n == 0:
+    if as_at_month == 0:
         return Rag(None, reasons=("No return is due yet.",), **figures)
     limits = limits or thresholds()
-    amber, red, forecast_red = limits["amber"], limits["red"], limits["forecast_red"]
-
-    status, reasons = GREEN, []
+    status = rag_status(ytd_plan, ytd_actual, annual_plan, forecast_outturn, limits)
+    reasons = []
     behind = ytd_plan - ytd_actual
     if behind > 0:
-        if ytd_plan <= 0 or behind * 100 > red * ytd_plan:
-            status = RED
-        elif behind * 100 > amber * ytd_plan:
-            status = AMBER
         share = f" ({_percent(behind, ytd_plan)})" if ytd_plan > 0 else ""
         reasons.append(f"Behind year-to-date plan by {_money(behind)}{share}.")
-    short = annual - forecast
-    if short > 0 and (annual <= 0 or short * 100 > forecast_red * annual):
-        status = RED
-        share = f" ({_percent(short, annual)})" if annual > 0 else ""
+    if _forecast_short(annual_plan, forecast_outturn, limits):
+        short = annual_plan - forecast_outturn
+        share = f" ({_percent(short, annual_plan)})" if annual_plan > 0 else ""
         reasons.append(f"Forecast outturn is short of the annual plan by {_money(short)}{share}.")
     if not reasons:
         reasons.append("On or ahead of plan.")
@@ -762,6 +793,33 @@ class Dashboard:
         return return_deadline(self.financial_year, self.returns_month)
 
 
+# What the dashboard adds up for each organisation, in pence until it is done.
+PENCE_TOTALS = (
+    "identified",
+    "ytd_plan",
+    "ytd_actual",
+    "ytd_assured",
+    "forecast",
+    "recovery_forecast",
+)
+
+
+# What the dashboard's lists show of a scheme, and of a person (as str(user) does).
+LISTED = ("reference", "title", "is_recovery", "sequence", "state", "financial_year")
+NAMES = ("username", "first_name", "last_name")
+
+
+def _rating_in_pence(as_at_month, limits, ytd_plan, ytd_actual, annual_plan, forecast) -> Rag:
+    return rating(
+        ytd_plan=reports.from_pence(ytd_plan),
+        ytd_actual=reports.from_pence(ytd_actual),
+        annual_plan=reports.from_pence(annual_plan),
+        forecast_outturn=reports.from_pence(forecast),
+        as_at_month=as_at_month,
+        limits=limits,
+    )
+
+
 def dashboard(
     *,
     user: User,
@@ -791,44 +849,78 @@ def dashboard(
     counted = Scheme.objects.filter(
         financial_year=financial_year, organisation__in=organisations
     ).exclude(state__in=NOT_COUNTED)
-    returns = _returns_of(Q(scheme__in=counted.values("pk")), max(as_at, returns_month or 0))
+    # Each counted scheme's figures summed in the database, in pence (a row a scheme, not a
+    # row a return): the RAG status is worked out on them directly, and the Rag with its
+    # reasons built only for the schemes listed.
+    returned = (
+        Exists(MonthlyReturn.objects.filter(scheme=OuterRef("pk"), month=returns_month))
+        if returns_month
+        else Value(False)
+    )
+    figures = counted.annotate(
+        **reports.scheme_sums(as_at),
+        annual=reports.plan_pence(MONTHS),
+        ytd=reports.plan_pence(range(1, as_at + 1)),
+        returned=returned,
+    ).values_list(
+        "pk",
+        "organisation_id",
+        "is_recovery",
+        "state",
+        "start_date",
+        "annual",
+        "ytd",
+        "r_actual",
+        "r_assured",
+        "r_forecast",
+        "returned",
+        named=True,
+    )
+    pence = {org.pk: dict.fromkeys(PENCE_TOTALS, 0) for org in organisations}
     rows = {
         org.pk: OrganisationTotals(org, *targets.get(org.pk, (None, None))) for org in organisations
     }
     off_track, missing = [], []
     deadline = return_deadline(financial_year, returns_month) if returns_month else None
-    # Plain rows, not schemes: building every counted scheme (and its people) as a model was
-    # most of this page's time at a few thousand schemes. Those listed are loaded below.
-    columns = ("pk", "organisation_id", "is_recovery", "state", "start_date", *PLAN_FIELDS)
     limits = thresholds()
-    for pk, organisation_id, is_recovery, state, start_date, *plan in counted.values_list(*columns):
-        got = returns.get(pk, {})
-        rating = assess(plan, {m: (a, f) for m, (a, f, _) in got.items()}, as_at, limits)
-        row = rows[organisation_id]
-        if is_recovery:
-            row.recovery_forecast += rating.forecast_outturn
+    for scheme in figures:
+        annual, ytd_plan, actual = scheme.annual, scheme.ytd, scheme.r_actual
+        forecast = scheme.r_forecast
+        if forecast is None:  # none returned: the actuals, then the plan still to come
+            forecast = actual + annual - ytd_plan
+        sums = pence[scheme.organisation_id]
+        if scheme.is_recovery:
+            sums["recovery_forecast"] += forecast
         else:
-            row.identified += rating.annual_plan
-            row.ytd_plan += rating.ytd_plan
-            row.ytd_actual += rating.ytd_actual
-            row.ytd_assured += sum(
-                (v for m, (_, _, v) in got.items() if m <= as_at and v is not None), ZERO
-            )
-            row.forecast += rating.forecast_outturn
-        if state == SchemeState.IN_DELIVERY:
-            row.rag_counts[rating.status or "unrated"] += 1
-            if rating.status in (RED, AMBER):
-                off_track.append((pk, rating))
+            sums["identified"] += annual
+            sums["ytd_plan"] += ytd_plan
+            sums["ytd_actual"] += actual
+            sums["ytd_assured"] += scheme.r_assured or 0
+            sums["forecast"] += forecast
+        if scheme.state == SchemeState.IN_DELIVERY:
+            status = rag_status(ytd_plan, actual, annual, forecast, limits) if as_at else None
+            rows[scheme.organisation_id].rag_counts[status or "unrated"] += 1
+            if status in (RED, AMBER):
+                off_track.append((scheme.pk, (ytd_plan, actual, annual, forecast)))
             # owes_return(), on the row's values (the state is checked above)
-            owed = returns_month and started_by(start_date, financial_year, returns_month)
-            if owed and returns_month not in got:
-                missing.append(pk)
-    listed = counted.select_related("organisation", "project_lead", "finance_lead").in_bulk(
-        {pk for pk, _ in off_track} | set(missing)
+            owed = returns_month and started_by(scheme.start_date, financial_year, returns_month)
+            if owed and not scheme.returned:
+                missing.append(scheme.pk)
+    for org_id, sums in pence.items():
+        for name, value in sums.items():
+            setattr(rows[org_id], name, reports.from_pence(value))
+    people = [f"{role}__{name}" for role in ("project_lead", "finance_lead") for name in NAMES]
+    listed = (
+        counted.select_related("organisation", "project_lead", "finance_lead")
+        # what the lists show of them: a few hundred may be listed
+        .only(*LISTED, "organisation__code", *people)
+        .in_bulk({pk for pk, _ in off_track} | set(missing))
     )
     for scheme in listed.values():
         scheme.financial_year = financial_year  # the one in hand: no query per scheme
-    off_track = [(listed[pk], rating) for pk, rating in off_track]
+    off_track = [
+        (listed[pk], _rating_in_pence(as_at, limits, *figures)) for pk, figures in off_track
+    ]
     missing = [MissingReturn(listed[pk], returns_month, deadline, day > deadline) for pk in missing]
     shown = [
         row
@@ -922,9 +1014,10 @@ def _assure_tasks(user) -> list[selectors.Task]:
         .exclude(Exists(corrected_by_user))
     )
     since = dict(
-        pending.order_by().values("scheme_id").annotate(since=Min("updated_at")).values_list(
-            "scheme_id", "since"
-        )
+        pending.order_by()
+        .values("scheme_id")
+        .annotate(since=Min("updated_at"))
+        .values_list("scheme_id", "since")
     )
     if not since:
         return []
@@ -988,7 +1081,8 @@ def _delivery_section(user, scheme: Scheme) -> selectors.Section | None:
         return None
     year, day = scheme.financial_year, _today(None)
     returns = {r.month: r for r in scheme.returns.select_related("entered_by", "assured_by")}
-    history = list(return_history(scheme))
+    # the page's history has read every change already: the returns' are among them
+    history = [c for c in selectors.changes_on_page(scheme) if c.field.startswith(RETURN_FIELD)]
     as_at = reporting_month(year, day)
     rating = assess(
         scheme.plan, {m: (r.actual, r.forecast_outturn) for m, r in returns.items()}, as_at

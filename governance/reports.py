@@ -182,7 +182,7 @@ class Figures:
 # --- the queries ---
 
 
-def _pounds(pence) -> Decimal:
+def from_pence(pence) -> Decimal:
     return Decimal(pence or 0) / 100
 
 
@@ -190,7 +190,7 @@ def _pence(expression):
     return Cast(Round(expression * 100), BigIntegerField())
 
 
-def _plan_pence(months):
+def plan_pence(months):
     """The plan of `months` of a scheme, in pence: one SQL expression."""
     if not months:
         return Value(0, output_field=BigIntegerField())
@@ -205,6 +205,33 @@ def counted_schemes(year: FinancialYear, system_ids=None):
     return schemes
 
 
+def scheme_sums(month: int) -> dict:
+    """A scheme's returns as at `month`, as annotations in pence: r_actual, its actuals to date
+    (0 with none); r_assured, its PMO assured values to date (None with none); r_forecast, the
+    forecast outturn on its latest return that has one (None with none)."""
+    returns = MonthlyReturn.objects.filter(scheme=OuterRef("pk"), month__lte=month).order_by()
+    per_scheme = returns.values("scheme")
+    actual = Subquery(
+        per_scheme.annotate(t=Sum(_pence(F("actual")))).values("t"),
+        output_field=BigIntegerField(),
+    )
+    return {
+        "r_actual": Coalesce(actual, Value(0), output_field=BigIntegerField()),
+        "r_assured": Subquery(
+            per_scheme.filter(pmo_assured__isnull=False)
+            .annotate(t=Sum(_pence(F("pmo_assured"))))
+            .values("t"),
+            output_field=BigIntegerField(),
+        ),
+        "r_forecast": Subquery(
+            returns.filter(forecast_outturn__isnull=False)
+            .order_by("-month")
+            .values(p=_pence(F("forecast_outturn")))[:1],
+            output_field=BigIntegerField(),
+        ),
+    }
+
+
 def scheme_figures(
     year: FinancialYear, month: int, *, by: str | None, system_ids=None
 ) -> dict[str, Figures]:
@@ -213,44 +240,22 @@ def scheme_figures(
     A scheme's forecast outturn is the forecast on its latest return at or before the month;
     without one, its actuals to date plus its plan for the months still to come.
     """
-    returns = MonthlyReturn.objects.filter(scheme=OuterRef("pk"), month__lte=month).order_by()
-    per_scheme = returns.values("scheme")
-    actual = Subquery(
-        per_scheme.annotate(t=Sum(_pence(F("actual")))).values("t"),
-        output_field=BigIntegerField(),
-    )
-    assured = Subquery(
-        per_scheme.filter(pmo_assured__isnull=False)
-        .annotate(t=Sum(_pence(F("pmo_assured"))))
-        .values("t"),
-        output_field=BigIntegerField(),
-    )
-    forecast = Subquery(
-        returns.filter(forecast_outturn__isnull=False)
-        .order_by("-month")
-        .values(p=_pence(F("forecast_outturn")))[:1],
-        output_field=BigIntegerField(),
-    )
     group = {"recovery": F("is_recovery")}
     if by is not None:
         group["label"] = F(_LABEL_FIELDS[by])
     rows = (
         counted_schemes(year, system_ids)
-        .annotate(
-            r_actual=Coalesce(actual, Value(0), output_field=BigIntegerField()),
-            r_assured=assured,
-            r_forecast=forecast,
-        )
+        .annotate(**scheme_sums(month))
         .values(**group)
         .annotate(
-            annual_plan=Sum(_plan_pence(range(1, 13))),
-            ytd_plan=Sum(_plan_pence(range(1, month + 1))),
+            annual_plan=Sum(plan_pence(range(1, 13))),
+            ytd_plan=Sum(plan_pence(range(1, month + 1))),
             ytd_actual=Sum("r_actual"),
             ytd_assured=Sum("r_assured"),
             forecast=Sum(
                 Coalesce(
                     "r_forecast",
-                    F("r_actual") + _plan_pence(range(month + 1, 13)),
+                    F("r_actual") + plan_pence(range(month + 1, 13)),
                     output_field=BigIntegerField(),
                 )
             ),
@@ -260,15 +265,15 @@ def scheme_figures(
     found: dict[str, Figures] = {}
     for row in rows:
         figures = Figures(
-            ytd_actual=_pounds(row["ytd_actual"]),
-            ytd_assured=None if row["ytd_assured"] is None else _pounds(row["ytd_assured"]),
+            ytd_actual=from_pence(row["ytd_actual"]),
+            ytd_assured=None if row["ytd_assured"] is None else from_pence(row["ytd_assured"]),
         )
         if row["recovery"]:
-            figures.recovery_forecast = _pounds(row["forecast"])
+            figures.recovery_forecast = from_pence(row["forecast"])
         else:
-            figures.annual_plan = _pounds(row["annual_plan"])
-            figures.ytd_plan = _pounds(row["ytd_plan"])
-            figures.existing_forecast = _pounds(row["forecast"])
+            figures.annual_plan = from_pence(row["annual_plan"])
+            figures.ytd_plan = from_pence(row["ytd_plan"])
+            figures.existing_forecast = from_pence(row["forecast"])
         label = row.get("label", GRAND_TOTAL)
         found[label] = found[label] + figures if label in found else figures
     return found
@@ -280,10 +285,10 @@ def identified(year: FinancialYear, system_ids=None) -> dict[tuple[str, str], De
         counted_schemes(year, system_ids)
         .filter(is_recovery=False)
         .values_list("organisation__code", "area_of_spend__name")
-        .annotate(plan=Sum(_plan_pence(range(1, 13))))
+        .annotate(plan=Sum(plan_pence(range(1, 13))))
         .order_by()
     )
-    return {(org, area): _pounds(plan) for org, area, plan in rows}
+    return {(org, area): from_pence(plan) for org, area, plan in rows}
 
 
 def requirements(year: FinancialYear, system_ids=None) -> dict[str, Decimal]:
@@ -292,7 +297,7 @@ def requirements(year: FinancialYear, system_ids=None) -> dict[str, Decimal]:
     if system_ids is not None:
         targets = targets.filter(organisation__system_id__in=system_ids)
     rows = targets.values_list("organisation__code", _pence(F("requirement")))
-    return {org: _pounds(pence) for org, pence in rows}
+    return {org: from_pence(pence) for org, pence in rows}
 
 
 def _sorted(labels):
@@ -610,16 +615,16 @@ def chart(year: FinancialYear, month: int, system_ids=None) -> list[Series]:
     """
     schemes = counted_schemes(year, system_ids)
     plan_row = schemes.filter(is_recovery=False).aggregate(
-        **{f"m{m}": Sum(_plan_pence([m])) for m in range(1, 13)}
+        **{f"m{m}": Sum(plan_pence([m])) for m in range(1, 13)}
     )
-    plan = [_pounds(plan_row[f"m{m}"]) for m in range(1, 13)]
+    plan = [from_pence(plan_row[f"m{m}"]) for m in range(1, 13)]
     delivered = (
         MonthlyReturn.objects.filter(scheme__in=schemes, month__lte=month)
         .values("month")
         .annotate(actual=Sum(_pence(F("actual"))), assured=Sum(_pence(F("pmo_assured"))))
         .order_by()
     )
-    actual = {r["month"]: _pounds(r["actual"]) for r in delivered}
+    actual = {r["month"]: from_pence(r["actual"]) for r in delivered}
     assured = {r["month"]: r["assured"] for r in delivered}
     outturn = _total(scheme_figures(year, month, by=None, system_ids=system_ids).values())
 
@@ -634,7 +639,7 @@ def chart(year: FinancialYear, month: int, system_ids=None) -> list[Series]:
     actual_points = cumulative((m, actual.get(m, ZERO)) for m in range(1, month + 1))
     # the assured line stops at the last month the PMO has assured anything
     assured_to = max((m for m, v in assured.items() if v is not None), default=0)
-    assured_points = cumulative((m, _pounds(assured.get(m))) for m in range(1, assured_to + 1))
+    assured_points = cumulative((m, from_pence(assured.get(m))) for m in range(1, assured_to + 1))
     to_date = actual_points[-1][1]
     remaining_plan = plan[month:]
     still_to_come = outturn.forecast - to_date

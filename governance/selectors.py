@@ -133,6 +133,14 @@ class Event:
 HISTORY_SOURCES: list[Callable] = []
 
 
+def changes_on_page(scheme: Scheme) -> list:
+    """The scheme's field changes, newest first, read once for the scheme page: its history
+    and its delivery block both show them."""
+    if not hasattr(scheme, "_changes"):
+        scheme._changes = list(scheme.changes.select_related("changed_by"))
+    return scheme._changes
+
+
 def history(scheme: Scheme) -> list[Event]:
     """The scheme's timeline: transitions, field changes and document uploads, newest first."""
     logs = StateLog.objects.filter(
@@ -164,7 +172,7 @@ def history(scheme: Scheme) -> list[Event]:
             what=f"Changed {change.field}",
             detail=f"{change.old_value or '(empty)'} → {change.new_value or '(empty)'}",
         )
-        for change in scheme.changes.select_related("changed_by")
+        for change in changes_on_page(scheme)
     ]
     for source in HISTORY_SOURCES:
         events += source(scheme)

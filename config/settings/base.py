@@ -92,10 +92,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Nothing here streams a large result set; a server-side cursor (three statements on
     # PostgreSQL, behind every drop-down of a model's rows) buys nothing but round trips.
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
-    if os.environ.get("QIPP_PG_PREPARE"):
-        DATABASES["default"].setdefault("OPTIONS", {}).update(
-            server_side_binding=True, prepare_threshold=int(os.environ["QIPP_PG_PREPARE"])
-        )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite: wait for a writer rather than failing at once with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20

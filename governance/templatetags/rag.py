@@ -10,9 +10,10 @@ Without a map, `{% rag_badge scheme %}` rates that one scheme (one query).
 """
 
 from django import template
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from governance import delivery
+from governance.templatetags.qipp import pounds
 
 register = template.Library()
 
@@ -50,4 +51,35 @@ def rag_badge_html(rag) -> str:
         rag.summary,
         rag.label,
         rag.summary,
+    )
+
+
+RECOVERY_BADGE = format_html(' <span class="badge text-bg-light border">{}</span>', "Recovery")
+
+
+@register.simple_tag
+def off_track_rows(off_track):
+    """The dashboard's off-track table body, a row per (scheme, Rag). Drawn here: the list
+    may run to a few hundred schemes, and a template loop costs several times as much."""
+    return format_html_join(
+        "\n",
+        '<tr><td><a href="{}#delivery">{}</a> {}{}</td><td>{}</td><td>{}</td>'
+        '<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>'
+        '<td class="num">{}</td><td class="small">{}</td></tr>',
+        (
+            (
+                scheme.get_absolute_url(),
+                scheme.reference,
+                scheme.title,
+                RECOVERY_BADGE if scheme.is_recovery else "",
+                scheme.organisation.code,
+                rag_badge_html(rag),
+                pounds(rag.ytd_plan),
+                pounds(rag.ytd_actual),
+                pounds(rag.forecast_outturn),
+                pounds(rag.annual_plan),
+                rag.summary,
+            )
+            for scheme, rag in off_track
+        ),
     )
