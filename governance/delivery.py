@@ -36,6 +36,7 @@ from governance.models import (
     SchemeState,
     User,
 )
+from governance.reference import reference
 from governance.services import ActionRefused, Conflict, run_transition
 from notifications.services import notify
 
@@ -107,8 +108,10 @@ def reporting_month(financial_year: FinancialYear, today: date) -> int:
 def current_year(today: date) -> FinancialYear | None:
     """The financial year containing today, else the latest one before it, else the first."""
     start_year = today.year if today.month >= 4 else today.year - 1
-    years = FinancialYear.objects.order_by("-start_year")
-    return years.filter(start_year__lte=start_year).first() or years.last()
+    years = list(reference().years.values())  # by start year
+    if not years:
+        return None
+    return next((y for y in reversed(years) if y.start_year <= start_year), years[0])
 
 
 def _today(today: date | None) -> date:
@@ -623,12 +626,14 @@ def rag_for(
     if not rated:
         return result
     if as_at_month is None:
-        # the scheme list loads each scheme with its year: no need to read the years again
+        # a list's schemes come with their years: no need to read the years again
         loaded = Scheme._meta.get_field("financial_year")
         years = {s.financial_year_id: s.financial_year for s in rated if loaded.is_cached(s)}
-        missing = {s.financial_year_id for s in rated} - years.keys()
-        if missing:
-            years.update(FinancialYear.objects.in_bulk(missing))
+        if missing := {s.financial_year_id for s in rated} - years.keys():
+            held = reference().years
+            years.update({pk: held[pk] for pk in missing if pk in held})
+            if unknown := missing - years.keys():  # made since the reference data was read
+                years.update(FinancialYear.objects.in_bulk(unknown))
         day = _today(today)
         months = {s.pk: reporting_month(years[s.financial_year_id], day) for s in rated}
     else:
@@ -839,7 +844,7 @@ def dashboard(
         returns_month = last_month(financial_year, day) or as_at or None
     else:
         as_at = returns_month = month
-    organisations = list(Organisation.objects.filter(system_id__in=user.system_ids))
+    organisations = reference().organisations_in(user.system_ids)
     targets = {
         organisation_id: (requirement, allocation)
         for organisation_id, requirement, allocation in QippTarget.objects.filter(

@@ -129,19 +129,26 @@ class SchemeForm(forms.ModelForm):
 
 class SchemeFilterForm(forms.Form):
     """The scheme list's filters, drawn by hand (governance/_scheme_filter.html): through
-    crispy-forms and the widgets' templates they cost a third of the list page's time."""
+    crispy-forms and the widgets' templates they cost a third of the list page's time. The
+    options come from the reference data the process holds, and each filter cleans to an id.
+    """
 
     q = forms.CharField(label="Search", required=False, max_length=200)
-    organisation = forms.ModelChoiceField(
-        Organisation.objects.all(), required=False, empty_label="All organisations"
+    organisation = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    financial_year = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, label="Year"
     )
-    financial_year = forms.ModelChoiceField(
-        FinancialYear.objects.all(), required=False, label="Year", empty_label="All years"
-    )
-    programme_area = forms.ModelChoiceField(
-        ProgrammeArea.objects.all(), required=False, empty_label="All programme areas"
-    )
+    programme_area = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     state = forms.ChoiceField(choices=[("", "Any state"), *SchemeState.choices], required=False)
+
+    def __init__(self, *args, organisations, reference, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, empty, objects in (
+            ("organisation", "All organisations", organisations),
+            ("financial_year", "All years", reference.years.values()),
+            ("programme_area", "All programme areas", reference.programme_areas.values()),
+        ):
+            self.fields[name].choices = [("", empty), *((o.pk, str(o)) for o in objects)]
 
     def selects(self) -> list[tuple[forms.BoundField, list[tuple[str, str, bool]]]]:
         """Each drop-down with its options as (value, label, selected)."""

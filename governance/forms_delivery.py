@@ -7,6 +7,7 @@ from django import forms
 
 from governance.forms import VersionedForm
 from governance.models import MAX_MONTHLY_AMOUNT, MONTH_NAMES, MONTHS, FinancialYear
+from governance.reference import reference
 
 # A forecast outturn is a year's saving: up to twelve of the largest months.
 MAX_FORECAST = MAX_MONTHLY_AMOUNT * 12
@@ -154,9 +155,8 @@ class AssureForm(forms.Form):
 
 
 class DashboardForm(forms.Form):
-    year = forms.ModelChoiceField(
-        FinancialYear.objects.all(), required=False, empty_label=None, to_field_name="start_year"
-    )
+    # the years from the reference data in hand; cleans to the FinancialYear
+    year = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     month = forms.TypedChoiceField(
         label="As at",
         coerce=int,
@@ -170,6 +170,8 @@ class DashboardForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.years = {y.start_year: y for y in reference().years.values()}
+        self.fields["year"].choices = [(start, y.label) for start, y in self.years.items()]
         self.helper = FormHelper()
         self.helper.form_method = "get"
         self.helper.form_class = "row g-2 align-items-end"
@@ -178,3 +180,7 @@ class DashboardForm(forms.Form):
             Div("month", css_class="col-6 col-md-3"),
             Div(Submit("show", "Show", css_class="btn-primary mb-3"), css_class="col-auto"),
         )
+
+    def clean_year(self) -> FinancialYear | None:
+        start = self.cleaned_data["year"]
+        return None if start is None else self.years[start]

@@ -203,6 +203,18 @@ class AreaOfSpend(models.Model):
         return self.name
 
 
+class Stamp(models.Model):
+    """A token that changes, in the same transaction, whenever a set of tables does (database
+    triggers, migration 0006). What a process keeps of those tables stays valid for as long
+    as the token is the same: governance.reference. Written by the triggers only."""
+
+    name = models.CharField(max_length=30, primary_key=True)
+    token = models.CharField(max_length=40)
+
+    def __str__(self):
+        return self.name
+
+
 class QippTarget(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="targets")
     financial_year = models.ForeignKey(FinancialYear, on_delete=models.PROTECT)

@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 
 from governance import roles
 from governance.models import Scheme, SchemeState
+from governance.reference import reference
 
 
 def is_team(user, scheme: Scheme) -> bool:
@@ -40,7 +41,9 @@ def visible_schemes(user) -> QuerySet[Scheme]:
     draft_ok = team
     if user.has_role(roles.PMO):
         draft_ok |= Q(organisation_id__in=user.organisation_ids)
-    others = ~Q(state=SchemeState.DRAFT) & Q(organisation__system_id__in=user.system_ids)
+    # the organisations of the user's systems from the reference data: no join to find them
+    in_systems = [o.pk for o in reference().organisations_in(user.system_ids)]
+    others = ~Q(state=SchemeState.DRAFT) & Q(organisation_id__in=in_systems)
     return Scheme.objects.filter(others | team | (Q(state=SchemeState.DRAFT) & draft_ok))
 
 

@@ -30,6 +30,7 @@ from governance.models import (
     Scheme,
     SchemeState,
 )
+from governance.reference import reference
 
 TABLES = {
     "summary": "Summary",
@@ -507,10 +508,9 @@ def parse_selection(table: str, *, year, month, by) -> tuple[FinancialYear, int,
     by = str(by or "organisation")
     if by not in BY_CHOICES:
         raise ReportError(f"Group by organisation or programme_area, not {by!r}.")
-    try:
-        financial_year = FinancialYear.objects.get(start_year=start)
-    except FinancialYear.DoesNotExist:
-        raise ReportError(f"There is no financial year {year} in the system yet.") from None
+    financial_year = next((y for y in reference().years.values() if y.start_year == start), None)
+    if financial_year is None:
+        raise ReportError(f"There is no financial year {year} in the system yet.")
     return financial_year, month, by
 
 

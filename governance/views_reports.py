@@ -18,6 +18,7 @@ from django.utils.safestring import mark_safe
 
 from governance import importers, reports, roles
 from governance.models import MONTH_NAMES, FinancialYear
+from governance.reference import reference
 from governance.views import refuse
 
 FORMATS = ("html", "csv", "xlsx")
@@ -28,7 +29,7 @@ def _default_selection() -> tuple[str, int]:
     """The current financial year at its last complete month, else the latest year at month 12."""
     today = timezone.localdate()
     current = today.year if today.month >= 4 else today.year - 1
-    years = list(FinancialYear.objects.values_list("start_year", flat=True))
+    years = [y.start_year for y in reference().years.values()]
     if current in years:
         month = (today.month - 4) % 12  # months of the year already complete
         return FinancialYear(start_year=current).label, max(month, 1)
@@ -40,7 +41,7 @@ def _default_selection() -> tuple[str, int]:
 def _choices(request) -> dict:
     return {
         "tables": reports.TABLES,
-        "years": FinancialYear.objects.order_by("-start_year"),
+        "years": list(reversed(reference().years.values())),
         "months": list(enumerate(MONTH_NAMES, start=1)),
         "by_choices": reports.BY_CHOICES,
         "may_import": request.user.has_role(roles.PMO),
