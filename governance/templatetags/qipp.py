@@ -1,7 +1,9 @@
 from decimal import Decimal
 
 from django import template
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.dates import MONTHS_3
+from django.utils.html import format_html, format_html_join
 
 register = template.Library()
 
@@ -46,4 +48,55 @@ def state_badge(scheme):
         state_style(scheme.state),
         border,
         scheme.get_state_display(),
+    )
+
+
+# --- timelines: a scheme page may list a hundred entries, so they are drawn here, not by a
+# template loop (several times the cost) ---
+
+
+def when(value) -> str:
+    """'1 Dec 2026 21:40' in the site's time zone, as the date filter's "j M Y H:i" shows it."""
+    local = timezone.localtime(value)
+    return f"{local.day} {MONTHS_3[local.month].title()} {local.year} {local:%H:%M}"
+
+
+DETAIL = '<div class="small" style="white-space: pre-line">{}</div>'
+
+
+@register.simple_tag
+def timeline(events):
+    """The items of a scheme's history (governance.selectors.Event), newest first."""
+    return format_html_join(
+        "\n",
+        '<li><div class="small text-body-secondary">{} · {}</div><div class="{}">{}</div>{}</li>',
+        (
+            (
+                when(event.at),
+                event.who or "system",
+                "fw-semibold" if event.kind == "transition" else "",
+                event.what,
+                format_html(DETAIL, event.detail) if event.detail else "",
+            )
+            for event in events
+        ),
+    )
+
+
+@register.simple_tag
+def change_list(changes):
+    """The items of a list of field changes (SchemeChange), newest first."""
+    return format_html_join(
+        "\n",
+        '<li><div class="small text-body-secondary">{} · {}</div><div>{}: {} → {}</div></li>',
+        (
+            (
+                when(change.changed_at),
+                change.changed_by,
+                change.field,
+                change.old_value or "(empty)",
+                change.new_value or "(empty)",
+            )
+            for change in changes
+        ),
     )
