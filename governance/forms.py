@@ -151,16 +151,17 @@ class SchemeFilterForm(forms.Form):
             self.fields[name].choices = [("", empty), *((o.pk, str(o)) for o in objects)]
 
     def selects(self) -> list[tuple[forms.BoundField, list[tuple[str, str, bool]]]]:
-        """Each drop-down with its options as (value, label, selected)."""
-        found = []
-        for name in ("organisation", "financial_year", "programme_area", "state"):
-            field = self[name]
-            chosen = "" if field.value() is None else str(field.value())
-            options = [
-                (str(value), label, str(value) == chosen) for value, label in field.field.choices
-            ]
-            found.append((field, options))
-        return found
+        return [
+            select_options(self[name])
+            for name in ("organisation", "financial_year", "programme_area", "state")
+        ]
+
+
+def select_options(field: forms.BoundField) -> tuple[forms.BoundField, list[tuple[str, str, bool]]]:
+    """A drop-down with its options as (value, label, selected), for a form drawn by hand."""
+    chosen = "" if field.value() is None else str(field.value())
+    options = [(str(value), label, str(value) == chosen) for value, label in field.field.choices]
+    return field, options
 
 
 class ReviewForm(VersionedForm):

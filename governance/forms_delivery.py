@@ -2,10 +2,10 @@
 
 from crispy_forms.bootstrap import FormActions
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Div, Layout, Row, Submit
+from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
 
-from governance.forms import VersionedForm
+from governance.forms import VersionedForm, select_options
 from governance.models import MAX_MONTHLY_AMOUNT, MONTH_NAMES, MONTHS, FinancialYear
 from governance.reference import reference
 
@@ -156,7 +156,7 @@ class AssureForm(forms.Form):
 
 class DashboardForm(forms.Form):
     # the years from the reference data in hand; cleans to the FinancialYear
-    year = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    year = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Year")
     month = forms.TypedChoiceField(
         label="As at",
         coerce=int,
@@ -172,14 +172,10 @@ class DashboardForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.years = {y.start_year: y for y in reference().years.values()}
         self.fields["year"].choices = [(start, y.label) for start, y in self.years.items()]
-        self.helper = FormHelper()
-        self.helper.form_method = "get"
-        self.helper.form_class = "row g-2 align-items-end"
-        self.helper.layout = Layout(
-            Div("year", css_class="col-6 col-md-3"),
-            Div("month", css_class="col-6 col-md-3"),
-            Div(Submit("show", "Show", css_class="btn-primary mb-3"), css_class="col-auto"),
-        )
+
+    def selects(self):
+        """Drawn by hand (delivery/_dashboard_filter.html), as the scheme list's filters are."""
+        return [select_options(self["year"]), select_options(self["month"])]
 
     def clean_year(self) -> FinancialYear | None:
         start = self.cleaned_data["year"]
