@@ -5,13 +5,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse, reverse_lazy
 from django_fsm import can_proceed
 from django_fsm_log.models import StateLog
 
 from governance import policy, roles
-from governance.models import Review, ReviewKind, Scheme, SchemeState
+from governance.models import (
+    Review,
+    ReviewKind,
+    Scheme,
+    SchemeChange,
+    SchemeDocument,
+    SchemeState,
+)
 
 
 @dataclass
@@ -133,11 +140,33 @@ class Event:
 HISTORY_SOURCES: list[Callable] = []
 
 
+# The parts of the scheme page that are often empty (no field changed yet, no document, no
+# escalation), each asked as an Exists() in the query that loads the scheme: a part that holds
+# nothing then costs no query of its own. name -> a function giving the Exists over
+# OuterRef("pk"); other apps add theirs.
+PAGE_PARTS: dict[str, Callable] = {
+    "has_changes": lambda: Exists(SchemeChange.objects.filter(scheme=OuterRef("pk"))),
+    "has_documents": lambda: Exists(SchemeDocument.objects.filter(scheme=OuterRef("pk"))),
+}
+
+
+def for_page(schemes: QuerySet) -> QuerySet:
+    """The schemes with the scheme page's PAGE_PARTS asked of each."""
+    return schemes.annotate(**{name: part() for name, part in PAGE_PARTS.items()})
+
+
+def holds(scheme: Scheme, part: str) -> bool:
+    """Whether a part of the scheme page may hold something: no only when the scheme was
+    loaded for_page() and the part is empty."""
+    return getattr(scheme, part, True)
+
+
 def changes_on_page(scheme: Scheme) -> list:
     """The scheme's field changes, newest first, read once for the scheme page: its history
     and its delivery block both show them."""
     if not hasattr(scheme, "_changes"):
-        scheme._changes = list(scheme.changes.select_related("changed_by"))
+        found = scheme.changes.select_related("changed_by") if holds(scheme, "has_changes") else []
+        scheme._changes = list(found)
     return scheme._changes
 
 

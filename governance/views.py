@@ -28,7 +28,15 @@ from governance.models import (
     User,
 )
 from governance.reference import reference
-from governance.selectors import actions_for, history, sections_for, tasks_for, with_schemes
+from governance.selectors import (
+    actions_for,
+    for_page,
+    history,
+    holds,
+    sections_for,
+    tasks_for,
+    with_schemes,
+)
 
 
 def refuse(request, reason: str, *, action: str, target: str = ""):
@@ -37,9 +45,12 @@ def refuse(request, reason: str, *, action: str, target: str = ""):
     return render(request, "403.html", {"reason": reason}, status=403)
 
 
-def _scheme_for(request, pk: int, *, action: str = "view") -> tuple[Scheme | None, object]:
-    """The scheme if the user may see it, else a refusal response."""
-    scheme = get_object_or_404(Scheme, pk=pk)
+def _scheme_for(
+    request, pk: int, *, action: str = "view", page: bool = False
+) -> tuple[Scheme | None, object]:
+    """The scheme if the user may see it, else a refusal response. For the scheme page
+    (`page`), loaded with which of its parts hold anything (selectors.PAGE_PARTS)."""
+    scheme = get_object_or_404(for_page(Scheme.objects) if page else Scheme, pk=pk)
     # Its organisation, year and areas from the reference data in hand, and its team in a
     # second query: joining them made this one query (mostly PostgreSQL planning a nine-table
     # join) cost five times what these two do.
@@ -161,7 +172,7 @@ def scheme_list(request):
 
 @login_required
 def scheme_detail(request, pk: int):
-    scheme, refused = _scheme_for(request, pk)
+    scheme, refused = _scheme_for(request, pk, page=True)
     if refused:
         return refused
     plan = list(zip(MONTH_NAMES, scheme.plan, strict=True))
@@ -173,7 +184,9 @@ def scheme_detail(request, pk: int):
             "scheme": scheme,
             "plan": plan,
             "reviews": scheme.reviews.select_related("reviewer"),
-            "documents": scheme.documents.select_related("uploaded_by"),
+            "documents": scheme.documents.select_related("uploaded_by")
+            if holds(scheme, "has_documents")
+            else [],
             "history": history(scheme),
             "actions": actions_for(request.user, scheme),
             "may_edit": may_edit,

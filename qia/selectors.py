@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
 from django_fsm_log.models import StateLog
 
@@ -204,15 +204,23 @@ SCHEME_PAGE_STEPS = {
 }
 
 
+# What the scheme page asks with the scheme (governance.selectors.PAGE_PARTS).
+PAGE_PARTS = {
+    "has_qia_versions": lambda: Exists(QiaVersion.objects.filter(qia__scheme=OuterRef("pk"))),
+    "has_qia_flags": lambda: Exists(QagFlag.objects.filter(scheme=OuterRef("pk"))),
+}
+
+
 def _versions_on_page(scheme: Scheme) -> list[QiaVersion]:
     """The scheme's QIA versions, newest first, read once for the scheme page: its timeline,
     its buttons and its QIA block all ask, of the scheme the page has just loaded (and the
     page changes nothing)."""
     if not hasattr(scheme, "_qia_versions"):
-        scheme._qia_versions = list(
-            QiaVersion.objects.filter(qia__scheme=scheme)
-            .select_related("qia", "created_by")
-            .order_by("-number")
+        versions = QiaVersion.objects.filter(qia__scheme=scheme)
+        scheme._qia_versions = (
+            list(versions.select_related("qia", "created_by").order_by("-number"))
+            if selectors.holds(scheme, "has_qia_versions")
+            else []
         )
     return scheme._qia_versions
 
@@ -225,7 +233,8 @@ def _newest_on_page(scheme: Scheme) -> QiaVersion | None:
 def _flags_on_page(scheme: Scheme) -> list[QagFlag]:
     """The scheme's QIA flags to QAG, newest first, read once for its timeline and QIA block."""
     if not hasattr(scheme, "_qia_flags"):
-        scheme._qia_flags = list(scheme.qia_flags.select_related("version"))
+        held = selectors.holds(scheme, "has_qia_flags")
+        scheme._qia_flags = list(scheme.qia_flags.select_related("version")) if held else []
     return scheme._qia_flags
 
 
