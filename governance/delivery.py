@@ -1085,7 +1085,7 @@ def _delivery_section(user, scheme: Scheme) -> selectors.Section | None:
     if scheme.state not in DELIVERY_STATES:
         return None
     year, day = scheme.financial_year, _today(None)
-    returns = {r.month: r for r in scheme.returns.select_related("entered_by", "assured_by")}
+    returns = {r.month: r for r in scheme.returns.all()}
     # the page's history has read every change already: the returns' are among them
     history = [c for c in selectors.changes_on_page(scheme) if c.field.startswith(RETURN_FIELD)]
     as_at = reporting_month(year, day)

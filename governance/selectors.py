@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -150,9 +151,12 @@ PAGE_PARTS: dict[str, Callable] = {
 }
 
 
-def for_page(schemes: QuerySet) -> QuerySet:
-    """The schemes with the scheme page's PAGE_PARTS asked of each."""
-    return schemes.annotate(**{name: part() for name, part in PAGE_PARTS.items()})
+@cache
+def for_page() -> QuerySet:
+    """Schemes with the scheme page's PAGE_PARTS asked of each. Built once, on the first page
+    (every app has added its parts by then): the Exists() cost as much to build as a query
+    to run."""
+    return Scheme.objects.annotate(**{name: part() for name, part in PAGE_PARTS.items()})
 
 
 def holds(scheme: Scheme, part: str) -> bool:

@@ -50,7 +50,7 @@ def _scheme_for(
 ) -> tuple[Scheme | None, object]:
     """The scheme if the user may see it, else a refusal response. For the scheme page
     (`page`), loaded with which of its parts hold anything (selectors.PAGE_PARTS)."""
-    scheme = get_object_or_404(for_page(Scheme.objects) if page else Scheme, pk=pk)
+    scheme = get_object_or_404(for_page() if page else Scheme, pk=pk)
     # Its organisation, year and areas from the reference data in hand, and its team in a
     # second query: joining them made this one query (mostly PostgreSQL planning a nine-table
     # join) cost five times what these two do.
