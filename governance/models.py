@@ -8,7 +8,6 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection, models
-from django.urls import reverse
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 
@@ -94,24 +93,37 @@ class User(AbstractUser):
             self._load_access()
         return self._system_ids
 
+    @property
+    def on_a_team(self) -> bool:
+        """Whether the user is project lead, SRO, clinical or finance lead of any scheme."""
+        if not hasattr(self, "_on_a_team"):
+            self._load_access()
+        return self._on_a_team
+
     def _load_access(self) -> None:
-        """Roles, organisations and systems in one query: nearly every page needs all three.
-        Plain SQL: the ORM spends several times longer building two queries than the
-        database spends answering this one, and it runs on every request."""
+        """Roles, organisations and systems, and whether the user is on any scheme's team, in
+        one query: nearly every page needs the first three, the task lists the last. Plain
+        SQL: the ORM spends several times longer building these queries than the database
+        spends answering them, and this one runs on every request."""
         sql = (
-            "SELECT g.name, NULL, NULL FROM auth_group g"
+            "SELECT 'role', g.name, NULL, NULL FROM auth_group g"
             " INNER JOIN governance_user_groups ug ON ug.group_id = g.id WHERE ug.user_id = %s"
             " UNION ALL"
-            " SELECT NULL, m.organisation_id, o.system_id FROM governance_membership m"
+            " SELECT 'member', NULL, m.organisation_id, o.system_id FROM governance_membership m"
             " INNER JOIN governance_organisation o ON o.id = m.organisation_id"
             " WHERE m.user_id = %s"
+            " UNION ALL"
+            " SELECT 'team', NULL, NULL, NULL WHERE EXISTS (SELECT 1 FROM governance_scheme"
+            " WHERE project_lead_id = %s OR sro_id = %s OR clinical_lead_id = %s"
+            " OR finance_lead_id = %s)"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [self.pk, self.pk])
+            cursor.execute(sql, [self.pk] * 6)
             rows = cursor.fetchall()
-        self._role_names = {name for name, _, _ in rows if name is not None}
-        self._organisation_ids = {org for name, org, _ in rows if name is None}
-        self._system_ids = {system for name, _, system in rows if name is None}
+        self._role_names = {name for kind, name, _, _ in rows if kind == "role"}
+        self._organisation_ids = {org for kind, _, org, _ in rows if kind == "member"}
+        self._system_ids = {system for kind, _, _, system in rows if kind == "member"}
+        self._on_a_team = any(kind == "team" for kind, *_ in rows)
 
     @property
     def role_labels(self) -> list[str]:
@@ -400,7 +412,9 @@ class Scheme(ConcurrentTransitionMixin, models.Model):
         return f"{self.reference} {self.title}"
 
     def get_absolute_url(self):
-        return reverse("scheme_detail", args=[self.pk])
+        from governance.links import object_url  # reversed once per process, not per row
+
+        return object_url("scheme_detail", self.pk)
 
     @property
     def state_words(self) -> str:

@@ -106,23 +106,18 @@ TASK_SOURCES: list[Callable] = [
 ]
 
 # The sources that find work only on schemes whose team the user is on (project lead, SRO,
-# clinical or finance lead). Most users lead no scheme: one query tells, instead of one each.
+# clinical or finance lead). Most users lead no scheme: user.on_a_team tells, instead of a
+# query each.
 TEAM_TASK_SOURCES: set[Callable] = {_project_lead_tasks}
-
-
-def _on_a_team(user) -> bool:
-    team = Q(project_lead=user) | Q(sro=user) | Q(clinical_lead=user) | Q(finance_lead=user)
-    return Scheme.objects.filter(team).exists()
 
 
 def tasks_for(user) -> list[Task]:
     """Everything waiting for `user`, oldest first; `with_schemes` loads the schemes of those
     shown."""
-    on_a_team = _on_a_team(user)
     tasks = [
         task
         for source in TASK_SOURCES
-        if on_a_team or source not in TEAM_TASK_SOURCES
+        if user.on_a_team or source not in TEAM_TASK_SOURCES
         for task in source(user)
     ]
     return sorted(tasks, key=lambda t: (t.since is None, t.since or 0))

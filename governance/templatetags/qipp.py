@@ -1,10 +1,12 @@
 from decimal import Decimal
 
 from django import template
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.html import format_html, format_html_join
+from django.utils.timesince import timesince
+
+from governance.links import page_url
 
 register = template.Library()
 
@@ -34,12 +36,11 @@ def pounds(value) -> str:
     return f"{sign}£{text}"
 
 
-def scheme_url():
-    """pk -> the scheme page's address, without a reverse() for each of a long list."""
-    sentinel = 987654321
-    address = reverse("scheme_detail", args=[sentinel])
-    before, after = address.split(str(sentinel))
-    return lambda pk: f"{before}{pk}{after}"
+@register.simple_tag
+def link(name: str) -> str:
+    """{% url name %} for a page without arguments, reversed once per process: the menu on
+    every page has a dozen."""
+    return page_url(name)
 
 
 @register.filter
@@ -64,9 +65,15 @@ def state_badge(scheme):
 # template loop (several times the cost) ---
 
 
+def day(value) -> str:
+    """'1 Dec 2026' in the site's time zone, as the date filter's "j M Y" shows it."""
+    local = timezone.template_localtime(value)
+    return f"{local.day} {MONTHS_3[local.month].title()} {local.year}"
+
+
 def when(value) -> str:
     """'1 Dec 2026 21:40' in the site's time zone, as the date filter's "j M Y H:i" shows it."""
-    local = timezone.localtime(value)
+    local = timezone.template_localtime(value)
     return f"{local.day} {MONTHS_3[local.month].title()} {local.year} {local:%H:%M}"
 
 
@@ -107,5 +114,28 @@ def change_list(changes):
                 change.new_value or "(empty)",
             )
             for change in changes
+        ),
+    )
+
+
+@register.simple_tag
+def task_rows(tasks):
+    """The rows of a task list (governance.selectors.Task, schemes loaded): a reviewer may
+    have fifty to a page."""
+    return format_html_join(
+        "\n",
+        '<tr><td><a href="{}">{}</a> {}</td><td>{}</td>'
+        '<td><a class="btn btn-sm btn-outline-primary" href="{}">{}</a></td><td>{}</td></tr>',
+        (
+            (
+                task.scheme.get_absolute_url(),
+                task.scheme.reference,
+                task.scheme.title,
+                task.scheme.organisation.code,
+                task.url,
+                task.what,
+                f"{day(task.since)} ({timesince(task.since)})" if task.since else "",
+            )
+            for task in tasks
         ),
     )

@@ -14,7 +14,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 from governance import delivery
-from governance.templatetags.qipp import pounds, scheme_url
+from governance.templatetags.qipp import pounds
 
 register = template.Library()
 
@@ -63,12 +63,11 @@ def off_track_rows(off_track):
     """The dashboard's off-track table body, a row per (scheme, Rag). Drawn here, escaped as
     the template would: the list may run to a few hundred schemes, and a template loop (or
     format_html a row) costs several times as much."""
-    url = scheme_url()
     rows = []
     for scheme, rag in off_track:
-        summary = escape(rag.summary)
+        summary, url = escape(rag.summary), scheme.get_absolute_url()
         rows.append(
-            f'<tr><td><a href="{url(scheme.pk)}#delivery">{escape(scheme.reference)}</a> '
+            f'<tr><td><a href="{url}#delivery">{escape(scheme.reference)}</a> '
             f"{escape(scheme.title)}{RECOVERY_BADGE if scheme.is_recovery else ''}</td>"
             f"<td>{escape(scheme.organisation.code)}</td>"
             f'<td><span class="badge rag-badge text-bg-{BADGE_STYLES[rag.status]}" '
