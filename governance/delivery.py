@@ -635,7 +635,8 @@ def rag_for(
             if unknown := missing - years.keys():  # made since the reference data was read
                 years.update(FinancialYear.objects.in_bulk(unknown))
         day = _today(today)
-        months = {s.pk: reporting_month(years[s.financial_year_id], day) for s in rated}
+        due = {pk: reporting_month(year, day) for pk, year in years.items()}  # once a year
+        months = {s.pk: due[s.financial_year_id] for s in rated}
     else:
         months = {s.pk: as_at_month for s in rated}
     if among is None:
@@ -849,7 +850,9 @@ def dashboard(
         organisation_id: (requirement, allocation)
         for organisation_id, requirement, allocation in QippTarget.objects.filter(
             financial_year=financial_year, organisation__in=organisations
-        ).values_list("organisation_id", "requirement", "allocation")
+        )
+        .order_by()
+        .values_list("organisation_id", "requirement", "allocation")
     }
     counted = Scheme.objects.filter(
         financial_year=financial_year, organisation__in=organisations
@@ -919,6 +922,7 @@ def dashboard(
         counted.select_related("organisation", "project_lead", "finance_lead")
         # what the lists show of them: a few hundred may be listed
         .only(*LISTED, "organisation__code", *people)
+        .order_by()
         .in_bulk({pk for pk, _ in off_track} | set(missing))
     )
     for scheme in listed.values():
@@ -1033,7 +1037,9 @@ def _assure_tasks(user) -> list[selectors.Task]:
     ):
         months[scheme_id].append(month)
         year_of[scheme_id] = year_id
-    years = FinancialYear.objects.in_bulk(set(year_of.values()))
+    years = dict(reference().years)
+    if unknown := set(year_of.values()) - years.keys():  # made since the reference was read
+        years.update(FinancialYear.objects.in_bulk(unknown))
     tasks = []
     for scheme_id, waiting in months.items():
         labels = [month_label(years[year_of[scheme_id]], month) for month in waiting]

@@ -50,6 +50,7 @@ def with_schemes(tasks: list[Task]) -> list[Task]:
         schemes = (
             Scheme.objects.select_related("organisation")
             .only("reference", "title", "state", "organisation__code")
+            .order_by()  # in_bulk keeps the model's ordering, and the joins it takes
             .in_bulk(missing)
         )
         for task in tasks:
@@ -72,6 +73,7 @@ def _review_tasks(user, kind: str, role: str) -> list[Task]:
         )
         .exclude(Q(project_lead=user) | Q(sro=user))
         .exclude(Exists(reviewed))
+        .order_by()  # tasks_for sorts them
         .values_list("pk", "state_changed_at")
     )
     what = f"Record the {ReviewKind(kind).label.lower()} review"

@@ -158,7 +158,7 @@ def scheme_list(request):
     # scheme joined to its people and areas took twice as long (benchmarks/load).
     ids = schemes.order_by(*Scheme._meta.ordering).values_list("pk", flat=True)
     page = Paginator(ids, 25).get_page(request.GET.get("page"))
-    rows = Scheme.objects.in_bulk(list(page.object_list))
+    rows = Scheme.objects.order_by().in_bulk(list(page.object_list))
     page.object_list = [rows[pk] for pk in page.object_list]
     held.attach(page.object_list)
     query = request.GET.copy()

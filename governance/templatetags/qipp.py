@@ -139,3 +139,13 @@ def task_rows(tasks):
             for task in tasks
         ),
     )
+
+
+@register.simple_tag
+def options(choices):
+    """The <option>s of a drop-down drawn by hand, from (value, label, selected)."""
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((value, " selected" if selected else "", label) for value, label, selected in choices),
+    )
