@@ -100,6 +100,11 @@ class User(AbstractUser):
             self._load_access()
         return self._on_a_team
 
+    def forget_access(self) -> None:
+        """Read roles, organisations and teams again when next asked: they have changed."""
+        for name in ("_role_names", "_organisation_ids", "_system_ids", "_on_a_team"):
+            self.__dict__.pop(name, None)
+
     def _load_access(self) -> None:
         """Roles, organisations and systems, and whether the user is on any scheme's team, in
         one query: nearly every page needs the first three, the task lists the last. Plain
@@ -406,7 +411,11 @@ class Scheme(ConcurrentTransitionMixin, models.Model):
                 name="unique_scheme_sequence",
             )
         ]
-        indexes = [models.Index(fields=["financial_year", "state"])]
+        indexes = [
+            models.Index(fields=["financial_year", "state"]),
+            # the home page counts a user's schemes by state from this index alone
+            models.Index(fields=["organisation", "state"], name="scheme_org_state"),
+        ]
 
     def __str__(self):
         return f"{self.reference} {self.title}"

@@ -187,6 +187,13 @@ def make_reference(organisation: Organisation, financial_year, sequence: int) ->
     return f"{organisation.code}-{financial_year.code}-{sequence:03d}"
 
 
+def _now_on_its_team(scheme: Scheme) -> None:
+    # the people in hand read their teams again (User.on_a_team) when next asked
+    for field in ("project_lead", "sro", "clinical_lead", "finance_lead"):
+        if Scheme._meta.get_field(field).is_cached(scheme) and getattr(scheme, field):
+            getattr(scheme, field).forget_access()
+
+
 def scheme_create(*, by: User, data: dict) -> Scheme:
     """A project lead writes a new PID, in draft. `data` holds the PID's fields."""
     reason = policy.refusal("create", by, organisation=data["organisation"])
@@ -210,6 +217,7 @@ def scheme_create(*, by: User, data: dict) -> Scheme:
                 )
                 scheme.full_clean(exclude=["state"])  # protected: the workflow sets it
                 scheme.save()
+                _now_on_its_team(scheme)
                 return scheme
         except IntegrityError:
             continue
@@ -247,6 +255,7 @@ def scheme_update(
                 return scheme, []
             _save(scheme, state_before=scheme.state)
             SchemeChange.objects.bulk_create(changes)
+            _now_on_its_team(scheme)
             return scheme, changes
 
     return _refuse_logged(by, "edit", scheme_id, attempt)

@@ -106,7 +106,7 @@ HOME_TASKS = 10
 @login_required
 def home(request):
     visible = policy.visible_schemes(request.user)
-    counts = dict(visible.values_list("state").annotate(n=Count("id")).values_list("state", "n"))
+    counts = dict(visible.values_list("state").annotate(n=Count("*")).values_list("state", "n"))
     states = [(value, label, counts.get(value, 0)) for value, label in SchemeState.choices]
     tasks = tasks_for(request.user)
     return render(
