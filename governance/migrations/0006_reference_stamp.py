@@ -4,7 +4,7 @@ the reference tables, so that each process may keep those tables in memory
 
 from django.db import migrations, models
 
-NAME = "reference"
+NAME = "reference"  # governance.reference.STAMP, and in the SQL below
 TABLES = [
     "governance_system",
     "governance_organisation",
@@ -13,11 +13,11 @@ TABLES = [
     "governance_areaofspend",
 ]
 
-POSTGRES_FUNCTION = f"""
+POSTGRES_FUNCTION = """
 CREATE OR REPLACE FUNCTION qipp_touch_reference() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO governance_stamp (name, token) VALUES ('{NAME}', gen_random_uuid()::text)
+    INSERT INTO governance_stamp (name, token) VALUES ('reference', gen_random_uuid()::text)
     ON CONFLICT (name) DO UPDATE SET token = EXCLUDED.token;
     RETURN NULL;
 END
@@ -25,7 +25,7 @@ $$;
 """
 # SQLite has no statement triggers: one per row and kind of change.
 SQLITE_TOUCH = (
-    f"INSERT INTO governance_stamp (name, token) VALUES ('{NAME}', lower(hex(randomblob(16)))) "
+    "INSERT INTO governance_stamp (name, token) VALUES ('reference', lower(hex(randomblob(16)))) "
     "ON CONFLICT (name) DO UPDATE SET token = excluded.token;"
 )
 SQLITE_EVENTS = ["INSERT", "UPDATE", "DELETE"]
