@@ -23,7 +23,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from governance import policy, reports, roles, selectors, services
+from governance import figures, policy, reports, roles, selectors, services
 from governance.models import (
     MONTH_NAMES,
     MONTHS,
@@ -45,9 +45,6 @@ ZERO = Decimal("0")
 # Returns are entered, corrected and assured, and the RAG rated, once delivery has started.
 # A completed or stopped scheme keeps its returns and may still have a past month corrected.
 DELIVERY_STATES = (SchemeState.IN_DELIVERY, SchemeState.COMPLETED, SchemeState.STOPPED)
-
-# Schemes that count in the totals: every one of the year except those that never will deliver.
-NOT_COUNTED = (SchemeState.REJECTED, SchemeState.WITHDRAWN)
 
 
 def _setting(name: str, default) -> Decimal:
@@ -826,6 +823,26 @@ def _rating_in_pence(as_at_month, limits, ytd_plan, ytd_actual, annual_plan, for
     )
 
 
+def _sums(book: figures.Ledger, as_at: int) -> dict[int, dict[str, int]]:
+    """The dashboard's totals per organisation as at a month, in pence: a scheme's plans,
+    actuals and assured values count once (recovery actions apart), every forecast."""
+    pence: dict[int, dict[str, int]] = {}
+    for scheme in book.schemes:
+        sums = pence.get(scheme.organisation_id)
+        if sums is None:
+            sums = pence[scheme.organisation_id] = dict.fromkeys(PENCE_TOTALS, 0)
+        forecast = scheme.forecast(as_at)
+        if scheme.is_recovery:
+            sums["recovery_forecast"] += forecast
+        else:
+            sums["identified"] += scheme.annual_plan
+            sums["ytd_plan"] += scheme.cumulative_plan[as_at]
+            sums["ytd_actual"] += scheme.cumulative_actual[as_at]
+            sums["ytd_assured"] += scheme.cumulative_assured[as_at] or 0
+            sums["forecast"] += forecast
+    return pence
+
+
 def dashboard(
     *,
     user: User,
@@ -854,72 +871,52 @@ def dashboard(
         .order_by()
         .values_list("organisation_id", "requirement", "allocation")
     }
-    counted = Scheme.objects.filter(
-        financial_year=financial_year, organisation__in=organisations
-    ).exclude(state__in=NOT_COUNTED)
-    # Each counted scheme's figures summed in the database, in pence (a row a scheme, not a
-    # row a return): the RAG status is worked out on them directly, and the Rag with its
-    # reasons built only for the schemes listed.
-    returned = (
-        Exists(MonthlyReturn.objects.filter(scheme=OuterRef("pk"), month=returns_month))
-        if returns_month
-        else Value(False)
+    # Each counted scheme's figures from the ledger (in pence): the RAG status is worked out
+    # on them directly, and the Rag with its reasons built only for the schemes listed. Only
+    # which schemes are in delivery, and since when, is read afresh: transitions change those.
+    book = figures.ledger(financial_year)
+    org_ids = [org.pk for org in organisations]
+    delivering = dict(
+        Scheme.objects.filter(
+            financial_year=financial_year,
+            organisation_id__in=org_ids,
+            state=SchemeState.IN_DELIVERY,
+        )
+        .order_by()
+        .values_list("pk", "start_date")
     )
-    figures = counted.annotate(
-        **reports.scheme_sums(as_at),
-        annual=reports.plan_pence(MONTHS),
-        ytd=reports.plan_pence(range(1, as_at + 1)),
-        returned=returned,
-    ).values_list(
-        "pk",
-        "organisation_id",
-        "is_recovery",
-        "state",
-        "start_date",
-        "annual",
-        "ytd",
-        "r_actual",
-        "r_assured",
-        "r_forecast",
-        "returned",
-        named=True,
-    )
-    pence = {org.pk: dict.fromkeys(PENCE_TOTALS, 0) for org in organisations}
+    if not delivering.keys() <= book.by_pk.keys():  # put in delivery since the ledger was read
+        book = figures.ledger(financial_year, fresh=True)
     rows = {
         org.pk: OrganisationTotals(org, *targets.get(org.pk, (None, None))) for org in organisations
     }
+    pence = book.remember(("dashboard", as_at), lambda: _sums(book, as_at))
     off_track, missing = [], []
     deadline = return_deadline(financial_year, returns_month) if returns_month else None
     limits = thresholds()
-    for scheme in figures:
-        annual, ytd_plan, actual = scheme.annual, scheme.ytd, scheme.r_actual
-        forecast = scheme.r_forecast
-        if forecast is None:  # none returned: the actuals, then the plan still to come
-            forecast = actual + annual - ytd_plan
-        sums = pence[scheme.organisation_id]
-        if scheme.is_recovery:
-            sums["recovery_forecast"] += forecast
-        else:
-            sums["identified"] += annual
-            sums["ytd_plan"] += ytd_plan
-            sums["ytd_actual"] += actual
-            sums["ytd_assured"] += scheme.r_assured or 0
-            sums["forecast"] += forecast
-        if scheme.state == SchemeState.IN_DELIVERY:
-            status = rag_status(ytd_plan, actual, annual, forecast, limits) if as_at else None
-            rows[scheme.organisation_id].rag_counts[status or "unrated"] += 1
-            if status in (RED, AMBER):
-                off_track.append((scheme.pk, (ytd_plan, actual, annual, forecast)))
-            # owes_return(), on the row's values (the state is checked above)
-            owed = returns_month and started_by(scheme.start_date, financial_year, returns_month)
-            if owed and not scheme.returned:
-                missing.append(scheme.pk)
+    for pk, start_date in delivering.items():
+        scheme = book.by_pk[pk]
+        figures_at = (
+            scheme.cumulative_plan[as_at],
+            scheme.cumulative_actual[as_at],
+            scheme.annual_plan,
+            scheme.forecast(as_at),
+        )
+        status = rag_status(*figures_at, limits) if as_at else None
+        rows[scheme.organisation_id].rag_counts[status or "unrated"] += 1
+        if status in (RED, AMBER):
+            off_track.append((pk, figures_at))
+        # owes_return(), on the row's values (the state is read above)
+        owed = returns_month and started_by(start_date, financial_year, returns_month)
+        if owed and not scheme.returned(returns_month):
+            missing.append(pk)
     for org_id, sums in pence.items():
-        for name, value in sums.items():
-            setattr(rows[org_id], name, reports.from_pence(value))
+        if org_id in rows:
+            for name, value in sums.items():
+                setattr(rows[org_id], name, reports.from_pence(value))
     people = [f"{role}__{name}" for role in ("project_lead", "finance_lead") for name in NAMES]
     listed = (
-        counted.select_related("organisation", "project_lead", "finance_lead")
+        Scheme.objects.select_related("organisation", "project_lead", "finance_lead")
         # what the lists show of them: a few hundred may be listed
         .only(*LISTED, "organisation__code", *people)
         .order_by()

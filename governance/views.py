@@ -3,8 +3,8 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Q, QuerySet, Window
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -106,7 +106,9 @@ HOME_TASKS = 10
 @login_required
 def home(request):
     visible = policy.visible_schemes(request.user)
-    counts = dict(visible.values_list("state").annotate(n=Count("*")).values_list("state", "n"))
+    # no order: the scheme's default one joined its organisation and year to the count
+    counted = visible.order_by().values_list("state").annotate(n=Count("*"))
+    counts = dict(counted.values_list("state", "n"))
     states = [(value, label, counts.get(value, 0)) for value, label in SchemeState.choices]
     tasks = tasks_for(request.user)
     return render(
@@ -130,6 +132,28 @@ def my_tasks(request):
     page = Paginator(tasks_for(request.user), TASKS_PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = with_schemes(page.object_list)
     return render(request, "governance/my_tasks.html", {"page": page, "tasks": page.object_list})
+
+
+def page_of_ids(queryset: QuerySet, number, per_page: int) -> Page:
+    """The page of the queryset's ids that Paginator.get_page() gives, and the count of all, in
+    one query (COUNT(*) OVER ()) where Paginator makes two: a page past the last costs two
+    more, for the last page."""
+    try:
+        number = max(int(number), 1)
+    except (TypeError, ValueError):
+        number = 1
+    counted = queryset.annotate(total=Window(Count("pk"))).values_list("pk", "total")
+
+    def ids_of(number: int) -> list[tuple[int, int]]:
+        return list(counted[(number - 1) * per_page : number * per_page])
+
+    rows = ids_of(number)
+    paginator = Paginator([], per_page)
+    paginator.count = rows[0][1] if rows else queryset.count()
+    if not rows and number > paginator.num_pages:  # past the last page: the last one
+        number = paginator.num_pages
+        rows = ids_of(number) if paginator.count else []
+    return Page([pk for pk, _total in rows], number, paginator)
 
 
 @login_required
@@ -156,8 +180,7 @@ def scheme_list(request):
             schemes = schemes.filter(state=data["state"])
     # Sort and page the ids alone, then load the page's 25 schemes: sorting every visible
     # scheme joined to its people and areas took twice as long (benchmarks/load).
-    ids = schemes.order_by(*Scheme._meta.ordering).values_list("pk", flat=True)
-    page = Paginator(ids, 25).get_page(request.GET.get("page"))
+    page = page_of_ids(schemes.order_by(*held.scheme_order()), request.GET.get("page"), 25)
     rows = Scheme.objects.order_by().in_bulk(list(page.object_list))
     page.object_list = [rows[pk] for pk in page.object_list]
     held.attach(page.object_list)

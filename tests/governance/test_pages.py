@@ -549,10 +549,30 @@ def test_the_scheme_list_paginates(client, people, draft):
         )
     lead = as_user(client, people["elr-project-lead"])
     first = text(lead.get(reverse("scheme_list")))
-    assert "Page 1 of 2" in first
-    assert "ELR-1920-031" in text(lead.get(reverse("scheme_list"), {"page": 2})) or (
-        "ELR-1920-031" in first
-    )
+    assert "Page 1 of 2" in first and "31 schemes" in first
+    second = text(lead.get(reverse("scheme_list"), {"page": 2}))
+    assert "Page 2 of 2" in second and "ELR-1920-031" in second and "ELR-1920-001" not in second
+    # a page past the last shows the last; nonsense, zero or less shows the first
+    past = text(lead.get(reverse("scheme_list"), {"page": 99}))
+    assert "Page 2 of 2" in past and "ELR-1920-031" in past and "ELR-1920-001" not in past
+    for number in ("0", "-3", "two", ""):
+        assert "Page 1 of 2" in text(lead.get(reverse("scheme_list"), {"page": number}))
+    empty = text(lead.get(reverse("scheme_list"), {"q": "nothing like it", "page": 3}))
+    assert "No schemes match" in empty
+
+
+def test_the_scheme_list_orders_by_year_newest_first_then_organisation_then_sequence(db):
+    from governance.reference import reference
+    from tests.governance.report_fixtures import add_scheme, build_world
+
+    world = build_world()
+    later = FinancialYear.objects.create(start_year=2020)
+    for org, year in [("WL", world.year), ("ELR", later), ("NN", world.year), ("ELR", world.year)]:
+        add_scheme(world, org, year=year)
+        add_scheme(world, org, year=year)
+    shown = list(Scheme.objects.order_by(*reference().scheme_order()).values_list("reference"))
+    assert shown == list(Scheme.objects.order_by(*Scheme._meta.ordering).values_list("reference"))
+    assert [r for (r,) in shown][:3] == ["ELR-2021-001", "ELR-2021-002", "ELR-1920-001"]
 
 
 def _docx_bytes() -> bytes:

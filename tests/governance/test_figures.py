@@ -1,0 +1,134 @@
+"""The figures each process keeps (governance.figures): the reports and the dashboard show what
+the database holds as soon as a change commits, never what a transaction left uncommitted,
+and a transition that changes no figure does not make anyone read them again.
+
+These tests commit (transaction=True), as the pages do: inside a test's transaction the
+ledger is always read afresh and nothing is kept.
+"""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
+
+from governance import figures, reports
+from governance.models import MonthlyReturn, Scheme, SchemeState
+from tests.governance.report_fixtures import add_return, add_scheme, build_world
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def world():
+    return build_world()
+
+
+def ytd_actual(world, month=6) -> int:
+    """The grand total's YTD actuals in the summary table, in £'000 as shown."""
+    table = reports.build("summary", year=world.year, month=month)
+    return table.rows[-1].value("ytd_actual")
+
+
+def annual_plan(world) -> int:
+    return reports.build("summary", year=world.year, month=12).rows[-1].value("annual_plan")
+
+
+def test_a_committed_return_shows_in_the_next_report(world):
+    scheme = add_scheme(world, "ELR", monthly="10000")
+    add_return(scheme, 1, actual="30000")
+    assert ytd_actual(world) == -30
+
+    add_return(scheme, 2, actual="12000")
+    assert ytd_actual(world) == -42
+
+    MonthlyReturn.objects.filter(scheme=scheme, month=1).update(actual=Decimal("1000"))
+    assert ytd_actual(world) == -13
+
+    MonthlyReturn.objects.filter(scheme=scheme, month=2).delete()
+    assert ytd_actual(world) == -1
+
+
+def test_a_changed_plan_and_a_rejected_scheme_show_in_the_next_report(world):
+    kept = add_scheme(world, "ELR", monthly="1000")
+    dropped = add_scheme(world, "WL", monthly="2000")
+    assert annual_plan(world) == -36
+
+    Scheme.objects.filter(pk=kept.pk).update(plan_m12=Decimal("13000"))
+    assert annual_plan(world) == -48
+
+    Scheme.objects.filter(pk=dropped.pk).update(state=SchemeState.REJECTED)
+    assert annual_plan(world) == -24
+
+
+def test_a_transition_that_changes_no_figure_keeps_the_ledger(world):
+    scheme = add_scheme(world, "ELR", state=SchemeState.APPROVED)
+    add_return(scheme, 1, actual="500")
+    ytd_actual(world)  # read once by this process
+
+    Scheme.objects.filter(pk=scheme.pk).update(state=SchemeState.IN_DELIVERY)
+    with CaptureQueriesContext(connection) as queries:
+        assert ytd_actual(world) == -1
+    read = [q["sql"] for q in queries if "governance_stamp" not in q["sql"]]
+    assert read == [], "the report read its figures again after a transition"
+
+
+def test_a_rolled_back_change_never_shows(world):
+    scheme = add_scheme(world, "ELR")
+    add_return(scheme, 1, actual="7000")
+    assert ytd_actual(world) == -7
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        add_return(scheme, 2, actual="50000")
+        # inside its own transaction a service sees what it has written
+        assert ytd_actual(world) == -57
+        raise RuntimeError("the import fails and rolls back")
+
+    assert ytd_actual(world) == -7
+
+
+def test_the_dashboard_follows_returns_and_transitions(world):
+    from governance.delivery import dashboard
+
+    user = world.users["pmo"]
+    scheme = add_scheme(world, "ELR", monthly="1000", state=SchemeState.APPROVED)
+    board = dashboard(user=user, financial_year=world.year, month=3)
+    assert sum(board.total.rag_counts.values()) == 0
+
+    Scheme.objects.filter(pk=scheme.pk).update(state=SchemeState.IN_DELIVERY)
+    board = dashboard(user=user, financial_year=world.year, month=3)
+    assert board.total.rag_counts["red"] == 1  # nothing returned against 3,000 of plan
+    assert [s.pk for s, _rag in board.off_track] == [scheme.pk]
+
+    add_return(scheme, 1, actual="1000")
+    add_return(scheme, 2, actual="1000")
+    add_return(scheme, 3, actual="1000")
+    board = dashboard(user=user, financial_year=world.year, month=3)
+    assert board.total.rag_counts["green"] == 1
+    assert board.total.ytd_actual == Decimal("3000")
+    assert board.off_track == []
+
+
+@pytest.mark.postgres
+def test_a_writer_never_waits_for_another_through_the_stamp(world):
+    """Two returns entered at once, on two schemes: the second commits while the first's
+    transaction is still open (the stamp is written as each commits, not when it writes)."""
+    first, second = add_scheme(world, "ELR"), add_scheme(world, "WL")
+    done = threading.Event()
+
+    def enter_the_other_return():
+        try:
+            add_return(second, 1, actual="100")
+            done.set()
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        add_return(first, 1, actual="100")
+        other = threading.Thread(target=enter_the_other_return)
+        other.start()
+        other.join(timeout=10)
+        assert done.is_set(), "the second return waited for the first transaction"
+    book = figures.ledger(world.year)
+    assert book.by_pk[first.pk].actual[1] == book.by_pk[second.pk].actual[1] == 10000  # pence
