@@ -24,6 +24,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from governance import figures, policy, reports, roles, selectors, services
+from governance.links import object_url
 from governance.models import (
     MONTH_NAMES,
     MONTHS,
@@ -654,7 +655,7 @@ def rag_for(
 
 @dataclass(frozen=True)
 class MissingReturn:
-    scheme: Scheme
+    scheme: "Scheme | ListedScheme"
     month: int
     deadline: date
     overdue: bool
@@ -807,9 +808,66 @@ PENCE_TOTALS = (
 )
 
 
-# What the dashboard's lists show of a scheme, and of a person (as str(user) does).
-LISTED = ("reference", "title", "is_recovery", "sequence", "state", "financial_year")
-NAMES = ("username", "first_name", "last_name")
+@dataclass(frozen=True, slots=True)
+class ListedScheme:
+    """What the dashboard's lists show of a scheme, read as plain rows: the lists may run to
+    a few hundred schemes, and a model with three related ones each cost a third of the page.
+    The leads are their names, as str(user) gives them."""
+
+    pk: int
+    reference: str
+    title: str
+    is_recovery: bool
+    sequence: int
+    organisation: Organisation
+    financial_year: FinancialYear
+    project_lead: str
+    finance_lead: str | None
+
+    def get_absolute_url(self) -> str:
+        return object_url("scheme_detail", self.pk)
+
+
+def _listed(pks, financial_year: FinancialYear) -> dict[int, ListedScheme]:
+    """The schemes the dashboard lists, in two queries: theirs, and their leads' names."""
+    rows = list(
+        Scheme.objects.filter(pk__in=pks)
+        .order_by()
+        .values_list(
+            "pk",
+            "reference",
+            "title",
+            "is_recovery",
+            "sequence",
+            "organisation_id",
+            "project_lead_id",
+            "finance_lead_id",
+        )
+    )
+    names = {
+        pk: f"{first} {last}".strip() or username
+        for pk, username, first, last in User.objects.filter(
+            pk__in={row[6] for row in rows} | {row[7] for row in rows if row[7]}
+        )
+        .order_by()
+        .values_list("pk", "username", "first_name", "last_name")
+    }
+    held = reference().organisations
+    listed = {}
+    for pk, ref, title, recovery, sequence, org_id, lead_id, finance_id in rows:
+        organisation = held.get(org_id) or Organisation.objects.get(pk=org_id)
+        listed[pk] = ListedScheme(
+            pk,
+            ref,
+            title,
+            recovery,
+            sequence,
+            organisation,
+            financial_year,
+            names[lead_id],
+            names.get(finance_id),
+        )
+    return listed
 
 
 def _rating_in_pence(as_at_month, limits, ytd_plan, ytd_actual, annual_plan, forecast) -> Rag:
@@ -914,16 +972,7 @@ def dashboard(
         if org_id in rows:
             for name, value in sums.items():
                 setattr(rows[org_id], name, reports.from_pence(value))
-    people = [f"{role}__{name}" for role in ("project_lead", "finance_lead") for name in NAMES]
-    listed = (
-        Scheme.objects.select_related("organisation", "project_lead", "finance_lead")
-        # what the lists show of them: a few hundred may be listed
-        .only(*LISTED, "organisation__code", *people)
-        .order_by()
-        .in_bulk({pk for pk, _ in off_track} | set(missing))
-    )
-    for scheme in listed.values():
-        scheme.financial_year = financial_year  # the one in hand: no query per scheme
+    listed = _listed({pk for pk, _ in off_track} | set(missing), financial_year)
     off_track = [
         (listed[pk], _rating_in_pence(as_at, limits, *figures)) for pk, figures in off_track
     ]

@@ -181,7 +181,9 @@ def scheme_list(request):
     # Sort and page the ids alone, then load the page's 25 schemes: sorting every visible
     # scheme joined to its people and areas took twice as long (benchmarks/load).
     page = page_of_ids(schemes.order_by(*held.scheme_order()), request.GET.get("page"), 25)
-    rows = Scheme.objects.order_by().in_bulk(list(page.object_list))
+    # the list shows none of the long texts (a description may run to 20,000 characters)
+    long_texts = ("description", "closure_delivered", "closure_lessons", "stop_decision")
+    rows = Scheme.objects.order_by().defer(*long_texts).in_bulk(list(page.object_list))
     page.object_list = [rows[pk] for pk in page.object_list]
     held.attach(page.object_list)
     query = request.GET.copy()
