@@ -17,13 +17,15 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Exists, Min, OuterRef, Q, QuerySet, Value
+from django.db.models import CharField, Count, Exists, Max, Min, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
+from django.utils.functional import lazy
 from django_fsm import can_proceed
 
-from governance import figures, policy, reports, roles, selectors, services
+from governance import policy, reports, roles, selectors, services
+from governance.figures import NOT_COUNTED, kept
 from governance.links import object_url
 from governance.models import (
     MONTH_NAMES,
@@ -881,24 +883,56 @@ def _rating_in_pence(as_at_month, limits, ytd_plan, ytd_actual, annual_plan, for
     )
 
 
-def _sums(book: figures.Ledger, as_at: int) -> dict[int, dict[str, int]]:
-    """The dashboard's totals per organisation as at a month, in pence: a scheme's plans,
-    actuals and assured values count once (recovery actions apart), every forecast."""
-    pence: dict[int, dict[str, int]] = {}
-    for scheme in book.schemes:
-        sums = pence.get(scheme.organisation_id)
-        if sums is None:
-            sums = pence[scheme.organisation_id] = dict.fromkeys(PENCE_TOTALS, 0)
-        forecast = scheme.forecast(as_at)
-        if scheme.is_recovery:
-            sums["recovery_forecast"] += forecast
-        else:
-            sums["identified"] += scheme.annual_plan
-            sums["ytd_plan"] += scheme.cumulative_plan[as_at]
-            sums["ytd_actual"] += scheme.cumulative_actual[as_at]
-            sums["ytd_assured"] += scheme.cumulative_assured[as_at] or 0
-            sums["forecast"] += forecast
-    return pence
+def _scheme_pence(
+    financial_year: FinancialYear, organisations, as_at: int, returns_month, *, fresh=False
+):
+    """Each counted scheme's figures as at a month, in pence, summed in the database (a row a
+    scheme, not a row a return): {id: (organisation id, recovery, annual plan, YTD plan, YTD
+    actual, YTD assured or None, forecast outturn, whether `returns_month` is returned)}. Kept
+    until the figures change (governance.figures): a transition changes none of them."""
+
+    def work():
+        counted = Scheme.objects.filter(
+            financial_year=financial_year, organisation__in=organisations
+        ).exclude(state__in=NOT_COUNTED)
+        returned = (
+            Exists(MonthlyReturn.objects.filter(scheme=OuterRef("pk"), month=returns_month))
+            if returns_month
+            else Value(False)
+        )
+        rows = counted.annotate(
+            **reports.scheme_sums(as_at),
+            annual=reports.plan_pence(MONTHS),
+            ytd=reports.plan_pence(range(1, as_at + 1)),
+            returned=returned,
+        ).values_list(
+            "pk",
+            "organisation_id",
+            "is_recovery",
+            "annual",
+            "ytd",
+            "r_actual",
+            "r_assured",
+            "r_forecast",
+            "returned",
+        )
+        found = {}
+        for pk, org, recovery, annual, ytd, actual, assured, forecast, got in rows.order_by():
+            if forecast is None:  # none returned: the actuals, then the plan still to come
+                forecast = actual + annual - ytd
+            found[pk] = (org, recovery, annual, ytd, actual, assured, forecast, got)
+        return found
+
+    if fresh:
+        return work()
+    key = (
+        "dashboard",
+        financial_year.pk,
+        frozenset(o.pk for o in organisations),
+        as_at,
+        returns_month,
+    )
+    return kept(key, work)
 
 
 def dashboard(
@@ -929,49 +963,50 @@ def dashboard(
         .order_by()
         .values_list("organisation_id", "requirement", "allocation")
     }
-    # Each counted scheme's figures from the ledger (in pence): the RAG status is worked out
-    # on them directly, and the Rag with its reasons built only for the schemes listed. Only
-    # which schemes are in delivery, and since when, is read afresh: transitions change those.
-    book = figures.ledger(financial_year)
-    org_ids = [org.pk for org in organisations]
+    # Each counted scheme's figures (in pence): the RAG status is worked out on them
+    # directly, and the Rag with its reasons built only for the schemes listed. Which schemes
+    # are in delivery, and since when, is read afresh: transitions change those.
+    schemes = _scheme_pence(financial_year, organisations, as_at, returns_month)
     delivering = dict(
         Scheme.objects.filter(
             financial_year=financial_year,
-            organisation_id__in=org_ids,
+            organisation__in=organisations,
             state=SchemeState.IN_DELIVERY,
         )
         .order_by()
         .values_list("pk", "start_date")
     )
-    if not delivering.keys() <= book.by_pk.keys():  # put in delivery since the ledger was read
-        book = figures.ledger(financial_year, fresh=True)
+    if not delivering.keys() <= schemes.keys():  # counted since the figures were read
+        schemes = _scheme_pence(financial_year, organisations, as_at, returns_month, fresh=True)
+    pence = {org.pk: dict.fromkeys(PENCE_TOTALS, 0) for org in organisations}
     rows = {
         org.pk: OrganisationTotals(org, *targets.get(org.pk, (None, None))) for org in organisations
     }
-    pence = book.remember(("dashboard", as_at), lambda: _sums(book, as_at))
     off_track, missing = [], []
     deadline = return_deadline(financial_year, returns_month) if returns_month else None
     limits = thresholds()
-    for pk, start_date in delivering.items():
-        scheme = book.by_pk[pk]
-        figures_at = (
-            scheme.cumulative_plan[as_at],
-            scheme.cumulative_actual[as_at],
-            scheme.annual_plan,
-            scheme.forecast(as_at),
-        )
-        status = rag_status(*figures_at, limits) if as_at else None
-        rows[scheme.organisation_id].rag_counts[status or "unrated"] += 1
-        if status in (RED, AMBER):
-            off_track.append((pk, figures_at))
-        # owes_return(), on the row's values (the state is read above)
-        owed = returns_month and started_by(start_date, financial_year, returns_month)
-        if owed and not scheme.returned(returns_month):
-            missing.append(pk)
+    for pk, (org, recovery, annual, ytd_plan, actual, assured, forecast, got) in schemes.items():
+        sums = pence[org]
+        if recovery:
+            sums["recovery_forecast"] += forecast
+        else:
+            sums["identified"] += annual
+            sums["ytd_plan"] += ytd_plan
+            sums["ytd_actual"] += actual
+            sums["ytd_assured"] += assured or 0
+            sums["forecast"] += forecast
+        if pk in delivering:
+            status = rag_status(ytd_plan, actual, annual, forecast, limits) if as_at else None
+            rows[org].rag_counts[status or "unrated"] += 1
+            if status in (RED, AMBER):
+                off_track.append((pk, (ytd_plan, actual, annual, forecast)))
+            # owes_return(), on the row's values (the state is read above)
+            owed = returns_month and started_by(delivering[pk], financial_year, returns_month)
+            if owed and not got:
+                missing.append(pk)
     for org_id, sums in pence.items():
-        if org_id in rows:
-            for name, value in sums.items():
-                setattr(rows[org_id], name, reports.from_pence(value))
+        for name, value in sums.items():
+            setattr(rows[org_id], name, reports.from_pence(value))
     listed = _listed({pk for pk, _ in off_track} | set(missing), financial_year)
     off_track = [
         (listed[pk], _rating_in_pence(as_at, limits, *figures)) for pk, figures in off_track
@@ -1044,6 +1079,16 @@ def _return_tasks(user) -> list[selectors.Task]:
     return tasks
 
 
+def _words_for_assurance(year: FinancialYear, waiting: list[int]) -> str:
+    labels = [month_label(year, month) for month in waiting]
+    if len(waiting) == 1:
+        return f"Assure the {labels[0]} return"
+    return f"Assure {len(waiting)} returns ({', '.join(labels)})"
+
+
+_assurance_words = lazy(_words_for_assurance, str)
+
+
 def _assure_tasks(user) -> list[selectors.Task]:
     """Returns waiting for the PMO of the scheme's organisation, one task per scheme: those
     someone else entered and this user has not corrected (segregation of duties)."""
@@ -1068,34 +1113,44 @@ def _assure_tasks(user) -> list[selectors.Task]:
         .exclude(entered_by=user)
         .exclude(Exists(corrected_by_user))
     )
-    since = dict(
-        pending.order_by()
+    # A row a scheme, in the order of the schemes: the oldest change of its waiting returns,
+    # their first and last month and how many. The months are read one by one only for the
+    # schemes with a gap among them (most have every month since the first waiting).
+    schemes = (
+        pending.order_by("scheme_id")
         .values("scheme_id")
-        .annotate(since=Min("updated_at"))
-        .values_list("scheme_id", "since")
+        .annotate(
+            since=Min("updated_at"),
+            first=Min("month"),
+            last=Max("month"),
+            count=Count("pk"),
+            year_id=Max("scheme__financial_year_id"),
+        )
+        .values_list("scheme_id", "since", "first", "last", "count", "year_id")
     )
-    if not since:
+    schemes = list(schemes)
+    if not schemes:
         return []
+    gaps = [row[0] for row in schemes if row[3] - row[2] + 1 != row[4]]
     months: dict[int, list[int]] = defaultdict(list)
-    year_of = {}
-    for scheme_id, month, year_id in pending.order_by("scheme_id", "month").values_list(
-        "scheme_id", "month", "scheme__financial_year_id"
+    for scheme_id, month in (
+        pending.filter(scheme_id__in=gaps)
+        .order_by("scheme_id", "month")
+        .values_list("scheme_id", "month")
+        if gaps
+        else ()
     ):
         months[scheme_id].append(month)
-        year_of[scheme_id] = year_id
     years = dict(reference().years)
-    if unknown := set(year_of.values()) - years.keys():  # made since the reference was read
+    if unknown := {row[5] for row in schemes} - years.keys():  # made since the reference was read
         years.update(FinancialYear.objects.in_bulk(unknown))
     tasks = []
-    for scheme_id, waiting in months.items():
-        labels = [month_label(years[year_of[scheme_id]], month) for month in waiting]
-        what = (
-            f"Assure the {labels[0]} return"
-            if len(waiting) == 1
-            else f"Assure {len(waiting)} returns ({', '.join(labels)})"
-        )
+    for scheme_id, since, first, last, _count, year_id in schemes:
+        waiting = months.get(scheme_id) or list(range(first, last + 1))
+        # put in words only for the tasks shown: a PMO may have hundreds
+        what = _assurance_words(years[year_id], waiting)
         url = reverse_lazy("return_assure", args=[scheme_id, waiting[0]])
-        tasks.append(selectors.Task.on(scheme_id, what, url, since[scheme_id]))
+        tasks.append(selectors.Task.on(scheme_id, what, url, since))
     return tasks
 
 

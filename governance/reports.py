@@ -18,15 +18,17 @@ from functools import reduce
 from html import escape
 from operator import add
 
-from django.db.models import BigIntegerField, F
-from django.db.models.functions import Cast, Round
+from django.db.models import BigIntegerField, F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Round
 
-from governance.figures import Ledger, SchemeFigures, ledger
+from governance.figures import NOT_COUNTED, kept
 from governance.models import (
     MONTH_NAMES,
-    MONTHS,
+    PLAN_FIELDS,
     FinancialYear,
+    MonthlyReturn,
     QippTarget,
+    Scheme,
 )
 from governance.reference import reference
 
@@ -187,86 +189,121 @@ def _pence(expression):
     return Cast(Round(expression * 100), BigIntegerField())
 
 
-def _selection(book: Ledger, system_ids) -> list[SchemeFigures]:
-    """The ledger's schemes of these systems' organisations (None: every system)."""
-    if system_ids is None:
-        return book.schemes
-    return book.of(o.pk for o in reference().organisations_in(set(system_ids)))
+def plan_pence(months):
+    """The plan of `months` of a scheme, in pence: one SQL expression."""
+    if not months:
+        return Value(0, output_field=BigIntegerField())
+    return _pence(reduce(add, [F(PLAN_FIELDS[m - 1]) for m in months]))
 
 
-def _system_key(system_ids):
+def counted_schemes(year: FinancialYear, system_ids=None):
+    """The schemes a report counts: those of the year, bar rejected and withdrawn ones."""
+    schemes = Scheme.objects.filter(financial_year=year).exclude(state__in=NOT_COUNTED)
+    if system_ids is not None:
+        schemes = schemes.filter(organisation__system_id__in=system_ids)
+    return schemes
+
+
+def scheme_sums(month: int) -> dict:
+    """A scheme's returns as at `month`, as annotations in pence: r_actual, its actuals to date
+    (0 with none); r_assured, its PMO assured values to date (None with none); r_forecast, the
+    forecast outturn on its latest return that has one (None with none)."""
+    returns = MonthlyReturn.objects.filter(scheme=OuterRef("pk"), month__lte=month).order_by()
+    per_scheme = returns.values("scheme")
+    actual = Subquery(
+        per_scheme.annotate(t=Sum(_pence(F("actual")))).values("t"),
+        output_field=BigIntegerField(),
+    )
+    return {
+        "r_actual": Coalesce(actual, Value(0), output_field=BigIntegerField()),
+        "r_assured": Subquery(
+            per_scheme.filter(pmo_assured__isnull=False)
+            .annotate(t=Sum(_pence(F("pmo_assured"))))
+            .values("t"),
+            output_field=BigIntegerField(),
+        ),
+        "r_forecast": Subquery(
+            returns.filter(forecast_outturn__isnull=False)
+            .order_by("-month")
+            .values(p=_pence(F("forecast_outturn")))[:1],
+            output_field=BigIntegerField(),
+        ),
+    }
+
+
+def _systems(system_ids):
+    """The key of a selection of systems, for governance.figures.kept."""
     return None if system_ids is None else frozenset(system_ids)
 
 
 def scheme_figures(
     year: FinancialYear, month: int, *, by: str | None, system_ids=None
 ) -> dict[str, Figures]:
-    """Figures per organisation code or programme area name (by=None: one total).
+    """Figures per organisation code or programme area name (by=None: one total): one query,
+    its answer kept until the figures change (governance.figures).
 
     A scheme's forecast outturn is the forecast on its latest return at or before the month;
     without one, its actuals to date plus its plan for the months still to come.
     """
-    book = ledger(year)
-    found = book.remember(
-        ("scheme_figures", month, by, _system_key(system_ids)),
-        lambda: _scheme_figures(book, month, by, system_ids),
-    )
-    return dict(found)
+    key = ("scheme_figures", year.pk, month, by, _systems(system_ids))
+    return dict(kept(key, lambda: _scheme_figures(year, month, by, system_ids)))
 
 
-def _scheme_figures(book: Ledger, month: int, by: str | None, system_ids) -> dict[str, Figures]:
-    held = reference()
-    labels = {
-        "organisation": lambda s: held.organisations[s.organisation_id].code,
-        "programme_area": lambda s: held.programme_areas[s.programme_area_id].name,
-        None: lambda s: GRAND_TOTAL,
-    }[by]
-    # pence per (label, recovery): annual plan, plan, actual, assured (None: none) and forecast
-    sums: dict[tuple[str, bool], list] = {}
-    for s in _selection(book, system_ids):
-        key = (labels(s), s.is_recovery)
-        row = sums.get(key)
-        if row is None:
-            row = sums[key] = [0, 0, 0, None, 0]
-        row[0] += s.annual_plan
-        row[1] += s.cumulative_plan[month]
-        row[2] += s.cumulative_actual[month]
-        if (assured := s.cumulative_assured[month]) is not None:
-            row[3] = (row[3] or 0) + assured
-        row[4] += s.forecast(month)
-    found: dict[str, Figures] = {}
-    for (label, recovery), (annual, ytd_plan, actual, assured, outturn) in sums.items():
-        figures = Figures(
-            ytd_actual=from_pence(actual),
-            ytd_assured=None if assured is None else from_pence(assured),
+def _scheme_figures(year: FinancialYear, month: int, by: str | None, system_ids):
+    group = {"recovery": F("is_recovery")}
+    if by is not None:
+        group["label"] = F(_LABEL_FIELDS[by])
+    rows = (
+        counted_schemes(year, system_ids)
+        .annotate(**scheme_sums(month))
+        .values(**group)
+        .annotate(
+            annual_plan=Sum(plan_pence(range(1, 13))),
+            ytd_plan=Sum(plan_pence(range(1, month + 1))),
+            ytd_actual=Sum("r_actual"),
+            ytd_assured=Sum("r_assured"),
+            forecast=Sum(
+                Coalesce(
+                    "r_forecast",
+                    F("r_actual") + plan_pence(range(month + 1, 13)),
+                    output_field=BigIntegerField(),
+                )
+            ),
         )
-        if recovery:
-            figures.recovery_forecast = from_pence(outturn)
+        .order_by()
+    )
+    found: dict[str, Figures] = {}
+    for row in rows:
+        figures = Figures(
+            ytd_actual=from_pence(row["ytd_actual"]),
+            ytd_assured=None if row["ytd_assured"] is None else from_pence(row["ytd_assured"]),
+        )
+        if row["recovery"]:
+            figures.recovery_forecast = from_pence(row["forecast"])
         else:
-            figures.annual_plan = from_pence(annual)
-            figures.ytd_plan = from_pence(ytd_plan)
-            figures.existing_forecast = from_pence(outturn)
+            figures.annual_plan = from_pence(row["annual_plan"])
+            figures.ytd_plan = from_pence(row["ytd_plan"])
+            figures.existing_forecast = from_pence(row["forecast"])
+        label = row.get("label", GRAND_TOTAL)
         found[label] = found[label] + figures if label in found else figures
     return found
 
 
 def identified(year: FinancialYear, system_ids=None) -> dict[tuple[str, str], Decimal]:
-    """Annual plans of the identified (non-recovery) schemes per (organisation, area of spend)."""
-    book = ledger(year)
+    """Annual plans of the identified (non-recovery) schemes per (organisation, area of spend),
+    kept until the figures change."""
 
     def work():
-        held = reference()
-        plans: dict[tuple[int, int], int] = {}
-        for s in _selection(book, system_ids):
-            if not s.is_recovery:
-                key = (s.organisation_id, s.area_of_spend_id)
-                plans[key] = plans.get(key, 0) + s.annual_plan
-        return {
-            (held.organisations[org].code, held.areas_of_spend[area].name): from_pence(plan)
-            for (org, area), plan in plans.items()
-        }
+        rows = (
+            counted_schemes(year, system_ids)
+            .filter(is_recovery=False)
+            .values_list("organisation__code", "area_of_spend__name")
+            .annotate(plan=Sum(plan_pence(range(1, 13))))
+            .order_by()
+        )
+        return {(org, area): from_pence(plan) for org, area, plan in rows}
 
-    return dict(book.remember(("identified", _system_key(system_ids)), work))
+    return dict(kept(("identified", year.pk, _systems(system_ids)), work))
 
 
 def requirements(year: FinancialYear, system_ids=None) -> dict[str, Decimal]:
@@ -585,17 +622,19 @@ class Series:
 
 
 def chart(year: FinancialYear, month: int, system_ids=None) -> list[Series]:
-    """Cumulative savings by month for the selection, savings positive, from the ledger.
+    """Cumulative savings by month for the selection, savings positive: three queries, their
+    answers kept until the figures change.
 
     The forecast runs from the actuals to date to the forecast outturn at month 12, spread over
     the remaining months in proportion to their plan (evenly where there is no plan left).
     """
-    book = ledger(year)
-    plan, actual, assured = book.remember(
-        ("chart", month, _system_key(system_ids)),
-        lambda: _chart_sums(_selection(book, system_ids), month),
+    plan, by_month = kept(
+        ("chart", year.pk, _systems(system_ids)), lambda: _by_month(year, system_ids)
     )
-    outturn = _total(scheme_figures(year, month, by=None, system_ids=system_ids).values())
+    actual = {m: from_pence(pence) for m, (pence, _) in by_month.items() if m <= month}
+    assured = {m: pence for m, (_, pence) in by_month.items() if m <= month}
+    # the total of the organisations' figures, which the summary on the same page has asked for
+    outturn = _total(scheme_figures(year, month, by="organisation", system_ids=system_ids).values())
 
     def cumulative(values):
         running, points = ZERO, []
@@ -630,22 +669,21 @@ def chart(year: FinancialYear, month: int, system_ids=None) -> list[Series]:
     return series
 
 
-def _chart_sums(schemes, month: int):
-    """Pounds by month: the plans of the year (recovery actions apart), and the actuals and
-    PMO assured values returned up to `month`; a month whose returns have no assured value
-    has None."""
-    plan = [from_pence(sum(s.plan[m] for s in schemes if not s.is_recovery)) for m in MONTHS]
-    actual, assured = {}, {}
-    for s in schemes:
-        for m in range(1, month + 1):
-            if s.actual[m] is None:  # no return that month
-                continue
-            actual[m] = actual.get(m, 0) + s.actual[m]
-            if s.assured[m] is not None:
-                assured[m] = (assured.get(m) or 0) + s.assured[m]
-            else:
-                assured.setdefault(m, None)
-    return plan, {m: from_pence(v) for m, v in actual.items()}, assured
+def _by_month(year: FinancialYear, system_ids) -> tuple[list[Decimal], dict[int, tuple]]:
+    """The plan of each month (recovery actions apart), and {month: (actual, assured)} in pence
+    of the returns of every month (assured None when none of that month's has one)."""
+    schemes = counted_schemes(year, system_ids)
+    plan_row = schemes.filter(is_recovery=False).aggregate(
+        **{f"m{m}": Sum(plan_pence([m])) for m in range(1, 13)}
+    )
+    delivered = (
+        MonthlyReturn.objects.filter(scheme__in=schemes)
+        .values("month")
+        .annotate(actual=Sum(_pence(F("actual"))), assured=Sum(_pence(F("pmo_assured"))))
+        .order_by()
+    )
+    plan = [from_pence(plan_row[f"m{m}"]) for m in range(1, 13)]
+    return plan, {r["month"]: (r["actual"], r["assured"]) for r in delivered}
 
 
 def _tick_step(span: Decimal) -> Decimal:

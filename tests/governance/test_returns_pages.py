@@ -480,3 +480,19 @@ def test_the_pmo_has_one_assurance_task_per_scheme(client, people, make_scheme):
 
     assert "Assure 2 returns (Apr 2019, May 2019)" in page
     assert "Assure" not in text(as_user(client, people["wl-pmo"]).get(reverse("my_tasks")))
+
+
+def test_an_assurance_task_names_each_waiting_month_when_one_between_is_assured(
+    client, people, make_scheme
+):
+    scheme = make_scheme()
+    for month in (1, 2, 3):
+        add_return(scheme, month, "1000", by=people["elr-finance-reviewer"])
+    pmo = as_user(client, people["elr-pmo"])
+    token = pmo.get(assure_url(scheme, 2)).context["form"].initial["token"]
+    assured = pmo.post(assure_url(scheme, 2), {"token": token, "pmo_assured": "1000"})
+    assert assured.status_code == 302
+
+    page = text(pmo.get(reverse("my_tasks")))
+
+    assert "Assure 2 returns (Apr 2019, Jun 2019)" in page
