@@ -25,7 +25,7 @@ from django.utils.functional import lazy
 from django_fsm import can_proceed
 
 from governance import policy, reports, roles, selectors, services
-from governance.figures import NOT_COUNTED, kept
+from governance.kept import FIGURES, kept
 from governance.links import object_url
 from governance.models import (
     MONTH_NAMES,
@@ -889,12 +889,12 @@ def _scheme_pence(
     """Each counted scheme's figures as at a month, in pence, summed in the database (a row a
     scheme, not a row a return): {id: (organisation id, recovery, annual plan, YTD plan, YTD
     actual, YTD assured or None, forecast outturn, whether `returns_month` is returned)}. Kept
-    until the figures change (governance.figures): a transition changes none of them."""
+    until the figures change (governance.kept): a transition changes none of them."""
 
     def work():
         counted = Scheme.objects.filter(
             financial_year=financial_year, organisation__in=organisations
-        ).exclude(state__in=NOT_COUNTED)
+        ).exclude(state__in=reports.NOT_COUNTED)
         returned = (
             Exists(MonthlyReturn.objects.filter(scheme=OuterRef("pk"), month=returns_month))
             if returns_month
@@ -932,7 +932,7 @@ def _scheme_pence(
         as_at,
         returns_month,
     )
-    return kept(key, work)
+    return kept(FIGURES, key, work)
 
 
 def dashboard(

@@ -150,6 +150,11 @@ class SchemeFilterForm(forms.Form):
         ):
             self.fields[name].choices = [("", empty), *((o.pk, str(o)) for o in objects)]
 
+    def filters(self) -> tuple:
+        """The valid filters chosen, as a key (governance.kept)."""
+        data = self.cleaned_data
+        return tuple(data[f] for f in ("q", "organisation", "financial_year", "programme_area"))
+
     def selects(self) -> list[tuple[forms.BoundField, list[tuple[str, str, bool]]]]:
         return [
             select_options(self[name])

@@ -230,9 +230,9 @@ class AreaOfSpend(models.Model):
 
 class Stamp(models.Model):
     """A token that changes whenever a set of tables does (database triggers: "reference" in
-    the same transaction, migration 0006; "figures" as the transaction commits, 0009). What a
-    process keeps of those tables stays valid for as long as the token is the same:
-    governance.reference and governance.figures. Written by the triggers only."""
+    the same transaction, migration 0006; "figures" and "schemes" as the transaction commits,
+    0009). What a process keeps of those tables stays valid for as long as the token is the
+    same: governance.reference and governance.kept. Written by the triggers only."""
 
     name = models.CharField(max_length=30, primary_key=True)
     token = models.CharField(max_length=40)

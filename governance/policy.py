@@ -49,6 +49,14 @@ def visible_schemes(user) -> QuerySet[Scheme]:
     return Scheme.objects.filter(visible)
 
 
+def visibility(user) -> tuple:
+    """What visible_schemes() depends on for this user, as a key: the organisations of their
+    systems, those whose drafts a PMO sees, and the user when on a scheme's team."""
+    in_systems = frozenset(o.pk for o in reference().organisations_in(user.system_ids))
+    drafts = frozenset(user.organisation_ids) if user.has_role(roles.PMO) else frozenset()
+    return in_systems, drafts, user.pk if user.on_a_team else None
+
+
 def _not_signed_in(user) -> str | None:
     if not user.is_authenticated or not user.is_active:
         return "Please sign in."

@@ -6,7 +6,7 @@ year and areas), and it changes a few times a year. Each process keeps one copy,
 token of the reference stamp it was read under; database triggers change that token in the
 same transaction as any change to those tables (migration 0006), so a copy is used only while
 the database still holds the data it was read from. The token is read once a request (with the
-other stamps: governance.figures).
+other stamps: governance.kept).
 
 The objects are shared by every request of the process: read them, never change them.
 """
@@ -89,7 +89,7 @@ _request = threading.local()
 
 
 def stamp(name: str) -> str | None:
-    """The token of a stamp (STAMP, or governance.figures.STAMP) as the database holds it.
+    """The token of a stamp (STAMP, or one of governance.kept) as the database holds it.
 
     Within a request every stamp is read in one query, the first time one is asked for."""
     if getattr(_request, "active", False) and hasattr(_request, "tokens"):

@@ -19,6 +19,7 @@ from governance.forms import (
     SubmitForm,
     WithdrawForm,
 )
+from governance.kept import SCHEMES, kept
 from governance.models import (
     MONTH_NAMES,
     ReviewKind,
@@ -134,10 +135,10 @@ def my_tasks(request):
     return render(request, "governance/my_tasks.html", {"page": page, "tasks": page.object_list})
 
 
-def page_of_ids(queryset: QuerySet, number, per_page: int) -> Page:
-    """The page of the queryset's ids that Paginator.get_page() gives, and the count of all, in
-    one query (COUNT(*) OVER ()) where Paginator makes two: a page past the last costs two
-    more, for the last page."""
+def page_of_ids(queryset: QuerySet, number, per_page: int) -> tuple[int, tuple[int, ...], int]:
+    """The page of the queryset's ids that Paginator.get_page() gives: (its number, its ids,
+    the count of all), in one query (COUNT(*) OVER ()) where Paginator makes two. A page past
+    the last costs two more, for the last page."""
     try:
         number = max(int(number), 1)
     except (TypeError, ValueError):
@@ -153,7 +154,7 @@ def page_of_ids(queryset: QuerySet, number, per_page: int) -> Page:
     if not rows and number > paginator.num_pages:  # past the last page: the last one
         number = paginator.num_pages
         rows = ids_of(number) if paginator.count else []
-    return Page([pk for pk, _total in rows], number, paginator)
+    return number, tuple(pk for pk, _total in rows), paginator.count
 
 
 @login_required
@@ -180,11 +181,29 @@ def scheme_list(request):
             schemes = schemes.filter(state=data["state"])
     # Sort and page the ids alone, then load the page's 25 schemes: sorting every visible
     # scheme joined to its people and areas took twice as long (benchmarks/load).
-    page = page_of_ids(schemes.order_by(*held.scheme_order()), request.GET.get("page"), 25)
-    # the list shows none of the long texts (a description may run to 20,000 characters)
+    ordered = schemes.order_by(*held.scheme_order())
+    number = request.GET.get("page")
+    if not form.is_bound:
+        filters = ()
+    elif form.is_valid() and not form.cleaned_data["state"]:
+        filters = form.filters()
+    else:
+        filters = None
+    if filters is not None:
+        # A list that does not filter by state changes only with the schemes stamp (not with
+        # transitions): its page of ids is kept until then (governance.kept).
+        key = (policy.visibility(request.user), held.token, filters, number)
+        number, ids, count = kept(SCHEMES, key, lambda: page_of_ids(ordered, number, 25))
+    else:
+        number, ids, count = page_of_ids(ordered, number, 25)
+    paginator = Paginator([], 25)
+    paginator.count = count
+    page = Page(ids, number, paginator)
+    # The page's schemes as they are now, still visible to the user; none of the long texts
+    # (a description may run to 20,000 characters).
     long_texts = ("description", "closure_delivered", "closure_lessons", "stop_decision")
-    rows = Scheme.objects.order_by().defer(*long_texts).in_bulk(list(page.object_list))
-    page.object_list = [rows[pk] for pk in page.object_list]
+    rows = policy.visible_schemes(request.user).order_by().defer(*long_texts).in_bulk(ids)
+    page.object_list = [rows[pk] for pk in ids if pk in rows]
     held.attach(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)

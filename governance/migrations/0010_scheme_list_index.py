@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('governance', '0009_figures_stamp'),
+        ('governance', '0009_figures_and_schemes_stamps'),
     ]
 
     operations = [

@@ -1,9 +1,9 @@
-"""The figures each process keeps (governance.figures): the reports and the dashboard show what
-the database holds as soon as a change commits, never what a transaction left uncommitted,
-and a transition that changes no figure does not make anyone read them again.
+"""What each process keeps (governance.kept): the reports, the dashboard and the scheme list show
+what the database holds as soon as a change commits, never what a transaction left
+uncommitted, and a transition that changes nothing they show does not make anyone read it again.
 
-These tests commit (transaction=True), as the pages do: inside a test's transaction the
-figures are always read afresh and nothing is kept.
+These tests commit (transaction=True), as the pages do: inside a test's transaction every
+answer is read afresh and nothing is kept.
 """
 
 import threading
@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, connections, transaction
+from django.urls import reverse
 from django.test.utils import CaptureQueriesContext
 
 from governance import reports
@@ -136,3 +137,49 @@ def test_a_writer_never_waits_for_another_through_the_stamp(world):
         "WL": Decimal("-100"),
         "Grand Total": Decimal("-200"),
     }
+
+
+# --- the scheme list ---
+
+
+def listed(client, world, **query) -> str:
+    client.force_login(world.users["viewer"])
+    return client.get(reverse("scheme_list"), query).content.decode()
+
+
+def test_a_scheme_leaving_draft_is_on_the_list_at_once(client, world):
+    shown = add_scheme(world, "ELR", state=SchemeState.CONFIRM_AND_CHALLENGE)
+    draft = add_scheme(world, "ELR", state=SchemeState.DRAFT)
+    page = listed(client, world)
+    assert shown.reference in page and draft.reference not in page
+    assert "1 scheme<" in page
+
+    Scheme.objects.filter(pk=draft.pk).update(state=SchemeState.CONFIRM_AND_CHALLENGE)
+    page = listed(client, world)
+    assert draft.reference in page and "2 schemes" in page
+
+    Scheme.objects.filter(pk=shown.pk).update(state=SchemeState.DRAFT)  # sent back
+    page = listed(client, world)
+    assert shown.reference not in page and "1 scheme<" in page
+
+
+def test_a_new_title_is_found_by_search_at_once(client, world):
+    scheme = add_scheme(world, "ELR", state=SchemeState.APPROVED)
+    assert scheme.reference not in listed(client, world, q="Podiatry")
+
+    Scheme.objects.filter(pk=scheme.pk).update(title="Podiatry in the community")
+    assert scheme.reference in listed(client, world, q="Podiatry")
+
+
+def test_a_transition_keeps_the_list_but_shows_the_new_state(client, world):
+    scheme = add_scheme(world, "ELR", state=SchemeState.APPROVED)
+    listed(client, world)  # read once by this process
+    assert scheme.reference not in listed(client, world, state=SchemeState.IN_DELIVERY)
+
+    Scheme.objects.filter(pk=scheme.pk).update(state=SchemeState.IN_DELIVERY)
+    with CaptureQueriesContext(connection) as queries:
+        page = listed(client, world)
+    assert "In delivery" in page and scheme.reference in page
+    assert not any("OVER ()" in q["sql"] for q in queries), "the list was sorted again"
+    # a list by state is never kept: it changes with every transition
+    assert scheme.reference in listed(client, world, state=SchemeState.IN_DELIVERY)
