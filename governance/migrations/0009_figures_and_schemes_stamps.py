@@ -65,32 +65,58 @@ $$;
 
 def postgres_triggers():
     """(trigger, table, events, condition, stamp) for every trigger on PostgreSQL."""
-    yield ("qipp_touch_figures", "governance_monthlyreturn", "INSERT OR UPDATE OR DELETE", None,
-           "figures")
+    yield (
+        "qipp_touch_figures",
+        "governance_monthlyreturn",
+        "INSERT OR UPDATE OR DELETE",
+        None,
+        "figures",
+    )
     for name in COVERS:
         yield (f"qipp_touch_{name}", "governance_scheme", "INSERT OR DELETE", None, name)
-        yield (f"qipp_touch_{name}_changed", "governance_scheme", "UPDATE",
-               changed(name, "IS DISTINCT FROM"), name)
+        yield (
+            f"qipp_touch_{name}_changed",
+            "governance_scheme",
+            "UPDATE",
+            changed(name, "IS DISTINCT FROM"),
+            name,
+        )
 
 
 def sqlite_triggers():
     """(trigger, event and table, condition, stamp) for every trigger on SQLite."""
     for event in ("INSERT", "UPDATE", "DELETE"):
-        yield (f"qipp_touch_figures_return_{event.lower()}", f"{event} ON governance_monthlyreturn",
-               None, "figures")
+        yield (
+            f"qipp_touch_figures_return_{event.lower()}",
+            f"{event} ON governance_monthlyreturn",
+            None,
+            "figures",
+        )
     for name in COVERS:
         for event in ("INSERT", "DELETE"):
-            yield (f"qipp_touch_{name}_scheme_{event.lower()}", f"{event} ON governance_scheme",
-                   None, name)
-        yield (f"qipp_touch_{name}_scheme_update", "UPDATE ON governance_scheme",
-               changed(name, "IS NOT"), name)
+            yield (
+                f"qipp_touch_{name}_scheme_{event.lower()}",
+                f"{event} ON governance_scheme",
+                None,
+                name,
+            )
+        yield (
+            f"qipp_touch_{name}_scheme_update",
+            "UPDATE ON governance_scheme",
+            changed(name, "IS NOT"),
+            name,
+        )
 
 
-def sqlite_touch(name: str) -> str:
-    return (
-        f"INSERT INTO governance_stamp (name, token) VALUES ('{name}', lower(hex(randomblob(16)))) "
-        "ON CONFLICT (name) DO UPDATE SET token = excluded.token;"
-    )
+# SQLite has no deferred triggers: each of its triggers writes its stamp at once.
+SQLITE_TOUCH = {
+    "figures": "INSERT INTO governance_stamp (name, token) "
+    "VALUES ('figures', lower(hex(randomblob(16)))) "
+    "ON CONFLICT (name) DO UPDATE SET token = excluded.token;",
+    "schemes": "INSERT INTO governance_stamp (name, token) "
+    "VALUES ('schemes', lower(hex(randomblob(16)))) "
+    "ON CONFLICT (name) DO UPDATE SET token = excluded.token;",
+}
 
 
 TRUNCATED = {"governance_monthlyreturn": ["figures"], "governance_scheme": list(COVERS)}
@@ -117,7 +143,7 @@ def add_triggers(apps, schema_editor):
         for trigger, event, condition, name in sqlite_triggers():
             when = f"WHEN {condition} " if condition else ""
             schema_editor.execute(
-                f"CREATE TRIGGER {trigger} AFTER {event} {when}BEGIN {sqlite_touch(name)} END"
+                f"CREATE TRIGGER {trigger} AFTER {event} {when}BEGIN {SQLITE_TOUCH[name]} END"
             )
     for name in ("figures", "schemes"):
         schema_editor.execute(
@@ -132,7 +158,9 @@ def drop_triggers(apps, schema_editor):
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {table}")
         for table, names in TRUNCATED.items():
             for name in names:
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS qipp_touch_{name}_truncate ON {table}")
+                schema_editor.execute(
+                    f"DROP TRIGGER IF EXISTS qipp_touch_{name}_truncate ON {table}"
+                )
         schema_editor.execute("DROP FUNCTION IF EXISTS qipp_touch_stamp()")
     elif vendor == "sqlite":
         for trigger, _event, _condition, _name in sqlite_triggers():

@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, connections, transaction
-from django.urls import reverse
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from governance import reports
 from governance.models import MonthlyReturn, Scheme, SchemeState
