@@ -91,15 +91,22 @@ _request = threading.local()
 def stamp(name: str) -> str | None:
     """The token of a stamp (STAMP, or one of governance.kept) as the database holds it.
 
-    Within a request every stamp is read in one query, the first time one is asked for."""
-    if getattr(_request, "active", False) and hasattr(_request, "tokens"):
-        return _request.tokens.get(name)
+    Within a request every stamp is read once: with the session (governance.backends), or in
+    one query the first time one is asked for."""
+    if getattr(_request, "active", False) and name in getattr(_request, "tokens", ()):
+        return _request.tokens[name]
     with connection.cursor() as cursor:
         cursor.execute("SELECT name, token FROM governance_stamp")
         tokens = dict(cursor.fetchall())
     if getattr(_request, "active", False):
         _request.tokens = tokens
     return tokens.get(name)
+
+
+def read_with_session(tokens: dict[str, str | None]) -> None:
+    """The stamps' tokens as the session's query read them, for the rest of the request."""
+    if getattr(_request, "active", False):
+        _request.tokens = tokens
 
 
 def _load(token: str | None) -> Reference:
