@@ -140,7 +140,8 @@ def page_of_ids(queryset: QuerySet, number, per_page: int) -> tuple[int, tuple[i
     the count of all), in one query (COUNT(*) OVER ()) where Paginator makes two. A page past
     the last costs two more, for the last page."""
     try:
-        number = max(int(number), 1)
+        # past a million pages every number is past the last: no offset the database refuses
+        number = min(max(int(number), 1), 1_000_000)
     except (TypeError, ValueError):
         number = 1
     counted = queryset.annotate(total=Window(Count("pk"))).values_list("pk", "total")
