@@ -16,12 +16,12 @@ from django.contrib.sessions.backends import db
 from django.db import connection
 from django.utils import timezone
 
-from governance import reference
+from governance import kept, reference
 from governance.models import User
 
 # the user's own columns, in the model's order
 USER_COLUMNS = [field.column for field in User._meta.concrete_fields]
-STAMPS = ("reference", "figures", "schemes")  # every name governance_stamp holds
+STAMPS = (reference.STAMP, kept.FIGURES, kept.SCHEMES)  # every name governance_stamp holds
 # The session, the user its sign-in recorded (none: NULLs) and the stamps' tokens.
 _USER = ", ".join(f"u.{column}" for column in USER_COLUMNS)
 _STAMPS = ", ".join(["(SELECT token FROM governance_stamp WHERE name = %s)"] * len(STAMPS))

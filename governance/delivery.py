@@ -847,7 +847,7 @@ def _listed(pks, financial_year: FinancialYear) -> dict[int, ListedScheme]:
         )
     )
     names = {
-        pk: f"{first} {last}".strip() or username
+        pk: User.name_of(username, first, last)
         for pk, username, first, last in User.objects.filter(
             pk__in={row[6] for row in rows} | {row[7] for row in rows if row[7]}
         )

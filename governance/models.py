@@ -87,7 +87,12 @@ class User(AbstractUser):
         ordering = ["username"]
 
     def __str__(self):
-        return self.get_full_name() or self.username
+        return self.name_of(self.username, self.first_name, self.last_name)
+
+    @staticmethod
+    def name_of(username: str, first_name: str, last_name: str) -> str:
+        """What str(user) shows, from the three columns (lists read as plain rows use it)."""
+        return f"{first_name} {last_name}".strip() or username
 
     def has_role(self, role: str) -> bool:
         return role in self.role_names

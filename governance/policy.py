@@ -37,23 +37,23 @@ def visible_schemes(user) -> QuerySet[Scheme]:
     """The schemes a user may see: the same rule as can_view_scheme, as one query."""
     if not user.is_authenticated or not user.is_active:
         return Scheme.objects.none()
-    # the organisations of the user's systems from the reference data: no join to find them
-    in_systems = [o.pk for o in reference().organisations_in(user.system_ids)]
+    in_systems, drafts, team_member = visibility(user)
     visible = ~Q(state=SchemeState.DRAFT) & Q(organisation_id__in=in_systems)
-    if user.has_role(roles.PMO):
-        visible |= Q(state=SchemeState.DRAFT, organisation_id__in=user.organisation_ids)
-    if user.on_a_team:
+    if drafts:
+        visible |= Q(state=SchemeState.DRAFT, organisation_id__in=drafts)
+    if team_member:
         # most users lead no scheme: without these, the database counts from an index
         for role in ("project_lead", "sro", "clinical_lead", "finance_lead"):
-            visible |= Q(**{role: user})
+            visible |= Q(**{f"{role}_id": team_member})
     return Scheme.objects.filter(visible)
 
 
 def visibility(user) -> tuple:
-    """What visible_schemes() depends on for this user, as a key: the organisations of their
-    systems, those whose drafts a PMO sees, and the user when on a scheme's team."""
-    in_systems = frozenset(o.pk for o in reference().organisations_in(user.system_ids))
-    drafts = frozenset(user.organisation_ids) if user.has_role(roles.PMO) else frozenset()
+    """What visible_schemes() depends on for a signed-in user, also a key for what is kept of
+    it (governance.kept): the organisations of their systems (from the reference data: no join
+    to find them), those whose drafts they see as PMO, and the user when on a scheme's team."""
+    in_systems = tuple(o.pk for o in reference().organisations_in(user.system_ids))
+    drafts = tuple(sorted(user.organisation_ids)) if user.has_role(roles.PMO) else ()
     return in_systems, drafts, user.pk if user.on_a_team else None
 
 

@@ -241,10 +241,10 @@ def _systems(system_ids):
 
 
 def scheme_figures(
-    year: FinancialYear, month: int, *, by: str | None, system_ids=None
+    year: FinancialYear, month: int, *, by: str, system_ids=None
 ) -> dict[str, Figures]:
-    """Figures per organisation code or programme area name (by=None: one total): one query,
-    its answer kept until the figures change (governance.kept).
+    """Figures per organisation code or programme area name: one query, its answer kept until
+    the figures change (governance.kept).
 
     A scheme's forecast outturn is the forecast on its latest return at or before the month;
     without one, its actuals to date plus its plan for the months still to come.
@@ -253,14 +253,11 @@ def scheme_figures(
     return dict(kept(FIGURES, key, lambda: _scheme_figures(year, month, by, system_ids)))
 
 
-def _scheme_figures(year: FinancialYear, month: int, by: str | None, system_ids):
-    group = {"recovery": F("is_recovery")}
-    if by is not None:
-        group["label"] = F(_LABEL_FIELDS[by])
+def _scheme_figures(year: FinancialYear, month: int, by: str, system_ids):
     rows = (
         counted_schemes(year, system_ids)
         .annotate(**scheme_sums(month))
-        .values(**group)
+        .values(recovery=F("is_recovery"), label=F(_LABEL_FIELDS[by]))
         .annotate(
             annual_plan=Sum(plan_pence(range(1, 13))),
             ytd_plan=Sum(plan_pence(range(1, month + 1))),
@@ -288,7 +285,7 @@ def _scheme_figures(year: FinancialYear, month: int, by: str | None, system_ids)
             figures.annual_plan = from_pence(row["annual_plan"])
             figures.ytd_plan = from_pence(row["ytd_plan"])
             figures.existing_forecast = from_pence(row["forecast"])
-        label = row.get("label", GRAND_TOTAL)
+        label = row["label"]
         found[label] = found[label] + figures if label in found else figures
     return found
 

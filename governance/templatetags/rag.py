@@ -14,7 +14,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 from governance import delivery
-from governance.templatetags.qipp import pounds, state_badge
+from governance.templatetags.qipp import day, pounds, state_badge
 
 register = template.Library()
 
@@ -91,7 +91,7 @@ def missing_rows(missing):
         if entry.overdue:
             status = '<span class="badge text-bg-danger">Overdue</span>'
         else:
-            status = f"Due by {entry.deadline.day} {entry.deadline:%b %Y}"
+            status = f"Due by {day(entry.deadline)}"
         rows.append(
             f'<tr><td><a href="{scheme.get_absolute_url()}#delivery">{escape(scheme.reference)}'
             f"</a> {escape(scheme.title)}</td><td>{escape(scheme.organisation.code)}</td>"
