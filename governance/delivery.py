@@ -25,7 +25,7 @@ from django.utils.functional import lazy
 from django_fsm import can_proceed
 
 from governance import policy, reports, roles, selectors, services
-from governance.kept import FIGURES, kept
+from governance.kept import FIGURES, kept, kept_each
 from governance.links import object_url
 from governance.models import (
     MONTH_NAMES,
@@ -602,6 +602,18 @@ def _returns_of(schemes_filter: Q, upto: int) -> dict[int, dict[int, tuple]]:
     return found
 
 
+def _returns_kept(scheme_ids: list[int]) -> dict[int, dict[int, tuple]]:
+    """The schemes' returns as _returns_of() reads them, every month: each scheme's kept
+    until a return (or a plan) changes anywhere (the figures stamp, governance.kept). A list
+    rates every page's schemes; a transition changes none of their returns."""
+
+    def read(missing: list[int]) -> dict[int, dict[int, tuple]]:
+        found = _returns_of(Q(scheme_id__in=missing), 12)
+        return {pk: found.get(pk, {}) for pk in missing}
+
+    return kept_each(FIGURES, scheme_ids, read)
+
+
 def rag_for(
     schemes: Iterable[Scheme],
     as_at_month: int | None = None,
@@ -640,8 +652,9 @@ def rag_for(
     else:
         months = {s.pk: as_at_month for s in rated}
     if among is None:
-        among = Q(scheme_id__in=[s.pk for s in rated])
-    returns = _returns_of(among, max(months.values()))
+        returns = _returns_kept([s.pk for s in rated])
+    else:
+        returns = _returns_of(among, max(months.values()))
     for pk in set(as_reported) & months.keys():
         returned = [m for m in returns.get(pk, {}) if m <= months[pk]]
         months[pk] = max(returned, default=months[pk])

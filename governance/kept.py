@@ -26,7 +26,7 @@ of the process. Read it, never change it.
 """
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from django.db import connection
@@ -38,14 +38,26 @@ SCHEMES = "schemes"
 # Past this many answers under one token the oldest half go: a process serving many systems,
 # years, months and filters keeps those asked for most recently.
 MOST_KEPT = 2000
+# The same for answers kept one per row (kept_each), such as one scheme's returns: a page of a
+# list asks for 25 at a time, and a system may have thousands.
+MOST_KEPT_EACH = 10_000
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 
 class _Kept:
     def __init__(self):
         self.token: str | None = None
         self.answers: dict[tuple, object] = {}
+        self.each: dict[tuple, object] = {}
+
+    def renew(self, token: str) -> None:
+        """Forget every answer read under an older token."""
+        if token != self.token:
+            self.answers.clear()
+            self.each.clear()
+            self.token = token
 
 
 _lock = threading.Lock()
@@ -61,16 +73,44 @@ def kept(name: str, key: tuple, work: Callable[[], T]) -> T:
         return work()
     held = _held[name]
     with _lock:
-        if token != held.token:
-            held.answers.clear()
-            held.token = token
-        elif key in held.answers:
+        held.renew(token)
+        if key in held.answers:
             return held.answers[key]
     value = work()
     with _lock:
         if token == held.token:
-            if len(held.answers) >= MOST_KEPT:
-                for old in list(held.answers)[: MOST_KEPT // 2]:
-                    del held.answers[old]
+            _make_room(held.answers, MOST_KEPT, 1)
             held.answers[key] = value
     return value
+
+
+def kept_each(name: str, keys: Iterable[K], work: Callable[[list[K]], dict[K, T]]) -> dict[K, T]:
+    """{key: answer} for each of `keys`: those kept under the stamp `name`'s token, and the
+    rest from one call of work(the keys not kept), which answers for every key it is given.
+
+    For answers one per row (one scheme's returns): a page asks for its rows, and reads from
+    the database only the rows no page of this process has asked for since the stamp moved."""
+    keys = list(dict.fromkeys(keys))
+    token = None if connection.in_atomic_block else stamp(name)
+    if token is None:
+        return work(keys)
+    held = _held[name]
+    with _lock:
+        held.renew(token)
+        found = {key: held.each[key] for key in keys if key in held.each}
+    missing = [key for key in keys if key not in found]
+    if missing:
+        read = work(missing)
+        found.update(read)
+        with _lock:
+            if token == held.token:
+                _make_room(held.each, MOST_KEPT_EACH, len(read))
+                held.each.update(read)
+    return found
+
+
+def _make_room(answers: dict, most: int, coming: int) -> None:
+    """Past `most` answers, the oldest half go (a dict keeps the order they came in)."""
+    if len(answers) + coming > most:
+        for old in list(answers)[: max(most // 2, coming)]:
+            del answers[old]

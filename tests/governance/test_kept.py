@@ -183,3 +183,34 @@ def test_a_transition_keeps_the_list_but_shows_the_new_state(client, world):
     assert not any("OVER ()" in q["sql"] for q in queries), "the list was sorted again"
     # a list by state is never kept: it changes with every transition
     assert scheme.reference in listed(client, world, state=SchemeState.IN_DELIVERY)
+
+
+def test_the_list_rates_each_scheme_by_its_returns_as_they_now_are(client, world):
+    scheme = add_scheme(world, "ELR", monthly="1000")  # in delivery, nothing returned yet
+    assert "text-bg-danger" in listed(client, world)
+
+    for month in range(1, 13):
+        add_return(scheme, month, actual="1000")
+    page = listed(client, world)
+    assert "text-bg-success" in page and "text-bg-danger" not in page
+
+    MonthlyReturn.objects.filter(scheme=scheme).delete()
+    assert "text-bg-danger" in listed(client, world)
+
+
+def test_a_transition_keeps_the_returns_the_list_rated(client, world):
+    rated = add_scheme(world, "ELR", monthly="1000")
+    for month in range(1, 13):
+        add_return(rated, month, actual="1000")
+    starting = add_scheme(world, "ELR", monthly="1000", state=SchemeState.APPROVED)
+    listed(client, world)  # rates the scheme in delivery: its returns read once
+
+    Scheme.objects.filter(pk=starting.pk).update(state=SchemeState.IN_DELIVERY)
+    page = listed(client, world)  # the scheme now in delivery: its returns are read
+    assert page.count("text-bg-success") == 1 and page.count("text-bg-danger") == 1
+
+    with CaptureQueriesContext(connection) as queries:
+        page = listed(client, world)
+    assert page.count("text-bg-success") == 1 and page.count("text-bg-danger") == 1
+    read = [q["sql"] for q in queries if "governance_monthlyreturn" in q["sql"]]
+    assert read == [], "the list read returns again that no change had touched"
