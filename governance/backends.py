@@ -22,17 +22,22 @@ from governance.models import User
 # the user's own columns, in the model's order
 USER_COLUMNS = [field.column for field in User._meta.concrete_fields]
 STAMPS = (reference.STAMP, kept.FIGURES, kept.SCHEMES)  # every name governance_stamp holds
-# The session, the user its sign-in recorded (none: NULLs) and the stamps' tokens.
+# The session, the user its sign-in recorded (none: NULLs), the stamps' tokens and the user's
+# unread notifications, which the menu of every page shows (notifications.context_processors).
 _USER = ", ".join(f"u.{column}" for column in USER_COLUMNS)
 _STAMPS = ", ".join(["(SELECT token FROM governance_stamp WHERE name = %s)"] * len(STAMPS))
+_UNREAD = (
+    "(SELECT COUNT(*) FROM notifications_notification n"
+    " WHERE n.user_id = u.id AND n.read_at IS NULL)"
+)
 # written out from the model's own columns and placeholders: the values are parameters
 _SESSION_SQL = (
-    "SELECT s.session_data, {user}, {stamps} FROM django_session s"
+    "SELECT s.session_data, {user}, {stamps}, {unread} FROM django_session s"
     " LEFT JOIN governance_usersession us ON us.session_key = s.session_key"
     " LEFT JOIN governance_user u ON u.id = us.user_id"
     " WHERE s.session_key = %s AND s.expire_date > %s"
 )
-SESSION_SQL = _SESSION_SQL.format(user=_USER, stamps=_STAMPS)
+SESSION_SQL = _SESSION_SQL.format(user=_USER, stamps=_STAMPS, unread=_UNREAD)
 # Within a request: the user read with the session, for UserBackend.get_user.
 _read = threading.local()
 
@@ -81,7 +86,11 @@ class SessionStore(db.SessionStore):
         if row is None:
             self._session_key = None  # unknown or expired: a new session if one is saved
             return {}
-        user_values = row[1 : 1 + len(USER_COLUMNS)]
-        _read.user = None if user_values[0] is None else _user(user_values)
-        reference.read_with_session(dict(zip(STAMPS, row[1 + len(USER_COLUMNS) :], strict=True)))
-        return self.decode(row[0])
+        session_data, *user_values = row[: 1 + len(USER_COLUMNS)]
+        *tokens, unread = row[1 + len(USER_COLUMNS) :]
+        _read.user = None
+        if user_values[0] is not None:
+            _read.user = _user(user_values)
+            _read.user.unread_read_with_session = unread
+        reference.read_with_session(dict(zip(STAMPS, tokens, strict=True)))
+        return self.decode(session_data)
