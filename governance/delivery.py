@@ -9,7 +9,7 @@ imports it).
 
 from calendar import monthrange
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -1092,7 +1092,7 @@ def _return_tasks(user) -> list[selectors.Task]:
     return tasks
 
 
-def _words_for_assurance(year: FinancialYear, waiting: list[int]) -> str:
+def _words_for_assurance(year: FinancialYear, waiting: Sequence[int]) -> str:
     labels = [month_label(year, month) for month in waiting]
     if len(waiting) == 1:
         return f"Assure the {labels[0]} return"
@@ -1107,6 +1107,29 @@ def _assure_tasks(user) -> list[selectors.Task]:
     someone else entered and this user has not corrected (segregation of duties)."""
     if not user.has_role(roles.PMO) or not user.organisation_ids:
         return []
+    # Kept until a return changes anywhere (the figures stamp, governance.kept): what waits
+    # changes only with the returns. A return is entered, corrected or assured only while its
+    # scheme is in delivery (_enter_return, the returns import), and a scheme never leaves
+    # delivery but by a change the figures stamp covers; a correction changes its return.
+    key = ("assure", user.pk, tuple(sorted(user.organisation_ids)))
+    schemes, months = kept(FIGURES, key, lambda: _waiting_assurance(user))
+    years = dict(reference().years)
+    if unknown := {row[5] for row in schemes} - years.keys():  # made since the reference was read
+        years.update(FinancialYear.objects.in_bulk(unknown))
+    tasks = []
+    for scheme_id, since, first, last, _count, year_id in schemes:
+        waiting = months.get(scheme_id) or range(first, last + 1)
+        # put in words only for the tasks shown: a PMO may have hundreds
+        what = _assurance_words(years[year_id], waiting)
+        url = reverse_lazy("return_assure", args=[scheme_id, waiting[0]])
+        tasks.append(selectors.Task.on(scheme_id, what, url, since))
+    return tasks
+
+
+def _waiting_assurance(user) -> tuple[tuple, dict[int, tuple[int, ...]]]:
+    """The returns waiting for `user` to assure, as plain rows: (scheme id, the oldest change
+    of its waiting returns, their first and last month, how many, the scheme's year id) a
+    scheme, in the order of the schemes; and the waiting months of the schemes with a gap."""
     corrected_by_user = SchemeChange.objects.filter(
         scheme_id=OuterRef("scheme_id"),
         changed_by=user,
@@ -1126,10 +1149,9 @@ def _assure_tasks(user) -> list[selectors.Task]:
         .exclude(entered_by=user)
         .exclude(Exists(corrected_by_user))
     )
-    # A row a scheme, in the order of the schemes: the oldest change of its waiting returns,
-    # their first and last month and how many. The months are read one by one only for the
-    # schemes with a gap among them (most have every month since the first waiting).
-    schemes = (
+    # The months are read one by one only for the schemes with a gap among them (most have
+    # every month since the first waiting).
+    schemes = tuple(
         pending.order_by("scheme_id")
         .values("scheme_id")
         .annotate(
@@ -1141,9 +1163,6 @@ def _assure_tasks(user) -> list[selectors.Task]:
         )
         .values_list("scheme_id", "since", "first", "last", "count", "year_id")
     )
-    schemes = list(schemes)
-    if not schemes:
-        return []
     gaps = [row[0] for row in schemes if row[3] - row[2] + 1 != row[4]]
     months: dict[int, list[int]] = defaultdict(list)
     for scheme_id, month in (
@@ -1154,17 +1173,7 @@ def _assure_tasks(user) -> list[selectors.Task]:
         else ()
     ):
         months[scheme_id].append(month)
-    years = dict(reference().years)
-    if unknown := {row[5] for row in schemes} - years.keys():  # made since the reference was read
-        years.update(FinancialYear.objects.in_bulk(unknown))
-    tasks = []
-    for scheme_id, since, first, last, _count, year_id in schemes:
-        waiting = months.get(scheme_id) or list(range(first, last + 1))
-        # put in words only for the tasks shown: a PMO may have hundreds
-        what = _assurance_words(years[year_id], waiting)
-        url = reverse_lazy("return_assure", args=[scheme_id, waiting[0]])
-        tasks.append(selectors.Task.on(scheme_id, what, url, since))
-    return tasks
+    return schemes, {scheme_id: tuple(found) for scheme_id, found in months.items()}
 
 
 TRANSITION_BUTTONS = [

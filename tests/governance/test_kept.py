@@ -13,6 +13,7 @@ import pytest
 from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from governance import reports
 from governance.models import MonthlyReturn, Scheme, SchemeState
@@ -214,3 +215,40 @@ def test_a_transition_keeps_the_returns_the_list_rated(client, world):
     assert page.count("text-bg-success") == 1 and page.count("text-bg-danger") == 1
     read = [q["sql"] for q in queries if "governance_monthlyreturn" in q["sql"]]
     assert read == [], "the list read returns again that no change had touched"
+
+
+# --- a PMO's returns to assure ---
+
+
+def my_tasks(client, user) -> str:
+    client.force_login(user)
+    return client.get(reverse("my_tasks")).content.decode()
+
+
+def test_the_returns_a_pmo_has_to_assure_follow_the_returns(client, world):
+    pmo = world.users["pmo"]
+    scheme = add_scheme(world, "ELR")
+    assert "Assure" not in my_tasks(client, pmo)
+
+    add_return(scheme, 3, actual="900")
+    assert "Assure the Jun 2019 return" in my_tasks(client, pmo)
+
+    add_return(scheme, 4, actual="900")
+    assert "Assure 2 returns (Jun 2019, Jul 2019)" in my_tasks(client, pmo)
+
+    MonthlyReturn.objects.filter(scheme=scheme).update(assured_at=timezone.now(), assured_by=pmo)
+    assert "Assure" not in my_tasks(client, pmo)
+
+
+def test_a_transition_keeps_the_returns_a_pmo_has_to_assure(client, world):
+    pmo = world.users["pmo"]
+    add_return(add_scheme(world, "ELR"), 3, actual="900")
+    starting = add_scheme(world, "WL", state=SchemeState.APPROVED)
+    my_tasks(client, pmo)  # what waits for them, read once
+
+    Scheme.objects.filter(pk=starting.pk).update(state=SchemeState.IN_DELIVERY)
+    with CaptureQueriesContext(connection) as queries:
+        page = my_tasks(client, pmo)
+    assert "Assure the Jun 2019 return" in page
+    read = [q["sql"] for q in queries if "governance_monthlyreturn" in q["sql"]]
+    assert read == [], "the returns waiting were read again after a transition"
