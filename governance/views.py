@@ -31,9 +31,9 @@ from governance.models import (
 from governance.reference import reference
 from governance.selectors import (
     actions_for,
-    for_page,
     history,
     holds,
+    scheme_for_page,
     sections_for,
     tasks_for,
     with_schemes,
@@ -51,7 +51,9 @@ def _scheme_for(
 ) -> tuple[Scheme | None, object]:
     """The scheme if the user may see it, else a refusal response. For the scheme page
     (`page`), loaded with which of its parts hold anything (selectors.PAGE_PARTS)."""
-    scheme = get_object_or_404(for_page() if page else Scheme, pk=pk)
+    scheme = scheme_for_page(pk) if page else get_object_or_404(Scheme, pk=pk)
+    if scheme is None:
+        raise Http404("No scheme has this number.")
     # Its organisation, year and areas from the reference data in hand, and its team in a
     # second query: joining them made this one query (mostly PostgreSQL planning a nine-table
     # join) cost five times what these two do.
