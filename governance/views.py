@@ -26,16 +26,17 @@ from governance.models import (
     Scheme,
     SchemeDocument,
     SchemeState,
-    User,
 )
 from governance.reference import reference
 from governance.selectors import (
     actions_for,
     history,
     holds,
+    reviews_on_page,
     scheme_for_page,
     sections_for,
     tasks_for,
+    users_by_id,
     with_schemes,
 )
 
@@ -58,7 +59,7 @@ def _scheme_for(
     # second query: joining them made this one query (mostly PostgreSQL planning a nine-table
     # join) cost five times what these two do.
     reference().attach([scheme])
-    team = User.objects.in_bulk(scheme.team_ids)
+    team = users_by_id(scheme.team_ids)
     for field in ("project_lead", "sro", "clinical_lead", "finance_lead"):
         if getattr(scheme, f"{field}_id"):
             setattr(scheme, field, team[getattr(scheme, f"{field}_id")])
@@ -230,7 +231,7 @@ def scheme_detail(request, pk: int):
         {
             "scheme": scheme,
             "plan": plan,
-            "reviews": scheme.reviews.select_related("reviewer"),
+            "reviews": reviews_on_page(scheme),
             "documents": scheme.documents.select_related("uploaded_by")
             if holds(scheme, "has_documents")
             else [],
