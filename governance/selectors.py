@@ -180,19 +180,20 @@ def scheme_for_page(pk: int) -> Scheme | None:
     return found[0] if found else None
 
 
-_USER_COLUMNS = ", ".join(field.column for field in User._meta.concrete_fields)
-
-
-def users_by_id(ids) -> dict[int, User]:
-    """{id: user} for a few users (a scheme's team, on each of its pages), in plain SQL: the
-    ORM's in_bulk() took longer to build its query than the database took to answer it."""
+def by_id(model, ids, *, leave_out: tuple[str, ...] = ()) -> dict:
+    """{id: row} of `model` for a page's few ids, every column but those left out (read if
+    asked for), in plain SQL: the ORM's in_bulk() took longer to build its query than the
+    database took to answer it."""
     ids = sorted(ids)
     if not ids:
         return {}
+    columns = ", ".join(
+        field.column for field in model._meta.concrete_fields if field.name not in leave_out
+    )
     marks = ", ".join(["%s"] * len(ids))
-    # the model's own column names and placeholders only: the ids are parameters
-    sql = f"SELECT {_USER_COLUMNS} FROM governance_user WHERE id IN ({marks})"  # noqa: S608  # nosec B608
-    return {user.pk: user for user in User.objects.raw(sql, ids)}
+    # the model's own table and column names and placeholders only: the ids are parameters
+    sql = f"SELECT {columns} FROM {model._meta.db_table} WHERE id IN ({marks})"  # noqa: S608  # nosec B608
+    return {row.pk: row for row in model.objects.raw(sql, ids)}
 
 
 # A scheme's reviews with their reviewers' names, written out for the same reason.

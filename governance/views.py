@@ -26,17 +26,18 @@ from governance.models import (
     Scheme,
     SchemeDocument,
     SchemeState,
+    User,
 )
 from governance.reference import reference
 from governance.selectors import (
     actions_for,
+    by_id,
     history,
     holds,
     reviews_on_page,
     scheme_for_page,
     sections_for,
     tasks_for,
-    users_by_id,
     with_schemes,
 )
 
@@ -59,7 +60,7 @@ def _scheme_for(
     # second query: joining them made this one query (mostly PostgreSQL planning a nine-table
     # join) cost five times what these two do.
     reference().attach([scheme])
-    team = users_by_id(scheme.team_ids)
+    team = by_id(User, scheme.team_ids)
     for field in ("project_lead", "sro", "clinical_lead", "finance_lead"):
         if getattr(scheme, f"{field}_id"):
             setattr(scheme, field, team[getattr(scheme, f"{field}_id")])
@@ -203,12 +204,15 @@ def scheme_list(request):
     paginator = Paginator([], 25)
     paginator.count = count
     page = Page(ids, number, paginator)
-    # The page's schemes as they are now, still visible to the user; none of the long texts
-    # (a description may run to 20,000 characters).
+    # The page's schemes as they are now, still visible to the user (the same rule as the
+    # list's, scheme by scheme); none of the long texts (a description may run to 20,000
+    # characters).
     long_texts = ("description", "closure_delivered", "closure_lessons", "stop_decision")
-    rows = policy.visible_schemes(request.user).order_by().defer(*long_texts).in_bulk(ids)
-    page.object_list = [rows[pk] for pk in ids if pk in rows]
-    held.attach(page.object_list)
+    rows = by_id(Scheme, ids, leave_out=long_texts)
+    held.attach(rows.values())
+    page.object_list = [
+        rows[pk] for pk in ids if pk in rows and policy.can_view_scheme(request.user, rows[pk])
+    ]
     query = request.GET.copy()
     query.pop("page", None)
     return render(
