@@ -170,6 +170,7 @@ def select_options(field: forms.BoundField) -> tuple[forms.BoundField, list[tupl
 
 
 class ReviewForm(VersionedForm):
+    drawn_once = True  # fixed fields: a blank one is drawn once (qipp.crispy_form)
     # The two reviews are independent: the other one being recorded meanwhile is no conflict,
     # so the form carries the submission it reviews as well as the version it was drawn from.
     round = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
@@ -219,6 +220,7 @@ class SubmitForm(VersionedForm):
 
 
 class WithdrawForm(VersionedForm):
+    drawn_once = True  # fixed fields: a blank one is drawn once (qipp.crispy_form)
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=5000,

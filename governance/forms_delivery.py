@@ -31,6 +31,7 @@ def _money_field(label: str, *, limit, required: bool = True, help_text: str = "
 
 
 class StartDeliveryForm(VersionedForm):
+    drawn_once = True  # fixed fields: a blank one is drawn once (qipp.crispy_form)
     comment = forms.CharField(
         label="Note for the scheme's history (optional)",
         required=False,
@@ -48,6 +49,7 @@ class StartDeliveryForm(VersionedForm):
 
 
 class CompleteForm(VersionedForm):
+    drawn_once = True  # fixed fields: a blank one is drawn once (qipp.crispy_form)
     delivered = forms.CharField(
         label="What was delivered",
         max_length=10000,
@@ -71,6 +73,7 @@ class CompleteForm(VersionedForm):
 
 
 class StopForm(VersionedForm):
+    drawn_once = True  # fixed fields: a blank one is drawn once (qipp.crispy_form)
     decision = forms.CharField(
         label="QAG's decision",
         max_length=10000,

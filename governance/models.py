@@ -445,6 +445,12 @@ class Scheme(ConcurrentTransitionMixin, models.Model):
         return object_url("scheme_detail", self.pk)
 
     @property
+    def state_fields(self):
+        # django-fsm's own looks for the state fields among all 38 of a scheme, for every
+        # scheme loaded (a list loads 25): there is the one
+        return (self._meta.get_field("state"),)
+
+    @property
     def state_words(self) -> str:
         """The state as it reads inside a sentence: "in delivery", but "QIA panel"."""
         return state_words(self.state)

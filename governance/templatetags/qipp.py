@@ -1,9 +1,11 @@
 from decimal import Decimal
 
+from crispy_forms.templatetags.crispy_forms_tags import CrispyFormNode
 from django import template
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 from governance.links import page_url
@@ -149,3 +151,41 @@ def options(choices):
         '<option value="{}"{}>{}</option>',
         ((value, " selected" if selected else "", label) for value, label, selected in choices),
     )
+
+
+# --- forms of a transition page, drawn once ---
+
+# The HTML of each blank form drawn so far, by (form class, prefix, initial values), with the
+# page's CSRF token taken out. Forms of fixed fields only (`drawn_once`): a handful of kinds,
+# each with a few versions and submissions.
+_drawn: dict[tuple, str] = {}
+_FORM_SLOT = "\x00csrf\x00"  # where the page's token goes
+MOST_DRAWN = 1000
+
+
+@register.simple_tag(takes_context=True)
+def crispy_form(context, form):
+    """{% crispy form %}, for the forms of the transition pages. A form of fixed fields
+    (`drawn_once` on its class) that nobody has filled in yet is drawn once per process for
+    each set of initial values it starts with (the scheme's version and submission), and its
+    HTML then reused with the page's own CSRF token: crispy-forms took longer to draw a review
+    form than the rest of its page. A form with the user's input and errors is drawn afresh."""
+    node = CrispyFormNode("form", None)
+    token = str(context.get("csrf_token") or "")
+    try:
+        key = (type(form), form.prefix, tuple(sorted(form.initial.items())))
+        hash(key)
+    except TypeError:  # an initial value that is not a plain one: no key
+        key = None
+    if form.is_bound or not getattr(form, "drawn_once", False) or key is None or not token:
+        with context.push(form=form):
+            return node.render(context)
+    html = _drawn.get(key)
+    if html is None:
+        with context.push(form=form):
+            html = str(node.render(context)).replace(token, _FORM_SLOT)
+        if len(_drawn) >= MOST_DRAWN:
+            _drawn.clear()
+        _drawn[key] = html
+    # crispy-forms escaped the form as it drew it; the token is letters and digits
+    return mark_safe(html.replace(_FORM_SLOT, token))  # noqa: S308  # nosec B308

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from django_fsm_log.models import StateLog
 
@@ -77,10 +78,9 @@ def pid_post(people, **overrides):
     return data
 
 
-@pytest.fixture
-def draft(people):
+def _draft_data(people) -> dict:
     elr = Organisation.objects.get(code="ELR")
-    data = {
+    return {
         "title": "Outpatient follow-up reduction",
         "description": "Fewer unnecessary follow-ups.",
         "organisation": elr,
@@ -93,9 +93,17 @@ def draft(people):
         "start_date": date(2019, 4, 1),
         **{name: Decimal("5000") for name in PLAN_FIELDS},
     }
-    scheme = scheme_create(by=people["elr-project-lead"], data=data)
+
+
+def _new_draft(people) -> Scheme:
+    scheme = scheme_create(by=people["elr-project-lead"], data=_draft_data(people))
     complete_self_assessment(scheme)  # submitting needs it
     return scheme
+
+
+@pytest.fixture
+def draft(people):
+    return _new_draft(people)
 
 
 def text(response) -> str:
@@ -815,3 +823,47 @@ def test_signed_in_pages_are_not_kept_by_the_browser(client, people, draft):
     response = as_user(client, people["elr-project-lead"]).get(draft.get_absolute_url())
     cache = response["Cache-Control"]
     assert "no-store" in cache and "private" in cache
+
+
+def submitted(people, draft):
+    lead = Client()
+    lead.force_login(people["elr-project-lead"])
+    lead.post(reverse("scheme_submit", args=[draft.pk]), {"version": draft.version, "comment": ""})
+    draft.refresh_from_db()
+    assert draft.state == SchemeState.CONFIRM_AND_CHALLENGE
+    return draft
+
+
+def test_a_review_form_drawn_before_carries_its_own_pages_token(people, draft):
+    """The blank review form is drawn once and reused (qipp.crispy_form): each page still
+    has its own working CSRF token, and a form shown with errors is never reused."""
+    first = submitted(people, draft)
+    second = submitted(people, _new_draft(people))
+    reviewer = Client(enforce_csrf_checks=True)
+    reviewer.force_login(people["elr-finance-reviewer"])
+    url = reverse("scheme_review", args=[second.pk, "finance"])
+
+    reviewer.get(reverse("scheme_review", args=[first.pk, "finance"]))  # drawn here
+    page = reviewer.get(url).content.decode()  # and reused
+    tokens = set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', page))
+    assert len(tokens) == 1, "the form's token is not this page's"
+    (token,) = tokens
+
+    shown = text(reviewer.post(url, {"csrfmiddlewaretoken": token, "version": second.version}))
+    assert "Decision: This field is required." in shown  # the summary, and at the field:
+    assert "<strong>This field is required.</strong>" in shown and 'aria-invalid="true"' in shown
+    blank = text(reviewer.get(url))
+    assert "This field is required." not in blank and 'aria-invalid="true"' not in blank
+
+    posted = reviewer.post(
+        url,
+        {
+            "csrfmiddlewaretoken": token,
+            "version": second.version,
+            "round": second.submission_round,
+            "decision": "supported",
+            "comment": "Savings are credible.",
+        },
+    )
+    assert posted.status_code == 302
+    assert second.reviews.get().comment == "Savings are credible."
