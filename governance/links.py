@@ -2,6 +2,7 @@
 reverse() costs more than the rest of such a row, and its answer never changes while the
 process runs (the URL configuration and the script prefix are the key)."""
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from django.conf import settings
@@ -34,3 +35,10 @@ def object_url(name: str, pk: int) -> str:
     """reverse(name, args=[pk]), for a page that takes one number."""
     before, after = _object(_key(), name)
     return f"{before}{int(pk)}{after}"
+
+
+def object_urls(name: str) -> Callable[[int], str]:
+    """object_url(name, pk) for the many rows of one page, the key read once: a dashboard
+    links a few hundred schemes."""
+    before, after = _object(_key(), name)
+    return lambda pk: f"{before}{int(pk)}{after}"

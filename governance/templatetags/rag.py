@@ -14,6 +14,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 from governance import delivery
+from governance.links import object_urls
 from governance.templatetags.qipp import day, pounds, state_badge
 
 register = template.Library()
@@ -63,9 +64,9 @@ def off_track_rows(off_track):
     """The dashboard's off-track table body, a row per (scheme, Rag). Drawn here, escaped as
     the template would: the list may run to a few hundred schemes, and a template loop (or
     format_html a row) costs several times as much."""
-    rows = []
+    rows, url_of = [], object_urls("scheme_detail")
     for scheme, rag in off_track:
-        summary, url = escape(rag.summary), scheme.get_absolute_url()
+        summary, url = escape(rag.summary), url_of(scheme.pk)
         rows.append(
             f'<tr><td><a href="{url}#delivery">{escape(scheme.reference)}</a> '
             f"{escape(scheme.title)}{RECOVERY_BADGE if scheme.is_recovery else ''}</td>"
@@ -85,7 +86,7 @@ def off_track_rows(off_track):
 def missing_rows(missing):
     """The dashboard's missing-returns table body, a row per MissingReturn: drawn here for the
     same reason as off_track_rows, escaped as the template would."""
-    rows = []
+    rows, url_of = [], object_urls("scheme_detail")
     for entry in missing:
         scheme = entry.scheme
         if entry.overdue:
@@ -93,7 +94,7 @@ def missing_rows(missing):
         else:
             status = f"Due by {day(entry.deadline)}"
         rows.append(
-            f'<tr><td><a href="{scheme.get_absolute_url()}#delivery">{escape(scheme.reference)}'
+            f'<tr><td><a href="{url_of(scheme.pk)}#delivery">{escape(scheme.reference)}'
             f"</a> {escape(scheme.title)}</td><td>{escape(scheme.organisation.code)}</td>"
             f"<td>{escape(scheme.finance_lead or '—')}</td><td>{escape(scheme.project_lead)}</td>"
             f"<td>{status}</td></tr>"
@@ -108,10 +109,10 @@ def scheme_rows(schemes, rags):
     RAG and annual plan. Drawn here, escaped as the template would, with plain strings: a
     template loop over 25 rows cost as much as the rest of the page, and format_html a cell
     twice what this does."""
-    rows = []
+    rows, url_of = [], object_urls("scheme_detail")
     for scheme in schemes:
         rows.append(
-            f'<tr><td class="text-nowrap"><a href="{scheme.get_absolute_url()}">'
+            f'<tr><td class="text-nowrap"><a href="{url_of(scheme.pk)}">'
             f"{escape(scheme.reference)}</a></td><td>{escape(scheme.title)}"
             f"{RECOVERY_BADGE if scheme.is_recovery else ''}</td>"
             f"<td>{escape(scheme.organisation.code)}</td>"
