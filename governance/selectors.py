@@ -22,6 +22,7 @@ from governance.models import (
     SchemeState,
     User,
 )
+from governance.reference import reference
 
 
 @dataclass
@@ -49,12 +50,8 @@ def with_schemes(tasks: list[Task]) -> list[Task]:
     """`tasks` with every scheme loaded (what the task list shows of it), in one query."""
     missing = {task.scheme_id for task in tasks if task.scheme is None}
     if missing:
-        schemes = (
-            Scheme.objects.select_related("organisation")
-            .only("reference", "title", "state", "organisation__code")
-            .order_by()  # in_bulk keeps the model's ordering, and the joins it takes
-            .in_bulk(missing)
-        )
+        schemes = by_id(Scheme, missing, leave_out=LONG_TEXTS)
+        reference().attach(schemes.values())
         for task in tasks:
             if task.scheme is None:
                 task.scheme = schemes[task.scheme_id]
@@ -178,6 +175,10 @@ def scheme_for_page(pk: int) -> Scheme | None:
     sql, params = _page_sql()
     found = list(Scheme.objects.raw(sql, [*params, pk]))
     return found[0] if found else None
+
+
+# A scheme's texts that may run to 10,000 or 20,000 characters: lists read them only if shown.
+LONG_TEXTS = ("description", "closure_delivered", "closure_lessons", "stop_decision")
 
 
 def by_id(model, ids, *, leave_out: tuple[str, ...] = ()) -> dict:

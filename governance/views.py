@@ -30,6 +30,7 @@ from governance.models import (
 )
 from governance.reference import reference
 from governance.selectors import (
+    LONG_TEXTS,
     actions_for,
     by_id,
     history,
@@ -207,8 +208,7 @@ def scheme_list(request):
     # The page's schemes as they are now, still visible to the user (the same rule as the
     # list's, scheme by scheme); none of the long texts (a description may run to 20,000
     # characters).
-    long_texts = ("description", "closure_delivered", "closure_lessons", "stop_decision")
-    rows = by_id(Scheme, ids, leave_out=long_texts)
+    rows = by_id(Scheme, ids, leave_out=LONG_TEXTS)
     held.attach(rows.values())
     page.object_list = [
         rows[pk] for pk in ids if pk in rows and policy.can_view_scheme(request.user, rows[pk])
