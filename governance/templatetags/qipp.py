@@ -67,14 +67,21 @@ def state_badge(scheme):
 # template loop (several times the cost) ---
 
 
+@register.filter
 def day(value) -> str:
-    """'1 Dec 2026' in the site's time zone, as the date filter's "j M Y" shows it."""
+    """'1 Dec 2026' in the site's time zone, as the date filter's "j M Y" shows it (a page with
+    a few dates: Django's date filter costs several times as much)."""
+    if value in (None, ""):
+        return ""
     local = timezone.template_localtime(value)
     return f"{local.day} {MONTHS_3[local.month].title()} {local.year}"
 
 
+@register.filter
 def when(value) -> str:
     """'1 Dec 2026 21:40' in the site's time zone, as the date filter's "j M Y H:i" shows it."""
+    if value in (None, ""):
+        return ""
     local = timezone.template_localtime(value)
     return f"{local.day} {MONTHS_3[local.month].title()} {local.year} {local:%H:%M}"
 
