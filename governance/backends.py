@@ -16,7 +16,7 @@ from django.contrib.sessions.backends import db
 from django.db import connection
 from django.utils import timezone
 
-from governance import kept, reference
+from governance import kept, reference, selectors
 from governance.models import User
 
 # the user's own columns, in the model's order
@@ -65,13 +65,9 @@ class UserBackend(ModelBackend):
         user = getattr(_read, "user", None)
         _read.user = None
         if user is None or str(user.pk) != str(user_id):
-            # the model's own columns, and the id as a parameter
-            columns = ", ".join(USER_COLUMNS)
-            sql = "SELECT %s FROM governance_user WHERE id = %%s" % columns  # noqa: S608, UP031  # nosec B608
-            found = list(User.objects.raw(sql, [user_id]))
-            if not found:
+            user = next(iter(selectors.by_id(User, [user_id]).values()), None)
+            if user is None:
                 return None
-            user = found[0]
         return user if self.user_can_authenticate(user) else None
 
 

@@ -1211,8 +1211,8 @@ def _month_status(year: FinancialYear, month: int, ret, day: date, owed: bool) -
 
 # A scheme's returns for its page, written out: the ORM took as long to build this query as
 # the database took to answer it.
-_RETURNS_SQL = "SELECT {} FROM governance_monthlyreturn WHERE scheme_id = %s".format(  # noqa: S608  # nosec B608
-    ", ".join(field.column for field in MonthlyReturn._meta.concrete_fields)
+_RETURNS_SQL = "SELECT {} FROM governance_monthlyreturn WHERE scheme_id = %s".format(  # noqa: S608, UP032  # nosec B608
+    selectors.columns_of(MonthlyReturn)
 )
 
 

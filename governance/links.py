@@ -33,8 +33,7 @@ def page_url(name: str) -> str:
 
 def object_url(name: str, pk: int) -> str:
     """reverse(name, args=[pk]), for a page that takes one number."""
-    before, after = _object(_key(), name)
-    return f"{before}{int(pk)}{after}"
+    return object_urls(name)(pk)
 
 
 def object_urls(name: str) -> Callable[[int], str]:

@@ -446,8 +446,8 @@ class Scheme(ConcurrentTransitionMixin, models.Model):
 
     @property
     def state_fields(self):
-        # django-fsm's own looks for the state fields among all 38 of a scheme, for every
-        # scheme loaded (a list loads 25): there is the one
+        # django-fsm's own looks for the state fields among all of a scheme's fields, for
+        # every scheme loaded (a list loads 25): there is the one
         return (self._meta.get_field("state"),)
 
     @property

@@ -181,20 +181,26 @@ def scheme_for_page(pk: int) -> Scheme | None:
 LONG_TEXTS = ("description", "closure_delivered", "closure_lessons", "stop_decision")
 
 
+@cache
+def columns_of(model, leave_out: tuple[str, ...] = ()) -> str:
+    """The model's own columns but those left out, for a query written out (read as the model
+    by Model.objects.raw(); a column left out is read if asked for)."""
+    return ", ".join(
+        field.column for field in model._meta.concrete_fields if field.name not in leave_out
+    )
+
+
 def by_id(model, ids, *, leave_out: tuple[str, ...] = ()) -> dict:
-    """{id: row} of `model` for a page's few ids, every column but those left out (read if
-    asked for), in plain SQL: the ORM's in_bulk() took longer to build its query than the
-    database took to answer it."""
+    """{id: row} of `model` for a page's few ids, every column but those left out, in plain
+    SQL: the ORM's in_bulk() took longer to build its query than the database took to answer
+    it."""
     ids = sorted(ids)
     if not ids:
         return {}
-    columns = ", ".join(
-        field.column for field in model._meta.concrete_fields if field.name not in leave_out
-    )
     marks = ", ".join(["%s"] * len(ids))
     # the model's own table and column names and placeholders only: the ids are parameters
     sql = "SELECT {} FROM {} WHERE id IN ({})".format(  # noqa: S608, UP032  # nosec B608
-        columns, model._meta.db_table, marks
+        columns_of(model, leave_out), model._meta.db_table, marks
     )
     return {row.pk: row for row in model.objects.raw(sql, ids)}
 
