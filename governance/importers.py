@@ -677,9 +677,18 @@ def _import_plans(header, records, *, lookups: Lookups, by: User, result: Import
     ]
     if result.errors:
         return
+    # The schemes the file changes, locked until the import commits: a PID edit or a
+    # transition saved meanwhile waits, then finds the version changed and is refused as a
+    # conflict, rather than being overwritten by values read before it was saved.
     existing = {}
-    for chunk in _chunks([p.reference for p in parsed]):
-        for scheme in Scheme.objects.filter(reference__in=chunk).select_related("financial_year"):
+    for chunk in _chunks(sorted(p.reference for p in parsed)):
+        locked = (
+            Scheme.objects.filter(reference__in=chunk)
+            .select_related("financial_year")
+            .select_for_update(of=("self",))
+            .order_by("reference")  # always the same order: two imports never deadlock
+        )
+        for scheme in locked:
             existing[scheme.reference] = scheme
     _check_numbering(parsed, existing, lookups, result)
     _check_states(parsed, existing, result)
