@@ -12,9 +12,8 @@ class GovernanceConfig(AppConfig):
         # (transactional tests) gets them back here.
         post_migrate.connect(ensure_roles, sender=self)
         self._connect_session_tracking()
-        # delivery tracking adds its policy rules, tasks, buttons and scheme-page block; the
-        # reference data follows the requests
-        from governance import delivery, reference  # noqa: F401
+        # delivery tracking adds its policy rules, tasks, buttons and scheme-page block
+        from governance import delivery  # noqa: F401
 
     def _connect_session_tracking(self):
         from django.contrib.auth.signals import user_logged_in, user_logged_out
@@ -35,17 +34,3 @@ def ensure_roles(**kwargs):
 
     for name in roles.ALL:
         Group.objects.get_or_create(name=name)
-    ensure_stamps()
-
-
-def ensure_stamps():
-    # Migration 0006 writes the reference stamp; a flushed test database gets it back here.
-    import uuid
-
-    from django.db import connection
-
-    from governance.models import Stamp
-    from governance.reference import STAMP
-
-    if Stamp._meta.db_table in connection.introspection.table_names():
-        Stamp.objects.get_or_create(name=STAMP, defaults={"token": uuid.uuid4().hex})

@@ -9,7 +9,7 @@ imports it).
 
 from calendar import monthrange
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -17,19 +17,16 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Count, Exists, Max, Min, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Cast, Concat
-from django.urls import reverse, reverse_lazy
+from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import lazy
 from django_fsm import can_proceed
 
-from governance import policy, reports, roles, selectors, services
-from governance.kept import FIGURES, kept, kept_each
-from governance.links import object_url
+from governance import policy, roles, selectors, services
 from governance.models import (
     MONTH_NAMES,
     MONTHS,
+    PLAN_FIELDS,
     FinancialYear,
     MonthlyReturn,
     Organisation,
@@ -39,7 +36,6 @@ from governance.models import (
     SchemeState,
     User,
 )
-from governance.reference import reference
 from governance.services import ActionRefused, Conflict, run_transition
 from notifications.services import notify
 
@@ -48,6 +44,9 @@ ZERO = Decimal("0")
 # Returns are entered, corrected and assured, and the RAG rated, once delivery has started.
 # A completed or stopped scheme keeps its returns and may still have a past month corrected.
 DELIVERY_STATES = (SchemeState.IN_DELIVERY, SchemeState.COMPLETED, SchemeState.STOPPED)
+
+# Schemes that count in the totals: every one of the year except those that never will deliver.
+NOT_COUNTED = (SchemeState.REJECTED, SchemeState.WITHDRAWN)
 
 
 def _setting(name: str, default) -> Decimal:
@@ -108,10 +107,8 @@ def reporting_month(financial_year: FinancialYear, today: date) -> int:
 def current_year(today: date) -> FinancialYear | None:
     """The financial year containing today, else the latest one before it, else the first."""
     start_year = today.year if today.month >= 4 else today.year - 1
-    years = list(reference().years.values())  # by start year
-    if not years:
-        return None
-    return next((y for y in reversed(years) if y.start_year <= start_year), years[0])
+    years = FinancialYear.objects.order_by("-start_year")
+    return years.filter(start_year__lte=start_year).first() or years.last()
 
 
 def _today(today: date | None) -> date:
@@ -259,18 +256,13 @@ RETURN_CONFLICT = (
 RETURN_SAVED_HOOKS: list[Callable] = []
 
 
-# How the history names each figure of a month's return: 'Month 3 actual'.
-RETURN_FIELD = "Month "
-RETURN_FIELD_WORDS = {
-    "actual": "actual",
-    "forecast_outturn": "forecast outturn",
-    "commentary": "commentary",
-}
-
-
 def _return_fields(month: int) -> dict[str, str]:
     """The history label of each figure of a month's return, e.g. 'Month 3 actual'."""
-    return {name: f"Month {month} {words}" for name, words in RETURN_FIELD_WORDS.items()}
+    return {
+        "actual": f"Month {month} actual",
+        "forecast_outturn": f"Month {month} forecast outturn",
+        "commentary": f"Month {month} commentary",
+    }
 
 
 def assured_field(month: int) -> str:
@@ -452,7 +444,7 @@ def return_history(scheme: Scheme, month: int | None = None) -> QuerySet[SchemeC
         return changes.filter(
             Q(field__in=_return_fields(month).values()) | Q(field=assured_field(month))
         )
-    return changes.filter(field__startswith=RETURN_FIELD)
+    return changes.filter(field__startswith="Month ")
 
 
 # --- RAG (DESIGN.md: green on or ahead of plan; amber behind year-to-date plan by more than
@@ -509,72 +501,41 @@ def assess(
     """Rate a plan of 12 months against its returns, {month: (actual, forecast_outturn)}.
 
     The forecast outturn is the one on the latest return at or before the month; with none,
-    the year-to-date actual plus the remaining months' plan. Rating many schemes, pass the
+    the year-to-date actual plus the remaining months' plan. Percentages are compared exactly
+    (no rounding): behind by exactly 5% is still green. Rating many schemes, pass the
     thresholds() read once as `limits`.
     """
     n = as_at_month
+    annual = sum(plan, ZERO)
+    ytd_plan = sum(plan[:n], ZERO)
     ytd_actual = sum((returns[m][0] for m in returns if m <= n), ZERO)
     forecasts = [returns[m][1] for m in sorted(returns) if m <= n and returns[m][1] is not None]
-    return rating(
-        ytd_plan=sum(plan[:n], ZERO),
-        ytd_actual=ytd_actual,
-        annual_plan=sum(plan, ZERO),
-        forecast_outturn=forecasts[-1] if forecasts else ytd_actual + sum(plan[n:], ZERO),
-        as_at_month=n,
-        limits=limits,
-    )
-
-
-def rag_status(ytd_plan, ytd_actual, annual_plan, forecast_outturn, limits) -> str:
-    """Green, amber or red for figures in any one unit (pounds, or pence). Percentages are
-    compared exactly (no rounding): behind by exactly 5% is still green."""
-    behind = ytd_plan - ytd_actual
-    status = GREEN
-    if behind > 0:
-        if ytd_plan <= 0 or behind * 100 > limits["red"] * ytd_plan:
-            status = RED
-        elif behind * 100 > limits["amber"] * ytd_plan:
-            status = AMBER
-    if _forecast_short(annual_plan, forecast_outturn, limits):
-        status = RED
-    return status
-
-
-def _forecast_short(annual_plan, forecast_outturn, limits) -> bool:
-    """Whether the forecast outturn falls short of the annual plan by more than the limit."""
-    short = annual_plan - forecast_outturn
-    return short > 0 and (annual_plan <= 0 or short * 100 > limits["forecast_red"] * annual_plan)
-
-
-def rating(
-    *,
-    ytd_plan: Decimal,
-    ytd_actual: Decimal,
-    annual_plan: Decimal,
-    forecast_outturn: Decimal,
-    as_at_month: int,
-    limits: dict[str, Decimal] | None = None,
-) -> Rag:
-    """The RAG of a scheme's figures in pounds as at a month, with the reasons in words."""
+    forecast = forecasts[-1] if forecasts else ytd_actual + sum(plan[n:], ZERO)
     figures = dict(
-        as_at_month=as_at_month,
+        as_at_month=n,
         ytd_plan=ytd_plan,
         ytd_actual=ytd_actual,
-        annual_plan=annual_plan,
-        forecast_outturn=forecast_outturn,
+        annual_plan=annual,
+        forecast_outturn=forecast,
     )
-    if as_at_month == 0:
+    if n == 0:
         return Rag(None, reasons=("No return is due yet.",), **figures)
     limits = limits or thresholds()
-    status = rag_status(ytd_plan, ytd_actual, annual_plan, forecast_outturn, limits)
-    reasons = []
+    amber, red, forecast_red = limits["amber"], limits["red"], limits["forecast_red"]
+
+    status, reasons = GREEN, []
     behind = ytd_plan - ytd_actual
     if behind > 0:
+        if ytd_plan <= 0 or behind * 100 > red * ytd_plan:
+            status = RED
+        elif behind * 100 > amber * ytd_plan:
+            status = AMBER
         share = f" ({_percent(behind, ytd_plan)})" if ytd_plan > 0 else ""
         reasons.append(f"Behind year-to-date plan by {_money(behind)}{share}.")
-    if _forecast_short(annual_plan, forecast_outturn, limits):
-        short = annual_plan - forecast_outturn
-        share = f" ({_percent(short, annual_plan)})" if annual_plan > 0 else ""
+    short = annual - forecast
+    if short > 0 and (annual <= 0 or short * 100 > forecast_red * annual):
+        status = RED
+        share = f" ({_percent(short, annual)})" if annual > 0 else ""
         reasons.append(f"Forecast outturn is short of the annual plan by {_money(short)}{share}.")
     if not reasons:
         reasons.append("On or ahead of plan.")
@@ -602,18 +563,6 @@ def _returns_of(schemes_filter: Q, upto: int) -> dict[int, dict[int, tuple]]:
     return found
 
 
-def _returns_kept(scheme_ids: list[int]) -> dict[int, dict[int, tuple]]:
-    """The schemes' returns as _returns_of() reads them, every month: each scheme's kept
-    until a return (or a plan) changes anywhere (the figures stamp, governance.kept). A list
-    rates every page's schemes; a transition changes none of their returns."""
-
-    def read(missing: list[int]) -> dict[int, dict[int, tuple]]:
-        found = _returns_of(Q(scheme_id__in=missing), 12)
-        return {pk: found.get(pk, {}) for pk in missing}
-
-    return kept_each(FIGURES, scheme_ids, read)
-
-
 def rag_for(
     schemes: Iterable[Scheme],
     as_at_month: int | None = None,
@@ -638,23 +587,19 @@ def rag_for(
     if not rated:
         return result
     if as_at_month is None:
-        # a list's schemes come with their years: no need to read the years again
+        # the scheme list loads each scheme with its year: no need to read the years again
         loaded = Scheme._meta.get_field("financial_year")
         years = {s.financial_year_id: s.financial_year for s in rated if loaded.is_cached(s)}
-        if missing := {s.financial_year_id for s in rated} - years.keys():
-            held = reference().years
-            years.update({pk: held[pk] for pk in missing if pk in held})
-            if unknown := missing - years.keys():  # made since the reference data was read
-                years.update(FinancialYear.objects.in_bulk(unknown))
+        missing = {s.financial_year_id for s in rated} - years.keys()
+        if missing:
+            years.update(FinancialYear.objects.in_bulk(missing))
         day = _today(today)
-        due = {pk: reporting_month(year, day) for pk, year in years.items()}  # once a year
-        months = {s.pk: due[s.financial_year_id] for s in rated}
+        months = {s.pk: reporting_month(years[s.financial_year_id], day) for s in rated}
     else:
         months = {s.pk: as_at_month for s in rated}
     if among is None:
-        returns = _returns_kept([s.pk for s in rated])
-    else:
-        returns = _returns_of(among, max(months.values()))
+        among = Q(scheme_id__in=[s.pk for s in rated])
+    returns = _returns_of(among, max(months.values()))
     for pk in set(as_reported) & months.keys():
         returned = [m for m in returns.get(pk, {}) if m <= months[pk]]
         months[pk] = max(returned, default=months[pk])
@@ -670,7 +615,7 @@ def rag_for(
 
 @dataclass(frozen=True)
 class MissingReturn:
-    scheme: "Scheme | ListedScheme"
+    scheme: Scheme
     month: int
     deadline: date
     overdue: bool
@@ -812,142 +757,6 @@ class Dashboard:
         return return_deadline(self.financial_year, self.returns_month)
 
 
-# What the dashboard adds up for each organisation, in pence until it is done.
-PENCE_TOTALS = (
-    "identified",
-    "ytd_plan",
-    "ytd_actual",
-    "ytd_assured",
-    "forecast",
-    "recovery_forecast",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class ListedScheme:
-    """What the dashboard's lists show of a scheme, read as plain rows: the lists may run to
-    a few hundred schemes, and a model with three related ones each cost a third of the page.
-    The leads are their names, as str(user) gives them."""
-
-    pk: int
-    reference: str
-    title: str
-    is_recovery: bool
-    sequence: int
-    organisation: Organisation
-    financial_year: FinancialYear
-    project_lead: str
-    finance_lead: str | None
-
-    def get_absolute_url(self) -> str:
-        return object_url("scheme_detail", self.pk)
-
-
-def _listed(pks, financial_year: FinancialYear) -> dict[int, ListedScheme]:
-    """The schemes the dashboard lists, in two queries: theirs, and their leads' names."""
-    rows = list(
-        Scheme.objects.filter(pk__in=pks)
-        .order_by()
-        .values_list(
-            "pk",
-            "reference",
-            "title",
-            "is_recovery",
-            "sequence",
-            "organisation_id",
-            "project_lead_id",
-            "finance_lead_id",
-        )
-    )
-    names = {
-        pk: User.name_of(username, first, last)
-        for pk, username, first, last in User.objects.filter(
-            pk__in={row[6] for row in rows} | {row[7] for row in rows if row[7]}
-        )
-        .order_by()
-        .values_list("pk", "username", "first_name", "last_name")
-    }
-    held = reference().organisations
-    listed = {}
-    for pk, ref, title, recovery, sequence, org_id, lead_id, finance_id in rows:
-        organisation = held.get(org_id) or Organisation.objects.get(pk=org_id)
-        listed[pk] = ListedScheme(
-            pk,
-            ref,
-            title,
-            recovery,
-            sequence,
-            organisation,
-            financial_year,
-            names[lead_id],
-            names.get(finance_id),
-        )
-    return listed
-
-
-def _rating_in_pence(as_at_month, limits, ytd_plan, ytd_actual, annual_plan, forecast) -> Rag:
-    return rating(
-        ytd_plan=reports.from_pence(ytd_plan),
-        ytd_actual=reports.from_pence(ytd_actual),
-        annual_plan=reports.from_pence(annual_plan),
-        forecast_outturn=reports.from_pence(forecast),
-        as_at_month=as_at_month,
-        limits=limits,
-    )
-
-
-def _scheme_pence(
-    financial_year: FinancialYear, organisations, as_at: int, returns_month, *, fresh=False
-):
-    """Each counted scheme's figures as at a month, in pence, summed in the database (a row a
-    scheme, not a row a return): {id: (organisation id, recovery, annual plan, YTD plan, YTD
-    actual, YTD assured or None, forecast outturn, whether `returns_month` is returned)}. Kept
-    until the figures change (governance.kept): a transition changes none of them."""
-
-    def work():
-        counted = Scheme.objects.filter(
-            financial_year=financial_year, organisation__in=organisations
-        ).exclude(state__in=reports.NOT_COUNTED)
-        returned = (
-            Exists(MonthlyReturn.objects.filter(scheme=OuterRef("pk"), month=returns_month))
-            if returns_month
-            else Value(False)
-        )
-        rows = counted.annotate(
-            **reports.scheme_sums(as_at),
-            annual=reports.plan_pence(MONTHS),
-            ytd=reports.plan_pence(range(1, as_at + 1)),
-            returned=returned,
-        ).values_list(
-            "pk",
-            "organisation_id",
-            "is_recovery",
-            "annual",
-            "ytd",
-            "r_actual",
-            "r_assured",
-            "r_forecast",
-            "returned",
-        )
-        found = {}
-        for pk, org, recovery, annual, ytd, actual, assured, forecast, got in rows.order_by():
-            if forecast is None:  # none returned: the actuals, then the plan still to come
-                forecast = actual + annual - ytd
-            found[pk] = (org, recovery, annual, ytd, actual, assured, forecast, got)
-        return found
-
-    if fresh:
-        return work()
-    key = (
-        "dashboard",
-        financial_year.pk,
-        frozenset(o.pk for o in organisations),
-        as_at,
-        returns_month,
-    )
-    return kept(FIGURES, key, work)
-
-
 def dashboard(
     *,
     user: User,
@@ -967,63 +776,54 @@ def dashboard(
         returns_month = last_month(financial_year, day) or as_at or None
     else:
         as_at = returns_month = month
-    organisations = reference().organisations_in(user.system_ids)
+    organisations = list(Organisation.objects.filter(system_id__in=user.system_ids))
     targets = {
         organisation_id: (requirement, allocation)
         for organisation_id, requirement, allocation in QippTarget.objects.filter(
             financial_year=financial_year, organisation__in=organisations
-        )
-        .order_by()
-        .values_list("organisation_id", "requirement", "allocation")
+        ).values_list("organisation_id", "requirement", "allocation")
     }
-    # Each counted scheme's figures (in pence): the RAG status is worked out on them
-    # directly, and the Rag with its reasons built only for the schemes listed. Which schemes
-    # are in delivery, and since when, is read afresh: transitions change those.
-    schemes = _scheme_pence(financial_year, organisations, as_at, returns_month)
-    delivering = dict(
-        Scheme.objects.filter(
-            financial_year=financial_year,
-            organisation__in=organisations,
-            state=SchemeState.IN_DELIVERY,
-        )
-        .order_by()
-        .values_list("pk", "start_date")
-    )
-    if not delivering.keys() <= schemes.keys():  # counted since the figures were read
-        schemes = _scheme_pence(financial_year, organisations, as_at, returns_month, fresh=True)
-    pence = {org.pk: dict.fromkeys(PENCE_TOTALS, 0) for org in organisations}
+    counted = Scheme.objects.filter(
+        financial_year=financial_year, organisation__in=organisations
+    ).exclude(state__in=NOT_COUNTED)
+    returns = _returns_of(Q(scheme__in=counted.values("pk")), max(as_at, returns_month or 0))
     rows = {
         org.pk: OrganisationTotals(org, *targets.get(org.pk, (None, None))) for org in organisations
     }
     off_track, missing = [], []
     deadline = return_deadline(financial_year, returns_month) if returns_month else None
+    # Plain rows, not schemes: building every counted scheme (and its people) as a model was
+    # most of this page's time at a few thousand schemes. Those listed are loaded below.
+    columns = ("pk", "organisation_id", "is_recovery", "state", "start_date", *PLAN_FIELDS)
     limits = thresholds()
-    for pk, (org, recovery, annual, ytd_plan, actual, assured, forecast, got) in schemes.items():
-        sums = pence[org]
-        if recovery:
-            sums["recovery_forecast"] += forecast
+    for pk, organisation_id, is_recovery, state, start_date, *plan in counted.values_list(*columns):
+        got = returns.get(pk, {})
+        rating = assess(plan, {m: (a, f) for m, (a, f, _) in got.items()}, as_at, limits)
+        row = rows[organisation_id]
+        if is_recovery:
+            row.recovery_forecast += rating.forecast_outturn
         else:
-            sums["identified"] += annual
-            sums["ytd_plan"] += ytd_plan
-            sums["ytd_actual"] += actual
-            sums["ytd_assured"] += assured or 0
-            sums["forecast"] += forecast
-        if pk in delivering:
-            status = rag_status(ytd_plan, actual, annual, forecast, limits) if as_at else None
-            rows[org].rag_counts[status or "unrated"] += 1
-            if status in (RED, AMBER):
-                off_track.append((pk, (ytd_plan, actual, annual, forecast)))
-            # owes_return(), on the row's values (the state is read above)
-            owed = returns_month and started_by(delivering[pk], financial_year, returns_month)
-            if owed and not got:
+            row.identified += rating.annual_plan
+            row.ytd_plan += rating.ytd_plan
+            row.ytd_actual += rating.ytd_actual
+            row.ytd_assured += sum(
+                (v for m, (_, _, v) in got.items() if m <= as_at and v is not None), ZERO
+            )
+            row.forecast += rating.forecast_outturn
+        if state == SchemeState.IN_DELIVERY:
+            row.rag_counts[rating.status or "unrated"] += 1
+            if rating.status in (RED, AMBER):
+                off_track.append((pk, rating))
+            # owes_return(), on the row's values (the state is checked above)
+            owed = returns_month and started_by(start_date, financial_year, returns_month)
+            if owed and returns_month not in got:
                 missing.append(pk)
-    for org_id, sums in pence.items():
-        for name, value in sums.items():
-            setattr(rows[org_id], name, reports.from_pence(value))
-    listed = _listed({pk for pk, _ in off_track} | set(missing), financial_year)
-    off_track = [
-        (listed[pk], _rating_in_pence(as_at, limits, *figures)) for pk, figures in off_track
-    ]
+    listed = counted.select_related("organisation", "project_lead", "finance_lead").in_bulk(
+        {pk for pk, _ in off_track} | set(missing)
+    )
+    for scheme in listed.values():
+        scheme.financial_year = financial_year  # the one in hand: no query per scheme
+    off_track = [(listed[pk], rating) for pk, rating in off_track]
     missing = [MissingReturn(listed[pk], returns_month, deadline, day > deadline) for pk in missing]
     shown = [
         row
@@ -1092,88 +892,51 @@ def _return_tasks(user) -> list[selectors.Task]:
     return tasks
 
 
-def _words_for_assurance(year: FinancialYear, waiting: Sequence[int]) -> str:
-    labels = [month_label(year, month) for month in waiting]
-    if len(waiting) == 1:
-        return f"Assure the {labels[0]} return"
-    return f"Assure {len(waiting)} returns ({', '.join(labels)})"
-
-
-_assurance_words = lazy(_words_for_assurance, str)
-
-
 def _assure_tasks(user) -> list[selectors.Task]:
-    """Returns waiting for the PMO of the scheme's organisation, one task per scheme: those
-    someone else entered and this user has not corrected (segregation of duties)."""
+    """Returns waiting for the PMO of the scheme's organisation, one task per scheme."""
     if not user.has_role(roles.PMO) or not user.organisation_ids:
         return []
-    # Kept until a return changes anywhere (the figures stamp, governance.kept): what waits
-    # changes only with the returns. A return is entered, corrected or assured only while its
-    # scheme is in delivery (_enter_return, the returns import), and a scheme never leaves
-    # delivery but by a change the figures stamp covers; a correction changes its return.
-    key = ("assure", user.pk, tuple(sorted(user.organisation_ids)))
-    schemes, months = kept(FIGURES, key, lambda: _waiting_assurance(user))
-    years = dict(reference().years)
-    if unknown := {row[5] for row in schemes} - years.keys():  # made since the reference was read
-        years.update(FinancialYear.objects.in_bulk(unknown))
-    tasks = []
-    for scheme_id, since, first, last, _count, year_id in schemes:
-        waiting = months.get(scheme_id) or range(first, last + 1)
-        # put in words only for the tasks shown: a PMO may have hundreds
-        what = _assurance_words(years[year_id], waiting)
-        url = reverse_lazy("return_assure", args=[scheme_id, waiting[0]])
-        tasks.append(selectors.Task.on(scheme_id, what, url, since))
-    return tasks
-
-
-def _waiting_assurance(user) -> tuple[tuple, dict[int, tuple[int, ...]]]:
-    """The returns waiting for `user` to assure, as plain rows: (scheme id, the oldest change
-    of its waiting returns, their first and last month, how many, the scheme's year id) a
-    scheme, in the order of the schemes; and the waiting months of the schemes with a gap."""
-    corrected_by_user = SchemeChange.objects.filter(
-        scheme_id=OuterRef("scheme_id"),
-        changed_by=user,
-        field__in=[
-            Concat(Value("Month "), Cast(OuterRef("month"), CharField()), Value(f" {words}"))
-            for words in RETURN_FIELD_WORDS.values()
-        ],
-    )
-    # A PMO may have thousands of returns waiting: plain rows, and the schemes only of the
-    # tasks shown (selectors.with_schemes).
-    pending = (
+    pending = list(
         MonthlyReturn.objects.filter(
             scheme__organisation_id__in=user.organisation_ids,
             scheme__state__in=DELIVERY_STATES,
             assured_at__isnull=True,
         )
         .exclude(entered_by=user)
-        .exclude(Exists(corrected_by_user))
-    )
-    # The months are read one by one only for the schemes with a gap among them (most have
-    # every month since the first waiting).
-    schemes = tuple(
-        pending.order_by("scheme_id")
-        .values("scheme_id")
-        .annotate(
-            since=Min("updated_at"),
-            first=Min("month"),
-            last=Max("month"),
-            count=Count("pk"),
-            year_id=Max("scheme__financial_year_id"),
-        )
-        .values_list("scheme_id", "since", "first", "last", "count", "year_id")
-    )
-    gaps = [row[0] for row in schemes if row[3] - row[2] + 1 != row[4]]
-    months: dict[int, list[int]] = defaultdict(list)
-    for scheme_id, month in (
-        pending.filter(scheme_id__in=gaps)
+        .select_related("scheme__organisation", "scheme__financial_year")
         .order_by("scheme_id", "month")
-        .values_list("scheme_id", "month")
-        if gaps
-        else ()
-    ):
-        months[scheme_id].append(month)
-    return schemes, {scheme_id: tuple(found) for scheme_id, found in months.items()}
+    )
+    if not pending:
+        return []
+    touched = set(
+        SchemeChange.objects.filter(
+            scheme_id__in={r.scheme_id for r in pending},
+            changed_by=user,
+            field__startswith="Month ",
+        ).values_list("scheme_id", "field")
+    )
+    by_scheme: dict[int, list[MonthlyReturn]] = defaultdict(list)
+    for ret in pending:
+        if not any((ret.scheme_id, f) in touched for f in _return_fields(ret.month).values()):
+            by_scheme[ret.scheme_id].append(ret)
+    tasks = []
+    for waiting in by_scheme.values():
+        scheme, first = waiting[0].scheme, waiting[0]
+        labels = [month_label(scheme.financial_year, r.month) for r in waiting]
+        what = (
+            f"Assure the {labels[0]} return"
+            if len(waiting) == 1
+            else f"Assure {len(waiting)} returns ({', '.join(labels)})"
+        )
+        tasks.append(
+            selectors.Task(
+                scheme,
+                what,
+                reverse("return_assure", args=[scheme.pk, first.month]),
+                min(r.updated_at for r in waiting),
+            )
+        )
+    return tasks
 
 
 TRANSITION_BUTTONS = [
@@ -1209,21 +972,13 @@ def _month_status(year: FinancialYear, month: int, ret, day: date, owed: bool) -
     return f"due by {_day(return_deadline(year, month))}"
 
 
-# A scheme's returns for its page, written out: the ORM took as long to build this query as
-# the database took to answer it.
-_RETURNS_SQL = "SELECT {} FROM governance_monthlyreturn WHERE scheme_id = %s".format(  # noqa: S608, UP032  # nosec B608
-    selectors.columns_of(MonthlyReturn)
-)
-
-
 def _delivery_section(user, scheme: Scheme) -> selectors.Section | None:
     """The scheme page's Delivery block: plan against returns by month, RAG, history."""
     if scheme.state not in DELIVERY_STATES:
         return None
     year, day = scheme.financial_year, _today(None)
-    returns = {r.month: r for r in MonthlyReturn.objects.raw(_RETURNS_SQL, [scheme.pk])}
-    # the page's history has read every change already: the returns' are among them
-    history = [c for c in selectors.changes_on_page(scheme) if c.field.startswith(RETURN_FIELD)]
+    returns = {r.month: r for r in scheme.returns.select_related("entered_by", "assured_by")}
+    history = list(return_history(scheme))
     as_at = reporting_month(year, day)
     rating = assess(
         scheme.plan, {m: (r.actual, r.forecast_outturn) for m, r in returns.items()}, as_at

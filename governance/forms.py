@@ -2,7 +2,7 @@ import zipfile
 
 from crispy_forms.bootstrap import FormActions
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
+from crispy_forms.layout import Column, Div, Fieldset, Layout, Row, Submit
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -128,49 +128,38 @@ class SchemeForm(forms.ModelForm):
 
 
 class SchemeFilterForm(forms.Form):
-    """The scheme list's filters, drawn by hand (governance/_scheme_filter.html): through
-    crispy-forms and the widgets' templates they cost a third of the list page's time. The
-    options come from the reference data the process holds, and each filter cleans to an id.
-    """
-
     q = forms.CharField(label="Search", required=False, max_length=200)
-    organisation = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-    financial_year = forms.TypedChoiceField(
-        coerce=int, required=False, empty_value=None, label="Year"
+    organisation = forms.ModelChoiceField(
+        Organisation.objects.none(), required=False, empty_label="All organisations"
     )
-    programme_area = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    financial_year = forms.ModelChoiceField(
+        FinancialYear.objects.all(), required=False, label="Year", empty_label="All years"
+    )
+    programme_area = forms.ModelChoiceField(
+        ProgrammeArea.objects.all(), required=False, empty_label="All programme areas"
+    )
     state = forms.ChoiceField(choices=[("", "Any state"), *SchemeState.choices], required=False)
 
-    def __init__(self, *args, organisations, reference, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        for name, empty, objects in (
-            ("organisation", "All organisations", organisations),
-            ("financial_year", "All years", reference.years.values()),
-            ("programme_area", "All programme areas", reference.programme_areas.values()),
-        ):
-            self.fields[name].choices = [("", empty), *((o.pk, str(o)) for o in objects)]
-
-    def filters(self) -> tuple:
-        """The valid filters chosen, as a key (governance.kept)."""
-        data = self.cleaned_data
-        return tuple(data[f] for f in ("q", "organisation", "financial_year", "programme_area"))
-
-    def selects(self) -> list[tuple[forms.BoundField, list[tuple[str, str, bool]]]]:
-        return [
-            select_options(self[name])
-            for name in ("organisation", "financial_year", "programme_area", "state")
-        ]
-
-
-def select_options(field: forms.BoundField) -> tuple[forms.BoundField, list[tuple[str, str, bool]]]:
-    """A drop-down with its options as (value, label, selected), for a form drawn by hand."""
-    chosen = "" if field.value() is None else str(field.value())
-    options = [(str(value), label, str(value) == chosen) for value, label in field.field.choices]
-    return field, options
+        # only the organisations of the user's own systems: those are the schemes they see
+        self.fields["organisation"].queryset = Organisation.objects.filter(
+            system_id__in=user.system_ids
+        )
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.form_class = "row g-2 align-items-end"
+        self.helper.layout = Layout(
+            Div("q", css_class="col-12 col-md-3"),
+            Div("organisation", css_class="col-6 col-md-2"),
+            Div("financial_year", css_class="col-6 col-md-2"),
+            Div("programme_area", css_class="col-6 col-md-2"),
+            Div("state", css_class="col-6 col-md-2"),
+            Div(Submit("filter", "Filter", css_class="btn-primary mb-3"), css_class="col-auto"),
+        )
 
 
 class ReviewForm(VersionedForm):
-    drawn_once = True  # fixed fields: a blank one is drawn once (qipp.crispy_form)
     # The two reviews are independent: the other one being recorded meanwhile is no conflict,
     # so the form carries the submission it reviews as well as the version it was drawn from.
     round = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
@@ -220,7 +209,6 @@ class SubmitForm(VersionedForm):
 
 
 class WithdrawForm(VersionedForm):
-    drawn_once = True  # fixed fields: a blank one is drawn once (qipp.crispy_form)
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=5000,

@@ -2,12 +2,11 @@
 
 from crispy_forms.bootstrap import FormActions
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Layout, Row, Submit
+from crispy_forms.layout import Column, Div, Layout, Row, Submit
 from django import forms
 
-from governance.forms import VersionedForm, select_options
+from governance.forms import VersionedForm
 from governance.models import MAX_MONTHLY_AMOUNT, MONTH_NAMES, MONTHS, FinancialYear
-from governance.reference import reference
 
 # A forecast outturn is a year's saving: up to twelve of the largest months.
 MAX_FORECAST = MAX_MONTHLY_AMOUNT * 12
@@ -31,7 +30,6 @@ def _money_field(label: str, *, limit, required: bool = True, help_text: str = "
 
 
 class StartDeliveryForm(VersionedForm):
-    drawn_once = True  # fixed fields: a blank one is drawn once (qipp.crispy_form)
     comment = forms.CharField(
         label="Note for the scheme's history (optional)",
         required=False,
@@ -49,7 +47,6 @@ class StartDeliveryForm(VersionedForm):
 
 
 class CompleteForm(VersionedForm):
-    drawn_once = True  # fixed fields: a blank one is drawn once (qipp.crispy_form)
     delivered = forms.CharField(
         label="What was delivered",
         max_length=10000,
@@ -73,7 +70,6 @@ class CompleteForm(VersionedForm):
 
 
 class StopForm(VersionedForm):
-    drawn_once = True  # fixed fields: a blank one is drawn once (qipp.crispy_form)
     decision = forms.CharField(
         label="QAG's decision",
         max_length=10000,
@@ -158,8 +154,9 @@ class AssureForm(forms.Form):
 
 
 class DashboardForm(forms.Form):
-    # the years from the reference data in hand; cleans to the FinancialYear
-    year = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Year")
+    year = forms.ModelChoiceField(
+        FinancialYear.objects.all(), required=False, empty_label=None, to_field_name="start_year"
+    )
     month = forms.TypedChoiceField(
         label="As at",
         coerce=int,
@@ -173,13 +170,11 @@ class DashboardForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.years = {y.start_year: y for y in reference().years.values()}
-        self.fields["year"].choices = [(start, y.label) for start, y in self.years.items()]
-
-    def selects(self):
-        """Drawn by hand (delivery/_dashboard_filter.html), as the scheme list's filters are."""
-        return [select_options(self["year"]), select_options(self["month"])]
-
-    def clean_year(self) -> FinancialYear | None:
-        start = self.cleaned_data["year"]
-        return None if start is None else self.years[start]
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.form_class = "row g-2 align-items-end"
+        self.helper.layout = Layout(
+            Div("year", css_class="col-6 col-md-3"),
+            Div("month", css_class="col-6 col-md-3"),
+            Div(Submit("show", "Show", css_class="btn-primary mb-3"), css_class="col-auto"),
+        )

@@ -7,7 +7,10 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import connection, models
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.functional import cached_property
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 
@@ -53,24 +56,6 @@ class Organisation(models.Model):
         return f"{self.code} - {self.name}"
 
 
-# A user's roles, organisations (with their systems) and whether they are on any scheme's
-# team, in one query (User._load_access). The user's id is written into the SQL, not sent as a
-# parameter: a prepared statement's generic plan, made for any user, reads every scheme to
-# answer the team question for one who leads none (an SRO may lead hundreds); planned for the
-# one id, it reads four indexes. Only an int is ever written in.
-ACCESS_SQL = (
-    "SELECT 'role', g.name, NULL, NULL FROM auth_group g"
-    " INNER JOIN governance_user_groups ug ON ug.group_id = g.id WHERE ug.user_id = {user}"
-    " UNION ALL"
-    " SELECT 'member', NULL, m.organisation_id, o.system_id FROM governance_membership m"
-    " INNER JOIN governance_organisation o ON o.id = m.organisation_id WHERE m.user_id = {user}"
-    " UNION ALL"
-    " SELECT 'team', NULL, NULL, NULL WHERE EXISTS (SELECT 1 FROM governance_scheme"
-    " WHERE project_lead_id = {user} OR sro_id = {user} OR clinical_lead_id = {user}"
-    " OR finance_lead_id = {user})"
-)
-
-
 class User(AbstractUser):
     profession = models.CharField(
         max_length=30,
@@ -87,61 +72,40 @@ class User(AbstractUser):
         ordering = ["username"]
 
     def __str__(self):
-        return self.name_of(self.username, self.first_name, self.last_name)
-
-    @staticmethod
-    def name_of(username: str, first_name: str, last_name: str) -> str:
-        """What str(user) shows, from the three columns (lists read as plain rows use it)."""
-        return f"{first_name} {last_name}".strip() or username
+        return self.get_full_name() or self.username
 
     def has_role(self, role: str) -> bool:
         return role in self.role_names
 
-    # Cached on the instance: checked many times while one page renders.
-    @property
+    # Each cached on the instance: checked many times while one page renders.
+    @cached_property
     def role_names(self) -> set[str]:
-        if not hasattr(self, "_role_names"):
-            self._load_access()
-        return self._role_names
+        return set(self.groups.values_list("name", flat=True))
+
+    @cached_property
+    def _memberships(self) -> list[tuple[int, int]]:
+        # both sets in one query: nearly every page asks for both
+        return list(self.memberships.values_list("organisation_id", "organisation__system_id"))
 
     @property
     def organisation_ids(self) -> set[int]:
-        if not hasattr(self, "_organisation_ids"):
-            self._load_access()
-        return self._organisation_ids
+        return {organisation for organisation, _system in self._memberships}
 
     @property
     def system_ids(self) -> set[int]:
-        if not hasattr(self, "_system_ids"):
-            self._load_access()
-        return self._system_ids
+        return {system for _organisation, system in self._memberships}
 
-    @property
+    @cached_property
     def on_a_team(self) -> bool:
         """Whether the user is project lead, SRO, clinical or finance lead of any scheme."""
-        if not hasattr(self, "_on_a_team"):
-            self._load_access()
-        return self._on_a_team
+        return Scheme.objects.filter(
+            Q(project_lead=self) | Q(sro=self) | Q(clinical_lead=self) | Q(finance_lead=self)
+        ).exists()
 
     def forget_access(self) -> None:
         """Read roles, organisations and teams again when next asked: they have changed."""
-        for name in ("_role_names", "_organisation_ids", "_system_ids", "_on_a_team"):
+        for name in ("role_names", "_memberships", "on_a_team"):
             self.__dict__.pop(name, None)
-
-    def _load_access(self) -> None:
-        """Roles, organisations and systems, and whether the user is on any scheme's team, in
-        one query: nearly every page needs the first three, the task lists the last. Plain
-        SQL: the ORM spends several times longer building these queries than the database
-        spends answering them, and this one runs on every request."""
-        # only an int is written into the SQL (ACCESS_SQL says why)
-        sql = ACCESS_SQL.format(user=int(self.pk))  # noqa: S608  # nosec B608
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            rows = cursor.fetchall()
-        self._role_names = {name for kind, name, _, _ in rows if kind == "role"}
-        self._organisation_ids = {org for kind, _, org, _ in rows if kind == "member"}
-        self._system_ids = {system for kind, _, _, system in rows if kind == "member"}
-        self._on_a_team = any(kind == "team" for kind, *_ in rows)
 
     @property
     def role_labels(self) -> list[str]:
@@ -228,19 +192,6 @@ class AreaOfSpend(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "areas of spend"
-
-    def __str__(self):
-        return self.name
-
-
-class Stamp(models.Model):
-    """A token that changes whenever a set of tables does (database triggers: "reference" in
-    the same transaction, migration 0006; "figures" and "schemes" as the transaction commits,
-    0009). What a process keeps of those tables stays valid for as long as the token is the
-    same: governance.reference and governance.kept. Written by the triggers only."""
-
-    name = models.CharField(max_length=30, primary_key=True)
-    token = models.CharField(max_length=40)
 
     def __str__(self):
         return self.name
@@ -440,15 +391,7 @@ class Scheme(ConcurrentTransitionMixin, models.Model):
         return f"{self.reference} {self.title}"
 
     def get_absolute_url(self):
-        from governance.links import object_url  # reversed once per process, not per row
-
-        return object_url("scheme_detail", self.pk)
-
-    @property
-    def state_fields(self):
-        # django-fsm's own looks for the state fields among all of a scheme's fields, for
-        # every scheme loaded (a list loads 25): there is the one
-        return (self._meta.get_field("state"),)
+        return reverse("scheme_detail", args=[self.pk])
 
     @property
     def state_words(self) -> str:

@@ -10,7 +10,6 @@ from django.db.models import Q, QuerySet
 
 from governance import roles
 from governance.models import Scheme, SchemeState
-from governance.reference import reference
 
 
 def is_team(user, scheme: Scheme) -> bool:
@@ -37,24 +36,12 @@ def visible_schemes(user) -> QuerySet[Scheme]:
     """The schemes a user may see: the same rule as can_view_scheme, as one query."""
     if not user.is_authenticated or not user.is_active:
         return Scheme.objects.none()
-    in_systems, drafts, team_member = visibility(user)
-    visible = ~Q(state=SchemeState.DRAFT) & Q(organisation_id__in=in_systems)
-    if drafts:
-        visible |= Q(state=SchemeState.DRAFT, organisation_id__in=drafts)
-    if team_member:
-        # most users lead no scheme: without these, the database counts from an index
-        for role in ("project_lead", "sro", "clinical_lead", "finance_lead"):
-            visible |= Q(**{f"{role}_id": team_member})
-    return Scheme.objects.filter(visible)
-
-
-def visibility(user) -> tuple:
-    """What visible_schemes() depends on for a signed-in user, also a key for what is kept of
-    it (governance.kept): the organisations of their systems (from the reference data: no join
-    to find them), those whose drafts they see as PMO, and the user when on a scheme's team."""
-    in_systems = tuple(o.pk for o in reference().organisations_in(user.system_ids))
-    drafts = tuple(sorted(user.organisation_ids)) if user.has_role(roles.PMO) else ()
-    return in_systems, drafts, user.pk if user.on_a_team else None
+    team = Q(project_lead=user) | Q(sro=user) | Q(clinical_lead=user) | Q(finance_lead=user)
+    draft_ok = team
+    if user.has_role(roles.PMO):
+        draft_ok |= Q(organisation_id__in=user.organisation_ids)
+    others = ~Q(state=SchemeState.DRAFT) & Q(organisation__system_id__in=user.system_ids)
+    return Scheme.objects.filter(others | team | (Q(state=SchemeState.DRAFT) & draft_ok))
 
 
 def _not_signed_in(user) -> str | None:

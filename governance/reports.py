@@ -15,13 +15,11 @@ import io
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from functools import reduce
-from html import escape
 from operator import add
 
 from django.db.models import BigIntegerField, F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Round
 
-from governance.kept import FIGURES, kept
 from governance.models import (
     MONTH_NAMES,
     PLAN_FIELDS,
@@ -31,7 +29,6 @@ from governance.models import (
     Scheme,
     SchemeState,
 )
-from governance.reference import reference
 
 TABLES = {
     "summary": "Summary",
@@ -43,7 +40,6 @@ BY_CHOICES = {"organisation": "Organisation", "programme_area": "Programme area"
 # The other two tables are by organisation by nature.
 TABLES_WITH_BY = {"summary", "forecast"}
 # A scheme still in development is identified QIPP; a stopped one keeps its plan and actuals.
-# (Migration 0009 names them too: changing this set changes the figures.)
 NOT_COUNTED = [SchemeState.REJECTED, SchemeState.WITHDRAWN]
 GRAND_TOTAL = "Grand Total"
 UNIDENTIFIED = "Unidentified"
@@ -185,7 +181,7 @@ class Figures:
 # --- the queries ---
 
 
-def from_pence(pence) -> Decimal:
+def _pounds(pence) -> Decimal:
     return Decimal(pence or 0) / 100
 
 
@@ -193,7 +189,7 @@ def _pence(expression):
     return Cast(Round(expression * 100), BigIntegerField())
 
 
-def plan_pence(months):
+def _plan_pence(months):
     """The plan of `months` of a scheme, in pence: one SQL expression."""
     if not months:
         return Value(0, output_field=BigIntegerField())
@@ -208,65 +204,52 @@ def counted_schemes(year: FinancialYear, system_ids=None):
     return schemes
 
 
-def scheme_sums(month: int) -> dict:
-    """A scheme's returns as at `month`, as annotations in pence: r_actual, its actuals to date
-    (0 with none); r_assured, its PMO assured values to date (None with none); r_forecast, the
-    forecast outturn on its latest return that has one (None with none)."""
+def scheme_figures(
+    year: FinancialYear, month: int, *, by: str | None, system_ids=None
+) -> dict[str, Figures]:
+    """Figures per organisation code or programme area name (by=None: one total): one query.
+
+    A scheme's forecast outturn is the forecast on its latest return at or before the month;
+    without one, its actuals to date plus its plan for the months still to come.
+    """
     returns = MonthlyReturn.objects.filter(scheme=OuterRef("pk"), month__lte=month).order_by()
     per_scheme = returns.values("scheme")
     actual = Subquery(
         per_scheme.annotate(t=Sum(_pence(F("actual")))).values("t"),
         output_field=BigIntegerField(),
     )
-    return {
-        "r_actual": Coalesce(actual, Value(0), output_field=BigIntegerField()),
-        "r_assured": Subquery(
-            per_scheme.filter(pmo_assured__isnull=False)
-            .annotate(t=Sum(_pence(F("pmo_assured"))))
-            .values("t"),
-            output_field=BigIntegerField(),
-        ),
-        "r_forecast": Subquery(
-            returns.filter(forecast_outturn__isnull=False)
-            .order_by("-month")
-            .values(p=_pence(F("forecast_outturn")))[:1],
-            output_field=BigIntegerField(),
-        ),
-    }
-
-
-def _systems(system_ids):
-    """The key of a selection of systems, for governance.kept.kept."""
-    return None if system_ids is None else frozenset(system_ids)
-
-
-def scheme_figures(
-    year: FinancialYear, month: int, *, by: str, system_ids=None
-) -> dict[str, Figures]:
-    """Figures per organisation code or programme area name: one query, its answer kept until
-    the figures change (governance.kept).
-
-    A scheme's forecast outturn is the forecast on its latest return at or before the month;
-    without one, its actuals to date plus its plan for the months still to come.
-    """
-    key = ("scheme_figures", year.pk, month, by, _systems(system_ids))
-    return dict(kept(FIGURES, key, lambda: _scheme_figures(year, month, by, system_ids)))
-
-
-def _scheme_figures(year: FinancialYear, month: int, by: str, system_ids):
+    assured = Subquery(
+        per_scheme.filter(pmo_assured__isnull=False)
+        .annotate(t=Sum(_pence(F("pmo_assured"))))
+        .values("t"),
+        output_field=BigIntegerField(),
+    )
+    forecast = Subquery(
+        returns.filter(forecast_outturn__isnull=False)
+        .order_by("-month")
+        .values(p=_pence(F("forecast_outturn")))[:1],
+        output_field=BigIntegerField(),
+    )
+    group = {"recovery": F("is_recovery")}
+    if by is not None:
+        group["label"] = F(_LABEL_FIELDS[by])
     rows = (
         counted_schemes(year, system_ids)
-        .annotate(**scheme_sums(month))
-        .values(recovery=F("is_recovery"), label=F(_LABEL_FIELDS[by]))
         .annotate(
-            annual_plan=Sum(plan_pence(range(1, 13))),
-            ytd_plan=Sum(plan_pence(range(1, month + 1))),
+            r_actual=Coalesce(actual, Value(0), output_field=BigIntegerField()),
+            r_assured=assured,
+            r_forecast=forecast,
+        )
+        .values(**group)
+        .annotate(
+            annual_plan=Sum(_plan_pence(range(1, 13))),
+            ytd_plan=Sum(_plan_pence(range(1, month + 1))),
             ytd_actual=Sum("r_actual"),
             ytd_assured=Sum("r_assured"),
             forecast=Sum(
                 Coalesce(
                     "r_forecast",
-                    F("r_actual") + plan_pence(range(month + 1, 13)),
+                    F("r_actual") + _plan_pence(range(month + 1, 13)),
                     output_field=BigIntegerField(),
                 )
             ),
@@ -276,35 +259,30 @@ def _scheme_figures(year: FinancialYear, month: int, by: str, system_ids):
     found: dict[str, Figures] = {}
     for row in rows:
         figures = Figures(
-            ytd_actual=from_pence(row["ytd_actual"]),
-            ytd_assured=None if row["ytd_assured"] is None else from_pence(row["ytd_assured"]),
+            ytd_actual=_pounds(row["ytd_actual"]),
+            ytd_assured=None if row["ytd_assured"] is None else _pounds(row["ytd_assured"]),
         )
         if row["recovery"]:
-            figures.recovery_forecast = from_pence(row["forecast"])
+            figures.recovery_forecast = _pounds(row["forecast"])
         else:
-            figures.annual_plan = from_pence(row["annual_plan"])
-            figures.ytd_plan = from_pence(row["ytd_plan"])
-            figures.existing_forecast = from_pence(row["forecast"])
-        label = row["label"]
+            figures.annual_plan = _pounds(row["annual_plan"])
+            figures.ytd_plan = _pounds(row["ytd_plan"])
+            figures.existing_forecast = _pounds(row["forecast"])
+        label = row.get("label", GRAND_TOTAL)
         found[label] = found[label] + figures if label in found else figures
     return found
 
 
 def identified(year: FinancialYear, system_ids=None) -> dict[tuple[str, str], Decimal]:
-    """Annual plans of the identified (non-recovery) schemes per (organisation, area of spend),
-    kept until the figures change."""
-
-    def work():
-        rows = (
-            counted_schemes(year, system_ids)
-            .filter(is_recovery=False)
-            .values_list("organisation__code", "area_of_spend__name")
-            .annotate(plan=Sum(plan_pence(range(1, 13))))
-            .order_by()
-        )
-        return {(org, area): from_pence(plan) for org, area, plan in rows}
-
-    return dict(kept(FIGURES, ("identified", year.pk, _systems(system_ids)), work))
+    """Annual plans of the identified (non-recovery) schemes per (organisation, area of spend)."""
+    rows = (
+        counted_schemes(year, system_ids)
+        .filter(is_recovery=False)
+        .values_list("organisation__code", "area_of_spend__name")
+        .annotate(plan=Sum(_plan_pence(range(1, 13))))
+        .order_by()
+    )
+    return {(org, area): _pounds(plan) for org, area, plan in rows}
 
 
 def requirements(year: FinancialYear, system_ids=None) -> dict[str, Decimal]:
@@ -313,7 +291,7 @@ def requirements(year: FinancialYear, system_ids=None) -> dict[str, Decimal]:
     if system_ids is not None:
         targets = targets.filter(organisation__system_id__in=system_ids)
     rows = targets.values_list("organisation__code", _pence(F("requirement")))
-    return {org: from_pence(pence) for org, pence in rows}
+    return {org: _pounds(pence) for org, pence in rows}
 
 
 def _sorted(labels):
@@ -523,9 +501,10 @@ def parse_selection(table: str, *, year, month, by) -> tuple[FinancialYear, int,
     by = str(by or "organisation")
     if by not in BY_CHOICES:
         raise ReportError(f"Group by organisation or programme_area, not {by!r}.")
-    financial_year = next((y for y in reference().years.values() if y.start_year == start), None)
-    if financial_year is None:
-        raise ReportError(f"There is no financial year {year} in the system yet.")
+    try:
+        financial_year = FinancialYear.objects.get(start_year=start)
+    except FinancialYear.DoesNotExist:
+        raise ReportError(f"There is no financial year {year} in the system yet.") from None
     return financial_year, month, by
 
 
@@ -623,19 +602,25 @@ class Series:
 
 
 def chart(year: FinancialYear, month: int, system_ids=None) -> list[Series]:
-    """Cumulative savings by month for the selection, savings positive: three queries, their
-    answers kept until the figures change.
+    """Cumulative savings by month for the selection, savings positive: three queries.
 
     The forecast runs from the actuals to date to the forecast outturn at month 12, spread over
     the remaining months in proportion to their plan (evenly where there is no plan left).
     """
-    plan, by_month = kept(
-        FIGURES, ("chart", year.pk, _systems(system_ids)), lambda: _by_month(year, system_ids)
+    schemes = counted_schemes(year, system_ids)
+    plan_row = schemes.filter(is_recovery=False).aggregate(
+        **{f"m{m}": Sum(_plan_pence([m])) for m in range(1, 13)}
     )
-    actual = {m: from_pence(pence) for m, (pence, _) in by_month.items() if m <= month}
-    assured = {m: pence for m, (_, pence) in by_month.items() if m <= month}
-    # the total of the organisations' figures, which the summary on the same page has asked for
-    outturn = _total(scheme_figures(year, month, by="organisation", system_ids=system_ids).values())
+    plan = [_pounds(plan_row[f"m{m}"]) for m in range(1, 13)]
+    delivered = (
+        MonthlyReturn.objects.filter(scheme__in=schemes, month__lte=month)
+        .values("month")
+        .annotate(actual=Sum(_pence(F("actual"))), assured=Sum(_pence(F("pmo_assured"))))
+        .order_by()
+    )
+    actual = {r["month"]: _pounds(r["actual"]) for r in delivered}
+    assured = {r["month"]: r["assured"] for r in delivered}
+    outturn = _total(scheme_figures(year, month, by=None, system_ids=system_ids).values())
 
     def cumulative(values):
         running, points = ZERO, []
@@ -648,7 +633,7 @@ def chart(year: FinancialYear, month: int, system_ids=None) -> list[Series]:
     actual_points = cumulative((m, actual.get(m, ZERO)) for m in range(1, month + 1))
     # the assured line stops at the last month the PMO has assured anything
     assured_to = max((m for m, v in assured.items() if v is not None), default=0)
-    assured_points = cumulative((m, from_pence(assured.get(m))) for m in range(1, assured_to + 1))
+    assured_points = cumulative((m, _pounds(assured.get(m))) for m in range(1, assured_to + 1))
     to_date = actual_points[-1][1]
     remaining_plan = plan[month:]
     still_to_come = outturn.forecast - to_date
@@ -670,23 +655,6 @@ def chart(year: FinancialYear, month: int, system_ids=None) -> list[Series]:
     return series
 
 
-def _by_month(year: FinancialYear, system_ids) -> tuple[list[Decimal], dict[int, tuple]]:
-    """The plan of each month (recovery actions apart), and {month: (actual, assured)} in pence
-    of the returns of every month (assured None when none of that month's has one)."""
-    schemes = counted_schemes(year, system_ids)
-    plan_row = schemes.filter(is_recovery=False).aggregate(
-        **{f"m{m}": Sum(plan_pence([m])) for m in range(1, 13)}
-    )
-    delivered = (
-        MonthlyReturn.objects.filter(scheme__in=schemes)
-        .values("month")
-        .annotate(actual=Sum(_pence(F("actual"))), assured=Sum(_pence(F("pmo_assured"))))
-        .order_by()
-    )
-    plan = [from_pence(plan_row[f"m{m}"]) for m in range(1, 13)]
-    return plan, {r["month"]: (r["actual"], r["assured"]) for r in delivered}
-
-
 def _tick_step(span: Decimal) -> Decimal:
     """A round step (1, 2, 2.5 or 5 times a power of ten) giving at most five intervals."""
     magnitude = Decimal(10) ** (len(str(int(span / 5))) - 1)
@@ -696,59 +664,84 @@ def _tick_step(span: Decimal) -> Decimal:
     return magnitude * 10
 
 
-def chart_svg(series: list[Series], *, title: str) -> str:
-    """An inline SVG line chart, drawn on the server: no script, nothing fetched."""
+@dataclass
+class ChartLine:
+    name: str
+    colour: str
+    dashed: bool
+    points: str  # "x,y x,y ..." for the polyline
+    key_x: int  # where its entry in the key starts
+
+
+@dataclass
+class ChartTick:
+    y: str
+    label: str  # £'000
+
+
+@dataclass
+class Chart:
+    """Where each line, tick and label of the chart goes, in the SVG's own units, for
+    templates/reports/_chart.html to draw: no script, nothing fetched."""
+
+    title: str
+    width: int
+    height: int
+    left: int  # the plot's left edge
+    right: int  # and its right edge
+    plot_top: int
+    plot_bottom: int
+    ticks: list[ChartTick]
+    months: list[tuple[str, str]]  # (x, name)
+    lines: list[ChartLine]
+
+    @property
+    def middle(self) -> str:
+        """Half way down the plot, where the axis title goes."""
+        return f"{(self.plot_top + self.plot_bottom) / 2:.0f}"
+
+
+def chart_drawing(series: list[Series], *, title: str) -> Chart:
+    """The chart of `series`: the axis runs from tick to tick, about five ticks of a round
+    step, months along the bottom."""
     width, height = 720, 300
     left, right, top, bottom = 70, 20, 20, 60
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for s in series for _m, v in s.points]
     highest, lowest = max([Decimal(5000), *values]), min([ZERO, *values])
     step = _tick_step(highest - lowest)
-    # the axis runs from tick to tick
     top_value = (highest / step).to_integral_value(rounding=ROUND_CEILING) * step
     bottom_value = (lowest / step).to_integral_value(rounding=ROUND_FLOOR) * step
     span = top_value - bottom_value
 
-    def x(month: int) -> float:
-        return left + plot_w * (month - 1) / 11
+    def x(month: int) -> str:
+        return f"{left + plot_w * (month - 1) / 11:.1f}"
 
-    def y(value: Decimal) -> float:
-        return top + plot_h * float((top_value - value) / span)
+    def y(value: Decimal) -> str:
+        return f"{top + plot_h * float((top_value - value) / span):.1f}"
 
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-labelledby="chart-title" class="w-100" style="max-width:{width}px">',
-        f'<title id="chart-title">{escape(title)}</title>',
+    ticks = [
+        ChartTick(y(bottom_value + step * tick), f"{thousands(-(bottom_value + step * tick)):,}")
+        for tick in range(int(span / step) + 1)
     ]
-    for tick in range(int(span / step) + 1):
-        value = bottom_value + step * tick
-        parts.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
-            'stroke="#ddd"/>'
-            f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end" font-size="11">'
-            f"{thousands(-value):,}</text>"
-        )
-    for m, name in enumerate(MONTH_NAMES, start=1):
-        parts.append(
-            f'<text x="{x(m):.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
-            f'font-size="11">{name}</text>'
-        )
-    parts.append(
-        f'<text x="12" y="{top + plot_h / 2:.0f}" font-size="11" text-anchor="middle" '
-        f'transform="rotate(-90 12 {top + plot_h / 2:.0f})">Cumulative savings, £\'000</text>'
+    return Chart(
+        title=title,
+        width=width,
+        height=height,
+        left=left,
+        right=width - right,
+        plot_top=top,
+        plot_bottom=top + plot_h,
+        ticks=ticks,
+        months=[(x(m), name) for m, name in enumerate(MONTH_NAMES, start=1)],
+        lines=[
+            ChartLine(
+                name=s.name,
+                colour=s.colour,
+                dashed=s.dashed,
+                points=" ".join(f"{x(m)},{y(v)}" for m, v in s.points),
+                key_x=left + index * 140,
+            )
+            for index, s in enumerate(series)
+        ],
     )
-    for index, s in enumerate(series):
-        points = " ".join(f"{x(m):.1f},{y(v):.1f}" for m, v in s.points)
-        dash = ' stroke-dasharray="6 4"' if s.dashed else ""
-        parts.append(
-            f'<polyline fill="none" stroke="{s.colour}" stroke-width="2.5"{dash} '
-            f'points="{points}"><title>{escape(s.name)}</title></polyline>'
-        )
-        key_x = left + index * 140
-        parts.append(
-            f'<line x1="{key_x}" x2="{key_x + 24}" y1="{height - 12}" y2="{height - 12}" '
-            f'stroke="{s.colour}" stroke-width="3"{dash}/>'
-            f'<text x="{key_x + 30}" y="{height - 8}" font-size="12">{escape(s.name)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)

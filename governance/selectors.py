@@ -3,26 +3,14 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
-from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse, reverse_lazy
 from django_fsm import can_proceed
 from django_fsm_log.models import StateLog
 
 from governance import policy, roles
-from governance.models import (
-    Review,
-    ReviewKind,
-    Scheme,
-    SchemeChange,
-    SchemeDocument,
-    SchemeState,
-    User,
-)
-from governance.reference import reference
+from governance.models import Review, ReviewKind, Scheme, SchemeState
 
 
 @dataclass
@@ -46,15 +34,19 @@ class Task:
         return cls(None, what, url, since, scheme_id)
 
 
+# A scheme's texts that may run to 10,000 or 20,000 characters: lists do not show them.
+LONG_TEXTS = ("description", "closure_delivered", "closure_lessons", "stop_decision")
+
+
 def with_schemes(tasks: list[Task]) -> list[Task]:
     """`tasks` with every scheme loaded (what the task list shows of it), in one query."""
     missing = {task.scheme_id for task in tasks if task.scheme is None}
     if missing:
-        schemes = by_id(Scheme, missing, leave_out=LONG_TEXTS)
-        reference().attach(schemes.values())
+        schemes = Scheme.objects.select_related("organisation").defer(*LONG_TEXTS)
+        found = schemes.in_bulk(missing)
         for task in tasks:
             if task.scheme is None:
-                task.scheme = schemes[task.scheme_id]
+                task.scheme = found[task.scheme_id]
     return tasks
 
 
@@ -137,122 +129,9 @@ class Event:
 HISTORY_SOURCES: list[Callable] = []
 
 
-# The parts of the scheme page that are often empty (no field changed yet, no document, no
-# escalation), each asked as an Exists() in the query that loads the scheme: a part that holds
-# nothing then costs no query of its own. name -> a function giving the Exists over
-# OuterRef("pk"); other apps add theirs.
-PAGE_PARTS: dict[str, Callable] = {
-    "has_changes": lambda: Exists(SchemeChange.objects.filter(scheme=OuterRef("pk"))),
-    "has_documents": lambda: Exists(SchemeDocument.objects.filter(scheme=OuterRef("pk"))),
-}
-
-
-@cache
-def for_page() -> QuerySet:
-    """Schemes with the scheme page's PAGE_PARTS asked of each. Built once, on the first page
-    (every app has added its parts by then): the Exists() cost as much to build as a query
-    to run."""
-    return Scheme.objects.annotate(**{name: part() for name, part in PAGE_PARTS.items()})
-
-
-# Stands for the scheme's id while the page's query is compiled (_page_sql).
-_ANY_SCHEME = 2_000_000_011
-
-
-@cache
-def _page_sql() -> tuple[str, tuple]:
-    """The SQL of for_page() for one scheme, and its parameters but the scheme's id (the last
-    one). Compiled once per process: Django took as long to write it as the database takes to
-    answer it, on every scheme page."""
-    sql, params = for_page().filter(pk=_ANY_SCHEME).order_by().query.sql_with_params()
-    if not params or params[-1] != _ANY_SCHEME:
-        raise ImproperlyConfigured("The scheme page's query no longer ends with the scheme's id.")
-    return sql, tuple(params[:-1])
-
-
-def scheme_for_page(pk: int) -> Scheme | None:
-    """The scheme as for_page() loads it, or None when there is none with this id."""
-    sql, params = _page_sql()
-    found = list(Scheme.objects.raw(sql, [*params, pk]))
-    return found[0] if found else None
-
-
-# A scheme's texts that may run to 10,000 or 20,000 characters: lists read them only if shown.
-LONG_TEXTS = ("description", "closure_delivered", "closure_lessons", "stop_decision")
-
-
-@cache
-def columns_of(model, leave_out: tuple[str, ...] = ()) -> str:
-    """The model's own columns but those left out, for a query written out (read as the model
-    by Model.objects.raw(); a column left out is read if asked for)."""
-    return ", ".join(
-        field.column for field in model._meta.concrete_fields if field.name not in leave_out
-    )
-
-
-def by_id(model, ids, *, leave_out: tuple[str, ...] = ()) -> dict:
-    """{id: row} of `model` for a page's few ids, every column but those left out, in plain
-    SQL: the ORM's in_bulk() took longer to build its query than the database took to answer
-    it."""
-    ids = sorted(ids)
-    if not ids:
-        return {}
-    marks = ", ".join(["%s"] * len(ids))
-    # the model's own table and column names and placeholders only: the ids are parameters
-    sql = "SELECT {} FROM {} WHERE id IN ({})".format(  # noqa: S608, UP032  # nosec B608
-        columns_of(model, leave_out), model._meta.db_table, marks
-    )
-    return {row.pk: row for row in model.objects.raw(sql, ids)}
-
-
-# A scheme's reviews with their reviewers' names, written out for the same reason.
-_REVIEWS_SQL = (
-    "SELECT r.id, r.scheme_id, r.kind, r.round, r.reviewer_id, r.decision, r.comment,"
-    " r.created_at, r.response, r.responded_at, u.username AS reviewer_username,"
-    " u.first_name AS reviewer_first_name, u.last_name AS reviewer_last_name"
-    " FROM governance_review r INNER JOIN governance_user u ON u.id = r.reviewer_id"
-    " WHERE r.scheme_id = %s ORDER BY r.round, r.created_at"
-)
-
-
-def reviews_on_page(scheme: Scheme) -> list[Review]:
-    """The scheme's reviews in the model's order, each with `reviewer_name`."""
-    reviews = list(Review.objects.raw(_REVIEWS_SQL, [scheme.pk]))
-    for review in reviews:
-        review.reviewer_name = User.name_of(
-            review.reviewer_username, review.reviewer_first_name, review.reviewer_last_name
-        )
-    return reviews
-
-
-def holds(scheme: Scheme, part: str) -> bool:
-    """Whether a part of the scheme page may hold something: no only when the scheme was
-    loaded for_page() and the part is empty."""
-    return getattr(scheme, part, True)
-
-
-def changes_on_page(scheme: Scheme) -> list:
-    """The scheme's field changes, newest first, read once for the scheme page: its history
-    and its delivery block both show them."""
-    if not hasattr(scheme, "_changes"):
-        found = scheme.changes.select_related("changed_by") if holds(scheme, "has_changes") else []
-        scheme._changes = list(found)
-    return scheme._changes
-
-
-# A scheme's transition log with the name of who made each step, written out: the ORM took
-# three times as long to build this query as the database took to answer it.
-_LOG_SQL = (
-    "SELECT l.id, l.timestamp, l.source_state, l.state, l.description,"
-    " u.username AS by_username, u.first_name AS by_first_name, u.last_name AS by_last_name"
-    " FROM django_fsm_log_statelog l LEFT JOIN governance_user u ON u.id = l.by_id"
-    " WHERE l.content_type_id = %s AND l.object_id = %s ORDER BY l.id"
-)
-
-
 def history(scheme: Scheme) -> list[Event]:
     """The scheme's timeline: transitions, field changes and document uploads, newest first."""
-    logs = StateLog.objects.raw(_LOG_SQL, [ContentType.objects.get_for_model(Scheme).pk, scheme.pk])
+    logs = StateLog.objects.for_(scheme).select_related("by").order_by("pk")
     states = dict(SchemeState.choices)
 
     def label(state):
@@ -261,9 +140,7 @@ def history(scheme: Scheme) -> list[Event]:
     events = [
         Event(
             at=log.timestamp,
-            who=None
-            if log.by_username is None
-            else User.name_of(log.by_username, log.by_first_name, log.by_last_name),
+            who=log.by,
             what=(
                 f"{label(log.source_state)} → {label(log.state)}"
                 if log.source_state != log.state
@@ -281,7 +158,7 @@ def history(scheme: Scheme) -> list[Event]:
             what=f"Changed {change.field}",
             detail=f"{change.old_value or '(empty)'} → {change.new_value or '(empty)'}",
         )
-        for change in changes_on_page(scheme)
+        for change in scheme.changes.select_related("changed_by")
     ]
     for source in HISTORY_SOURCES:
         events += source(scheme)

@@ -3,8 +3,8 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q, QuerySet, Window
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -19,24 +19,11 @@ from governance.forms import (
     SubmitForm,
     WithdrawForm,
 )
-from governance.kept import SCHEMES, kept
-from governance.models import (
-    MONTH_NAMES,
-    ReviewKind,
-    Scheme,
-    SchemeDocument,
-    SchemeState,
-    User,
-)
-from governance.reference import reference
+from governance.models import MONTH_NAMES, ReviewKind, Scheme, SchemeDocument, SchemeState
 from governance.selectors import (
     LONG_TEXTS,
     actions_for,
-    by_id,
     history,
-    holds,
-    reviews_on_page,
-    scheme_for_page,
     sections_for,
     tasks_for,
     with_schemes,
@@ -49,22 +36,21 @@ def refuse(request, reason: str, *, action: str, target: str = ""):
     return render(request, "403.html", {"reason": reason}, status=403)
 
 
-def _scheme_for(
-    request, pk: int, *, action: str = "view", page: bool = False
-) -> tuple[Scheme | None, object]:
-    """The scheme if the user may see it, else a refusal response. For the scheme page
-    (`page`), loaded with which of its parts hold anything (selectors.PAGE_PARTS)."""
-    scheme = scheme_for_page(pk) if page else get_object_or_404(Scheme, pk=pk)
-    if scheme is None:
-        raise Http404("No scheme has this number.")
-    # Its organisation, year and areas from the reference data in hand, and its team in a
-    # second query: joining them made this one query (mostly PostgreSQL planning a nine-table
-    # join) cost five times what these two do.
-    reference().attach([scheme])
-    team = by_id(User, scheme.team_ids)
-    for field in ("project_lead", "sro", "clinical_lead", "finance_lead"):
-        if getattr(scheme, f"{field}_id"):
-            setattr(scheme, field, team[getattr(scheme, f"{field}_id")])
+def _scheme_for(request, pk: int, *, action: str = "view") -> tuple[Scheme | None, object]:
+    """The scheme if the user may see it, else a refusal response."""
+    scheme = get_object_or_404(
+        Scheme.objects.select_related(
+            "organisation__system",
+            "financial_year",
+            "programme_area",
+            "area_of_spend",
+            "project_lead",
+            "sro",
+            "clinical_lead",
+            "finance_lead",
+        ),
+        pk=pk,
+    )
     if not policy.can_view_scheme(request.user, scheme):
         return None, refuse(
             request, "You do not have access to this scheme.", action=action, target=f"scheme {pk}"
@@ -131,6 +117,7 @@ def home(request):
 
 
 TASKS_PER_PAGE = 50
+SCHEMES_PER_PAGE = 25
 
 
 @login_required
@@ -140,37 +127,9 @@ def my_tasks(request):
     return render(request, "governance/my_tasks.html", {"page": page, "tasks": page.object_list})
 
 
-def page_of_ids(queryset: QuerySet, number, per_page: int) -> tuple[int, tuple[int, ...], int]:
-    """The page of the queryset's ids that Paginator.get_page() gives: (its number, its ids,
-    the count of all), in one query (COUNT(*) OVER ()) where Paginator makes two. A page past
-    the last costs two more, for the last page."""
-    try:
-        # past a million pages every number is past the last: no offset the database refuses
-        number = min(max(int(number), 1), 1_000_000)
-    except (TypeError, ValueError):
-        number = 1
-    counted = queryset.annotate(total=Window(Count("pk"))).values_list("pk", "total")
-
-    def ids_of(number: int) -> list[tuple[int, int]]:
-        return list(counted[(number - 1) * per_page : number * per_page])
-
-    rows = ids_of(number)
-    paginator = Paginator([], per_page)
-    paginator.count = rows[0][1] if rows else queryset.count()
-    if not rows and number > paginator.num_pages:  # past the last page: the last one
-        number = paginator.num_pages
-        rows = ids_of(number) if paginator.count else []
-    return number, tuple(pk for pk, _total in rows), paginator.count
-
-
 @login_required
 def scheme_list(request):
-    held = reference()
-    form = SchemeFilterForm(
-        request.GET or None,
-        organisations=held.organisations_in(request.user.system_ids),
-        reference=held,
-    )
+    form = SchemeFilterForm(request.GET or None, user=request.user)
     schemes = policy.visible_schemes(request.user)
     if form.is_valid():
         data = form.cleaned_data
@@ -180,39 +139,13 @@ def scheme_list(request):
                 | Q(title__icontains=data["q"])
                 | Q(description__icontains=data["q"])
             )
-        for field in ("organisation", "financial_year", "programme_area"):
-            if data[field] is not None:
-                schemes = schemes.filter(**{f"{field}_id": data[field]})
-        if data["state"]:
-            schemes = schemes.filter(state=data["state"])
-    # Sort and page the ids alone, then load the page's 25 schemes: sorting every visible
-    # scheme joined to its people and areas took twice as long (benchmarks/load).
-    ordered = schemes.order_by(*held.scheme_order())
-    number = request.GET.get("page")
-    if not form.is_bound:
-        filters = ()
-    elif form.is_valid() and not form.cleaned_data["state"]:
-        filters = form.filters()
-    else:
-        filters = None
-    if filters is not None:
-        # A list that does not filter by state changes only with the schemes stamp (not with
-        # transitions): its page of ids is kept until then (governance.kept).
-        key = (policy.visibility(request.user), held.token, filters, number)
-        number, ids, count = kept(SCHEMES, key, lambda: page_of_ids(ordered, number, 25))
-    else:
-        number, ids, count = page_of_ids(ordered, number, 25)
-    paginator = Paginator([], 25)
-    paginator.count = count
-    page = Page(ids, number, paginator)
-    # The page's schemes as they are now, still visible to the user (the same rule as the
-    # list's, scheme by scheme); none of the long texts (a description may run to 20,000
-    # characters).
-    rows = by_id(Scheme, ids, leave_out=LONG_TEXTS)
-    held.attach(rows.values())
-    page.object_list = [
-        rows[pk] for pk in ids if pk in rows and policy.can_view_scheme(request.user, rows[pk])
-    ]
+        for field in ("organisation", "financial_year", "programme_area", "state"):
+            if data[field]:
+                schemes = schemes.filter(**{field: data[field]})
+    schemes = schemes.select_related("organisation", "financial_year", "programme_area").defer(
+        *LONG_TEXTS
+    )
+    page = Paginator(schemes, SCHEMES_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -224,7 +157,7 @@ def scheme_list(request):
 
 @login_required
 def scheme_detail(request, pk: int):
-    scheme, refused = _scheme_for(request, pk, page=True)
+    scheme, refused = _scheme_for(request, pk)
     if refused:
         return refused
     plan = list(zip(MONTH_NAMES, scheme.plan, strict=True))
@@ -235,10 +168,8 @@ def scheme_detail(request, pk: int):
         {
             "scheme": scheme,
             "plan": plan,
-            "reviews": reviews_on_page(scheme),
-            "documents": scheme.documents.select_related("uploaded_by")
-            if holds(scheme, "has_documents")
-            else [],
+            "reviews": scheme.reviews.select_related("reviewer"),
+            "documents": scheme.documents.select_related("uploaded_by"),
             "history": history(scheme),
             "actions": actions_for(request.user, scheme),
             "may_edit": may_edit,

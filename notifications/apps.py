@@ -18,7 +18,6 @@ class NotificationsConfig(AppConfig):
         if mine.escalation_history not in selectors.HISTORY_SOURCES:
             selectors.HISTORY_SOURCES.append(mine.escalation_history)
             selectors.SECTION_SOURCES.append(mine.escalation_section)
-            selectors.PAGE_PARTS.update(mine.PAGE_PARTS)
             selectors.TASK_SOURCES.extend([mine.remedial_tasks, mine.decision_tasks])
             selectors.TEAM_TASK_SOURCES.add(mine.remedial_tasks)
             delivery.RETURN_SAVED_HOOKS.append(rules.on_return_saved)

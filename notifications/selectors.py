@@ -1,24 +1,16 @@
 """What the governance pages show of escalations: history events, the scheme-page block, tasks.
 Added to governance.selectors' extension points by NotificationsConfig.ready()."""
 
-from django.db.models import Exists, OuterRef
 from django.urls import reverse
 
 from governance import policy, roles
-from governance.selectors import Event, Section, Task, holds
+from governance.selectors import Event, Section, Task
 from notifications.models import ACTIVE, Escalation, EscalationEvent, Level
-
-# What the scheme page asks with the scheme (governance.selectors.PAGE_PARTS).
-PAGE_PARTS = {
-    "has_escalations": lambda: Exists(Escalation.objects.filter(scheme=OuterRef("pk"))),
-}
 
 
 def escalation_history(scheme) -> list[Event]:
     """Each step of the scheme's escalations. The history is shown to everyone who may see
     the scheme, so the SRO's plan and QAG's minuted reasons stay on the escalation page."""
-    if not holds(scheme, "has_escalations"):
-        return []
     events = EscalationEvent.objects.filter(escalation__scheme=scheme).select_related(
         "by", "escalation"
     )
@@ -37,8 +29,6 @@ def escalation_history(scheme) -> list[Event]:
 def escalation_section(user, scheme) -> Section | None:
     """The scheme page's Escalations block, for those who may see escalations."""
     if policy.refusal("escalation_view", user, scheme) is not None:
-        return None
-    if not holds(scheme, "has_escalations"):
         return None
     escalations = list(scheme.escalations.select_related("owner").order_by("-raised_at")[:10])
     if not escalations:

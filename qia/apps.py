@@ -22,4 +22,3 @@ class QiaConfig(AppConfig):
         selectors.ACTION_SOURCES.append(mine.scheme_actions)
         selectors.SECTION_SOURCES.append(mine.scheme_section)
         selectors.HISTORY_SOURCES.append(mine.scheme_events)
-        selectors.PAGE_PARTS.update(mine.PAGE_PARTS)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
 from django_fsm_log.models import StateLog
 
@@ -27,7 +27,6 @@ from qia.models import (
     Capacity,
     Heading,
     PanelScore,
-    QagFlag,
     QiaVersion,
     VersionStatus,
     band_of,
@@ -204,38 +203,12 @@ SCHEME_PAGE_STEPS = {
 }
 
 
-# What the scheme page asks with the scheme (governance.selectors.PAGE_PARTS).
-PAGE_PARTS = {
-    "has_qia_versions": lambda: Exists(QiaVersion.objects.filter(qia__scheme=OuterRef("pk"))),
-    "has_qia_flags": lambda: Exists(QagFlag.objects.filter(scheme=OuterRef("pk"))),
-}
-
-
-def _versions_on_page(scheme: Scheme) -> list[QiaVersion]:
-    """The scheme's QIA versions, newest first, read once for the scheme page: its timeline,
-    its buttons and its QIA block all ask, of the scheme the page has just loaded (and the
-    page changes nothing)."""
-    if not hasattr(scheme, "_qia_versions"):
-        versions = QiaVersion.objects.filter(qia__scheme=scheme)
-        scheme._qia_versions = (
-            list(versions.select_related("qia", "created_by").order_by("-number"))
-            if selectors.holds(scheme, "has_qia_versions")
-            else []
-        )
-    return scheme._qia_versions
-
-
 def _newest_on_page(scheme: Scheme) -> QiaVersion | None:
-    versions = _versions_on_page(scheme)
-    return versions[0] if versions else None
-
-
-def _flags_on_page(scheme: Scheme) -> list[QagFlag]:
-    """The scheme's QIA flags to QAG, newest first, read once for its timeline and QIA block."""
-    if not hasattr(scheme, "_qia_flags"):
-        held = selectors.holds(scheme, "has_qia_flags")
-        scheme._qia_flags = list(scheme.qia_flags.select_related("version")) if held else []
-    return scheme._qia_flags
+    """The newest version, read once for the scheme page: its buttons and its QIA block both
+    ask, on the scheme the page has just loaded (and changes nothing)."""
+    if not hasattr(scheme, "_newest_qia_version"):
+        scheme._newest_qia_version = rules.newest_version(scheme)
+    return scheme._newest_qia_version
 
 
 def scheme_actions(user, scheme: Scheme) -> list[selectors.Action]:
@@ -478,16 +451,17 @@ def scheme_section(user, scheme: Scheme) -> selectors.Section | None:
     context = {"scheme": scheme, "version": version}
     if version is not None:
         code, label = stage(version, scheme)
-        versions = _versions_on_page(scheme)
-        signed = next((v for v in versions if v.status == VersionStatus.SIGNED_OFF), None)
-        _due_version, due = services.reassessment_due(scheme, versions=versions)
+        signed = (
+            version.qia.versions.filter(status=VersionStatus.SIGNED_OFF).order_by("-number").first()
+        )
+        _due_version, due = services.reassessment_due(scheme)
         context.update(
             {
                 "stage": code,
                 "stage_label": label,
                 "signed": signed,
                 "due": due,
-                "flags": _flags_on_page(scheme)[:3],
+                "flags": list(version.qia.scheme.qia_flags.select_related("version")[:3]),
                 "problems": services.self_assessment_problems(version)
                 if version.status == VersionStatus.SELF_ASSESSMENT
                 else [],
@@ -500,7 +474,7 @@ def scheme_section(user, scheme: Scheme) -> selectors.Section | None:
 def scheme_events(scheme: Scheme) -> list[selectors.Event]:
     """The QIA's part of the scheme timeline. A first assessment's panel and sign-off steps
     are in the scheme's own log; a re-assessment's are here."""
-    versions = _versions_on_page(scheme)
+    versions = list(QiaVersion.objects.filter(qia__scheme=scheme).select_related("created_by"))
     if not versions:
         return []
     events = [
@@ -555,6 +529,6 @@ def scheme_events(scheme: Scheme) -> list[selectors.Event]:
             detail=flag.detail,
             kind="qia",
         )
-        for flag in _flags_on_page(scheme)
+        for flag in scheme.qia_flags.all()
     ]
     return events

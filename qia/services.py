@@ -253,18 +253,14 @@ def due_since(version: QiaVersion, scheme: Scheme, now: datetime | None = None) 
     return min(moments)
 
 
-def reassessment_due(
-    scheme: Scheme, today: date | None = None, *, versions: list[QiaVersion] | None = None
-) -> tuple[QiaVersion | None, list]:
+def reassessment_due(scheme: Scheme, today: date | None = None) -> tuple[QiaVersion | None, list]:
     """The signed-off version due for re-assessment and why; (None, []) when none is.
 
-    Nothing is due while a re-assessment is under way or once the scheme has closed. Pass
-    the scheme's `versions`, newest first, when they are already loaded.
+    Nothing is due while a re-assessment is under way or once the scheme has closed.
     """
     if scheme.state not in rules.REASSESSABLE:
         return None, []
-    if versions is None:
-        versions = list(QiaVersion.objects.filter(qia__scheme=scheme).order_by("-number"))
+    versions = list(QiaVersion.objects.filter(qia__scheme=scheme).order_by("-number"))
     if not versions or versions[0].status in (
         VersionStatus.SELF_ASSESSMENT,
         VersionStatus.PANEL,

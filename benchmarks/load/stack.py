@@ -77,7 +77,7 @@ def make_session(user) -> str:
     from django.test import Client
 
     client = Client()
-    client.force_login(user, backend="governance.backends.UserBackend")
+    client.force_login(user)
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 

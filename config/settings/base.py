@@ -89,13 +89,13 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Nothing here streams a large result set; a server-side cursor (three statements on
-    # PostgreSQL, behind every drop-down of a model's rows) buys nothing but round trips.
+    # Nothing here streams a large result set: a server-side cursor (three statements on
+    # PostgreSQL for each drop-down of a model's rows) buys nothing but round trips.
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     # Parameters sent apart from the SQL, and a statement run five times on a connection
-    # prepared: PostgreSQL then plans it once, not on every request (planning was a fifth of
-    # its work under load, docs/benchmarks.md). A pooler in transaction mode (pgbouncer)
-    # cannot keep prepared statements: set DATABASE_PREPARED_STATEMENTS=0 behind one.
+    # prepared, so PostgreSQL plans it once per connection rather than on every request. A
+    # pooler in transaction mode (pgbouncer) cannot keep prepared statements: set
+    # DATABASE_PREPARED_STATEMENTS=0 behind one.
     if env_bool("DATABASE_PREPARED_STATEMENTS", True):
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             server_side_binding=True, prepare_threshold=5
@@ -117,7 +117,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # The lockout check runs first on every sign-in, then the ordinary password check.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "governance.backends.UserBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 LOGIN_URL = "login"
@@ -226,7 +226,7 @@ if TRUSTED_PROXY_COUNT:
 
 # Sessions (database-backed): signed out after QIPP_SESSION_IDLE_MINUTES without a request, and
 # QIPP_SESSION_MAX_HOURS after signing in whatever happens (governance.middleware).
-SESSION_ENGINE = "governance.backends"
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 QIPP_SESSION_IDLE_MINUTES = int(os.environ.get("QIPP_SESSION_IDLE_MINUTES", "30"))
 QIPP_SESSION_MAX_HOURS = int(os.environ.get("QIPP_SESSION_MAX_HOURS", "12"))
 SESSION_COOKIE_AGE = QIPP_SESSION_MAX_HOURS * 3600

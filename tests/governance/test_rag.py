@@ -10,7 +10,6 @@ from django.template import Context, Template
 
 from governance import delivery
 from governance.models import Scheme, SchemeState
-from governance.reference import reference
 from tests.governance import delivery_fixtures
 from tests.governance.delivery_fixtures import add_return
 
@@ -153,9 +152,8 @@ def test_lists_rate_many_schemes_as_at_the_latest_returns_due_in_two_queries(
         add_return(green, month, "1000")
         add_return(red, month, "500")
     schemes = list(Scheme.objects.order_by("pk"))
-    reference()  # the years come from the reference data the process holds
 
-    with django_assert_num_queries(2):  # the reference stamp, then the returns
+    with django_assert_num_queries(2):  # the years, then the returns
         ratings = delivery.rag_for(schemes)
 
     assert {pk: r and r.status for pk, r in ratings.items()} == {

