@@ -12,7 +12,8 @@ in the load scenario, all ask for one page for --duration seconds, on the same g
 
 It prints the requests a second, the response times and the CPU each process used per
 request, and what the pacing alone allows (users / mean wait): the ceiling of any run.
-No page of the real mix can be served faster than these.
+No page of the real mix can be served faster than these. benchmarks/load/run.py measures the
+signed-in floor page in the same run as its mix, and compares the two.
 """
 
 import argparse
@@ -30,7 +31,19 @@ HERE = Path(__file__).resolve().parent
 READER = "load-ELR-reader-1"
 
 
-def measure(args, env, work: Path, url: str, session: str | None) -> None:
+def reader():
+    """The load users' reader of ELR, who has no tasks: the floor page is their task list."""
+    from django.contrib.auth import get_user_model
+
+    found = get_user_model().objects.filter(username=READER).first()
+    if found is None:
+        raise SystemExit(f"No {READER} in the database: run benchmarks/load/run.py first.")
+    return found
+
+
+def measure(args, env, work: Path, url: str, session: str | None) -> float:
+    """Serve `url` alone to the users for --duration seconds; print what it cost and return
+    the server's CPU per request (gunicorn and PostgreSQL, in milliseconds)."""
     finished, rows, cpu = stack.serve_and_load(
         env,
         workers=args.workers,
@@ -57,6 +70,12 @@ def measure(args, env, work: Path, url: str, session: str | None) -> None:
         f"failed {total['Failure Count']}  cores busy {busy / cpu['wall']:.2f} of {os.cpu_count()}"
     )
     print(f"{'':<21} CPU per request: {per_request}")
+    return server_cpu_ms(cpu, requests)
+
+
+def server_cpu_ms(cpu: dict[str, float], requests: int) -> float:
+    """What serving cost a request: gunicorn's and PostgreSQL's CPU, in milliseconds."""
+    return (cpu["gunicorn"] + cpu["postgres"]) / max(requests, 1) * 1000
 
 
 def main():
@@ -72,13 +91,9 @@ def main():
         env = stack.environment(args.database, str(work / "static"))
         stack.setup_django(env)
         stack.prepare(migrate=False)
-        from django.contrib.auth import get_user_model
         from django.db import connections
 
-        reader = get_user_model().objects.filter(username=READER).first()
-        if reader is None:
-            raise SystemExit(f"No {READER} in {args.database}: run benchmarks/load/run.py first.")
-        session = stack.make_session(reader)
+        session = stack.make_session(reader())
         connections.close_all()
         ceiling = args.users / (sum(PACING) / 2)
         print(

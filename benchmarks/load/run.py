@@ -9,10 +9,17 @@
 3. Starts gunicorn (config.settings.bench: production settings over plain HTTP) and runs the
    locust scenario of benchmarks/load/locustfile.py headless from this machine, then stops
    gunicorn.
-4. Compares what the clients saw of their transitions with the transition log, the reviews
+4. Serves the floor page (benchmarks/load/floor.py: /tasks/ of a reader with no tasks, the
+   lightest signed-in page) to the same users on the same gunicorn for --floor-duration
+   seconds.
+5. Compares what the clients saw of their transitions with the transition log, the reviews
    and the schemes' states in the database, and prints the figures and PASS or FAIL for
-   each target: at least 150 requests a second, p95 under 250 ms, no errors, no transition
-   lost or doubled.
+   each goal: the mix costs the server (gunicorn and PostgreSQL) at most 4 times the CPU a
+   request of the floor page costs, no errors, no transition lost or doubled.
+
+Requests a second and response times are printed too, but they are not goals: on a shared
+machine they move 10-20% from hour to hour, while the ratio of two loads measured in the
+same run does not.
 
 --reuse keeps the database of an earlier run (the schemes already acted on stay as they are;
 the others are acted on this time), to repeat the load without building it again.
@@ -30,11 +37,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
-from benchmarks.load import stack  # noqa: E402
+from benchmarks.load import floor, stack  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-TARGET_RPS = 150
-TARGET_P95_MS = 250
+# The mix may cost the server at most this many times the CPU of the floor page a request.
+MOST_TIMES_THE_FLOOR = 4
 TRANSITIONS = {
     "finance review": "finance_review",
     "clinical review": "clinical_review",
@@ -256,6 +263,7 @@ def main():
     parser.add_argument("--schemes", type=int, default=5000)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--duration", type=int, default=60)
+    parser.add_argument("--floor-duration", type=int, default=30)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database", default="qipp_bench")
     parser.add_argument("--reuse", action="store_true", help="keep the database of a past run")
@@ -288,16 +296,35 @@ def main():
         print(f"\nHTTP statuses served (gunicorn access log): {dict(sorted(statuses.items()))}")
         transitions_ok, lines = verify(outcomes, before)
         print("\n".join(lines))
+        mix_ms = floor.server_cpu_ms(cpu, requests)
+        print(f"\nthe floor page, the same {args.users} users for {args.floor_duration} s:")
+        floor_args = argparse.Namespace(
+            users=args.users,
+            duration=args.floor_duration,
+            workers=args.workers,
+            database=args.database,
+        )
+        floor_ms = floor.measure(
+            floor_args, env, work, "/tasks/", stack.make_session(floor.reader())
+        )
 
-    rps, p95 = float(total["Requests/s"]), float(total["95%"])
+    rps, ratio = float(total["Requests/s"]), mix_ms / floor_ms
     errors = int(total["Failure Count"]) + sum(n for s, n in statuses.items() if s >= "500")
     print(
         f"\nrequests: {int(total['Request Count']):,} in {args.duration} s with {args.users} "
-        f"users; p50 {total['50%']} ms, p95 {total['95%']} ms, p99 {total['99%']} ms"
+        f"users ({rps:.1f} a second); p50 {total['50%']} ms, p95 {total['95%']} ms, "
+        f"p99 {total['99%']} ms"
+    )
+    print(
+        f"server CPU a request (gunicorn and PostgreSQL): mix {mix_ms:.1f} ms, "
+        f"floor page {floor_ms:.1f} ms, ratio {ratio:.2f}"
     )
     results = [
-        (f"requests a second >= {TARGET_RPS}", f"{rps:.1f}", rps >= TARGET_RPS),
-        (f"p95 < {TARGET_P95_MS} ms", f"{p95:.0f} ms", p95 < TARGET_P95_MS),
+        (
+            f"mix within {MOST_TIMES_THE_FLOOR}x the floor page",
+            f"{ratio:.2f}x",
+            ratio <= MOST_TIMES_THE_FLOOR,
+        ),
         ("errors = 0", str(errors), errors == 0),
         ("no transition lost or doubled", "checked", transitions_ok),
     ]
