@@ -13,17 +13,7 @@ from governance.models import PLAN_FIELDS, Scheme, SchemeChange
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-HEADER = [
-    "reference",
-    "title",
-    "organisation",
-    "financial_year",
-    "programme_area",
-    "area_of_spend",
-    "scheme_type",
-    "recovery",
-    *PLAN_FIELDS,
-]
+HEADER, _optional = importers.COLUMNS["plans"]
 
 
 def plans_file(scheme: Scheme, **months) -> io.BytesIO:
