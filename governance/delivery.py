@@ -251,8 +251,9 @@ RETURN_CONFLICT = (
 )
 
 # Called inside the transaction that saves a return, after it is saved, as
-# hook(monthly_return=..., by=..., created=...): rules that react to a return (escalation of
-# off-track delivery) write their rows and queue their mail atomically with it.
+# hook(monthly_return=..., by=..., created=...). A hook only queues its work for after the
+# commit (transaction.on_commit): the escalation rules run once the return is stored, and
+# nothing they do can undo it.
 RETURN_SAVED_HOOKS: list[Callable] = []
 
 

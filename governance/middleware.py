@@ -1,16 +1,26 @@
-"""Session timeouts and the refusal log, for every request (docs/security.md)."""
+"""Session timeouts, the refusal log and a database that stops answering, for every request
+(docs/security.md)."""
+
+import logging
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.sessions import middleware as sessions
+from django.contrib.sessions.exceptions import SessionInterrupted
 from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from governance import services
 from governance.sessions import LAST_SEEN, SIGNED_IN_AT
+
+logger = logging.getLogger("qipp.governance")
 
 # Seconds between writes of "last seen" to the session: a write on every request would cost a
 # query each; the idle timeout is that much less exact.
@@ -135,3 +145,59 @@ def locked_out(request, original_response=None, credentials=None):
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     context = {"failure_limit": settings.AXES_FAILURE_LIMIT, "minutes": minutes}
     return render(request, "registration/locked_out.html", context, status=429)
+
+
+class SessionMiddleware(sessions.SessionMiddleware):
+    """Django's, except that a session which cannot be saved once the view has answered does
+    not turn the answer into an error page. Whatever the view saved has committed by then,
+    and its message travels in a cookie (MESSAGE_STORAGE): a user told "saved" is told the
+    truth, and only the session's own bookkeeping (last seen) waits for the next request."""
+
+    def process_response(self, request, response):
+        try:
+            return super().process_response(request, response)
+        except (SessionInterrupted, DatabaseError):
+            logger.warning(
+                "the session could not be saved after %s %s; the answer stands",
+                request.method,
+                request.path,
+                exc_info=True,
+            )
+            return response
+
+
+class DatabaseUnavailableMiddleware:
+    """The database stopped answering (connection lost, server restarting): a page that says
+    what happened to the user's change instead of a server error.
+
+    A change reported saved has committed: its service returned, and only then does a view
+    say so (messages.success). So a success message already given means saved; none means
+    nothing was saved (the transaction rolled back with the connection)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.error(
+            "database unavailable during %s %s", request.method, request.path, exc_info=exception
+        )
+        try:
+            saved = [
+                str(m) for m in messages.get_messages(request) if m.level == messages.SUCCESS
+            ]
+        except DatabaseError:
+            saved = []
+        # drawn without the site's menu: it would read the database again
+        page = render_to_string(
+            "database_unavailable.html",
+            {"saved": saved, "posted": request.method == "POST"},
+        )
+        response = HttpResponse(page, status=200 if saved else 503)
+        if not saved:
+            response["Retry-After"] = "30"
+        return response

@@ -9,7 +9,7 @@ governance.services.ActionRefused with a message for the user and is recorded.
 from collections import defaultdict
 from datetime import date, datetime
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from governance import policy, roles
@@ -31,28 +31,20 @@ from notifications.models import (
 # --- the lock ---
 
 
-def take_lock(now: datetime, *, wait: bool = True) -> bool:
-    """Hold the escalation lock until the current transaction ends. False when `wait` is
-    off and someone else holds it.
+def take_lock(now: datetime) -> None:
+    """Hold the escalation lock until the current transaction ends: one sweep at a time.
 
     An UPDATE of one row: PostgreSQL queues the second taker on the row; SQLite makes this
     transaction the writer at once, so what it reads next cannot change under it.
     """
-    if not wait:
-        try:
-            with transaction.atomic():  # a savepoint: a refused NOWAIT must not spoil the rest
-                list(EscalationLock.objects.select_for_update(nowait=True).filter(pk=1))
-        except DatabaseError:
-            return False  # a sweep holds it
     if EscalationLock.objects.filter(pk=1).update(last_taken_at=now):
-        return True
+        return
     try:
         with transaction.atomic():
             EscalationLock.objects.create(pk=1, last_taken_at=now)
     except IntegrityError:
         # another process created it first: queue behind it like everyone else
         EscalationLock.objects.filter(pk=1).update(last_taken_at=now)
-    return True
 
 
 # --- who was told ---

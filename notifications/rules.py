@@ -579,23 +579,14 @@ def _full_schemes(ids) -> dict[int, Scheme]:
 
 
 def on_return_saved(*, monthly_return, **_kwargs) -> None:
-    """governance.delivery.RETURN_SAVED_HOOKS: evaluate the scheme's rules with the return.
+    """governance.delivery.RETURN_SAVED_HOOKS: once the return has committed, the rules look
+    at its scheme (a task on a worker; in-process without a broker).
 
-    Inside the return's transaction when the escalation lock is free, so the escalation and
-    its mail commit with the return; when a sweep holds the lock, right after the commit
-    instead (waiting here could deadlock with the sweep over this scheme's row). A fault in
-    the rules never refuses the return: the daily sweep will see it.
-    """
+    Never inside the return's transaction: an error there, even one caught, can make the
+    database drop the whole transaction while the page still says the return is saved. A
+    fault in the rules never touches the return: the daily sweep sees the scheme again."""
     scheme_id = monthly_return.scheme_id
-    try:
-        with transaction.atomic():
-            if take_lock(timezone.now(), wait=False):
-                sweep(scheme_ids=[scheme_id])
-                return
-    except Exception:  # noqa: BLE001 - never refuse a return over an escalation
-        logger.exception("escalation rules failed for scheme %s after a return", scheme_id)
-        return
-    transaction.on_commit(lambda: _evaluate_later(scheme_id))
+    transaction.on_commit(lambda: _evaluate_later(scheme_id), robust=True)
 
 
 def _evaluate_later(scheme_id: int) -> None:
@@ -614,7 +605,7 @@ def on_returns_imported(*, scheme_ids: list[int], **_kwargs) -> None:
     """governance.importers.RETURNS_IMPORTED_HOOKS: once the import commits, the rules look at
     the schemes whose returns it changed, in one sweep on a worker."""
     ids = list(scheme_ids)
-    transaction.on_commit(lambda: _evaluate_many_later(ids))
+    transaction.on_commit(lambda: _evaluate_many_later(ids), robust=True)
 
 
 def _evaluate_many_later(scheme_ids: list[int]) -> None:

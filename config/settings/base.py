@@ -48,7 +48,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, answering as the view did when the session cannot be saved after it
+    "governance.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -58,6 +59,7 @@ MIDDLEWARE = [
     "governance.middleware.SessionTimeoutMiddleware",
     "governance.middleware.PrivatePagesMiddleware",
     "governance.middleware.RefusalLogMiddleware",
+    "governance.middleware.DatabaseUnavailableMiddleware",
     # last: turns a locked-out sign-in into the lockout page
     "axes.middleware.AxesMiddleware",
 ]
@@ -148,7 +150,9 @@ QIPP_DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# Messages ("saved", "refused: ...") in a signed cookie, the session only for what does not
+# fit: a message survives a session that could not be saved (governance.middleware).
+MESSAGE_STORAGE = "django.contrib.messages.storage.fallback.FallbackStorage"
 
 
 # --- e-mail: EMAIL_URL (smtp://user:pass@host:port?tls=1), default to the console ---
