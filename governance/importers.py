@@ -23,7 +23,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from governance import delivery
+from governance import delivery, policy, roles, services
 from governance.models import (
     MAX_MONTHLY_AMOUNT,
     PLAN_FIELDS,
@@ -43,6 +43,15 @@ from governance.models import (
 )
 
 KINDS = ("targets", "plans", "returns")
+# A new scheme's team, named in the file by username or e-mail, and the role each must hold
+# in the scheme's organisation (the PID form's rules); None: any member.
+TEAM = {
+    "project_lead": roles.PROJECT_LEAD,
+    "sro": roles.SRO,
+    "clinical_lead": None,
+    "finance_lead": None,
+}
+TEAM_REQUIRED = ("project_lead", "sro")
 COLUMNS = {
     "targets": (["organisation", "financial_year", "requirement"], ["allocation"]),
     "plans": (
@@ -57,7 +66,7 @@ COLUMNS = {
             "recovery",
             *PLAN_FIELDS,
         ],
-        ["state"],
+        ["state", *TEAM],
     ),
     "returns": (
         ["reference", "month", "actual"],
@@ -78,6 +87,7 @@ MAX_ALLOCATION = Decimal("99999999999999.99")
 class RowError:
     row: int | None  # the spreadsheet's row number; None for a problem with the whole file
     message: str
+    refused: bool = False  # a rule of who may do what (ACCESS.md), not a mistake in the file
 
     def __str__(self) -> str:
         return f"row {self.row}: {self.message}" if self.row else self.message
@@ -377,6 +387,30 @@ class Lookups:
         self.programme_areas = {_name_key(a.name): a for a in ProgrammeArea.objects.all()}
         self.areas_of_spend = {_name_key(a.name): a for a in AreaOfSpend.objects.all()}
         self.codes = {o.pk: o.code for o in self.organisations.values()}
+        self._people: dict[str, User] | None = None
+
+    def person(self, text: str, column: str, organisation: Organisation) -> User | None:
+        """The user a team column names (username or e-mail), who must be an active member
+        of the scheme's organisation holding the column's role; None when blank."""
+        name = text.strip()
+        if not name:
+            return None
+        if self._people is None:  # read when the file first names someone
+            people = User.objects.filter(is_active=True).prefetch_related("groups", "memberships")
+            self._people = {}
+            for user in people:
+                self._people[user.username.casefold()] = user
+                if user.email:
+                    self._people.setdefault(user.email.casefold(), user)
+        user = self._people.get(name.casefold())
+        if user is None:
+            raise Invalid(f"{column} {name!r} is not an active user's username or e-mail")
+        if organisation.pk not in {m.organisation_id for m in user.memberships.all()}:
+            raise Invalid(f"{column} {name} is not a member of {organisation.code}")
+        role = TEAM[column]
+        if role and role not in {g.name for g in user.groups.all()}:
+            raise Invalid(f"{column} {name} does not hold the role {role}")
+        return user
 
     def organisation(self, text: str) -> Organisation:
         code = text.strip()
@@ -455,7 +489,7 @@ def _money(value) -> str:
 # --- targets ---
 
 
-def _import_targets(header, records, *, lookups: Lookups, by: User, result: ImportResult):
+def _import_targets(header, records, *, lookups: Lookups, by: User, result: ImportResult, **_):
     parsed, first_row = [], {}
     for number, record in records:
         check = Check(result, number)
@@ -535,7 +569,8 @@ class PlanRow:
     organisation: Organisation
     year: FinancialYear
     values: dict  # PLAN_COMPARED -> value
-    state: str | None  # blank: a new scheme starts in delivery, an existing one keeps its state
+    state: str | None  # blank: a new scheme starts as a draft, an existing one keeps its state
+    team: dict  # TEAM column -> User, or None when blank or not a column
 
 
 def _parse_plan(number, record, *, lookups: Lookups, result, has_state: bool, first_row: dict):
@@ -563,6 +598,11 @@ def _parse_plan(number, record, *, lookups: Lookups, result, has_state: bool, fi
     state = None
     if has_state and record["state"].strip():
         state = check(_state, record["state"])
+    team = {}
+    if organisation:
+        for column in TEAM:
+            if column in record:
+                team[column] = check(lookups.person, record[column], column, organisation)
     if reference and organisation and year:
         check(_reference_matches, reference, organisation, year)
     if not check.ok:
@@ -575,7 +615,7 @@ def _parse_plan(number, record, *, lookups: Lookups, result, has_state: bool, fi
         "is_recovery": recovery,
         **plan,
     }
-    return PlanRow(number, reference, sequence, organisation, year, values, state)
+    return PlanRow(number, reference, sequence, organisation, year, values, state, team)
 
 
 def _plan_display(lookups: Lookups, name: str, value) -> str:
@@ -658,7 +698,68 @@ def _check_states(parsed: list[PlanRow], existing: dict, result) -> None:
             )
 
 
-def _import_plans(header, records, *, lookups: Lookups, by: User, result: ImportResult):
+def _check_new_schemes(parsed: list[PlanRow], existing: dict, result, *, historical: bool):
+    """A new scheme starts as a draft with the team the file names, and goes through the
+    workflow like a PID written on the page. Only a past year may be loaded as it stood, in
+    any state and with the importer standing in for a team the file leaves blank
+    (qipp_import --historical, by a staff user): that is how the committee tables of years
+    governed before this product are brought in."""
+    today = timezone.localdate()
+    for p in parsed:
+        if p.reference in existing:
+            continue
+        if historical:
+            if p.year.end_date >= today:
+                result.errors.append(
+                    RowError(
+                        p.row,
+                        f"{p.reference} is of {p.year.label}, which has not ended: only a "
+                        "past year is loaded with --historical; import this year's schemes "
+                        "as drafts",
+                    )
+                )
+            continue
+        if p.state and p.state != SchemeState.DRAFT:
+            result.errors.append(
+                RowError(
+                    p.row,
+                    f"{p.reference} would start {state_words(p.state)}: an import creates "
+                    "schemes as drafts, which then go through review, the QIA and sign-off "
+                    "(leave state blank, or draft)",
+                )
+            )
+        missing = [c for c in TEAM_REQUIRED if p.team.get(c) is None]
+        if missing:
+            result.errors.append(
+                RowError(
+                    p.row,
+                    f"{p.reference} is new: name its {' and '.join(missing)} (a username or "
+                    "e-mail)",
+                )
+            )
+
+
+def _check_teams(parsed: list[PlanRow], existing: dict, result) -> None:
+    """An existing scheme's team changes through its PID, not a file: a team column must be
+    blank or name who is already there."""
+    for p in parsed:
+        scheme = existing.get(p.reference)
+        if scheme is None:
+            continue
+        for column, user in p.team.items():
+            if user is not None and getattr(scheme, f"{column}_id") != user.pk:
+                result.errors.append(
+                    RowError(
+                        p.row,
+                        f"{column} of {p.reference} changes through its PID, not an import "
+                        "(leave the cell blank)",
+                    )
+                )
+
+
+def _import_plans(
+    header, records, *, lookups: Lookups, by: User, result: ImportResult, historical: bool, name
+):
     has_state = "state" in header
     first_row: dict[str, int] = {}
     parsed = [
@@ -675,8 +776,7 @@ def _import_plans(header, records, *, lookups: Lookups, by: User, result: Import
             )
         )
     ]
-    if result.errors:
-        return
+    # the rows that parsed are checked against the schemes too: every problem listed at once
     # The schemes the file changes, locked until the import commits: a PID edit or a
     # transition saved meanwhile waits, then finds the version changed and is refused as a
     # conflict, rather than being overwritten by values read before it was saved.
@@ -692,6 +792,8 @@ def _import_plans(header, records, *, lookups: Lookups, by: User, result: Import
             existing[scheme.reference] = scheme
     _check_numbering(parsed, existing, lookups, result)
     _check_states(parsed, existing, result)
+    _check_new_schemes(parsed, existing, result, historical=historical)
+    _check_teams(parsed, existing, result)
     if result.errors:
         return
 
@@ -700,6 +802,11 @@ def _import_plans(header, records, *, lookups: Lookups, by: User, result: Import
     for p in parsed:
         scheme = existing.get(p.reference)
         if scheme is None:
+            team = {column: p.team.get(column) for column in TEAM}
+            if historical:  # a past year's scheme: the importer stands in for a blank team
+                team["project_lead"] = team["project_lead"] or by
+                team["sro"] = team["sro"] or by
+            state = p.state or (SchemeState.IN_DELIVERY if historical else SchemeState.DRAFT)
             new.append(
                 Scheme(
                     reference=p.reference,
@@ -708,10 +815,11 @@ def _import_plans(header, records, *, lookups: Lookups, by: User, result: Import
                     organisation=p.organisation,
                     financial_year=p.year,
                     start_date=p.year.start_date,
-                    project_lead=by,
-                    sro=by,
+                    **team,
                     created_by=by,
-                    state=p.state or SchemeState.IN_DELIVERY,
+                    state=state,
+                    imported_from=name[:255],
+                    imported_historical=historical and state != SchemeState.DRAFT,
                     **p.values,
                 )
             )
@@ -795,22 +903,18 @@ def _parse_return(number, record, *, schemes: dict, lookups: Lookups, result, fi
     return ReturnRow(number, reference, scheme[0], month, values, assured)
 
 
-def _correct_return(monthly: MonthlyReturn, values: dict, assured, *, by, now) -> list:
+def _correct_return(monthly: MonthlyReturn, values: dict, *, by, now) -> list:
     """Apply a row to an existing return; the history rows of what changed.
 
     The same rules as a correction in the browser (governance.delivery.return_save): a blank
     optional cell leaves the figure as it was, and correcting the actual or the forecast of
-    an assured return clears its assurance, unless the row carries a PMO assured value.
+    an assured return clears its assurance (the PMO assured the figures as they were).
     """
     month = monthly.month
     labels = delivery._return_fields(month)  # the labels the scheme's return history shows
     changes = []
-    for name, value in values.items():
-        if value is None or (name == "commentary" and not value):
-            continue
+    for name, value in _figures_changed(monthly, values).items():
         old = getattr(monthly, name)
-        if old == value:
-            continue
         show = (lambda v: v) if name == "commentary" else delivery._money
         changes.append(
             SchemeChange(
@@ -823,19 +927,7 @@ def _correct_return(monthly: MonthlyReturn, values: dict, assured, *, by, now) -
         )
         setattr(monthly, name, value)
     figures_changed = any(c.field != labels["commentary"] for c in changes)
-    if assured is not None and (assured != monthly.pmo_assured or not monthly.assured_at):
-        old = monthly.pmo_assured if monthly.assured_at else None
-        changes.append(
-            SchemeChange(
-                scheme_id=monthly.scheme_id,
-                changed_by=by,
-                field=delivery.assured_field(month),
-                old_value=delivery._money(old),
-                new_value=delivery._money(assured),
-            )
-        )
-        monthly.pmo_assured, monthly.assured_by, monthly.assured_at = assured, by, now
-    elif assured is None and figures_changed and monthly.assured_at:
+    if figures_changed and monthly.assured_at:
         changes.append(
             SchemeChange(
                 scheme_id=monthly.scheme_id,
@@ -851,34 +943,45 @@ def _correct_return(monthly: MonthlyReturn, values: dict, assured, *, by, now) -
     return changes
 
 
-def _check_assurance(parsed: list[ReturnRow], existing: dict, *, by: User, result) -> None:
-    """A return is never assured by the person who entered it (ACCESS.md).
+def _figures_changed(monthly: MonthlyReturn, values: dict) -> dict:
+    """The figures of a row that differ from the return's (a blank cell changes nothing)."""
+    return {
+        name: value
+        for name, value in values.items()
+        if value is not None
+        and not (name == "commentary" and not value)
+        and getattr(monthly, name) != value
+    }
 
-    The importer enters each new return of the file, so a new return's row cannot carry a
-    PMO assured value, nor can the row of a return the importer entered before. A return
-    someone else entered may be assured by the import.
-    """
-    for p in parsed:
-        if p.assured is None:
-            continue
+
+def _check_assurance(parsed: list[ReturnRow], existing: dict, *, by: User, result) -> None:
+    """A PMO assured value in a row is checked by the rule of the assurance page
+    (governance.delivery: the PMO of the scheme's organisation, and never whoever entered or
+    corrected the return's figures), and the import enters and corrects returns as its
+    importer: so a row may not assure a return the file enters, nor one whose figures the
+    same row corrects."""
+    rows = [p for p in parsed if p.assured is not None]
+    schemes = Scheme.objects.select_related("organisation").in_bulk({p.scheme_id for p in rows})
+    for p in rows:
         monthly = existing.get((p.scheme_id, p.month))
         if monthly is None:
-            who = "this file enters that return"
-        elif monthly.entered_by_id == by.pk:
-            who = "you entered that return"
+            why = "this file enters that return, and whoever enters a return cannot assure it"
+        elif {"actual", "forecast_outturn"} & _figures_changed(monthly, p.values).keys():
+            why = "this row corrects its figures, and whoever corrects a return cannot assure it"
         else:
-            continue
-        result.errors.append(
-            RowError(
-                p.row,
-                f"pmo_assured for {p.reference} month {p.month} is refused: {who}, and the "
-                "assured value must come from someone other than who entered the return. "
-                "Leave it blank; the PMO can assure the return after someone else enters it.",
+            why = policy.refusal("assure_return", by, schemes[p.scheme_id], monthly_return=monthly)
+        if why:
+            result.errors.append(
+                RowError(
+                    p.row,
+                    f"pmo_assured for {p.reference} month {p.month} is refused: {why} "
+                    "Leave it blank; another member of the PMO assures the return.",
+                    refused=True,
+                )
             )
-        )
 
 
-def _import_returns(header, records, *, lookups: Lookups, by: User, result: ImportResult):
+def _import_returns(header, records, *, lookups: Lookups, by: User, result: ImportResult, **_):
     references = sorted({r["reference"].strip() for _n, r in records if r["reference"].strip()})
     schemes = {}
     for chunk in _chunks(references):
@@ -907,7 +1010,7 @@ def _import_returns(header, records, *, lookups: Lookups, by: User, result: Impo
         return
 
     now = timezone.now()
-    new, changed, changes = [], [], []
+    new, changed, changes, assure = [], [], [], []
     for p in parsed:
         monthly = existing.get((p.scheme_id, p.month))
         if monthly is None:
@@ -923,10 +1026,12 @@ def _import_returns(header, records, *, lookups: Lookups, by: User, result: Impo
             new.append(monthly)
             changes += delivery.entered_changes(monthly, by=by)
             continue
-        corrections = _correct_return(monthly, p.values, p.assured, by=by, now=now)
+        corrections = _correct_return(monthly, p.values, by=by, now=now)
         if corrections:
             changes += corrections
             changed.append(monthly)
+        if p.assured is not None and not (monthly.assured_at and monthly.pmo_assured == p.assured):
+            assure.append(p)
     MonthlyReturn.objects.bulk_create(new, batch_size=BATCH)
     MonthlyReturn.objects.bulk_update(
         changed,
@@ -942,8 +1047,15 @@ def _import_returns(header, records, *, lookups: Lookups, by: User, result: Impo
         batch_size=BATCH,
     )
     SchemeChange.objects.bulk_create(changes, batch_size=BATCH)
-    result.created, result.updated = len(new), len(changed)
-    result.unchanged = len(parsed) - len(new) - len(changed)
+    for p in assure:
+        # the assurance page's own service: its rule again, the value and its history
+        try:
+            delivery.return_assure(scheme_id=p.scheme_id, month=p.month, by=by, value=p.assured)
+        except services.ActionRefused as exc:
+            result.errors.append(RowError(p.row, exc.message, refused=True))
+    updated = {(m.scheme_id, m.month) for m in changed} | {(p.scheme_id, p.month) for p in assure}
+    result.created, result.updated = len(new), len(updated)
+    result.unchanged = len(parsed) - len(new) - len(updated)
     result.changed_scheme_ids = sorted({m.scheme_id for m in [*new, *changed]})
 
 
@@ -963,16 +1075,25 @@ def import_file(
     by: User,
     create_missing: bool = False,
     organisation_ids: set[int] | None = None,
+    historical: bool = False,
 ) -> ImportResult:
     """Import targets, plans or returns from an open .csv or .xlsx file: all rows, or none.
 
-    `by` is recorded as the creator of new schemes (and their lead and SRO until someone
-    changes them), the author of each change in the schemes' history and the enterer of returns.
-    `organisation_ids`, when given, limits the rows to those organisations.
+    `by` is recorded as the creator of new schemes, the author of each change in the schemes'
+    history and the enterer of returns. New schemes are drafts with the team the file names;
+    with `historical` (staff only, from the command line) a past year's schemes are loaded as
+    they stood, in delivery unless the file says otherwise. `organisation_ids`, when given,
+    limits the rows to those organisations.
     """
     if kind not in IMPORTERS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
     result = ImportResult(kind)
+    if historical and not (by.is_staff and by.is_active):
+        result.errors.append(
+            RowError(None, "Only a staff user loads a past year as it stood.", refused=True)
+        )
+        _record_refusals(result, by=by, kind=kind, name=name)
+        return result
     try:
         rows = read_table(handle, name)
     except Invalid as exc:
@@ -985,7 +1106,15 @@ def import_file(
         return result
     with transaction.atomic():
         lookups = Lookups(create_missing=create_missing, organisation_ids=organisation_ids)
-        IMPORTERS[kind](header, records, lookups=lookups, by=by, result=result)
+        IMPORTERS[kind](
+            header,
+            records,
+            lookups=lookups,
+            by=by,
+            result=result,
+            historical=historical,
+            name=name,
+        )
         if result.errors:
             # organisations, years or areas made for this file go too
             transaction.set_rollback(True)
@@ -994,7 +1123,19 @@ def import_file(
         elif result.changed_scheme_ids:
             for hook in RETURNS_IMPORTED_HOOKS:
                 hook(scheme_ids=result.changed_scheme_ids)
+    _record_refusals(result, by=by, kind=kind, name=name)
     return result
+
+
+def _record_refusals(result: ImportResult, *, by: User, kind: str, name: str) -> None:
+    """Rows refused by a rule of who may do what go on the refusal log, once a file (after
+    the import's transaction is rolled back, so the record stays)."""
+    refused = [error for error in result.errors if error.refused]
+    if refused:
+        more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+        services.record_refusal(
+            user=by, action=f"import {kind}", target=name, reason=f"{refused[0]}{more}"
+        )
 
 
 def import_user() -> User:

@@ -187,9 +187,7 @@ class DatabaseUnavailableMiddleware:
             "database unavailable during %s %s", request.method, request.path, exc_info=exception
         )
         try:
-            saved = [
-                str(m) for m in messages.get_messages(request) if m.level == messages.SUCCESS
-            ]
+            saved = [str(m) for m in messages.get_messages(request) if m.level == messages.SUCCESS]
         except DatabaseError:
             saved = []
         # drawn without the site's menu: it would read the database again

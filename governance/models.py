@@ -367,6 +367,11 @@ class Scheme(ConcurrentTransitionMixin, models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # A scheme made by an import rather than written as a PID: the file it came from, and
+    # whether it was a past year loaded straight into its state (qipp_import --historical),
+    # which skipped the workflow.
+    imported_from = models.CharField(max_length=255, blank=True, editable=False)
+    imported_historical = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["-financial_year__start_year", "organisation__code", "sequence"]

@@ -160,6 +160,21 @@ def history(scheme: Scheme) -> list[Event]:
         )
         for change in scheme.changes.select_related("changed_by")
     ]
+    if scheme.imported_from:
+        events.append(
+            Event(
+                at=scheme.created_at,
+                who=scheme.created_by,
+                what="Imported",
+                detail=(
+                    f"Loaded from {scheme.imported_from} as a past year's scheme, as it "
+                    "stood, without review, QIA or sign-off here."
+                    if scheme.imported_historical
+                    else f"Created as a draft from {scheme.imported_from}."
+                ),
+                kind="transition",
+            )
+        )
     for source in HISTORY_SOURCES:
         events += source(scheme)
     return sorted(events, key=lambda e: e.at, reverse=True)

@@ -48,6 +48,7 @@ def _scheme_for(request, pk: int, *, action: str = "view") -> tuple[Scheme | Non
             "sro",
             "clinical_lead",
             "finance_lead",
+            "created_by",
         ),
         pk=pk,
     )

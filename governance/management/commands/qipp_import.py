@@ -1,4 +1,5 @@
-"""python manage.py qipp_import targets|plans|returns FILE [--create-missing]
+"""python manage.py qipp_import targets|plans|returns FILE [--create-missing] [--historical]
+[--as USERNAME]
 
 Other tools and finance teams' scripts call this: keep the interface as it is.
 """
@@ -8,12 +9,14 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from governance import importers
+from governance.models import User
 
 
 class Command(BaseCommand):
     help = (
         "Import QIPP targets, scheme plans or monthly returns from a .csv or .xlsx file "
-        "(first row headers, amounts in pounds). The whole file is imported or nothing is."
+        "(first row headers, amounts in pounds). The whole file is imported or nothing is. "
+        "New schemes are drafts with the team the file names."
     )
 
     def add_arguments(self, parser):
@@ -25,18 +28,37 @@ class Command(BaseCommand):
             help="create unknown organisations, financial years, programme areas and areas "
             "of spend instead of refusing them",
         )
+        parser.add_argument(
+            "--historical",
+            action="store_true",
+            help="plans of a past financial year: load its schemes as they stood (in "
+            "delivery unless a state column says otherwise), skipping the workflow; marked "
+            "as imported on each scheme. Staff only.",
+        )
+        parser.add_argument(
+            "--as",
+            dest="username",
+            help="the user the import is recorded as (default: the first superuser)",
+        )
 
-    def handle(self, *args, kind, file, create_missing, **options):
+    def handle(self, *args, kind, file, create_missing, historical, username, **options):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"There is no file {file}.")
+        if username:
+            by = User.objects.filter(username=username, is_active=True).first()
+            if by is None:
+                raise CommandError(f"There is no active user {username}.")
+        else:
+            by = importers.import_user()
         with path.open("rb") as handle:
             result = importers.import_file(
                 kind,
                 handle,
                 name=path.name,
-                by=importers.import_user(),
+                by=by,
                 create_missing=create_missing,
+                historical=historical,
             )
         if not result.ok:
             for error in result.errors:
