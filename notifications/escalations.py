@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from governance import policy, roles
 from governance.models import Scheme, SchemeState, User
-from governance.services import ActionRefused, record_refusal
+from governance.services import ActionRefused, Conflict, record_refusal
 from notifications import emails
 from notifications.models import (
     ACTIVE,
@@ -139,10 +139,19 @@ def visible_escalations(user):
 # --- the actions ---
 
 
-def _locked(escalation_id: int, now: datetime) -> Escalation:
+CONFLICT_MESSAGE = (
+    "Someone else recorded something on this escalation while you were looking at it, so "
+    "nothing was saved. The page now shows it as it stands: check it and record yours again "
+    "if still needed."
+)
+
+
+def _locked(escalation_id: int, now: datetime, expected_version: int | None = None) -> Escalation:
+    """The escalation, its row locked until the transaction ends; a Conflict when someone
+    has recorded something on it since the user's form was drawn (`expected_version`)."""
     take_lock(now)
     try:
-        return (
+        escalation = (
             Escalation.objects.select_for_update(of=("self",))
             .select_related("scheme__organisation", "scheme__financial_year", "scheme__sro")
             .select_related("scheme__project_lead")
@@ -150,6 +159,10 @@ def _locked(escalation_id: int, now: datetime) -> Escalation:
         )
     except Escalation.DoesNotExist:
         raise ActionRefused("That escalation does not exist.") from None
+    if expected_version is not None and escalation.version != expected_version:
+        raise Conflict(CONFLICT_MESSAGE)
+    escalation.version += 1  # saved with the action
+    return escalation
 
 
 def _check(action: str, user, escalation: Escalation) -> None:
@@ -166,6 +179,8 @@ def _check(action: str, user, escalation: Escalation) -> None:
 def _refused(user, action: str, escalation_id: int, work):
     try:
         return work()
+    except Conflict:
+        raise  # not a refusal: the user acted on a page someone else has since changed
     except ActionRefused as exc:
         record_refusal(
             user=user, action=action, target=f"escalation {escalation_id}", reason=exc.message
@@ -174,7 +189,13 @@ def _refused(user, action: str, escalation_id: int, work):
 
 
 def escalation_record_remedial(
-    *, escalation_id: int, by: User, action: str, due: date, today: date | None = None
+    *,
+    escalation_id: int,
+    by: User,
+    action: str,
+    due: date,
+    today: date | None = None,
+    expected_version: int | None = None,
 ) -> Escalation:
     """The SRO agrees a remedial action and the date it will be done by."""
     action = action.strip()
@@ -187,7 +208,7 @@ def escalation_record_remedial(
             raise ActionRefused("The remedial action's due date cannot be in the past.")
         now = timezone.now()
         with transaction.atomic():
-            escalation = _locked(escalation_id, now)
+            escalation = _locked(escalation_id, now, expected_version)
             _check("escalation_remedial", by, escalation)
             first = not escalation.remedial_action
             escalation.remedial_action = action
@@ -236,7 +257,13 @@ def escalation_raise_to_qag(*, escalation_id: int, by: User, note: str) -> Escal
 
 
 def escalation_decide(
-    *, escalation_id: int, by: User, decision: str, note: str, due: date | None = None
+    *,
+    escalation_id: int,
+    by: User,
+    decision: str,
+    note: str,
+    due: date | None = None,
+    expected_version: int | None = None,
 ) -> Escalation:
     """A QAG member records QAG's decision. Continue: the remedial plan stands (a new due
     date may be set). Stop, or replace with a recovery scheme: the scheme is stopped through
@@ -252,7 +279,7 @@ def escalation_decide(
             raise ActionRefused("The new due date cannot be in the past.")
         now = timezone.now()
         with transaction.atomic():
-            escalation = _locked(escalation_id, now)
+            escalation = _locked(escalation_id, now, expected_version)
             _check("escalation_decide", by, escalation)
             if escalation.level != Level.QAG:
                 raise ActionRefused(

@@ -7,6 +7,8 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class RemedialActionForm(forms.Form):
+    # the escalation's version this form was drawn from (Escalation.version)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
     action = forms.CharField(
         label="Remedial action",
         max_length=10000,
@@ -33,6 +35,8 @@ class RaiseToQagForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
+    # the escalation's version this form was drawn from (Escalation.version)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
     decision = forms.ChoiceField(
         label="QAG's decision", choices=Decision.choices, widget=forms.RadioSelect
     )

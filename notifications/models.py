@@ -162,6 +162,10 @@ class Escalation(models.Model):
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Bumped by every action someone records (remedial action, raise, decision): a form
+    # carries the version it was drawn from, so two decisions taken on the same page are
+    # never both recorded. The daily sweep's bookkeeping does not bump it.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["-raised_at", "-id"]

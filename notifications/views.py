@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from governance import policy
 from governance.models import System
-from governance.services import ActionRefused, record_refusal
+from governance.services import ActionRefused, Conflict, record_refusal
 from notifications import escalations as services
 from notifications import qag
 from notifications.forms import (
@@ -168,10 +168,18 @@ def _action_page(request, pk, *, action, form_class, template, call, initial=Non
     if request.method == "GET" and ready is not None and (why := ready(escalation)):
         messages.info(request, why)
         return redirect(escalation)
-    form = form_class(request.POST or None, initial=initial(escalation) if initial else None)
+    start = {"version": escalation.version, **(initial(escalation) if initial else {})}
+    form = form_class(request.POST or None, initial=start)
     if request.method == "POST" and form.is_valid():
         try:
             call(escalation, form.cleaned_data)
+        except Conflict as exc:
+            # what was typed stays; the page shows the escalation as it now stands, and the
+            # form its new version, so sending it again is a decision taken knowingly
+            escalation = Escalation.objects.get(pk=escalation.pk)
+            form = form_class({**request.POST.dict(), "version": escalation.version})
+            form.is_valid()
+            form.add_error(None, exc.message)
         except ActionRefused as exc:
             form.add_error(None, exc.message)
         else:
@@ -200,7 +208,11 @@ def escalation_remedial(request, pk: int):
         template="notifications/escalation_remedial.html",
         initial=lambda e: {"action": e.remedial_action, "due": e.remedial_due},
         call=lambda e, data: services.escalation_record_remedial(
-            escalation_id=e.pk, by=request.user, action=data["action"], due=data["due"]
+            escalation_id=e.pk,
+            by=request.user,
+            action=data["action"],
+            due=data["due"],
+            expected_version=data["version"],
         ),
     )
 
@@ -251,6 +263,7 @@ def escalation_decide(request, pk: int):
             decision=data["decision"],
             note=data["note"],
             due=data["due"],
+            expected_version=data["version"],
         ),
     )
 

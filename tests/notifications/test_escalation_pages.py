@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 import time_machine
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
 from governance import delivery
@@ -312,6 +313,38 @@ def test_a_qag_member_on_the_scheme_team_may_not_decide(client, people, escalati
         reverse("escalation_decide", args=[escalation.pk]), {"decision": "stop", "note": "x"}
     )
     assert refused(response, "segregation of duties", people["elr-qag-member"])
+
+
+def test_a_second_decision_from_a_page_drawn_before_the_first_is_not_recorded(
+    client, people, escalation, commit
+):
+    at_qag(escalation)
+    url = reverse("escalation_decide", args=[escalation.pk])
+    first, second = Client(), Client()
+    first.force_login(people["elr-qag-member"])
+    second.force_login(people["wl-qag-member"])
+    drawn = [c.get(url).context["form"]["version"].value() for c in (first, second)]
+    assert drawn[0] == drawn[1]  # both hold the same escalation
+
+    commit(
+        lambda: first.post(
+            url, {"version": drawn[0], "decision": "continue", "note": "Minuted: continue."}
+        )
+    )
+    page = text(
+        second.post(url, {"version": drawn[1], "decision": "stop", "note": "Minuted: stop."})
+    )
+
+    assert "Someone else recorded something on this escalation" in page
+    assert "Minuted: stop." in page  # what was typed is kept
+    assert "Decision so far" in page and "Minuted: continue." in page  # and what stands
+    escalation.refresh_from_db()
+    assert escalation.decision == Decision.CONTINUE
+    assert escalation.scheme.state == SchemeState.IN_DELIVERY
+    assert [e.what for e in escalation.events.filter(what__startswith="QAG decision")] == [
+        "QAG decision: continue with the remedial plan"
+    ]
+    assert not AccessRefusal.objects.exists()  # a conflict, not a refusal
 
 
 def test_qag_decides_only_once_the_escalation_is_with_it(client, people, escalation):
