@@ -520,15 +520,26 @@ def build(
 # --- renderers ---
 
 
+# A cell that starts with one of these is read as a formula by spreadsheets (OWASP "CSV
+# injection"): a name typed in the admin must never become one in a download.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text(value: str) -> str:
+    """A text cell of a CSV, with a quote before it when it would start a formula."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
 def to_csv(table: Table) -> str:
-    """Header row first, plain signed £'000 and whole percents, as finance teams' scripts read."""
+    """Header row first, plain signed £'000 and whole percents, as finance teams' scripts read.
+    Names (organisations, areas) are text cells that no spreadsheet runs as a formula."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([table.label_key, *table.csv_keys])
+    writer.writerow([as_text(table.label_key), *(as_text(k) for k in table.csv_keys)])
     for row in table.rows:
         by_key = {cell.column.key: cell.value for cell in row.cells}
         writer.writerow(
-            [row.label, *("" if by_key[k] is None else by_key[k] for k in table.csv_keys)]
+            [as_text(row.label), *("" if by_key[k] is None else by_key[k] for k in table.csv_keys)]
         )
     return out.getvalue()
 
@@ -585,6 +596,12 @@ def to_xlsx(table: Table) -> bytes:
     for index in range(2, len(table.columns) + 2):
         sheet.column_dimensions[get_column_letter(index)].width = 14
     sheet.freeze_panes = sheet.cell(row=header_row + 1, column=2)
+    # every text cell is stored as text: openpyxl would store one starting with "=" as a
+    # formula, and a name typed in the admin must never become one
+    for cells in sheet.iter_rows():
+        for cell in cells:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

@@ -1,14 +1,24 @@
 """The report pages, their downloads and the PMO's upload page, as users drive them."""
 
+import csv
 import html
 import io
+import zipfile
 
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from governance.models import AccessRefusal, FinancialYear, QippTarget, Scheme
+from governance.models import (
+    AccessRefusal,
+    AreaOfSpend,
+    FinancialYear,
+    Organisation,
+    ProgrammeArea,
+    QippTarget,
+    Scheme,
+)
 from tests.governance.report_fixtures import add_return, add_scheme, build_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.governance.report_urls")]
@@ -89,6 +99,41 @@ def test_the_table_downloads_as_csv_and_xlsx(client, world):
     elr = next(row for row in sheet.iter_rows() if row[0].value == "ELR")
     assert elr[1].value == -1637
     assert elr[1].number_format == "#,##0;(#,##0)"
+
+
+HOSTILE = '=HYPERLINK("http://evil.example","Click")'
+
+
+@pytest.mark.parametrize(
+    ("table", "by", "renamed"),
+    [
+        ("summary", "programme_area", ("programme area", HOSTILE)),
+        ("area_of_spend", "organisation", ("area of spend", "+cmd|' /C calc'!A0")),
+        ("requirement", "organisation", ("organisation", "@SUM(1+1)")),
+        ("summary", "organisation", ("organisation", "-2+3")),
+    ],
+)
+def test_names_that_look_like_formulas_download_as_plain_text(client, world, table, by, renamed):
+    what, name = renamed
+    if what == "programme area":
+        ProgrammeArea.objects.filter(name="Planned Care").update(name=name)
+    elif what == "area of spend":
+        AreaOfSpend.objects.filter(name="Elective Care").update(name=name)
+    else:
+        Organisation.objects.filter(code="ELR").update(code=name)
+    url = reverse("report_table", args=[table])
+    params = {"year": "2019/20", "month": "1", "by": by}
+
+    csv_text = page(client, world.users["viewer"], url, **params, format="csv").content.decode()
+    workbook = page(client, world.users["viewer"], url, **params, format="xlsx").content
+
+    cells = [cell for line in csv.reader(io.StringIO(csv_text)) for cell in line]
+    assert f"'{name}" in cells and name not in cells  # the OWASP quote before it
+    assert any(cell.startswith("-") and cell[1:].isdigit() for cell in cells)  # numbers stay
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook)).active
+    found = [c for row in sheet.iter_rows() for c in row if c.value == name]
+    assert found and all(c.data_type == "s" for c in found)
+    assert b"<f>" not in zipfile.ZipFile(io.BytesIO(workbook)).read("xl/worksheets/sheet1.xml")
 
 
 @pytest.mark.parametrize(
