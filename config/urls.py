@@ -30,3 +30,4 @@ if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 handler403 = "governance.middleware.permission_denied"
+handler500 = "config.logs.server_error"

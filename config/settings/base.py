@@ -46,6 +46,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Django's, answering as the view did when the session cannot be saved after it
@@ -187,15 +188,50 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = TIME_ZONE
 
+# --- logs: one JSON object a line on stderr, with the request's id (config/logs.py) ---
+LOG_LEVEL = os.environ.get("QIPP_LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {"json": {"()": "config.logs.JsonFormatter"}},
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": "json"},
+        # only when ADMINS is set: each server error mailed to them too
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+        },
+    },
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
     "loggers": {
-        "qipp": {"handlers": ["console"], "level": os.environ.get("QIPP_LOG_LEVEL", "INFO")},
+        "qipp": {"handlers": ["stderr"], "level": LOG_LEVEL},
+        # a server error Django handles: its traceback, the request and its id
+        "django.request": {
+            "handlers": ["stderr", "mail_admins"],
+            "level": "ERROR",
+            "propagate": False,
+        },
+        "django.security": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        "celery": {"handlers": ["stderr"], "level": "WARNING"},
     },
 }
+# ADMINS="Ann Smith <ann@example.nhs.uk>, ops@example.nhs.uk": who is mailed a server error.
+ADMINS = [
+    (address.split("<")[0].strip() or address.strip(), address.split("<")[-1].rstrip(">").strip())
+    for address in env_list("ADMINS")
+]
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+# SENTRY_DSN: each server error (and a sample of nothing else) also goes to Sentry.
+if os.environ.get("SENTRY_DSN"):
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=os.environ["SENTRY_DSN"],
+        environment=os.environ.get("SENTRY_ENVIRONMENT", "production"),
+        send_default_pii=False,  # no names, e-mails or addresses of the people using it
+        traces_sample_rate=0,
+    )
 
 # --- product rules (DESIGN.md); each may be overridden in the environment-specific settings ---
 QIPP_PAGE_SIZE = 25
