@@ -47,7 +47,7 @@ stack: install
 	$(STACK_ENV) PATH=$(CURDIR)/$(BIN):$$PATH HOST=$(HOST) $(BIN)/honcho start --port $(PORT)
 
 # The production settings must pass Django's deployment checklist with these stand-in values.
-DEPLOY_ENV := DJANGO_SETTINGS_MODULE=config.settings.production ALLOWED_HOSTS=qipp.example.nhs.uk \
+DEPLOY_ENV := DJANGO_SETTINGS_MODULE=config.settings.production ALLOWED_HOSTS=qipp.example.nhs.uk TRUSTED_PROXY_COUNT=1 \
 	SECRET_KEY=deploy-check-$(shell cksum pyproject.toml | cut -d' ' -f1)-not-a-real-key-0123456789abcdef \
 	DATABASE_URL=postgres://qipp@127.0.0.1:5432/qipp
 

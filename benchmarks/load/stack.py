@@ -36,6 +36,9 @@ def environment(database: str, static_root: str) -> dict[str, str]:
         "CELERY_BROKER_URL": REDIS_URL,
         "QIPP_BENCH_STATIC_ROOT": static_root,
         "QIPP_LOG_LEVEL": "ERROR",  # refusals are expected here; the figures count them
+        # the production settings ask for it; the benchmark's clients talk to gunicorn
+        # directly, sending no X-Forwarded-For, so the lockout keys on their own address
+        "TRUSTED_PROXY_COUNT": "1",
     }
 
 

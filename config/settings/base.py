@@ -256,13 +256,12 @@ AXES_RESET_ON_SUCCESS = True
 # more tries while locked out do not restart the wait: the lockout ends on time
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "governance.middleware.locked_out"
-# Behind reverse proxies the client's address is in X-Forwarded-For: say how many proxies there
-# are (each adds one address), so a client cannot choose its own address by sending the header.
+# Behind reverse proxies the client's address is in X-Forwarded-For: TRUSTED_PROXY_COUNT says
+# how many proxies there are (each adds the address it received the request from), so the
+# lockout keys on the person's own address, which they cannot choose by sending the header
+# (config/client_ip.py). Production refuses to start without it.
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
-if TRUSTED_PROXY_COUNT:
-    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
-    AXES_IPWARE_PROXY_ORDER = "right-most"
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 
 # Sessions (database-backed): signed out after QIPP_SESSION_IDLE_MINUTES without a request, and
 # QIPP_SESSION_MAX_HOURS after signing in whatever happens (governance.middleware).

@@ -1,7 +1,11 @@
 """Sign-in lockout: five failures for one username from one address pause that pair for 15
 minutes, then it may sign in again. Nobody can lock a colleague out from elsewhere."""
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -9,6 +13,7 @@ from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
+ROOT = Path(__file__).resolve().parent.parent.parent
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HERE = "10.1.1.1"
 ELSEWHERE = "10.2.2.2"
@@ -96,3 +101,64 @@ def test_the_admin_sign_in_locks_out_too(client, staff):
     assert b"Sign-in paused" in fifth.content
     assert sign_in(client, staff.username, "pw", url=admin_login).status_code == 429
     assert client.get(reverse("admin:index")).status_code == 302  # still asked to sign in
+
+
+# --- behind the TLS proxy (TRUSTED_PROXY_COUNT) ---
+
+PROXY = "10.0.0.1"  # every request arrives from the proxy
+
+
+def through_proxy(client, username, password, *, person: str, sent: str = ""):
+    """A sign-in through one proxy: it adds the address it received the request from
+    (`person`) to whatever X-Forwarded-For the browser sent (`sent`)."""
+    forwarded = f"{sent}, {person}" if sent else person
+    return client.post(
+        reverse("login"),
+        {"username": username, "password": password},
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR=forwarded,
+    )
+
+
+def test_behind_the_proxy_the_lockout_keys_on_each_persons_own_address(client, lead, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    for _ in range(5):
+        through_proxy(client, lead.username, "wrong", person="203.0.113.7")
+
+    locked = through_proxy(client, lead.username, "pw", person="203.0.113.7")
+    elsewhere = through_proxy(client, lead.username, "pw", person="198.51.100.20")
+
+    assert locked.status_code == 429
+    assert elsewhere.status_code == 302  # the named person still signs in from their own
+
+
+def test_an_address_the_browser_makes_up_does_not_escape_the_lockout(client, lead, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    for n in range(5):  # a new made-up address each time, from the same person
+        through_proxy(client, lead.username, "wrong", person="203.0.113.7", sent=f"1.1.1.{n}")
+
+    again = through_proxy(client, lead.username, "pw", person="203.0.113.7", sent="9.9.9.9")
+
+    assert again.status_code == 429
+
+
+def test_production_refuses_to_start_without_the_proxy_count():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": "x" * 60,
+        "ALLOWED_HOSTS": "qipp.example.nhs.uk",
+        "DATABASE_URL": "postgres://qipp@127.0.0.1:5432/qipp",
+        "TRUSTED_PROXY_COUNT": "0",
+    }
+    started = subprocess.run(  # noqa: S603 - this interpreter and a fixed script
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert started.returncode != 0
+    assert "TRUSTED_PROXY_COUNT must be set in production" in started.stderr
