@@ -336,3 +336,22 @@ class QagPack(models.Model):
 
     def __str__(self):
         return f"QAG pack {self.system.code} for {self.meeting_date:%d %b %Y}"
+
+
+class RulesDue(models.Model):
+    """A scheme whose returns changed and whose escalation rules have not run since: written
+    in the same transaction as the change, like a mail in the outbox, and removed by the task
+    that runs the rules. The outbox sweep runs the rules of any left behind (the broker was
+    down when the change committed), and the daily sweep clears them all."""
+
+    scheme = models.OneToOneField(
+        "governance.Scheme", on_delete=models.CASCADE, related_name="+", primary_key=True
+    )
+    queued_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "scheme waiting for its rules"
+        verbose_name_plural = "schemes waiting for their rules"
+
+    def __str__(self):
+        return f"rules due for scheme {self.scheme_id} since {self.queued_at:%Y-%m-%d %H:%M}"

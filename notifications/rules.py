@@ -43,6 +43,7 @@ from notifications.models import (
     EscalationStatus,
     Level,
     Rule,
+    RulesDue,
 )
 
 logger = logging.getLogger("qipp.notifications")
@@ -394,6 +395,8 @@ def sweep(
         schemes = _schemes(scheme_ids)
         findings = evaluate(schemes, today=today, now=now)
         result = apply(findings, scheme_ids=scheme_ids, now=now, today=today)
+        if scheme_ids is None:  # every scheme's rules have run
+            RulesDue.objects.filter(queued_at__lte=now).delete()
         if dry_run:
             transaction.set_rollback(True)
     return result
@@ -575,43 +578,68 @@ def _full_schemes(ids) -> dict[int, Scheme]:
     ).in_bulk(ids)
 
 
-# --- a monthly return was saved ---
+# --- returns were saved or imported: the rules of their schemes run after the commit ---
 
 
 def on_return_saved(*, monthly_return, **_kwargs) -> None:
-    """governance.delivery.RETURN_SAVED_HOOKS: once the return has committed, the rules look
-    at its scheme (a task on a worker; in-process without a broker).
+    """governance.delivery.RETURN_SAVED_HOOKS: the scheme's rules are due (RulesDue, written
+    with the return) and run once the return has committed, on a worker (in-process without
+    a broker).
 
     Never inside the return's transaction: an error there, even one caught, can make the
     database drop the whole transaction while the page still says the return is saved. A
-    fault in the rules never touches the return: the daily sweep sees the scheme again."""
-    scheme_id = monthly_return.scheme_id
-    transaction.on_commit(lambda: _evaluate_later(scheme_id), robust=True)
-
-
-def _evaluate_later(scheme_id: int) -> None:
-    from notifications.tasks import evaluate_scheme
-
-    try:
-        evaluate_scheme.delay(scheme_id)
-    except Exception:  # noqa: BLE001 - the daily sweep catches up
-        logger.warning("could not enqueue the rules for scheme %s", scheme_id, exc_info=True)
-
-
-# --- monthly returns were imported ---
+    fault in the rules never touches the return."""
+    rules_due([monthly_return.scheme_id])
 
 
 def on_returns_imported(*, scheme_ids: list[int], **_kwargs) -> None:
-    """governance.importers.RETURNS_IMPORTED_HOOKS: once the import commits, the rules look at
-    the schemes whose returns it changed, in one sweep on a worker."""
-    ids = list(scheme_ids)
-    transaction.on_commit(lambda: _evaluate_many_later(ids), robust=True)
+    """governance.importers.RETURNS_IMPORTED_HOOKS: the same for the schemes whose returns an
+    import created or corrected, in one sweep."""
+    rules_due(scheme_ids)
 
 
-def _evaluate_many_later(scheme_ids: list[int]) -> None:
+def rules_due(scheme_ids) -> None:
+    """Record that the schemes' rules are due, in the current transaction, and hand them to
+    a worker once it commits. A broker that cannot be reached leaves the record for the
+    outbox sweep (run_rules_due)."""
+    ids = sorted(set(scheme_ids))
+    now = timezone.now()
+    RulesDue.objects.bulk_create(
+        [RulesDue(scheme_id=pk, queued_at=now) for pk in ids], ignore_conflicts=True
+    )
+    transaction.on_commit(lambda: _evaluate_later(ids), robust=True)
+
+
+def _evaluate_later(scheme_ids: list[int]) -> None:
     from notifications.tasks import evaluate_schemes
 
     try:
         evaluate_schemes.delay(scheme_ids)
-    except Exception:  # noqa: BLE001 - the daily sweep catches up
-        logger.warning("could not enqueue the rules for %s imported schemes", len(scheme_ids))
+    except Exception:  # noqa: BLE001 - the outbox sweep runs them once the broker is back
+        logger.warning(
+            "could not enqueue the rules for %s scheme(s); the outbox sweep will run them",
+            len(scheme_ids),
+            exc_info=True,
+        )
+
+
+def evaluate_due(scheme_ids: list[int]) -> SweepResult:
+    """Run the rules of these schemes and clear what was due of them until now."""
+    started = timezone.now()
+    result = sweep(scheme_ids=scheme_ids)
+    RulesDue.objects.filter(scheme_id__in=scheme_ids, queued_at__lte=started).delete()
+    return result
+
+
+def run_rules_due(*, older_than_seconds: int, limit: int = 1000) -> int:
+    """The rules of schemes left due for longer than a task takes (their task was lost: the
+    broker was down when their returns committed, or a worker died). How many ran."""
+    stale = timezone.now() - timedelta(seconds=older_than_seconds)
+    ids = list(
+        RulesDue.objects.filter(queued_at__lt=stale)
+        .order_by("queued_at")
+        .values_list("scheme_id", flat=True)[:limit]
+    )
+    if ids:
+        evaluate_due(ids)
+    return len(ids)

@@ -24,8 +24,14 @@ def deliver_email(self, email_id: int) -> str:
 
 @shared_task
 def sweep_outbox() -> dict:
-    """Re-enqueue mails left pending (Redis was down when their change committed)."""
-    return services.sweep_outbox()
+    """Re-enqueue mails left pending, and run the rules left due (Redis was down when their
+    change committed, or a worker died)."""
+    from notifications import conf
+    from notifications.rules import run_rules_due
+
+    swept = services.sweep_outbox()
+    swept["rules_run"] = run_rules_due(older_than_seconds=conf.get("QIPP_OUTBOX_STALE_SECONDS"))
+    return swept
 
 
 @shared_task
@@ -37,19 +43,17 @@ def run_escalations() -> dict:
 
 
 @shared_task
-def evaluate_scheme(scheme_id: int) -> dict:
-    """The rules for one scheme, after its monthly return was saved."""
-    from notifications.rules import sweep
+def evaluate_schemes(scheme_ids: list[int]) -> dict:
+    """The rules for the schemes whose returns were saved or imported."""
+    from notifications.rules import evaluate_due
 
-    return sweep(scheme_ids=[scheme_id]).counts()
+    return evaluate_due(list(scheme_ids)).counts()
 
 
 @shared_task
-def evaluate_schemes(scheme_ids: list[int]) -> dict:
-    """The rules for the schemes whose returns an import created or corrected."""
-    from notifications.rules import sweep
-
-    return sweep(scheme_ids=list(scheme_ids)).counts()
+def evaluate_scheme(scheme_id: int) -> dict:
+    """The same for one scheme (tasks queued by an earlier release)."""
+    return evaluate_schemes([scheme_id])
 
 
 @shared_task
