@@ -7,7 +7,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from governance import roles
+from governance import archives, roles
 from governance.models import (
     MONTH_NAMES,
     PLAN_FIELDS,
@@ -257,15 +257,20 @@ def sniff_document(upload) -> str:
                 names = archive.namelist()
                 if extension in OPEN_DOCUMENT_TYPES:
                     expected = OPEN_DOCUMENT_TYPES[extension]
-                    if (
-                        "mimetype" in names
-                        and archive.read("mimetype").decode("ascii", "replace").strip() == expected
+                    # the mimetype entry is one short line: never inflate more than that
+                    if "mimetype" in names and (
+                        archives.read_member(archive, "mimetype", limit=200)
+                        .decode("ascii", "replace")
+                        .strip()
+                        == expected
                     ):
                         return expected
                 else:
                     folder, content_type = OFFICE_TYPES[extension]
                     if "[Content_Types].xml" in names and any(n.startswith(folder) for n in names):
                         return content_type
+        except archives.UnsafeArchive as exc:
+            raise ValidationError(exc.message) from None
         except zipfile.BadZipFile:
             pass
         finally:

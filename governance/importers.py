@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from governance import delivery, policy, roles, services
+from governance import archives, delivery, policy, roles, services
 from governance.models import (
     MAX_MONTHLY_AMOUNT,
     PLAN_FIELDS,
@@ -144,7 +145,13 @@ def _csv_rows(data: bytes) -> list[list[str]]:
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")  # a CSV saved by Excel on Windows
     try:
-        return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
+        rows, cells = [], 0
+        for row in csv.reader(io.StringIO(text)):
+            values = [cell.strip() for cell in row]
+            cells += len(values)
+            _within_limits(len(rows) + 1, _width(values), cells)
+            rows.append(values)
+        return rows
     except csv.Error as exc:
         # a spreadsheet or other binary file named .csv, or a line break inside a cell
         raise Invalid(
@@ -154,18 +161,53 @@ def _csv_rows(data: bytes) -> list[list[str]]:
 
 
 def _xlsx_rows(handle) -> list[list[str]]:
+    """The first sheet's rows as text, read as they are stored (not as far as the sheet's
+    declared size: one cell at XFD1048576 would make that a billion cells)."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
+        with zipfile.ZipFile(handle) as archive:
+            archives.check(archive)
+        handle.seek(0)
         workbook = load_workbook(handle, read_only=True, data_only=True)
+    except archives.UnsafeArchive as exc:
+        raise Invalid(exc.message) from None
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError):
         raise Invalid("The file could not be read as an XLSX workbook.") from None
     try:
         sheet = workbook.worksheets[0]
-        return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        sheet.reset_dimensions()
+        rows, cells = [], 0
+        for row in sheet.iter_rows(values_only=True):
+            values = [_cell_text(v) for v in row]
+            while values and not values[-1]:  # trailing empty cells are nothing
+                values.pop()
+            cells += len(values)
+            _within_limits(len(rows) + 1, len(values), cells)
+            rows.append(values)
+        return rows
     finally:
         workbook.close()
+
+
+def _within_limits(rows: int, width: int, cells: int) -> None:
+    """Refuse a file larger than any real import, before it takes the server's memory."""
+    if rows > settings.QIPP_IMPORT_MAX_ROWS:
+        raise Invalid(
+            f"The file has more than {settings.QIPP_IMPORT_MAX_ROWS:,} rows: split it into "
+            "smaller files and import each."
+        )
+    if width > settings.QIPP_IMPORT_MAX_COLUMNS:
+        raise Invalid(
+            f"Row {rows} has a value in column {width}: the file may have at most "
+            f"{settings.QIPP_IMPORT_MAX_COLUMNS} columns. Remove what lies beyond the table."
+        )
+    if cells > settings.QIPP_IMPORT_MAX_CELLS:
+        raise Invalid(
+            f"The file has more than {settings.QIPP_IMPORT_MAX_CELLS:,} values: split it into "
+            "smaller files and import each."
+        )
 
 
 def read_table(handle, name: str) -> list[list[str]]:

@@ -199,3 +199,23 @@ class DatabaseUnavailableMiddleware:
         if not saved:
             response["Retry-After"] = "30"
         return response
+
+
+class RequestSizeMiddleware:
+    """A request larger than QIPP_REQUEST_MAX_BYTES is answered 413 before its body is read,
+    with a page that says the limit."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        most = settings.QIPP_REQUEST_MAX_BYTES
+        if length > most:
+            logger.warning("refused a request of %d bytes to %s", length, request.path)
+            page = render_to_string("request_too_large.html", {"megabytes": most // 2**20})
+            return HttpResponse(page, status=413)
+        return self.get_response(request)

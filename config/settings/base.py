@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.logs.RequestIdMiddleware",
+    "governance.middleware.RequestSizeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Django's, answering as the view did when the session cannot be saved after it
@@ -148,6 +149,20 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 QIPP_DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
 
+# No request may be larger than this: a document of 20 MB and its form, with room to spare
+# (governance.middleware.RequestSizeMiddleware answers 413 before reading it). Set the proxy
+# in front (client_max_body_size on nginx) to the same.
+QIPP_REQUEST_MAX_BYTES = int(os.environ.get("QIPP_REQUEST_MAX_BYTES", 25 * 1024 * 1024))
+# Zip archives (.xlsx, .docx, .odt) are refused when they unpack to more than this, or a part
+# of them compresses absurdly well (governance.archives).
+QIPP_ARCHIVE_MAX_BYTES = 200 * 1024 * 1024
+QIPP_ARCHIVE_MAX_RATIO = 100
+# An import larger than this is refused with the reason, before it takes the server's memory:
+# a year of 10,000 schemes is 120,000 returns.
+QIPP_IMPORT_MAX_ROWS = 200_000
+QIPP_IMPORT_MAX_COLUMNS = 100
+QIPP_IMPORT_MAX_CELLS = 3_000_000
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
@@ -223,7 +238,6 @@ LOGGING = {
             "propagate": False,
         },
         "django.security": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
-        "celery": {"handlers": ["stderr"], "level": "WARNING"},
     },
 }
 # ADMINS="Ann Smith <ann@example.nhs.uk>, ops@example.nhs.uk": who is mailed a server error.
