@@ -21,6 +21,7 @@ from governance.models import (
     SchemeState,
     User,
 )
+from governance.text import one_line
 
 
 class VersionedForm(forms.Form):
@@ -112,6 +113,9 @@ class SchemeForm(forms.ModelForm):
                 Row(*[Column(name, css_class="col-6 col-md-3 col-lg-2") for name in PLAN_FIELDS]),
             ),
         )
+
+    def clean_title(self):
+        return one_line(self.cleaned_data["title"])
 
     def clean(self):
         data = super().clean()
@@ -293,6 +297,9 @@ class DocumentForm(forms.Form):
             Row(Column("kind"), Column("file"), Column("description")),
             FormActions(Submit("upload", "Upload")),
         )
+
+    def clean_description(self):
+        return one_line(self.cleaned_data["description"])
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

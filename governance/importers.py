@@ -42,6 +42,7 @@ from governance.models import (
     User,
     state_words,
 )
+from governance.text import one_line
 
 KINDS = ("targets", "plans", "returns")
 # A new scheme's team, named in the file by username or e-mail, and the role each must hold
@@ -297,6 +298,8 @@ def _records(kind: str, rows: list[list[str]], result: ImportResult, *, is_csv: 
         if not any(cells):
             continue
         problem = _cell_count_problem(cells, header) if is_csv else None
+        if any("\x00" in cell for cell in cells):
+            problem = "a cell holds a NUL character, which no spreadsheet saves: remove it"
         if problem:
             result.errors.append(RowError(number, problem))
             continue
@@ -626,7 +629,7 @@ def _parse_plan(number, record, *, lookups: Lookups, result, has_state: bool, fi
             )
         first_row.setdefault(reference, number)
         sequence = check(_sequence, reference)
-    title = check(_text, record["title"], "title", max_length=200, required=True)
+    title = check(_text, one_line(record["title"]), "title", max_length=200, required=True)
     organisation = check(lookups.organisation, record["organisation"])
     year = check(lookups.year, record["financial_year"])
     programme_area = check(lookups.programme_area, record["programme_area"])

@@ -219,3 +219,21 @@ class RequestSizeMiddleware:
             page = render_to_string("request_too_large.html", {"megabytes": most // 2**20})
             return HttpResponse(page, status=413)
         return self.get_response(request)
+
+
+class NulCharacterMiddleware:
+    """An address carrying a NUL character (%00) is bad input: answered 400 with a reason,
+    never passed on (PostgreSQL refuses NUL in text, which was a server error). Forms refuse
+    it in what they are sent (Django's CharField)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            page = render_to_string("bad_request.html", {})
+            return HttpResponse(page, status=400)
+        return self.get_response(request)

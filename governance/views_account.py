@@ -30,6 +30,23 @@ def account(request):
     )
 
 
+class SignIn(auth_views.LoginView):
+    """Django's sign-in page, except that someone reaching it while a session is signed in
+    (another person's, left open on a shared computer) first signs that session out, and is
+    told so: whatever they do next, they never carry on as the person before them."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            previous = str(request.user)
+            logout(request)
+            messages.info(
+                request,
+                f"{previous} was signed in on this browser and has been signed out. "
+                "Sign in as yourself.",
+            )
+        return super().dispatch(request, *args, **kwargs)
+
+
 class PasswordChange(auth_views.PasswordChangeView):
     """Change one's own password: the current one, then the new one twice, checked by the
     password validators. Other browsers signed in as the user are signed out (their sessions
