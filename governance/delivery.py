@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django_fsm import can_proceed
@@ -860,43 +860,66 @@ def start_of_day(value: date) -> datetime:
     return timezone.make_aware(datetime.combine(value, time.min))
 
 
-def _return_tasks(user) -> list[selectors.Task]:
-    """Returns due from the finance lead or project lead of a scheme in delivery."""
-    schemes = list(
-        Scheme.objects.filter(
-            Q(finance_lead=user) | Q(project_lead=user), state=SchemeState.IN_DELIVERY
-        ).select_related("organisation", "financial_year")
+def _return_tasks(user, limit: int) -> selectors.Tasks:
+    """Returns due from the finance lead or project lead of a scheme in delivery, a task for
+    each month owed. Counted in the database, a query a financial year, and only the oldest
+    `limit` loaded: the cost does not grow with the schemes the person is on."""
+    schemes = Scheme.objects.filter(
+        Q(finance_lead=user) | Q(project_lead=user), state=SchemeState.IN_DELIVERY
     )
-    if not schemes:
-        return []
     day = _today(None)
-    returned = set(
-        MonthlyReturn.objects.filter(scheme__in=schemes).values_list("scheme_id", "month")
+    years = FinancialYear.objects.filter(pk__in=schemes.values("financial_year")).order_by(
+        "start_year"
     )
-    tasks = []
-    for scheme in schemes:
-        year = scheme.financial_year
+
+    def owing(year: FinancialYear, month: int) -> QuerySet[Scheme]:
+        """The schemes of the year that had started by the month and have no return for it."""
+        returned = MonthlyReturn.objects.filter(scheme=OuterRef("pk"), month=month)
+        return schemes.filter(financial_year=year, start_date__lte=month_end(year, month)).exclude(
+            Exists(returned)
+        )
+
+    counts = {}  # (year, month) -> how many schemes owe it, oldest first
+    for year in years:
         upto = last_month(year, day) or (12 if day > year.end_date else 0)
-        for month in range(1, upto + 1):
-            if not owes_return(scheme, month) or (scheme.pk, month) in returned:
-                continue
-            deadline = return_deadline(year, month)
-            when = "overdue" if day > deadline else f"due by {_day(deadline)}"
+        months = range(1, upto + 1)
+        owed = schemes.filter(financial_year=year).aggregate(
+            **{
+                f"m{month}": Count(
+                    "pk",
+                    filter=Q(start_date__lte=month_end(year, month))
+                    & ~Q(Exists(MonthlyReturn.objects.filter(scheme=OuterRef("pk"), month=month))),
+                )
+                for month in months
+            }
+        )
+        counts.update({(year, month): owed[f"m{month}"] for month in months})
+    tasks = []
+    for (year, month), count in counts.items():
+        if len(tasks) >= limit:
+            break
+        if not count:
+            continue
+        deadline = return_deadline(year, month)
+        when = "overdue" if day > deadline else f"due by {_day(deadline)}"
+        since = start_of_day(month_end(year, month) + timedelta(days=1))
+        shown = owing(year, month).select_related("organisation").defer(*selectors.LONG_TEXTS)
+        for scheme in shown.order_by("pk")[: limit - len(tasks)]:
             tasks.append(
                 selectors.Task(
                     scheme,
                     f"Enter the {month_label(year, month)} return ({when})",
                     reverse("return_edit", args=[scheme.pk, month]),
-                    start_of_day(month_end(year, month) + timedelta(days=1)),
+                    since,
                 )
             )
-    return tasks
+    return selectors.Tasks(tasks, sum(counts.values()))
 
 
-def _assure_tasks(user) -> list[selectors.Task]:
+def _assure_tasks(user, limit: int) -> selectors.Tasks:
     """Returns waiting for the PMO of the scheme's organisation, one task per scheme."""
     if not user.has_role(roles.PMO) or not user.organisation_ids:
-        return []
+        return selectors.Tasks([], 0)
     pending = list(
         MonthlyReturn.objects.filter(
             scheme__organisation_id__in=user.organisation_ids,
@@ -908,7 +931,7 @@ def _assure_tasks(user) -> list[selectors.Task]:
         .order_by("scheme_id", "month")
     )
     if not pending:
-        return []
+        return selectors.Tasks([], 0)
     touched = set(
         SchemeChange.objects.filter(
             scheme_id__in={r.scheme_id for r in pending},
@@ -937,7 +960,7 @@ def _assure_tasks(user) -> list[selectors.Task]:
                 min(r.updated_at for r in waiting),
             )
         )
-    return tasks
+    return selectors.oldest(tasks, limit)
 
 
 TRANSITION_BUTTONS = [

@@ -4,7 +4,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse, reverse_lazy
 from django_fsm import can_proceed
 from django_fsm_log.models import StateLog
@@ -50,13 +51,33 @@ def with_schemes(tasks: list[Task]) -> list[Task]:
     return tasks
 
 
-def _review_tasks(user, kind: str, role: str) -> list[Task]:
+@dataclass
+class Tasks:
+    """What a source of tasks finds waiting for a user: the oldest `limit` of them, oldest
+    first, and how many there are in all. A page asks for as many as it shows: what it costs
+    does not grow with the number of schemes a person is on the team of."""
+
+    items: list[Task]
+    total: int
+
+
+def _order(task: Task):
+    return (task.since is None, task.since or 0, task.scheme_id or 0)
+
+
+def oldest(tasks: list[Task], limit: int) -> Tasks:
+    """For a source whose tasks are few whatever the team (an organisation's reviews, a
+    system's QAG decisions): all of them, oldest first, cut to the limit."""
+    tasks = sorted(tasks, key=_order)
+    return Tasks(tasks[:limit], len(tasks))
+
+
+def _review_tasks(user, kind: str, role: str, limit: int) -> Tasks:
     if not user.has_role(role):
-        return []
+        return Tasks([], 0)
     reviewed = Review.objects.filter(
         scheme=OuterRef("pk"), round=OuterRef("submission_round"), kind=kind
     )
-    # a reviewer may have a hundred or more: ids here, the schemes of the page shown later
     waiting = (
         Scheme.objects.filter(
             state=SchemeState.CONFIRM_AND_CHALLENGE,
@@ -64,38 +85,48 @@ def _review_tasks(user, kind: str, role: str) -> list[Task]:
         )
         .exclude(Q(project_lead=user) | Q(sro=user))
         .exclude(Exists(reviewed))
-        .order_by()  # tasks_for sorts them
-        .values_list("pk", "state_changed_at")
     )
     what = f"Record the {ReviewKind(kind).label.lower()} review"
-    return [
-        Task.on(pk, what, reverse_lazy("scheme_review", args=[pk, kind]), since)
-        for pk, since in waiting
-    ]
-
-
-def _project_lead_tasks(user) -> list[Task]:
-    schemes = Scheme.objects.filter(project_lead=user, state=SchemeState.DRAFT).select_related(
-        "organisation"
+    oldest_first = waiting.order_by(F("state_changed_at").asc(nulls_last=True), "pk")
+    return Tasks(
+        [
+            Task.on(pk, what, reverse_lazy("scheme_review", args=[pk, kind]), since)
+            for pk, since in oldest_first.values_list("pk", "state_changed_at")[:limit]
+        ],
+        waiting.count(),
     )
-    return [
-        Task(
-            s,
-            "Answer the reviewers and resubmit"
-            if s.submission_round
-            else "Complete and submit the PID",
-            s.get_absolute_url(),
-            s.state_changed_at or s.created_at,
-        )
-        for s in schemes
-    ]
 
 
-# Each source lists one kind of work waiting for a user; later apps append their own.
+def _project_lead_tasks(user, limit: int) -> Tasks:
+    drafts = Scheme.objects.filter(project_lead=user, state=SchemeState.DRAFT)
+    oldest_first = (
+        drafts.annotate(since=Coalesce("state_changed_at", "created_at"))
+        .order_by("since", "pk")
+        .select_related("organisation")
+        .defer(*LONG_TEXTS)
+    )
+    return Tasks(
+        [
+            Task(
+                s,
+                "Answer the reviewers and resubmit"
+                if s.submission_round
+                else "Complete and submit the PID",
+                s.get_absolute_url(),
+                s.since,
+            )
+            for s in oldest_first[:limit]
+        ],
+        drafts.count(),
+    )
+
+
+# Each source lists one kind of work waiting for a user, as source(user, limit) -> Tasks;
+# later apps append their own.
 TASK_SOURCES: list[Callable] = [
     _project_lead_tasks,
-    lambda user: _review_tasks(user, ReviewKind.FINANCE, roles.FINANCE_REVIEWER),
-    lambda user: _review_tasks(user, ReviewKind.CLINICAL, roles.CLINICAL_REVIEWER),
+    lambda user, limit: _review_tasks(user, ReviewKind.FINANCE, roles.FINANCE_REVIEWER, limit),
+    lambda user, limit: _review_tasks(user, ReviewKind.CLINICAL, roles.CLINICAL_REVIEWER, limit),
 ]
 
 # The sources that find work only on schemes whose team the user is on (project lead, SRO,
@@ -104,16 +135,16 @@ TASK_SOURCES: list[Callable] = [
 TEAM_TASK_SOURCES: set[Callable] = {_project_lead_tasks}
 
 
-def tasks_for(user) -> list[Task]:
-    """Everything waiting for `user`, oldest first; `with_schemes` loads the schemes of those
-    shown."""
-    tasks = [
-        task
+def tasks_for(user, limit: int) -> Tasks:
+    """The oldest `limit` tasks waiting for `user`, and how many wait in all; `with_schemes`
+    loads the schemes of those shown."""
+    found = [
+        source(user, limit)
         for source in TASK_SOURCES
         if user.on_a_team or source not in TEAM_TASK_SOURCES
-        for task in source(user)
     ]
-    return sorted(tasks, key=lambda t: (t.since is None, t.since or 0))
+    items = sorted((task for tasks in found for task in tasks.items), key=_order)
+    return Tasks(items[:limit], sum(tasks.total for tasks in found))
 
 
 @dataclass

@@ -103,15 +103,15 @@ def home(request):
     counted = visible.order_by().values_list("state").annotate(n=Count("*"))
     counts = dict(counted.values_list("state", "n"))
     states = [(value, label, counts.get(value, 0)) for value, label in SchemeState.choices]
-    tasks = tasks_for(request.user)
+    tasks = tasks_for(request.user, HOME_TASKS)
     return render(
         request,
         "governance/home.html",
         {
             "states": states,
             "total": sum(counts.values()),
-            "tasks": with_schemes(tasks[:HOME_TASKS]),
-            "more_tasks": max(len(tasks) - HOME_TASKS, 0),
+            "tasks": with_schemes(tasks.items),
+            "more_tasks": tasks.total - len(tasks.items),
             "recent": request.user.notifications.all()[:5],
         },
     )
@@ -121,10 +121,30 @@ TASKS_PER_PAGE = 50
 SCHEMES_PER_PAGE = 25
 
 
+class _FoundTasks:
+    """The tasks of the pages up to the one asked for, as the Paginator reads a list: their
+    count is all of them."""
+
+    def __init__(self, tasks):
+        self.tasks = tasks
+
+    def count(self) -> int:
+        return self.tasks.total
+
+    def __getitem__(self, index):
+        return self.tasks.items[index]
+
+
 @login_required
 def my_tasks(request):
-    page = Paginator(tasks_for(request.user), TASKS_PER_PAGE).get_page(request.GET.get("page"))
-    page.object_list = with_schemes(page.object_list)
+    try:
+        number = min(max(int(request.GET.get("page", 1)), 1), 10_000)
+    except ValueError:
+        number = 1
+    # the tasks of this page and those before it: a page past the last shows the last
+    found = _FoundTasks(tasks_for(request.user, number * TASKS_PER_PAGE))
+    page = Paginator(found, TASKS_PER_PAGE).get_page(number)
+    page.object_list = with_schemes(list(page.object_list))
     return render(request, "governance/my_tasks.html", {"page": page, "tasks": page.object_list})
 
 

@@ -4,7 +4,7 @@ Added to governance.selectors' extension points by NotificationsConfig.ready()."
 from django.urls import reverse
 
 from governance import policy, roles
-from governance.selectors import Event, Section, Task
+from governance.selectors import Event, Section, Task, Tasks, oldest
 from notifications.models import ACTIVE, Escalation, EscalationEvent, Level
 
 
@@ -41,26 +41,28 @@ def escalation_section(user, scheme) -> Section | None:
     return Section("notifications/_scheme_escalations.html", {"escalations": escalations})
 
 
-def remedial_tasks(user) -> list[Task]:
+def remedial_tasks(user, limit: int) -> Tasks:
     """The SRO: live escalations of their schemes with no remedial action yet."""
-    found = Escalation.objects.filter(
-        scheme__sro=user, status__in=ACTIVE, remedial_action=""
-    ).select_related("scheme__organisation")
-    return [
-        Task(
-            e.scheme,
-            f"Record a remedial action ({e.rule_phrase})",
-            reverse("escalation_remedial", args=[e.pk]),
-            e.raised_at,
-        )
-        for e in found
-    ]
+    found = Escalation.objects.filter(scheme__sro=user, status__in=ACTIVE, remedial_action="")
+    oldest_first = found.select_related("scheme__organisation").order_by("raised_at", "pk")
+    return Tasks(
+        [
+            Task(
+                e.scheme,
+                f"Record a remedial action ({e.rule_phrase})",
+                reverse("escalation_remedial", args=[e.pk]),
+                e.raised_at,
+            )
+            for e in oldest_first[:limit]
+        ],
+        found.count(),
+    )
 
 
-def decision_tasks(user) -> list[Task]:
+def decision_tasks(user, limit: int) -> Tasks:
     """QAG members: escalations with QAG awaiting its decision, in their systems."""
     if not user.has_role(roles.QAG_MEMBER) or not user.system_ids:
-        return []
+        return Tasks([], 0)
     found = (
         Escalation.objects.filter(
             status__in=ACTIVE,
@@ -73,13 +75,16 @@ def decision_tasks(user) -> list[Task]:
         .exclude(scheme__clinical_lead=user)
         .exclude(scheme__finance_lead=user)
     )
-    return [
-        Task(
-            e.scheme,
-            f"Record QAG's decision ({e.rule_phrase})",
-            reverse("escalation_decide", args=[e.pk]),
-            e.raised_to_qag_at,
-        )
-        for e in found
-        if e.decision_due
-    ]
+    return oldest(
+        [
+            Task(
+                e.scheme,
+                f"Record QAG's decision ({e.rule_phrase})",
+                reverse("escalation_decide", args=[e.pk]),
+                e.raised_to_qag_at,
+            )
+            for e in found
+            if e.decision_due
+        ],
+        limit,
+    )

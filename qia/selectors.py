@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
+from django.utils import timezone
 from django_fsm_log.models import StateLog
 
 from governance import policy, roles, selectors
-from governance.models import Scheme, SchemeState, User
+from governance.models import Scheme, SchemeChange, SchemeState, User
 from qia import policy as rules
 from qia import services
 from qia.models import (
@@ -337,9 +338,9 @@ def register_rows(versions: QuerySet, sort: str) -> QuerySet:
 # --- what the QIA adds to the scheme pages ---
 
 
-def panel_tasks(user) -> list[selectors.Task]:
+def panel_tasks(user, limit: int) -> selectors.Tasks:
     if not (user.has_role(roles.PANEL_MEMBER) or user.has_role(roles.QUALITY_LEAD)):
-        return []
+        return selectors.Tasks([], 0)
     versions = (
         QiaVersion.objects.filter(qia__scheme__organisation_id__in=user.organisation_ids)
         .filter(
@@ -381,12 +382,12 @@ def panel_tasks(user) -> list[selectors.Task]:
                     since,
                 )
             )
-    return tasks
+    return selectors.oldest(tasks, limit)
 
 
-def sign_off_tasks(user) -> list[selectors.Task]:
+def sign_off_tasks(user, limit: int) -> selectors.Tasks:
     if not rules.capacities_held(user):
-        return []
+        return selectors.Tasks([], 0)
     versions = QiaVersion.objects.filter(
         status=VersionStatus.AWAITING_SIGN_OFF,
         qia__scheme__organisation_id__in=user.organisation_ids,
@@ -405,43 +406,79 @@ def sign_off_tasks(user) -> list[selectors.Task]:
                 version.agreed_at,
             )
         )
-    return tasks
+    return selectors.oldest(tasks, limit)
 
 
-def project_lead_tasks(user) -> list[selectors.Task]:
-    tasks = []
+def project_lead_tasks(user, limit: int) -> selectors.Tasks:
+    """The project lead's re-assessments: those open, and those due. In a fixed number of
+    queries, whatever the number of schemes they lead."""
     open_reassessments = QiaVersion.objects.filter(
         drives_scheme=False,
         status=VersionStatus.SELF_ASSESSMENT,
         qia__scheme__project_lead=user,
         qia__scheme__state__in=rules.REASSESSABLE,
-    ).select_related("qia__scheme__organisation")
-    for version in open_reassessments:
-        scheme = version.qia.scheme
-        tasks.append(
-            selectors.Task(
-                scheme,
-                "Complete the QIA re-assessment and send it to the panel",
-                reverse("qia_detail", args=[scheme.pk]),
-                version.created_at,
-            )
+    )
+    tasks = [
+        selectors.Task(
+            version.qia.scheme,
+            "Complete the QIA re-assessment and send it to the panel",
+            reverse("qia_detail", args=[version.qia.scheme_id]),
+            version.created_at,
         )
-    due_candidates = Scheme.objects.filter(
-        project_lead=user, state__in=rules.REASSESSABLE, qia__isnull=False
-    ).select_related("organisation")
-    for scheme in due_candidates:
-        signed, reasons = services.reassessment_due(scheme)
-        if signed is not None:
-            tasks.append(
-                selectors.Task(
-                    scheme,
-                    "Re-assess the QIA: " + "; ".join(reasons),
-                    reverse("qia_reassess", args=[scheme.pk]),
-                    # since it became due, not the review date: that may be still to come
-                    services.due_since(signed, scheme),
-                )
-            )
-    return tasks
+        for version in open_reassessments.select_related("qia__scheme__organisation").order_by(
+            "created_at", "pk"
+        )[:limit]
+    ]
+    due = _due_reassessments(user)
+    tasks += due
+    return selectors.Tasks(
+        selectors.oldest(tasks, limit).items, open_reassessments.count() + len(due)
+    )
+
+
+def _due_reassessments(user) -> list[selectors.Task]:
+    """A task for each scheme the user leads whose newest QIA version is signed off and due
+    for re-assessment (services.reassessment_due, for all of them at once)."""
+    newest = QiaVersion.objects.filter(qia__scheme=OuterRef("pk")).order_by("-number")
+    signed = (
+        Scheme.objects.filter(project_lead=user, state__in=rules.REASSESSABLE)
+        .annotate(newest_id=Subquery(newest.values("pk")[:1]))
+        .filter(
+            newest_id__in=QiaVersion.objects.filter(status=VersionStatus.SIGNED_OFF).values("pk")
+        )
+        .select_related("organisation")
+        .defer(*selectors.LONG_TEXTS)
+    )
+    schemes = list(signed)
+    if not schemes:
+        return []
+    versions = QiaVersion.objects.in_bulk([s.newest_id for s in schemes])
+    today = timezone.localdate()
+    due = [
+        (scheme, versions[scheme.newest_id], reasons)
+        for scheme in schemes
+        if (reasons := services.due_reasons(versions[scheme.newest_id], scheme, today))
+    ]
+    # when each one's plan last changed, for those due for a changed plan: one query
+    changed = [s.pk for s, v, _ in due if services.material_change_percent(v, s) is not None]
+    plan_changes = dict(
+        SchemeChange.objects.filter(scheme_id__in=changed, field__in=services.PLAN_LABELS)
+        .values("scheme_id")
+        .annotate(at=Max("changed_at"))
+        .values_list("scheme_id", "at")
+    )
+    return [
+        selectors.Task(
+            scheme,
+            "Re-assess the QIA: " + "; ".join(reasons),
+            reverse("qia_reassess", args=[scheme.pk]),
+            # since it became due, not the review date: that may be still to come
+            services.due_since(
+                version, scheme, plan_changed=plan_changes.get(scheme.pk), looked_up=True
+            ),
+        )
+        for scheme, version, reasons in due
+    ]
 
 
 def scheme_section(user, scheme: Scheme) -> selectors.Section | None:

@@ -237,19 +237,32 @@ def plan_changed_at(scheme: Scheme, *, after: datetime | None = None) -> datetim
     return changes.aggregate(at=Max("changed_at"))["at"]
 
 
-def due_since(version: QiaVersion, scheme: Scheme, now: datetime | None = None) -> datetime:
+def due_since(
+    version: QiaVersion,
+    scheme: Scheme,
+    now: datetime | None = None,
+    *,
+    plan_changed: datetime | None = None,
+    looked_up: bool = False,
+) -> datetime:
     """Since when a signed-off version has been due for re-assessment, for "waiting since".
 
     The review date once it has come; for a material change of the plan, when the plan last
     changed after sign-off (now, if the history does not record it). Never later than now: a
-    review date still to come is no part of it.
+    review date still to come is no part of it. A caller that has `looked_up` when the plan
+    last changed (plan_changed_at, for many schemes at once) gives it as `plan_changed`.
     """
     now = now or timezone.now()
     moments = [now]
     if version.review_date and version.review_date <= timezone.localdate(now):
         moments.append(delivery.start_of_day(version.review_date))
     if material_change_percent(version, scheme) is not None:
-        moments.append(plan_changed_at(scheme, after=version.signed_off_at) or now)
+        if not looked_up:
+            plan_changed = plan_changed_at(scheme)
+        since_sign_off = plan_changed is not None and (
+            version.signed_off_at is None or plan_changed >= version.signed_off_at
+        )
+        moments.append(plan_changed if since_sign_off else now)
     return min(moments)
 
 

@@ -78,3 +78,30 @@ def test_the_everyday_pages_make_no_more_queries_for_30_schemes_than_for_3(
     # one fewer at most: which kinds of task the first ten on home are changes which loads run
     grown = {url: (few[url], many[url]) for url in urls if many[url] > few[url]}
     assert not grown, f"pages whose queries grew with the schemes (3 -> 30): {grown}"
+
+
+@time_machine.travel(date(2019, 8, 15), tick=False)
+def test_a_lead_of_many_schemes_gets_the_oldest_tasks_counted_without_loading_them_all(
+    client, people, make_scheme, django_assert_max_num_queries
+):
+    """Home and the task list load only the tasks they show, whatever the number of schemes
+    the person is on: the counts come from the database."""
+    lead = people["elr-project-lead"]
+    for n in range(40):
+        make_scheme(title=f"Delivering {n}")  # each owes April to July: 4 returns
+        make_scheme(SchemeState.DRAFT, title=f"Draft {n}")
+    client.force_login(lead)
+    client.get(reverse("home"))
+
+    with django_assert_max_num_queries(25):
+        home = client.get(reverse("home"))
+    with django_assert_max_num_queries(25):
+        tasks = client.get(reverse("my_tasks"), {"page": 2})
+
+    # 40 drafts to complete and 160 returns to enter
+    assert home.context["more_tasks"] == 200 - 10 and len(home.context["tasks"]) == 10
+    assert tasks.context["page"].paginator.count == 200
+    shown = [task.what for task in tasks.context["tasks"]]
+    assert len(shown) == 50
+    # oldest first: the April returns (due since 1 May) come before the May ones
+    assert all("May 2019" in what or "Jun 2019" in what for what in shown if "return" in what)
