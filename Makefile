@@ -36,7 +36,8 @@ run: seed
 # all started by one command. Mail goes to the console unless EMAIL_URL says otherwise.
 STACK_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qipp_stack
 STACK_BROKER_URL ?= redis://127.0.0.1:6379/0
-STACK_ENV := DATABASE_URL=$(STACK_DATABASE_URL) CELERY_BROKER_URL=$(STACK_BROKER_URL) \
+STACK_CACHE_URL ?= redis://127.0.0.1:6379/1
+STACK_ENV := DATABASE_URL=$(STACK_DATABASE_URL) CELERY_BROKER_URL=$(STACK_BROKER_URL) CACHE_URL=$(STACK_CACHE_URL) \
 	SITE_URL=http://$(HOST):$(PORT)
 
 stack: install

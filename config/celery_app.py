@@ -32,6 +32,11 @@ app.conf.beat_schedule = {
         "task": "notifications.tasks.send_qag_packs",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Imports uploaded while the broker was down: every 5 minutes.
+    "start-waiting-imports": {
+        "task": "governance.tasks.start_waiting_imports",
+        "schedule": 300.0,
+    },
     # Expired sessions and their sign-in records: nightly.
     "clear-expired-sessions": {
         "task": "governance.tasks.clear_expired_sessions",

@@ -13,14 +13,18 @@ left blank on a row that matches an existing return or target leaves that value 
 
 import csv
 import io
+import logging
 import re
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -30,6 +34,8 @@ from governance.models import (
     PLAN_FIELDS,
     AreaOfSpend,
     FinancialYear,
+    ImportRun,
+    ImportStatus,
     MonthlyReturn,
     Organisation,
     ProgrammeArea,
@@ -42,7 +48,10 @@ from governance.models import (
     User,
     state_words,
 )
+from governance.reports import as_text as reports_text
 from governance.text import one_line
+
+logger = logging.getLogger("qipp.governance")
 
 KINDS = ("targets", "plans", "returns")
 # A new scheme's team, named in the file by username or e-mail, and the role each must hold
@@ -105,6 +114,17 @@ class ImportResult:
     ignored_columns: list[str] = field(default_factory=list)
     # the schemes whose returns this import created or corrected
     changed_scheme_ids: list[int] = field(default_factory=list)
+    # how far the check has got, and who wants to know (told every thousand rows)
+    rows: int = 0
+    checked: int = 0
+    progress: Callable[[dict], None] | None = field(default=None, repr=False)
+
+    def row_checked(self) -> None:
+        self.checked += 1
+        if self.progress is not None and (self.checked % 1000 == 0 or self.checked == self.rows):
+            self.progress(
+                {"rows": self.rows, "checked": self.checked, "errors": len(self.errors)}
+            )
 
     @property
     def ok(self) -> bool:
@@ -318,6 +338,7 @@ class Check:
         self.result = result
         self.row = row
         self.ok = True
+        result.row_checked()
 
     def fail(self, message: str) -> None:
         self.ok = False
@@ -1121,6 +1142,7 @@ def import_file(
     create_missing: bool = False,
     organisation_ids: set[int] | None = None,
     historical: bool = False,
+    progress: Callable[[dict], None] | None = None,
 ) -> ImportResult:
     """Import targets, plans or returns from an open .csv or .xlsx file: all rows, or none.
 
@@ -1128,7 +1150,8 @@ def import_file(
     history and the enterer of returns. New schemes are drafts with the team the file names;
     with `historical` (staff only, from the command line) a past year's schemes are loaded as
     they stood, in delivery unless the file says otherwise. `organisation_ids`, when given,
-    limits the rows to those organisations.
+    limits the rows to those organisations. `progress`, when given, is told how far the check
+    has got every thousand rows, as {"rows": ..., "checked": ..., "errors": ...}.
     """
     if kind not in IMPORTERS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
@@ -1149,6 +1172,7 @@ def import_file(
     # row is listed at once
     if result.errors and not records:
         return result
+    result.rows, result.progress = len(records), progress
     with transaction.atomic():
         lookups = Lookups(create_missing=create_missing, organisation_ids=organisation_ids)
         IMPORTERS[kind](
@@ -1195,3 +1219,89 @@ def import_user() -> User:
         user.set_unusable_password()
         user.save(update_fields=["password"])
     return user
+
+
+# --- an import run on a worker (the upload page) ---
+
+# The errors a page lists; all of them are in a CSV to download.
+ERRORS_SHOWN = 200
+PROGRESS_KEY = "import-run-{}"
+
+
+def progress_of(run_id: int) -> dict | None:
+    """How far a run's check has got, as its worker last said (None when nothing is known:
+    not started, or the cache cannot be reached)."""
+    try:
+        return cache.get(PROGRESS_KEY.format(run_id))
+    except Exception:  # noqa: BLE001 - a cache that cannot be reached knows nothing
+        return None
+
+
+def _tell_progress(run_id: int) -> Callable[[dict], None]:
+    def tell(progress: dict) -> None:
+        try:
+            cache.set(PROGRESS_KEY.format(run_id), progress, timeout=3600)
+        except Exception:  # noqa: BLE001 - the page shows less, the import goes on
+            logger.debug("could not note the progress of import run %s", run_id, exc_info=True)
+
+    return tell
+
+
+def run_import(run_id: int) -> str:
+    """Check and import the file of an ImportRun, once: claim it, import it (all or nothing)
+    and record what was committed, or every problem found."""
+    now = timezone.now()
+    claimed = ImportRun.objects.filter(pk=run_id, status=ImportStatus.QUEUED).update(
+        status=ImportStatus.RUNNING, started_at=now
+    )
+    if not claimed:
+        return "another worker got there first, or it has run"
+    run = ImportRun.objects.select_related("by").get(pk=run_id)
+    try:
+        with run.file.open("rb") as handle:
+            result = import_file(
+                run.kind,
+                handle,
+                name=run.name,
+                by=run.by,
+                create_missing=run.create_missing,
+                organisation_ids=set(run.organisation_ids),
+                progress=_tell_progress(run.pk),
+            )
+    except Exception:
+        # nothing was committed: the import's transaction rolled back with the error
+        ImportRun.objects.filter(pk=run.pk).update(
+            status=ImportStatus.FAILED, finished_at=timezone.now()
+        )
+        raise
+    run.finished_at = timezone.now()
+    run.error_count = len(result.errors)
+    run.first_errors = [str(error) for error in result.errors[:ERRORS_SHOWN]]
+    if result.ok:
+        run.status, run.summary = ImportStatus.DONE, result.summary()
+    else:
+        run.status = ImportStatus.REFUSED
+        if len(result.errors) > ERRORS_SHOWN:
+            run.all_errors.save(f"{Path(run.name).stem}-errors.csv", _errors_csv(result), False)
+    run.save()
+    return run.get_status_display()
+
+
+def _errors_csv(result: ImportResult) -> ContentFile:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["row", "problem"])
+    for error in result.errors:
+        writer.writerow([error.row or "", reports_text(error.message)])
+    return ContentFile(out.getvalue().encode("utf-8"))
+
+
+def waiting_imports(*, older_than_seconds: int) -> list[int]:
+    """The runs still waiting for a worker after that long (the broker was down when they
+    were uploaded): to hand to a worker again."""
+    before = timezone.now() - timedelta(seconds=older_than_seconds)
+    return list(
+        ImportRun.objects.filter(status=ImportStatus.QUEUED, created_at__lt=before).values_list(
+            "pk", flat=True
+        )
+    )

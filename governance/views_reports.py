@@ -4,20 +4,23 @@ Every signed-in user sees the tables for the organisations of their own system(s
 only the PMO imports, and only for their own organisations.
 """
 
+import logging
 from pathlib import Path
 
 from django import forms
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import urlencode
 
 from governance import importers, reports, roles
-from governance.models import MONTH_NAMES, FinancialYear
+from governance.models import MONTH_NAMES, FinancialYear, ImportRun
 from governance.views import refuse
+
+logger = logging.getLogger("qipp.governance")
 
 FORMATS = ("html", "csv", "xlsx")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -147,8 +150,8 @@ class ImportForm(forms.Form):
         return upload
 
 
-@login_required
-def import_upload(request):
+def _may_import(request):
+    """A refusal response for anyone but the PMO, else None."""
     if not request.user.has_role(roles.PMO):
         return refuse(
             request,
@@ -156,23 +159,87 @@ def import_upload(request):
             action="import",
             target="import page",
         )
+    return None
+
+
+@login_required
+def import_upload(request):
+    """The PMO uploads a file; a worker checks and imports it, and the run's page follows it
+    (so no page waits for a large file)."""
+    if refused := _may_import(request):
+        return refused
     form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
-    result = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        result = importers.import_file(
-            form.cleaned_data["kind"],
-            upload,
-            name=upload.name,
+        run = ImportRun.objects.create(
+            kind=form.cleaned_data["kind"],
+            name=Path(upload.name).name[:255],
+            file=upload,
             by=request.user,
+            organisation_ids=sorted(request.user.organisation_ids),
             create_missing=form.cleaned_data.get("create_missing", False),
-            organisation_ids=request.user.organisation_ids,
+            created_at=timezone.now(),
         )
-        if result.ok:
-            messages.success(request, f"{upload.name}: {result.summary()}")
-            return redirect("import_upload")
+        transaction.on_commit(lambda: _start(run.pk))
+        return redirect(run)
+    recent = ImportRun.objects.filter(by=request.user)[:5]
     return render(
         request,
         "reports/upload.html",
-        {"form": form, "result": result, "columns": importers.COLUMNS},
+        {"form": form, "columns": importers.COLUMNS, "recent": recent},
     )
+
+
+def _start(run_id: int) -> None:
+    from governance.tasks import run_import
+
+    try:
+        run_import.delay(run_id)
+    except Exception:  # noqa: BLE001 - its page says what became of it
+        # the broker is down (it waits, and the beat hands it to a worker later), or, with
+        # no broker, the import failed in-process (its run says so)
+        logger.warning("import run %s was not handed to a worker", run_id, exc_info=True)
+
+
+def _run_for(request, pk: int):
+    """The run if the user may see it (who uploaded it, or staff), else a refusal."""
+    run = get_object_or_404(ImportRun.objects.select_related("by"), pk=pk)
+    if run.by_id != request.user.pk and not request.user.is_staff:
+        return None, refuse(
+            request,
+            "This import was uploaded by someone else: only they can follow it.",
+            action="import_run",
+            target=f"import {pk}",
+        )
+    return run, None
+
+
+@login_required
+def import_run(request, pk: int):
+    """An import's page: how far its check has got, then what was committed or every
+    problem found (the first ERRORS_SHOWN here, all of them in a CSV)."""
+    run, refused = _run_for(request, pk)
+    if refused:
+        return refused
+    return render(
+        request,
+        "reports/import_run.html",
+        {
+            "run": run,
+            "progress": None if run.finished else importers.progress_of(run.pk),
+            "more_errors": max(run.error_count - len(run.first_errors), 0),
+        },
+    )
+
+
+@login_required
+def import_run_errors(request, pk: int):
+    """Every problem an import found, as a CSV to open in a spreadsheet."""
+    run, refused = _run_for(request, pk)
+    if refused:
+        return refused
+    if not run.all_errors:
+        raise Http404("This import has no list of errors to download.")
+    response = FileResponse(run.all_errors.open("rb"), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{Path(run.all_errors.name).name}"'
+    return response

@@ -164,6 +164,18 @@ QIPP_IMPORT_MAX_ROWS = 200_000
 QIPP_IMPORT_MAX_COLUMNS = 100
 QIPP_IMPORT_MAX_CELLS = 3_000_000
 
+# The cache holds only what may be lost: how far an import on a worker has got, for its page.
+# In the process's memory by default; on the real stack Redis (CACHE_URL), shared by the
+# workers and the web, where a cache that does not answer within a second is passed over.
+if os.environ.get("CACHE_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["CACHE_URL"],
+            "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
+        }
+    }
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 

@@ -26,6 +26,8 @@ from django_fsm_log.models import StateLog
 
 from governance import roles
 from governance.models import (
+    ImportRun,
+    ImportStatus,
     MonthlyReturn,
     Organisation,
     Review,
@@ -176,8 +178,21 @@ def build() -> Demo:
         kind=FlagKind.values[0],
         defaults={"scheme": schemes["signing"], "detail": "A high risk."},
     )
+    import_run = ImportRun.objects.create(
+        kind="returns",
+        name="returns.csv",
+        file=ContentFile(b"reference,month,actual\n", name="returns.csv"),
+        by=users["elr-pmo"],
+        organisation_ids=[schemes["delivery"].organisation_id],
+        created_at=now,
+        status=ImportStatus.REFUSED,
+        error_count=1,
+        first_errors=["row 2: no scheme has the reference 'X'"],
+        all_errors=ContentFile(b"row,problem\n2,no scheme\n", name="returns-errors.csv"),
+    )
     objects = {
         **schemes,
+        "import_run": import_run,
         "escalation": escalation,
         "qag_escalation": qag_escalation,
         "notice": notice,

@@ -199,6 +199,9 @@ TABLE: dict[str, list[Case]] = {
     "import_upload": [
         Case(None, get=elr("pmo") | {"wl-all", "far-all"}, post=elr("pmo") | {"wl-all", "far-all"})
     ],
+    # an import's page and its list of problems: who uploaded it, and staff
+    "import_run": [Case("import_run", get=elr("pmo") | {"admin"})],
+    "import_run_errors": [Case("import_run", get=elr("pmo") | {"admin"})],
     # --- the QIA ---
     "qia_heatmap": [Case(None, get=SIGNED_IN)],
     "qia_register": [Case(None, get=SIGNED_IN)],

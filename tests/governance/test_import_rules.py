@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.test import TestCase
 from django.urls import reverse
 
 from governance import roles
@@ -42,9 +43,10 @@ def upload(client, user, kind: str, rows: list[dict]):
     """The import page, as the PMO uses it: the page after the post."""
     client.force_login(user)
     name = f"{kind}.csv"
-    return client.post(
-        reverse("import_upload"), {"kind": kind, "file": as_file(rows, name)}, follow=True
-    )
+    # the upload commits, then a worker (here, in-process) imports the file
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        posted = client.post(reverse("import_upload"), {"kind": kind, "file": as_file(rows, name)})
+    return client.get(posted["Location"])
 
 
 def plan(reference: str, **overrides) -> dict:
