@@ -2,6 +2,7 @@
 answers within 2 seconds and is saved, its mails and escalation rules wait in the database
 for the outbox sweep, and /healthz says 503 within 3 seconds."""
 
+import io
 import socket
 import threading
 import time
@@ -138,4 +139,30 @@ def test_the_daily_sweep_clears_every_scheme_left_due(make_scheme):
 
     tasks.run_escalations()
 
+    assert not RulesDue.objects.exists()
+
+
+def test_returns_imported_while_the_broker_is_frozen_have_their_rules_run_by_the_sweep(
+    make_scheme, people, frozen_broker
+):
+    from governance import importers
+
+    schemes = [make_scheme() for _ in range(3)]
+    rows = "".join(f"{s.reference},1,0\n" for s in schemes)
+    with broker(frozen_broker, "qipp-frozen"):
+        result, seconds = timed(
+            lambda: importers.import_file(
+                "returns",
+                io.BytesIO(f"reference,month,actual\n{rows}".encode()),
+                name="returns.csv",
+                by=people["elr-pmo"],
+            )
+        )
+    assert result.ok and seconds < 2
+    assert RulesDue.objects.count() == 3 and not Escalation.objects.exists()
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=5), tick=False):
+        assert tasks.sweep_outbox()["rules_run"] == 3
+
+    assert Escalation.objects.filter(scheme__in=schemes).count() >= 3
     assert not RulesDue.objects.exists()
