@@ -58,6 +58,7 @@ lint: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
 	$(BIN)/bandit -q -c pyproject.toml -r config governance qia notifications
+	$(BIN)/lint-imports --no-cache
 
 # The whole suite on SQLite, then again on PostgreSQL when one is reachable (TEST_DATABASE_URL,
 # default the local server); the browser journey runs once, in the first run. QIPP_REQUIRE_SERVICES=1 turns a missing PostgreSQL or Redis into

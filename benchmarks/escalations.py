@@ -217,7 +217,7 @@ def bench_mail(m: int, database_url: str):
     from django.db import transaction
 
     from notifications.models import EmailStatus, OutboxEmail
-    from notifications.tasks import deliver_email
+    from notifications.outbox import deliver_email
 
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()

@@ -8,6 +8,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 app = Celery("qipp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# the mail outbox's tasks live beside it, in notifications.outbox
+app.autodiscover_tasks(["notifications"], related_name="outbox")
 
 # The periodic work, all of it, here. Run exactly one `celery -A config beat` for the site.
 # Times are in CELERY_TIMEZONE (Europe/London).
@@ -15,6 +17,11 @@ app.conf.beat_schedule = {
     # Mails whose task was lost (Redis down when their change committed): every 5 minutes.
     "sweep-outbox": {
         "task": "notifications.tasks.sweep_outbox",
+        "schedule": 300.0,
+    },
+    # The escalation rules of schemes whose returns changed while Redis was down: likewise.
+    "run-rules-due": {
+        "task": "notifications.tasks.run_rules_due",
         "schedule": 300.0,
     },
     # The escalation rules over every scheme: daily, early, before anyone opens the pack.

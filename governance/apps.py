@@ -12,8 +12,21 @@ class GovernanceConfig(AppConfig):
         # (transactional tests) gets them back here.
         post_migrate.connect(ensure_roles, sender=self)
         self._connect_session_tracking()
-        # delivery tracking adds its policy rules, tasks, buttons and scheme-page block
-        from governance import delivery  # noqa: F401
+        self._connect_delivery()
+
+    def _connect_delivery(self):
+        """What delivery tracking adds to the PID workflow: its access rules, its tasks in the
+        inbox, its buttons and its block on the scheme page."""
+        from governance import delivery, policy, selectors
+
+        if delivery.TASK_SOURCES[0] in selectors.TASK_SOURCES:
+            return  # already connected
+        for action, rule in delivery.POLICY_RULES.items():
+            policy.register(action, rule)
+        selectors.TASK_SOURCES.extend(delivery.TASK_SOURCES)
+        selectors.TEAM_TASK_SOURCES.update(delivery.TEAM_TASK_SOURCES)
+        selectors.ACTION_SOURCES.extend(delivery.ACTION_SOURCES)
+        selectors.SECTION_SOURCES.extend(delivery.SECTION_SOURCES)
 
     def _connect_session_tracking(self):
         from django.contrib.auth.signals import user_logged_in, user_logged_out

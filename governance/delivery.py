@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from governance import policy, roles, selectors, services
+from governance import money, policy, roles, selectors, services
 from governance.models import (
     MONTH_NAMES,
     MONTHS,
@@ -37,7 +37,7 @@ from governance.models import (
     User,
 )
 from governance.services import ActionRefused, Conflict, run_transition
-from notifications.services import notify
+from notifications.outbox import notify
 
 ZERO = Decimal("0")
 
@@ -115,12 +115,6 @@ def _today(today: date | None) -> date:
     return today or timezone.localdate()
 
 
-def _money(value: Decimal | None) -> str:
-    if value is None:
-        return ""
-    return f"-£{-value:,.2f}" if value < 0 else f"£{value:,.2f}"
-
-
 # --- who may do what (ACCESS.md) ---
 
 
@@ -142,7 +136,7 @@ def touched_by(monthly_return: MonthlyReturn, user) -> bool:
     return SchemeChange.objects.filter(
         scheme_id=monthly_return.scheme_id,
         changed_by=user,
-        field__in=_return_fields(monthly_return.month).values(),
+        field__in=return_fields(monthly_return.month).values(),
     ).exists()
 
 
@@ -159,11 +153,8 @@ def _assure_return(user, scheme: Scheme, monthly_return: MonthlyReturn | None = 
     return None
 
 
-policy.register("enter_return", _enter_return)
-policy.register("assure_return", _assure_return)
-services.ACTION_VERBS.update(
-    {"start_delivery": "start delivery of", "complete": "close", "stop": "stop"}
-)
+# The rules of the delivery pages, which GovernanceConfig.ready() gives governance.policy.
+POLICY_RULES = {"enter_return": _enter_return, "assure_return": _assure_return}
 
 
 # --- the delivery transitions ---
@@ -177,7 +168,7 @@ def scheme_start_delivery(
     def work(scheme: Scheme):
         scheme.start_delivery(by=by, description=comment.strip() or "Delivery started")
         notify(
-            users=services._team(scheme),
+            users=services.team_of(scheme),
             scheme=scheme,
             kind="delivery",
             subject=f"Delivery started: {scheme.reference} {scheme.title}",
@@ -209,7 +200,7 @@ def scheme_complete(
         scheme.closure_lessons = lessons
         scheme.complete(by=by, description=f"Closed. Delivered: {delivered}\nLessons: {lessons}")
         notify(
-            users=services._team(scheme) + services._users_with_role(scheme, roles.PMO),
+            users=services.team_of(scheme) + services.users_with_role(scheme, roles.PMO),
             scheme=scheme,
             kind="delivery",
             subject=f"Closed: {scheme.reference} {scheme.title}",
@@ -231,7 +222,7 @@ def scheme_stop(*, scheme_id: int, by: User, expected_version: int | None, decis
         scheme.stop_decision = decision
         scheme.stop(by=by, description=f"Stopped by QAG decision: {decision}")
         notify(
-            users=services._team(scheme) + services._users_with_role(scheme, roles.PMO),
+            users=services.team_of(scheme) + services.users_with_role(scheme, roles.PMO),
             scheme=scheme,
             kind="delivery",
             subject=f"Stopped by QAG: {scheme.reference} {scheme.title}",
@@ -257,7 +248,7 @@ RETURN_CONFLICT = (
 RETURN_SAVED_HOOKS: list[Callable] = []
 
 
-def _return_fields(month: int) -> dict[str, str]:
+def return_fields(month: int) -> dict[str, str]:
     """The history label of each figure of a month's return, e.g. 'Month 3 actual'."""
     return {
         "actual": f"Month {month} actual",
@@ -276,13 +267,13 @@ def return_token(monthly_return: MonthlyReturn | None) -> str:
 
 
 def _show(name: str, value) -> str:
-    return value if name == "commentary" else _money(value)
+    return value if name == "commentary" else money.pounds_and_pence(value)
 
 
 def entered_changes(monthly_return: MonthlyReturn, *, by) -> list[SchemeChange]:
     """The history rows of a return just entered (in the browser or by an import): each
     figure given, from empty."""
-    labels = _return_fields(monthly_return.month)
+    labels = return_fields(monthly_return.month)
     return [
         SchemeChange(
             scheme_id=monthly_return.scheme_id,
@@ -303,7 +294,7 @@ class SavedReturn(NamedTuple):
 
 
 def _lock_scheme(scheme_id: int) -> Scheme:
-    return services._lock(scheme_id, None)
+    return services.lock_scheme(scheme_id, None)
 
 
 def return_save(
@@ -350,7 +341,7 @@ def return_save(
                 raise Conflict(RETURN_CONFLICT)
             created = existing is None
             ret = existing or MonthlyReturn(scheme=scheme, month=month, entered_by=by)
-            labels = _return_fields(month)
+            labels = return_fields(month)
             before = {name: _show(name, getattr(ret, name)) for name in values}
             for name, value in values.items():
                 setattr(ret, name, value)
@@ -378,7 +369,7 @@ def return_save(
                         scheme=scheme,
                         changed_by=by,
                         field=assured_field(month),
-                        old_value=_money(ret.pmo_assured),
+                        old_value=money.pounds_and_pence(ret.pmo_assured),
                         new_value="cleared: the figures were corrected",
                     )
                 )
@@ -394,7 +385,7 @@ def return_save(
                 hook(monthly_return=ret, by=by, created=created)
             return SavedReturn(ret, created, changes)
 
-    return services._refuse_logged(by, "enter_return", scheme_id, attempt)
+    return services.refuse_logged(by, "enter_return", scheme_id, attempt)
 
 
 def return_assure(
@@ -430,12 +421,12 @@ def return_assure(
                 scheme=scheme,
                 changed_by=by,
                 field=assured_field(month),
-                old_value=_money(old),
-                new_value=_money(value),
+                old_value=money.pounds_and_pence(old),
+                new_value=money.pounds_and_pence(value),
             )
             return ret
 
-    return services._refuse_logged(by, "assure_return", scheme_id, attempt)
+    return services.refuse_logged(by, "assure_return", scheme_id, attempt)
 
 
 def return_history(scheme: Scheme, month: int | None = None) -> QuerySet[SchemeChange]:
@@ -443,7 +434,7 @@ def return_history(scheme: Scheme, month: int | None = None) -> QuerySet[SchemeC
     changes = scheme.changes.select_related("changed_by")
     if month is not None:
         return changes.filter(
-            Q(field__in=_return_fields(month).values()) | Q(field=assured_field(month))
+            Q(field__in=return_fields(month).values()) | Q(field=assured_field(month))
         )
     return changes.filter(field__startswith="Month ")
 
@@ -532,12 +523,13 @@ def assess(
         elif behind * 100 > amber * ytd_plan:
             status = AMBER
         share = f" ({_percent(behind, ytd_plan)})" if ytd_plan > 0 else ""
-        reasons.append(f"Behind year-to-date plan by {_money(behind)}{share}.")
+        reasons.append(f"Behind year-to-date plan by {money.pounds_and_pence(behind)}{share}.")
     short = annual - forecast
     if short > 0 and (annual <= 0 or short * 100 > forecast_red * annual):
         status = RED
         share = f" ({_percent(short, annual)})" if annual > 0 else ""
-        reasons.append(f"Forecast outturn is short of the annual plan by {_money(short)}{share}.")
+        shown = money.pounds_and_pence(short)
+        reasons.append(f"Forecast outturn is short of the annual plan by {shown}{share}.")
     if not reasons:
         reasons.append("On or ahead of plan.")
     return Rag(status, reasons=tuple(reasons), **figures)
@@ -941,7 +933,7 @@ def _assure_tasks(user, limit: int) -> selectors.Tasks:
     )
     by_scheme: dict[int, list[MonthlyReturn]] = defaultdict(list)
     for ret in pending:
-        if not any((ret.scheme_id, f) in touched for f in _return_fields(ret.month).values()):
+        if not any((ret.scheme_id, f) in touched for f in return_fields(ret.month).values()):
             by_scheme[ret.scheme_id].append(ret)
     tasks = []
     for waiting in by_scheme.values():
@@ -1016,7 +1008,7 @@ def _delivery_section(user, scheme: Scheme) -> selectors.Section | None:
         cumulative_plan += plan
         cumulative_actual += ret.actual if ret else ZERO
         mine = ret is not None and (
-            ret.entered_by_id == user.pk or touched & set(_return_fields(month).values())
+            ret.entered_by_id == user.pk or touched & set(return_fields(month).values())
         )
         rows.append(
             {
@@ -1061,7 +1053,8 @@ def _delivery_section(user, scheme: Scheme) -> selectors.Section | None:
     )
 
 
-selectors.TASK_SOURCES += [_return_tasks, _assure_tasks]
-selectors.TEAM_TASK_SOURCES.add(_return_tasks)
-selectors.ACTION_SOURCES.append(_delivery_actions)
-selectors.SECTION_SOURCES.append(_delivery_section)
+# What delivery adds to the task inbox and the scheme page (GovernanceConfig.ready()).
+TASK_SOURCES = [_return_tasks, _assure_tasks]
+TEAM_TASK_SOURCES = [_return_tasks]
+ACTION_SOURCES = [_delivery_actions]
+SECTION_SOURCES = [_delivery_section]

@@ -28,7 +28,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from governance import archives, delivery, policy, roles, services
+from governance import archives, delivery, money, policy, roles, services
 from governance.models import (
     MAX_MONTHLY_AMOUNT,
     PLAN_FIELDS,
@@ -122,9 +122,7 @@ class ImportResult:
     def row_checked(self) -> None:
         self.checked += 1
         if self.progress is not None and (self.checked % 1000 == 0 or self.checked == self.rows):
-            self.progress(
-                {"rows": self.rows, "checked": self.checked, "errors": len(self.errors)}
-            )
+            self.progress({"rows": self.rows, "checked": self.checked, "errors": len(self.errors)})
 
     @property
     def ok(self) -> bool:
@@ -548,10 +546,6 @@ def _chunks(items: list, size: int = BATCH) -> Iterable[list]:
         yield items[start : start + size]
 
 
-def _money(value) -> str:
-    return "" if value is None else f"£{value:,.2f}"
-
-
 # --- targets ---
 
 
@@ -692,7 +686,7 @@ def _plan_display(lookups: Lookups, name: str, value) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, Decimal):
-        return _money(value)
+        return money.pounds_and_pence(value)
     if name == "scheme_type":
         return SchemeType(value).label
     return str(value)
@@ -977,11 +971,11 @@ def _correct_return(monthly: MonthlyReturn, values: dict, *, by, now) -> list:
     an assured return clears its assurance (the PMO assured the figures as they were).
     """
     month = monthly.month
-    labels = delivery._return_fields(month)  # the labels the scheme's return history shows
+    labels = delivery.return_fields(month)  # the labels the scheme's return history shows
     changes = []
     for name, value in _figures_changed(monthly, values).items():
         old = getattr(monthly, name)
-        show = (lambda v: v) if name == "commentary" else delivery._money
+        show = (lambda v: v) if name == "commentary" else money.pounds_and_pence
         changes.append(
             SchemeChange(
                 scheme_id=monthly.scheme_id,
@@ -999,7 +993,7 @@ def _correct_return(monthly: MonthlyReturn, values: dict, *, by, now) -> list:
                 scheme_id=monthly.scheme_id,
                 changed_by=by,
                 field=delivery.assured_field(month),
-                old_value=delivery._money(monthly.pmo_assured),
+                old_value=money.pounds_and_pence(monthly.pmo_assured),
                 new_value="cleared: the figures were corrected",
             )
         )

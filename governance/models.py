@@ -14,6 +14,9 @@ from django.utils.functional import cached_property
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 
+from governance import policy
+from governance.states import WITHDRAWABLE, SchemeState, state_words
+
 MONTHS = range(1, 13)
 PLAN_FIELDS = [f"plan_m{m:02d}" for m in MONTHS]
 # Twelve months of plan for a single scheme above a billion pounds is a typing error.
@@ -233,34 +236,6 @@ class QippTarget(models.Model):
         return (self.requirement / self.allocation * 100).quantize(Decimal("0.1"))
 
 
-class SchemeState(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    CONFIRM_AND_CHALLENGE = "confirm_and_challenge", "Confirm and challenge"
-    QIA_PANEL = "qia_panel", "QIA panel"
-    AWAITING_SIGN_OFF = "awaiting_sign_off", "Awaiting sign-off"
-    APPROVED = "approved", "Approved"
-    IN_DELIVERY = "in_delivery", "In delivery"
-    COMPLETED = "completed", "Completed"
-    STOPPED = "stopped", "Stopped"
-    REJECTED = "rejected", "Rejected"
-    WITHDRAWN = "withdrawn", "Withdrawn"
-
-
-def state_words(state: str) -> str:
-    """A state as it reads inside a sentence: "in delivery", but "QIA panel"."""
-    label = SchemeState(state).label
-    return label if label[:2].isupper() else label[:1].lower() + label[1:]
-
-
-# States from which the project lead or SRO may still withdraw ("before approval").
-WITHDRAWABLE = [
-    SchemeState.DRAFT,
-    SchemeState.CONFIRM_AND_CHALLENGE,
-    SchemeState.QIA_PANEL,
-    SchemeState.AWAITING_SIGN_OFF,
-]
-
-
 class SchemeType(models.TextChoices):
     TRANSFORMATIONAL = "transformational", "Transformational"
     TRANSACTIONAL = "transactional", "Transactional"
@@ -280,8 +255,6 @@ def _policy(action: str):
     """The fsm `permission=` callable for an action: the policy in governance.policy."""
 
     def check(instance, user) -> bool:
-        from governance import policy
-
         return policy.refusal(action, user, instance) is None
 
     check.__name__ = f"may_{action}"

@@ -6,42 +6,28 @@ user may go ahead. The fsm transitions' `permission=` callables and the views bo
 
 from collections.abc import Callable
 
-from django.db.models import Q, QuerySet
-
 from governance import roles
-from governance.models import Scheme, SchemeState
+from governance.states import SchemeState
 
 
-def is_team(user, scheme: Scheme) -> bool:
+def is_team(user, scheme) -> bool:
     return user.pk in scheme.team_ids
 
 
-def in_organisation(user, scheme: Scheme) -> bool:
+def in_organisation(user, scheme) -> bool:
     return scheme.organisation_id in user.organisation_ids
 
 
-def in_system(user, scheme: Scheme) -> bool:
+def in_system(user, scheme) -> bool:
     return scheme.organisation.system_id in user.system_ids
 
 
-def can_view_scheme(user, scheme: Scheme) -> bool:
+def can_view_scheme(user, scheme) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
     if scheme.state == SchemeState.DRAFT:
         return is_team(user, scheme) or (user.has_role(roles.PMO) and in_organisation(user, scheme))
     return is_team(user, scheme) or in_system(user, scheme)
-
-
-def visible_schemes(user) -> QuerySet[Scheme]:
-    """The schemes a user may see: the same rule as can_view_scheme, as one query."""
-    if not user.is_authenticated or not user.is_active:
-        return Scheme.objects.none()
-    team = Q(project_lead=user) | Q(sro=user) | Q(clinical_lead=user) | Q(finance_lead=user)
-    draft_ok = team
-    if user.has_role(roles.PMO):
-        draft_ok |= Q(organisation_id__in=user.organisation_ids)
-    others = ~Q(state=SchemeState.DRAFT) & Q(organisation__system_id__in=user.system_ids)
-    return Scheme.objects.filter(others | team | (Q(state=SchemeState.DRAFT) & draft_ok))
 
 
 def _not_signed_in(user) -> str | None:
@@ -51,7 +37,7 @@ def _not_signed_in(user) -> str | None:
 
 
 def _reviewer(role: str, label: str) -> Callable:
-    def rule(user, scheme: Scheme) -> str | None:
+    def rule(user, scheme) -> str | None:
         if not user.has_role(role):
             return f"Only a {label} can record the {label.split()[0].lower()} review."
         if not in_organisation(user, scheme):
@@ -78,7 +64,7 @@ def _create(user, organisation=None) -> str | None:
     return None
 
 
-def _edit(user, scheme: Scheme) -> str | None:
+def _edit(user, scheme) -> str | None:
     if user.pk != scheme.project_lead_id:
         return "Only the scheme's project lead can change the PID."
     if scheme.state != SchemeState.DRAFT:
@@ -87,19 +73,19 @@ def _edit(user, scheme: Scheme) -> str | None:
     return None
 
 
-def _submit(user, scheme: Scheme) -> str | None:
+def _submit(user, scheme) -> str | None:
     if user.pk != scheme.project_lead_id:
         return "Only the scheme's project lead can submit it."
     return None
 
 
-def _withdraw(user, scheme: Scheme) -> str | None:
+def _withdraw(user, scheme) -> str | None:
     if user.pk not in (scheme.project_lead_id, scheme.sro_id):
         return "Only the scheme's project lead or SRO can withdraw it."
     return None
 
 
-def _panel_decide(user, scheme: Scheme) -> str | None:
+def scheme_panel_rule(user, scheme) -> str | None:
     if not user.has_role(roles.QUALITY_LEAD):
         return "Only the quality lead can agree, return or dismiss at the QIA panel."
     if not in_organisation(user, scheme):
@@ -109,7 +95,7 @@ def _panel_decide(user, scheme: Scheme) -> str | None:
     return None
 
 
-def _sign_off(user, scheme: Scheme) -> str | None:
+def scheme_sign_off_rule(user, scheme) -> str | None:
     """The base rule; the qia app adds the version-level checks (panel member, same person)."""
     if not (user.has_role(roles.CHIEF_NURSE) or user.has_role(roles.CLINICAL_CHAIR)):
         return "Only the Chief Nurse and Quality Officer or the Clinical Chair can sign off a QIA."
@@ -122,13 +108,13 @@ def _sign_off(user, scheme: Scheme) -> str | None:
     return None
 
 
-def _start_delivery(user, scheme: Scheme) -> str | None:
+def _start_delivery(user, scheme) -> str | None:
     if not (user.has_role(roles.PMO) and in_organisation(user, scheme)):
         return "Only the PMO of the scheme's organisation can start delivery."
     return None
 
 
-def _complete(user, scheme: Scheme) -> str | None:
+def _complete(user, scheme) -> str | None:
     if user.pk == scheme.sro_id:
         return None
     if not (user.has_role(roles.PMO) and in_organisation(user, scheme)):
@@ -136,7 +122,7 @@ def _complete(user, scheme: Scheme) -> str | None:
     return None
 
 
-def _stop(user, scheme: Scheme) -> str | None:
+def _stop(user, scheme) -> str | None:
     if not user.has_role(roles.QAG_MEMBER):
         return "Only a member of the QIPP Assurance Group can stop a scheme."
     if is_team(user, scheme):
@@ -150,8 +136,8 @@ RULES: dict[str, Callable] = {
     "finance_review": _reviewer(roles.FINANCE_REVIEWER, "finance reviewer"),
     "clinical_review": _reviewer(roles.CLINICAL_REVIEWER, "clinical reviewer"),
     "withdraw": _withdraw,
-    "panel_decide": _panel_decide,
-    "sign_off": _sign_off,
+    "panel_decide": scheme_panel_rule,
+    "sign_off": scheme_sign_off_rule,
     "start_delivery": _start_delivery,
     "complete": _complete,
     "stop": _stop,
@@ -163,7 +149,7 @@ def register(action: str, rule: Callable) -> None:
     RULES[action] = rule
 
 
-def refusal(action: str, user, scheme: Scheme | None = None, **context) -> str | None:
+def refusal(action: str, user, scheme=None, **context) -> str | None:
     """Why `user` may not do `action` on `scheme`, or None if they may."""
     reason = _not_signed_in(user)
     if reason:

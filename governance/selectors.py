@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.urls import reverse, reverse_lazy
 from django_fsm import can_proceed
@@ -12,6 +12,18 @@ from django_fsm_log.models import StateLog
 
 from governance import policy, roles
 from governance.models import Review, ReviewKind, Scheme, SchemeState
+
+
+def visible_schemes(user) -> QuerySet[Scheme]:
+    """The schemes a user may see: the same rule as can_view_scheme, as one query."""
+    if not user.is_authenticated or not user.is_active:
+        return Scheme.objects.none()
+    team = Q(project_lead=user) | Q(sro=user) | Q(clinical_lead=user) | Q(finance_lead=user)
+    draft_ok = team
+    if user.has_role(roles.PMO):
+        draft_ok |= Q(organisation_id__in=user.organisation_ids)
+    others = ~Q(state=SchemeState.DRAFT) & Q(organisation__system_id__in=user.system_ids)
+    return Scheme.objects.filter(others | team | (Q(state=SchemeState.DRAFT) & draft_ok))
 
 
 @dataclass

@@ -29,7 +29,7 @@ from governance.models import (
     SchemeState,
     User,
 )
-from notifications.services import notify
+from notifications.outbox import notify
 
 logger = logging.getLogger("qipp.governance")
 
@@ -56,6 +56,9 @@ ACTION_VERBS = {
     "finance_review": "record a financial review of",
     "clinical_review": "record a clinical review of",
     "withdraw": "withdraw",
+    "start_delivery": "start delivery of",
+    "complete": "close",
+    "stop": "stop",
 }
 
 
@@ -76,7 +79,9 @@ def record_refusal(*, user, action: str, target: str, reason: str) -> None:
     logger.warning("refused: user=%s action=%s target=%s reason=%s", actor, action, target, reason)
 
 
-def _refuse_logged(user, action: str, scheme_id, work: Callable):
+def refuse_logged(user, action: str, scheme_id, work: Callable):
+    """work()'s result; a refusal it raises is recorded on the refusal log first (a conflict,
+    someone else's change, is not a refusal)."""
     try:
         return work()
     except Conflict:
@@ -86,7 +91,9 @@ def _refuse_logged(user, action: str, scheme_id, work: Callable):
         raise
 
 
-def _lock(scheme_id: int, expected_version: int | None) -> Scheme:
+def lock_scheme(scheme_id: int, expected_version: int | None) -> Scheme:
+    """The scheme, its row locked until the transaction ends; a Conflict when its version is
+    no longer the one the user's page was drawn from (None: no check)."""
     try:
         scheme = (
             Scheme.objects.select_for_update(of=("self",))
@@ -123,7 +130,7 @@ def run_transition(
 
     def attempt():
         with transaction.atomic():
-            scheme = _lock(scheme_id, expected_version)
+            scheme = lock_scheme(scheme_id, expected_version)
             if not policy.can_view_scheme(by, scheme):
                 # a scheme the user may not see: tell them nothing of it, not even its state
                 raise ActionRefused(policy.refusal(action, by, scheme))
@@ -142,7 +149,7 @@ def run_transition(
             _save(scheme, state_before=state_before)
             return scheme
 
-    return _refuse_logged(by, action, scheme_id, attempt)
+    return refuse_logged(by, action, scheme_id, attempt)
 
 
 # --- the PID ---
@@ -231,7 +238,7 @@ def scheme_update(
 
     def attempt():
         with transaction.atomic():
-            scheme = _lock(scheme_id, expected_version)
+            scheme = lock_scheme(scheme_id, expected_version)
             reason = policy.refusal("edit", by, scheme)
             if reason:
                 raise ActionRefused(reason)
@@ -258,7 +265,7 @@ def scheme_update(
             _now_on_its_team(scheme)
             return scheme, changes
 
-    return _refuse_logged(by, "edit", scheme_id, attempt)
+    return refuse_logged(by, "edit", scheme_id, attempt)
 
 
 def document_add(
@@ -268,7 +275,7 @@ def document_add(
 
     def attempt():
         with transaction.atomic():
-            scheme = _lock(scheme_id, None)
+            scheme = lock_scheme(scheme_id, None)
             reason = policy.refusal("edit", by, scheme)
             if reason:
                 raise ActionRefused(reason)
@@ -291,7 +298,7 @@ def document_add(
             )
             return document
 
-    return _refuse_logged(by, "edit", scheme_id, attempt)
+    return refuse_logged(by, "edit", scheme_id, attempt)
 
 
 def document_remove(*, document_id: int, by: User) -> None:
@@ -299,7 +306,7 @@ def document_remove(*, document_id: int, by: User) -> None:
 
     def attempt():
         with transaction.atomic():
-            scheme = _lock(document.scheme_id, None)
+            scheme = lock_scheme(document.scheme_id, None)
             reason = policy.refusal("edit", by, scheme)
             if reason:
                 raise ActionRefused(reason)
@@ -313,7 +320,7 @@ def document_remove(*, document_id: int, by: User) -> None:
             document.delete()
             transaction.on_commit(lambda: document.file.delete(save=False))
 
-    _refuse_logged(by, "edit", document.scheme_id, attempt)
+    refuse_logged(by, "edit", document.scheme_id, attempt)
 
 
 # --- the workflow ---
@@ -369,7 +376,7 @@ def scheme_submit(
             review.save(update_fields=["response", "responded_at"])
         scheme.submit(by=by, description=comment or "Submitted for confirm and challenge")
         notify(
-            users=_users_with_role(scheme, roles.FINANCE_REVIEWER, roles.CLINICAL_REVIEWER),
+            users=users_with_role(scheme, roles.FINANCE_REVIEWER, roles.CLINICAL_REVIEWER),
             scheme=scheme,
             kind="task",
             subject=f"Review requested: {scheme.reference} {scheme.title}",
@@ -464,7 +471,7 @@ def scheme_withdraw(*, scheme_id: int, by: User, reason: str, expected_version: 
     def work(scheme: Scheme):
         scheme.withdraw(by=by, description=f"Withdrawn: {reason.strip()}")
         notify(
-            users=_team(scheme),
+            users=team_of(scheme),
             scheme=scheme,
             kind="withdrawn",
             subject=f"Withdrawn: {scheme.reference} {scheme.title}",
@@ -479,11 +486,12 @@ def scheme_withdraw(*, scheme_id: int, by: User, reason: str, expected_version: 
 # --- who hears about it ---
 
 
-def _team(scheme: Scheme) -> list[User]:
+def team_of(scheme: Scheme) -> list[User]:
+    """The scheme's project lead, SRO, clinical and finance lead, those still active."""
     return list(User.objects.filter(pk__in=scheme.team_ids, is_active=True))
 
 
-def _users_with_role(scheme: Scheme, *role_names: str) -> list[User]:
+def users_with_role(scheme: Scheme, *role_names: str) -> list[User]:
     """Active users of the scheme's organisation holding any of the roles, minus its team."""
     return list(
         User.objects.filter(
@@ -518,7 +526,7 @@ def _notify_outcome(scheme: Scheme, *, label: str, comment: str) -> None:
         )
     elif scheme.state == SchemeState.QIA_PANEL:
         notify(
-            users=_users_with_role(scheme, roles.QUALITY_LEAD, roles.PANEL_MEMBER),
+            users=users_with_role(scheme, roles.QUALITY_LEAD, roles.PANEL_MEMBER),
             scheme=scheme,
             kind="task",
             subject=f"QIA panel scoring requested: {scheme.reference} {scheme.title}",

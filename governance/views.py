@@ -26,6 +26,7 @@ from governance.selectors import (
     history,
     sections_for,
     tasks_for,
+    visible_schemes,
     with_schemes,
 )
 
@@ -36,7 +37,7 @@ def refuse(request, reason: str, *, action: str, target: str = ""):
     return render(request, "403.html", {"reason": reason}, status=403)
 
 
-def _scheme_for(request, pk: int, *, action: str = "view") -> tuple[Scheme | None, object]:
+def scheme_for(request, pk: int, *, action: str = "view") -> tuple[Scheme | None, object]:
     """The scheme if the user may see it, else a refusal response."""
     scheme = get_object_or_404(
         Scheme.objects.select_related(
@@ -73,7 +74,7 @@ def leave_to(request, scheme: Scheme, *to):
     return redirect("my_tasks")
 
 
-def _version(form) -> int | None:
+def form_version(form) -> int | None:
     return form.cleaned_data.get("version")
 
 
@@ -98,7 +99,7 @@ HOME_TASKS = 10
 
 @login_required
 def home(request):
-    visible = policy.visible_schemes(request.user)
+    visible = visible_schemes(request.user)
     # no order: the scheme's default one joined its organisation and year to the count
     counted = visible.order_by().values_list("state").annotate(n=Count("*"))
     counts = dict(counted.values_list("state", "n"))
@@ -151,7 +152,7 @@ def my_tasks(request):
 @login_required
 def scheme_list(request):
     form = SchemeFilterForm(request.GET or None, user=request.user)
-    schemes = policy.visible_schemes(request.user)
+    schemes = visible_schemes(request.user)
     if form.is_valid():
         data = form.cleaned_data
         if data["q"]:
@@ -178,7 +179,7 @@ def scheme_list(request):
 
 @login_required
 def scheme_detail(request, pk: int):
-    scheme, refused = _scheme_for(request, pk)
+    scheme, refused = scheme_for(request, pk)
     if refused:
         return refused
     plan = list(zip(MONTH_NAMES, scheme.plan, strict=True))
@@ -222,7 +223,7 @@ def scheme_create(request):
 
 @login_required
 def scheme_edit(request, pk: int):
-    scheme, refused = _scheme_for(request, pk, action="edit")
+    scheme, refused = scheme_for(request, pk, action="edit")
     if refused:
         return refused
     reason = policy.refusal("edit", request.user, scheme)
@@ -235,7 +236,7 @@ def scheme_edit(request, pk: int):
                 scheme_id=scheme.pk,
                 by=request.user,
                 data=form.scheme_data(),
-                expected_version=_version(form),
+                expected_version=form_version(form),
             )
         except services.Conflict:
             # saved meanwhile (another tab, another person): keep what was typed, say where
@@ -283,7 +284,7 @@ def _edit_conflict(request, pk: int, typed: SchemeForm) -> SchemeForm:
     return form
 
 
-def _transition_page(
+def transition_page(
     request,
     pk: int,
     *,
@@ -301,7 +302,7 @@ def _transition_page(
     state (the first of two reviews); otherwise the message names the new state. `done(scheme)`
     says why the form is not offered although the step is open (that review is already in).
     """
-    scheme, refused = _scheme_for(request, pk, action=action)
+    scheme, refused = scheme_for(request, pk, action=action)
     if refused:
         return refused
     reason = policy.refusal(action, request.user, scheme)
@@ -338,7 +339,7 @@ def _transition_page(
 def scheme_submit(request, pk: int):
     scheme = get_object_or_404(Scheme, pk=pk)
     reviews = services.reviews_awaiting_response(scheme)
-    return _transition_page(
+    return transition_page(
         request,
         pk,
         action="submit",
@@ -349,7 +350,7 @@ def scheme_submit(request, pk: int):
         call=lambda scheme, form: services.scheme_submit(
             scheme_id=scheme.pk,
             by=request.user,
-            expected_version=_version(form),
+            expected_version=form_version(form),
             comment=form.cleaned_data["comment"],
             responses=form.responses(),
         ),
@@ -371,7 +372,7 @@ def scheme_review(request, pk: int, kind: str):
     if kind not in ReviewKind.values:
         raise Http404("No such review.")
     other = next(k for k in ReviewKind if k != kind)
-    return _transition_page(
+    return transition_page(
         request,
         pk,
         action=f"{kind}_review",
@@ -389,7 +390,7 @@ def scheme_review(request, pk: int, kind: str):
             kind=kind,
             decision=form.cleaned_data["decision"],
             comment=form.cleaned_data["comment"],
-            expected_version=_version(form),
+            expected_version=form_version(form),
             expected_round=form.cleaned_data["round"],
         ),
     )
@@ -397,7 +398,7 @@ def scheme_review(request, pk: int, kind: str):
 
 @login_required
 def scheme_withdraw(request, pk: int):
-    return _transition_page(
+    return transition_page(
         request,
         pk,
         action="withdraw",
@@ -407,7 +408,7 @@ def scheme_withdraw(request, pk: int):
             scheme_id=scheme.pk,
             by=request.user,
             reason=form.cleaned_data["reason"],
-            expected_version=_version(form),
+            expected_version=form_version(form),
         ),
     )
 
@@ -415,7 +416,7 @@ def scheme_withdraw(request, pk: int):
 @login_required
 @require_POST
 def document_upload(request, pk: int):
-    scheme, refused = _scheme_for(request, pk, action="edit")
+    scheme, refused = scheme_for(request, pk, action="edit")
     if refused:
         return refused
     reason = policy.refusal("edit", request.user, scheme)
@@ -446,7 +447,7 @@ def document_upload(request, pk: int):
 @login_required
 def document_download(request, pk: int):
     document = get_object_or_404(SchemeDocument.objects.select_related("scheme"), pk=pk)
-    scheme, refused = _scheme_for(request, document.scheme_id, action="download document")
+    scheme, refused = scheme_for(request, document.scheme_id, action="download document")
     if refused:
         return refused
     try:
@@ -465,7 +466,7 @@ def document_download(request, pk: int):
 @require_POST
 def document_delete(request, pk: int):
     document = get_object_or_404(SchemeDocument.objects.select_related("scheme"), pk=pk)
-    scheme, refused = _scheme_for(request, document.scheme_id, action="delete document")
+    scheme, refused = scheme_for(request, document.scheme_id, action="delete document")
     if refused:
         return refused
     if _act(

@@ -21,7 +21,7 @@ from governance.forms_delivery import (
 )
 from governance.models import MONTHS, FinancialYear, MonthlyReturn, Scheme
 from governance.services import ActionRefused, Conflict
-from governance.views import _scheme_for, _transition_page, _version, refuse
+from governance.views import form_version, refuse, scheme_for, transition_page
 
 
 def _delivery_url(scheme: Scheme) -> str:
@@ -30,7 +30,7 @@ def _delivery_url(scheme: Scheme) -> str:
 
 @login_required
 def scheme_start_delivery(request, pk: int):
-    return _transition_page(
+    return transition_page(
         request,
         pk,
         action="start_delivery",
@@ -39,7 +39,7 @@ def scheme_start_delivery(request, pk: int):
         call=lambda scheme, form: delivery.scheme_start_delivery(
             scheme_id=scheme.pk,
             by=request.user,
-            expected_version=_version(form),
+            expected_version=form_version(form),
             comment=form.cleaned_data["comment"],
         ),
     )
@@ -47,7 +47,7 @@ def scheme_start_delivery(request, pk: int):
 
 @login_required
 def scheme_complete(request, pk: int):
-    return _transition_page(
+    return transition_page(
         request,
         pk,
         action="complete",
@@ -56,7 +56,7 @@ def scheme_complete(request, pk: int):
         call=lambda scheme, form: delivery.scheme_complete(
             scheme_id=scheme.pk,
             by=request.user,
-            expected_version=_version(form),
+            expected_version=form_version(form),
             delivered=form.cleaned_data["delivered"],
             lessons=form.cleaned_data["lessons"],
         ),
@@ -65,7 +65,7 @@ def scheme_complete(request, pk: int):
 
 @login_required
 def scheme_stop(request, pk: int):
-    return _transition_page(
+    return transition_page(
         request,
         pk,
         action="stop",
@@ -74,7 +74,7 @@ def scheme_stop(request, pk: int):
         call=lambda scheme, form: delivery.scheme_stop(
             scheme_id=scheme.pk,
             by=request.user,
-            expected_version=_version(form),
+            expected_version=form_version(form),
             decision=form.cleaned_data["decision"],
         ),
     )
@@ -89,7 +89,7 @@ def _check_month(month: int | None) -> None:
 def return_edit(request, pk: int, month: int | None = None):
     """Enter a return (month chosen on the page, or given) or correct the month's return."""
     _check_month(month)
-    scheme, refused = _scheme_for(request, pk, action="enter_return")
+    scheme, refused = scheme_for(request, pk, action="enter_return")
     if refused:
         return refused
     reason = policy.refusal("enter_return", request.user, scheme)
@@ -185,7 +185,7 @@ def return_edit(request, pk: int, month: int | None = None):
 @login_required
 def return_assure(request, pk: int, month: int):
     _check_month(month)
-    scheme, refused = _scheme_for(request, pk, action="assure_return")
+    scheme, refused = scheme_for(request, pk, action="assure_return")
     if refused:
         return refused
     monthly_return = MonthlyReturn.objects.filter(scheme=scheme, month=month).first()

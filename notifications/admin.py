@@ -10,7 +10,7 @@ from notifications.models import (
     QagMeeting,
     QagPack,
 )
-from notifications.services import enqueue_delivery
+from notifications.outbox import enqueue_delivery
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

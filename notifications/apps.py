@@ -7,19 +7,16 @@ class NotificationsConfig(AppConfig):
 
     def ready(self):
         # The escalation pieces other apps' pages and services call back into.
-        from governance import delivery, importers, selectors
-        from notifications import (
-            escalations,  # noqa: F401 - registers its policy rules
-            qia_link,
-            rules,
-        )
+        from governance import delivery, importers, policy, selectors
+        from notifications import escalations, tasks
         from notifications import selectors as mine
 
         if mine.escalation_history not in selectors.HISTORY_SOURCES:
+            for action, rule in escalations.POLICY_RULES.items():
+                policy.register(action, rule)
             selectors.HISTORY_SOURCES.append(mine.escalation_history)
             selectors.SECTION_SOURCES.append(mine.escalation_section)
             selectors.TASK_SOURCES.extend([mine.remedial_tasks, mine.decision_tasks])
             selectors.TEAM_TASK_SOURCES.add(mine.remedial_tasks)
-            delivery.RETURN_SAVED_HOOKS.append(rules.on_return_saved)
-            importers.RETURNS_IMPORTED_HOOKS.append(rules.on_returns_imported)
-        qia_link.connect()
+            delivery.RETURN_SAVED_HOOKS.append(tasks.on_return_saved)
+            importers.RETURNS_IMPORTED_HOOKS.append(tasks.on_returns_imported)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from governance import roles
 from governance.models import Scheme, User
 from notifications.models import QagListEntry
-from notifications.services import Mail, queue_mails
+from notifications.outbox import Mail, queue_mails
 
 # Inside `batch()`, mails are collected and queued together at the end: a sweep that raises
 # a thousand escalations writes its mails in a few queries rather than thousands.
@@ -31,15 +31,6 @@ def batch():
         queue_mails(_batch.get()["mails"])
     finally:
         _batch.reset(token)
-
-
-# The kinds other apps pass to notifications.services.notify, and the mail each becomes.
-KIND_TEMPLATES = {
-    "task": "task-assigned",
-    "returned": "scheme-returned",
-    "rejected": "scheme-rejected",
-    "approved": "scheme-approved",
-}
 
 
 def lead_and_sro(scheme: Scheme) -> list[User]:

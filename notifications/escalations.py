@@ -107,10 +107,13 @@ def _decide(user, scheme: Scheme) -> str | None:
     return None
 
 
-policy.register("escalation_view", _see)
-policy.register("escalation_remedial", _remedial)
-policy.register("escalation_raise", _raise)
-policy.register("escalation_decide", _decide)
+# The escalations' access rules, which NotificationsConfig.ready() gives governance.policy.
+POLICY_RULES = {
+    "escalation_view": _see,
+    "escalation_remedial": _remedial,
+    "escalation_raise": _raise,
+    "escalation_decide": _decide,
+}
 
 
 def may_see_escalations(user) -> bool:

@@ -341,8 +341,8 @@ class QagPack(models.Model):
 class RulesDue(models.Model):
     """A scheme whose returns changed and whose escalation rules have not run since: written
     in the same transaction as the change, like a mail in the outbox, and removed by the task
-    that runs the rules. The outbox sweep runs the rules of any left behind (the broker was
-    down when the change committed), and the daily sweep clears them all."""
+    that runs the rules. Beat runs the rules of any left behind (the broker was down when the
+    change committed: notifications.tasks.run_rules_due), and the daily sweep clears them."""
 
     scheme = models.OneToOneField(
         "governance.Scheme", on_delete=models.CASCADE, related_name="+", primary_key=True

@@ -18,6 +18,8 @@ from governance import delivery
 from governance.models import Scheme, SchemeState, System
 from notifications import conf, emails
 from notifications.models import ACTIVE, Escalation, QagMeeting, QagPack, Rule
+from qia import escalation_feed
+from qia.escalation_feed import QiaFlag
 
 logger = logging.getLogger("qipp.notifications")
 
@@ -97,19 +99,6 @@ class OffTrack:
 
 
 @dataclass
-class QiaFlag:
-    """A QIA matter flagged to QAG: an extreme risk signed off, a re-assessment dismissed or
-    declined."""
-
-    scheme: Scheme
-    what: str
-    score: int | None
-    raised_at: datetime
-    url: str
-    detail: str = ""
-
-
-@dataclass
 class Pack:
     system: System
     meeting_date: date | None
@@ -132,11 +121,6 @@ class Pack:
             f", {len(self.qia_flags)} QIA flag{'s' if len(self.qia_flags) != 1 else ''} to QAG "
             "since the last pack."
         )
-
-
-# The qia app's answer to "which QIA matters of this system were flagged to QAG since then?":
-# (system id, since datetime or None) -> [QiaFlag]. Set by notifications.qia_link.
-QIA_FLAGS = None
 
 
 def _off_track(system: System, escalations: list[Escalation], today: date) -> list[OffTrack]:
@@ -179,8 +163,7 @@ def assemble(system: System, *, meeting_date: date | None = None, today: date | 
     for escalation in pack.escalations:
         escalation.age_days = (today - timezone.localdate(escalation.raised_at)).days
     pack.off_track = _off_track(system, pack.escalations, today)
-    if QIA_FLAGS is not None:
-        pack.qia_flags = list(QIA_FLAGS(system.pk, pack.since))
+    pack.qia_flags = list(escalation_feed.flagged_to_qag(system.pk, pack.since))
     return pack
 
 

@@ -33,7 +33,7 @@ from governance.models import (
     SchemeState,
     User,
 )
-from governance.templatetags.qipp import pounds
+from governance.money import pounds
 from notifications import conf, emails
 from notifications.escalations import take_lock, told_about
 from notifications.models import (
@@ -45,6 +45,8 @@ from notifications.models import (
     Rule,
     RulesDue,
 )
+from qia import escalation_feed
+from qia.escalation_feed import StepDone
 
 logger = logging.getLogger("qipp.notifications")
 
@@ -94,14 +96,6 @@ class Facts:
     sro_id: int
     plan: list
     financial_year: FinancialYear | None = None
-
-
-@dataclass
-class StepDone:
-    """Who has no part left in a QIA step, as the QIA app says: they are not reminded of it."""
-
-    roles: set[str] = field(default_factory=set)  # roles whose part is done (capacity signed)
-    users: dict[str, set[int]] = field(default_factory=dict)  # per role: done, or barred
 
 
 @dataclass
@@ -305,7 +299,7 @@ def _assignees(schemes: list[Facts]) -> dict[int, tuple[list[User], str]]:
         ).values_list("scheme_id", "round", "kind")
     )
     at_qia = [s.pk for s in schemes if s.state != SchemeState.CONFIRM_AND_CHALLENGE]
-    qia_done = QIA_STEP_DONE(at_qia) if QIA_STEP_DONE is not None and at_qia else {}
+    qia_done = escalation_feed.step_done(at_qia) if at_qia else {}
     found = {}
     for scheme in schemes:
         people: dict[int, User] = {}
@@ -332,21 +326,11 @@ def _assignees(schemes: list[Facts]) -> dict[int, tuple[list[User], str]]:
 
 
 def qia_rules(schemes: list[Facts], today: date, findings: Findings) -> None:
-    """A QIA past its review date. The qia app says which: see QIA_REVIEW_DUE below."""
-    if QIA_REVIEW_DUE is None:
-        return  # no QIA app wired in: its escalations are left as they are
+    """A QIA past its review date: the QIA app says which (qia.escalation_feed)."""
     findings.rules.add(Rule.QIA_REVIEW_DUE)
-    for scheme_id, reason in QIA_REVIEW_DUE([s.pk for s in schemes], today).items():
+    for scheme_id, reason in escalation_feed.review_due([s.pk for s in schemes], today).items():
         findings.found[(scheme_id, Rule.QIA_REVIEW_DUE)] = reason
 
-
-# The qia app's answer to "which of these schemes have a QIA past its review date?":
-# (scheme ids, today) -> {scheme id: reason}. Set by notifications.qia_link when qia has it.
-QIA_REVIEW_DUE = None
-
-# The qia app's answer to "who has no part left in the QIA step these schemes wait at?":
-# (scheme ids) -> {scheme id: StepDone}. Set by notifications.qia_link when qia has it.
-QIA_STEP_DONE = None
 
 RULES = [
     lambda schemes, today, now, findings: delivery_rules(schemes, today, findings),
@@ -578,49 +562,7 @@ def _full_schemes(ids) -> dict[int, Scheme]:
     ).in_bulk(ids)
 
 
-# --- returns were saved or imported: the rules of their schemes run after the commit ---
-
-
-def on_return_saved(*, monthly_return, **_kwargs) -> None:
-    """governance.delivery.RETURN_SAVED_HOOKS: the scheme's rules are due (RulesDue, written
-    with the return) and run once the return has committed, on a worker (in-process without
-    a broker).
-
-    Never inside the return's transaction: an error there, even one caught, can make the
-    database drop the whole transaction while the page still says the return is saved. A
-    fault in the rules never touches the return."""
-    rules_due([monthly_return.scheme_id])
-
-
-def on_returns_imported(*, scheme_ids: list[int], **_kwargs) -> None:
-    """governance.importers.RETURNS_IMPORTED_HOOKS: the same for the schemes whose returns an
-    import created or corrected, in one sweep."""
-    rules_due(scheme_ids)
-
-
-def rules_due(scheme_ids) -> None:
-    """Record that the schemes' rules are due, in the current transaction, and hand them to
-    a worker once it commits. A broker that cannot be reached leaves the record for the
-    outbox sweep (run_rules_due)."""
-    ids = sorted(set(scheme_ids))
-    now = timezone.now()
-    RulesDue.objects.bulk_create(
-        [RulesDue(scheme_id=pk, queued_at=now) for pk in ids], ignore_conflicts=True
-    )
-    transaction.on_commit(lambda: _evaluate_later(ids), robust=True)
-
-
-def _evaluate_later(scheme_ids: list[int]) -> None:
-    from notifications.tasks import evaluate_schemes
-
-    try:
-        evaluate_schemes.delay(scheme_ids)
-    except Exception:  # noqa: BLE001 - the outbox sweep runs them once the broker is back
-        logger.warning(
-            "could not enqueue the rules for %s scheme(s); the outbox sweep will run them",
-            len(scheme_ids),
-            exc_info=True,
-        )
+# --- the rules of schemes whose returns changed ---
 
 
 def evaluate_due(scheme_ids: list[int]) -> SweepResult:

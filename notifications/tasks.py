@@ -6,48 +6,32 @@ The beat schedule that runs the periodic ones is in config/celery_app.py.
 import logging
 
 from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
 
-from notifications import services
+from notifications import conf, qag, reminders, rules
+from notifications.models import RulesDue
 
 logger = logging.getLogger("qipp.notifications")
 
 
-@shared_task(bind=True, max_retries=None, acks_late=True)
-def deliver_email(self, email_id: int) -> str:
-    """Send one outbox row. Claiming it first means a second copy of this task does nothing."""
-    outcome = services.deliver(email_id)
-    if outcome.retry_in is not None and not self.request.is_eager:
-        # In-process (no broker) there is nobody to wait: the sweeper retries it later.
-        raise self.retry(countdown=outcome.retry_in)
-    return outcome.status
-
-
 @shared_task
-def sweep_outbox() -> dict:
-    """Re-enqueue mails left pending, and run the rules left due (Redis was down when their
-    change committed, or a worker died)."""
-    from notifications import conf
-    from notifications.rules import run_rules_due
-
-    swept = services.sweep_outbox()
-    swept["rules_run"] = run_rules_due(older_than_seconds=conf.get("QIPP_OUTBOX_STALE_SECONDS"))
-    return swept
+def run_rules_due() -> int:
+    """The rules of schemes whose returns changed while the broker was down (their task was
+    lost): how many ran."""
+    return rules.run_rules_due(older_than_seconds=conf.get("QIPP_OUTBOX_STALE_SECONDS"))
 
 
 @shared_task
 def run_escalations() -> dict:
     """The daily sweep of the escalation rules over every scheme."""
-    from notifications.rules import sweep
-
-    return sweep().counts()
+    return rules.sweep().counts()
 
 
 @shared_task
 def evaluate_schemes(scheme_ids: list[int]) -> dict:
     """The rules for the schemes whose returns were saved or imported."""
-    from notifications.rules import evaluate_due
-
-    return evaluate_due(list(scheme_ids)).counts()
+    return rules.evaluate_due(list(scheme_ids)).counts()
 
 
 @shared_task
@@ -59,14 +43,53 @@ def evaluate_scheme(scheme_id: int) -> dict:
 @shared_task
 def remind_returns_due() -> int:
     """Mail the finance and project leads whose returns for last month are not in yet."""
-    from notifications.reminders import remind_returns_due as remind
-
-    return remind()
+    return reminders.remind_returns_due()
 
 
 @shared_task
 def send_qag_packs() -> list[str]:
     """Mail the QAG pack of every system whose next meeting is close enough."""
-    from notifications.qag import send_due_packs
+    return [str(pack) for pack in qag.send_due_packs()]
 
-    return [str(pack) for pack in send_due_packs()]
+
+# --- returns were saved or imported: the rules of their schemes run after the commit ---
+
+
+def on_return_saved(*, monthly_return, **_kwargs) -> None:
+    """governance.delivery.RETURN_SAVED_HOOKS: the scheme's rules are due (RulesDue, written
+    with the return) and run once the return has committed, on a worker (in-process without
+    a broker).
+
+    Never inside the return's transaction: an error there, even one caught, can make the
+    database drop the whole transaction while the page still says the return is saved. A
+    fault in the rules never touches the return."""
+    rules_due([monthly_return.scheme_id])
+
+
+def on_returns_imported(*, scheme_ids: list[int], **_kwargs) -> None:
+    """governance.importers.RETURNS_IMPORTED_HOOKS: the same for the schemes whose returns an
+    import created or corrected, in one sweep."""
+    rules_due(scheme_ids)
+
+
+def rules_due(scheme_ids) -> None:
+    """Record that the schemes' rules are due, in the current transaction, and hand them to
+    a worker once it commits. A broker that cannot be reached leaves the record for the
+    beat (notifications.tasks.run_rules_due)."""
+    ids = sorted(set(scheme_ids))
+    now = timezone.now()
+    RulesDue.objects.bulk_create(
+        [RulesDue(scheme_id=pk, queued_at=now) for pk in ids], ignore_conflicts=True
+    )
+    transaction.on_commit(lambda: _evaluate_later(ids), robust=True)
+
+
+def _evaluate_later(scheme_ids: list[int]) -> None:
+    try:
+        evaluate_schemes.delay(scheme_ids)
+    except Exception:  # noqa: BLE001 - beat runs them once the broker is back
+        logger.warning(
+            "could not enqueue the rules for %s scheme(s); beat will run them",
+            len(scheme_ids),
+            exc_info=True,
+        )

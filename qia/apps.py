@@ -7,13 +7,15 @@ class QiaConfig(AppConfig):
 
     def ready(self):
         # The QIA's rules, submit gate, tasks, buttons, scheme-page block and timeline events.
-        from governance import selectors, services
-        from qia import policy  # noqa: F401 - registers its rules
+        from governance import policy, selectors, services
+        from qia import policy as rules
         from qia import selectors as mine
         from qia.services import submit_check
 
         if submit_check in services.SUBMIT_CHECKS:
             return  # already wired in
+        for action, rule in rules.POLICY_RULES.items():
+            policy.register(action, rule)
         services.SUBMIT_CHECKS.append(submit_check)
         selectors.TASK_SOURCES.extend(
             [mine.panel_tasks, mine.sign_off_tasks, mine.project_lead_tasks]

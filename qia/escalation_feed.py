@@ -1,4 +1,5 @@
-"""What the escalations read from the QIA app (see notifications.qia_link, which wires these in).
+"""What the escalations and the QAG pack (notifications.rules, notifications.qag) read from the
+QIA app, and the shapes of what they read.
 
 - `review_due(scheme_ids, today)`: {scheme id: reason} for schemes whose signed-off QIA is past
   its review date and not being re-assessed.
@@ -9,11 +10,11 @@
 """
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from governance import roles
-from notifications.qag import QiaFlag
-from notifications.rules import StepDone
+from governance.models import Scheme
 from qia import policy as rules
 from qia.models import (
     IN_PROGRESS,
@@ -23,6 +24,27 @@ from qia.models import (
     SignOff,
     VersionStatus,
 )
+
+
+@dataclass
+class QiaFlag:
+    """A QIA matter flagged to QAG: an extreme risk signed off, a re-assessment dismissed or
+    declined."""
+
+    scheme: Scheme
+    what: str
+    score: int | None
+    raised_at: datetime
+    url: str
+    detail: str = ""
+
+
+@dataclass
+class StepDone:
+    """Who has no part left in a QIA step, as the QIA app says: they are not reminded of it."""
+
+    roles: set[str] = field(default_factory=set)  # roles whose part is done (capacity signed)
+    users: dict[str, set[int]] = field(default_factory=dict)  # per role: done, or barred
 
 
 def review_due(scheme_ids, today: date) -> dict[int, str]:

@@ -132,8 +132,8 @@ def _score(user, scheme: Scheme, version: QiaVersion | None = None) -> str | Non
 
 
 # The base rules (role, organisation, scheme team); these add the version-level checks.
-_base_panel_decide = policy._panel_decide
-_base_sign_off = policy._sign_off
+_base_panel_decide = policy.scheme_panel_rule
+_base_sign_off = policy.scheme_sign_off_rule
 
 
 def _panel_decide(user, scheme: Scheme, version: QiaVersion | None = None) -> str | None:
@@ -233,15 +233,18 @@ def _attach_eqia(user, scheme: Scheme, version: QiaVersion | None = None) -> str
     return None
 
 
-policy.register("qia_edit", _edit)
-policy.register("qia_send_to_panel", _send_to_panel)
-policy.register("qia_score", _score)
-policy.register("qia_reassess", _reassess)
-policy.register("qia_attach_eqia", _attach_eqia)
-policy.register("panel_decide", _panel_decide)
-# run_transition explains a refused scheme transition by the rule of the same name
-policy.register("panel_agree", _panel_decide)
-policy.register("panel_return", _panel_decide)
-policy.register("panel_dismiss", _panel_decide)
-policy.register("sign_off", _sign_off)
-policy.register("decline_sign_off", _sign_off)
+# The QIA's access rules, which QiaConfig.ready() gives governance.policy. run_transition
+# explains a refused scheme transition by the rule of the same name: hence the panel's three.
+POLICY_RULES = {
+    "qia_edit": _edit,
+    "qia_send_to_panel": _send_to_panel,
+    "qia_score": _score,
+    "qia_reassess": _reassess,
+    "qia_attach_eqia": _attach_eqia,
+    "panel_decide": _panel_decide,
+    "panel_agree": _panel_decide,
+    "panel_return": _panel_decide,
+    "panel_dismiss": _panel_decide,
+    "sign_off": _sign_off,
+    "decline_sign_off": _sign_off,
+}

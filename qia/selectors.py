@@ -241,7 +241,7 @@ def current_risks(user, *, organisation=None, financial_year=None, band=None) ->
     )
     versions = (
         QiaVersion.objects.filter(status__in=AGREED, pk=Subquery(newest_agreed))
-        .filter(qia__scheme__in=policy.visible_schemes(user).values("pk"))
+        .filter(qia__scheme__in=selectors.visible_schemes(user).values("pk"))
         .exclude(qia__scheme__state__in=CLOSED)
         .select_related("qia__scheme__organisation", "qia__scheme__financial_year")
     )

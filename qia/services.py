@@ -22,10 +22,10 @@ from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 from governance import delivery, policy, roles
 from governance import services as governance
 from governance.models import PLAN_FIELDS, Profession, Scheme, SchemeChange, SchemeState, User
+from governance.money import pounds
 from governance.services import ActionRefused, Conflict, record_refusal, run_transition
-from governance.templatetags.qipp import pounds
 from notifications import emails
-from notifications.services import notify
+from notifications.outbox import notify
 from qia import policy as rules
 from qia.models import (
     HEADINGS,

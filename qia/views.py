@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from governance import policy, roles
 from governance.models import Scheme
+from governance.selectors import visible_schemes
 from governance.services import ActionRefused, Conflict
 from governance.views import leave_to, refuse
 from qia import policy as rules
@@ -611,7 +612,7 @@ def flags(request):
             action="view QIA flags",
         )
     found = (
-        QagFlag.objects.filter(scheme__in=policy.visible_schemes(request.user).values("pk"))
+        QagFlag.objects.filter(scheme__in=visible_schemes(request.user).values("pk"))
         .select_related("scheme__organisation", "version")
         .order_by("-raised_at")
     )

@@ -1,6 +1,6 @@
-from decimal import Decimal
-
 from django import template
+
+from governance import money
 
 register = template.Library()
 
@@ -18,16 +18,7 @@ STATE_STYLES = {
 }
 
 
-@register.filter
-def pounds(value) -> str:
-    """£12,345 for whole pounds, £12,345.67 otherwise; negatives as -£12,345."""
-    if value is None or value == "":
-        return ""
-    value = Decimal(value)
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    text = f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
-    return f"{sign}£{text}"
+register.filter("pounds", money.pounds)
 
 
 @register.filter

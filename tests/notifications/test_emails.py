@@ -10,7 +10,8 @@ from django.utils import timezone
 from governance.models import System
 from notifications import emails, qag
 from notifications.models import Decision, Escalation, EscalationStatus, Level, Rule
-from notifications.services import render_mail
+from notifications.outbox import render_mail
+from qia.escalation_feed import QiaFlag
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +57,7 @@ def contexts(scheme, escalation, people, llr):
     escalation.age_days = 14
     full_pack.escalations = [escalation]
     full_pack.qia_flags = [
-        qag.QiaFlag(scheme, "Extreme risk signed off", 20, timezone.now(), "/qia/1/", "Audited.")
+        QiaFlag(scheme, "Extreme risk signed off", 20, timezone.now(), "/qia/1/", "Audited.")
     ]
     user = {"recipient_name": "Elr Sro"}
     return [
@@ -195,7 +196,7 @@ def test_an_extreme_risk_sign_off_goes_to_the_qag_list_once(scheme, people, comm
 
 
 def test_notify_picks_the_mail_for_its_kind(scheme, people, commit):
-    from notifications.services import notify
+    from notifications.outbox import notify
 
     commit(
         lambda: notify(

@@ -93,7 +93,7 @@ def test_submitting_a_pid_answers_within_2_seconds_and_its_mails_wait(client, ll
     assert waiting.exists()  # the reviewers' mails, for the outbox sweep
 
 
-def test_a_return_saved_while_the_broker_is_frozen_has_its_rules_run_by_the_sweep_later(
+def test_a_return_saved_while_the_broker_is_frozen_has_its_rules_run_by_beat_later(
     client, make_scheme, people, frozen_broker
 ):
     scheme = make_scheme()
@@ -112,11 +112,11 @@ def test_a_return_saved_while_the_broker_is_frozen_has_its_rules_run_by_the_swee
     assert RulesDue.objects.filter(scheme=scheme).exists()
     assert not Escalation.objects.exists()  # behind plan, but its rules have not run yet
 
-    # the broker is back: the next outbox sweep runs the rules left due
+    # the broker is back: beat's next run of the rules left due
     with time_machine.travel(timezone.now() + timedelta(minutes=5), tick=False):
-        swept = tasks.sweep_outbox()
+        ran = tasks.run_rules_due()
 
-    assert swept["rules_run"] == 1
+    assert ran == 1
     assert Escalation.objects.filter(scheme=scheme).exists()
     assert not RulesDue.objects.exists()
 
@@ -142,7 +142,7 @@ def test_the_daily_sweep_clears_every_scheme_left_due(make_scheme):
     assert not RulesDue.objects.exists()
 
 
-def test_returns_imported_while_the_broker_is_frozen_have_their_rules_run_by_the_sweep(
+def test_returns_imported_while_the_broker_is_frozen_have_their_rules_run_by_beat(
     make_scheme, people, frozen_broker
 ):
     from governance import importers
@@ -162,7 +162,7 @@ def test_returns_imported_while_the_broker_is_frozen_have_their_rules_run_by_the
     assert RulesDue.objects.count() == 3 and not Escalation.objects.exists()
 
     with time_machine.travel(timezone.now() + timedelta(minutes=5), tick=False):
-        assert tasks.sweep_outbox()["rules_run"] == 3
+        assert tasks.run_rules_due() == 3
 
     assert Escalation.objects.filter(scheme__in=schemes).count() >= 3
     assert not RulesDue.objects.exists()

@@ -26,10 +26,10 @@ from django.utils import timezone
 from config.celery_app import app
 from governance.models import FinancialYear, SchemeState
 from governance.services import scheme_withdraw
-from notifications import services
+from notifications import outbox
 from notifications.models import EmailStatus, Escalation, OutboxEmail
-from notifications.services import notify
-from notifications.tasks import deliver_email, run_escalations
+from notifications.outbox import deliver_email, notify
+from notifications.tasks import run_escalations
 
 from .conftest import add_return
 
@@ -277,7 +277,7 @@ def test_redis_unreachable_the_action_succeeds_and_the_sweeper_delivers_later(
     assert row.status == EmailStatus.PENDING and sink.to(LEAD) == []
     # Redis is back: the beat's sweep finds the row and hands it to the worker
     settings.QIPP_OUTBOX_STALE_SECONDS = 0
-    assert services.sweep_outbox()["requeued"] == 1
+    assert outbox.sweep_outbox()["requeued"] == 1
     _wait_for(lambda: _sent(row.pk), what="the swept mail")
     _barrier(sink, people, scheme)
     assert len(sink.to(LEAD)) == 1

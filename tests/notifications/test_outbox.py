@@ -14,10 +14,10 @@ from kombu.exceptions import OperationalError
 
 from governance.models import SchemeState
 from governance.services import scheme_withdraw
-from notifications import services
+from notifications import outbox
 from notifications.models import EmailStatus, Notification, OutboxEmail
-from notifications.services import Mail, deliver, notify, queue_mails, retry_delay
-from notifications.tasks import deliver_email, sweep_outbox
+from notifications.outbox import Mail, deliver, deliver_email, notify, queue_mails, retry_delay
+from notifications.outbox import sweep_outbox_task as sweep_outbox
 
 from .conftest import at
 
@@ -58,7 +58,7 @@ def test_it_writes_the_mail_and_the_notice_with_the_change_and_sends_after_commi
 
 def test_a_rolled_back_change_leaves_no_mail_and_enqueues_nothing(people, make_scheme, commit):
     scheme = make_scheme(SchemeState.DRAFT)
-    with mock.patch.object(services, "enqueue_delivery") as enqueue:
+    with mock.patch.object(outbox, "enqueue_delivery") as enqueue:
 
         def act():
             with pytest.raises(RuntimeError), transaction.atomic():
@@ -96,7 +96,7 @@ def _queued(people, scheme) -> OutboxEmail:
 def test_a_temporary_failure_is_kept_pending_for_a_retry(people, make_scheme, error):
     email = _queued(people, make_scheme())
     with time_machine.travel(at(2019, 6, 3, 9), tick=False):
-        with mock.patch.object(services, "send_now", side_effect=error):
+        with mock.patch.object(outbox, "send_now", side_effect=error):
             outcome = deliver(email.pk)
         email.refresh_from_db()
         assert outcome.status == "retry"
@@ -120,7 +120,7 @@ def test_a_temporary_failure_is_kept_pending_for_a_retry(people, make_scheme, er
 )
 def test_a_permanent_failure_is_marked_failed_with_the_error(people, make_scheme, error):
     email = _queued(people, make_scheme())
-    with mock.patch.object(services, "send_now", side_effect=error):
+    with mock.patch.object(outbox, "send_now", side_effect=error):
         assert deliver(email.pk).status == "failed"
     email.refresh_from_db()
     assert email.status == EmailStatus.FAILED and email.attempts == 1
@@ -131,7 +131,7 @@ def test_a_permanent_failure_is_marked_failed_with_the_error(people, make_scheme
 def test_it_gives_up_after_the_last_attempt(people, make_scheme, settings):
     settings.QIPP_OUTBOX_MAX_ATTEMPTS = 3
     email = _queued(people, make_scheme())
-    with mock.patch.object(services, "send_now", side_effect=ConnectionRefusedError(111, "no")):
+    with mock.patch.object(outbox, "send_now", side_effect=ConnectionRefusedError(111, "no")):
         assert [deliver(email.pk).status for _ in range(3)] == ["retry", "retry", "failed"]
     email.refresh_from_db()
     assert email.status == EmailStatus.FAILED and email.attempts == 3
@@ -140,7 +140,7 @@ def test_it_gives_up_after_the_last_attempt(people, make_scheme, settings):
 def test_the_task_asks_celery_to_retry_after_the_backoff(people, make_scheme):
     email = _queued(people, make_scheme())
     with (
-        mock.patch.object(services, "send_now", side_effect=ConnectionRefusedError(111, "no")),
+        mock.patch.object(outbox, "send_now", side_effect=ConnectionRefusedError(111, "no")),
         mock.patch.object(deliver_email, "retry", side_effect=Retry()) as retry,
         pytest.raises(Retry),
     ):
@@ -153,7 +153,7 @@ def test_in_process_a_failed_send_waits_for_the_sweeper_rather_than_retrying_at_
     people, make_scheme
 ):
     email = _queued(people, make_scheme())
-    with mock.patch.object(services, "send_now", side_effect=ConnectionRefusedError(111, "no")):
+    with mock.patch.object(outbox, "send_now", side_effect=ConnectionRefusedError(111, "no")):
         assert deliver_email.apply(args=[email.pk]).get() == "retry"
     email.refresh_from_db()
     assert email.status == EmailStatus.PENDING
@@ -205,11 +205,11 @@ def test_the_sweeper_leaves_a_retry_to_its_own_task_until_it_is_overdue(people, 
     OutboxEmail.objects.filter(pk=email.pk).update(
         attempts=1, next_attempt_at=timezone.now() + timedelta(minutes=10)
     )
-    with mock.patch.object(services, "enqueue_delivery") as enqueue:
-        services.sweep_outbox()
+    with mock.patch.object(outbox, "enqueue_delivery") as enqueue:
+        outbox.sweep_outbox()
         assert enqueue.call_args.args[0] == []
         with time_machine.travel(timezone.now() + timedelta(minutes=13)):
-            services.sweep_outbox()
+            outbox.sweep_outbox()
         assert enqueue.call_args.args[0] == [email.pk]
 
 
@@ -218,10 +218,10 @@ def test_the_sweeper_puts_back_a_mail_whose_worker_died_while_sending(people, ma
     OutboxEmail.objects.filter(pk=email.pk).update(
         status=EmailStatus.SENDING, claimed_at=timezone.now()
     )
-    with mock.patch.object(services, "enqueue_delivery"):
-        assert services.sweep_outbox()["unstuck"] == 0  # still within the send timeout
+    with mock.patch.object(outbox, "enqueue_delivery"):
+        assert outbox.sweep_outbox()["unstuck"] == 0  # still within the send timeout
         with time_machine.travel(timezone.now() + timedelta(hours=1)):
-            assert services.sweep_outbox() == {"requeued": 1, "unstuck": 1}
+            assert outbox.sweep_outbox() == {"requeued": 1, "unstuck": 1}
     email.refresh_from_db()
     assert email.status == EmailStatus.PENDING and "stopped while sending" in email.last_error
 

@@ -18,6 +18,8 @@ from notifications.models import (
     QagPack,
 )
 from notifications.rules import sweep
+from qia import escalation_feed
+from qia.escalation_feed import QiaFlag
 
 from .conftest import add_return, at, text
 
@@ -142,7 +144,7 @@ def _extreme(system_id, since):
 
     scheme = Scheme.objects.order_by("pk").first()
     return [
-        qag.QiaFlag(
+        QiaFlag(
             scheme,
             "Extreme risk signed off",
             20,
@@ -156,7 +158,7 @@ def _extreme(system_id, since):
 def test_the_pack_mail_goes_to_the_list_two_working_days_before_the_meeting_once(
     escalated, commit, llr, monkeypatch
 ):
-    monkeypatch.setattr(qag, "QIA_FLAGS", _extreme)
+    monkeypatch.setattr(escalation_feed, "flagged_to_qag", _extreme)
     QagListEntry.objects.create(system=llr, email="secretary@example.nhs.uk")
     with time_machine.travel(at(2019, 6, 24, 9), tick=False):
         assert commit(qag.send_due_packs) == []
@@ -237,7 +239,9 @@ def test_a_member_sees_only_their_own_systems_pack(client, people, escalated):
 
 def test_qia_flags_are_those_since_the_last_pack(escalated, llr, monkeypatch):
     seen = []
-    monkeypatch.setattr(qag, "QIA_FLAGS", lambda system_id, since: seen.append(since) or [])
+    monkeypatch.setattr(
+        escalation_feed, "flagged_to_qag", lambda system_id, since: seen.append(since) or []
+    )
     QagPack.objects.create(
         system=llr, meeting_date=date(2019, 6, 13), assembled_at=at(2019, 6, 11, 7)
     )

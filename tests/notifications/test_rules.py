@@ -27,6 +27,7 @@ from notifications.models import (
     Rule,
 )
 from notifications.rules import sweep
+from qia import escalation_feed
 
 from .conftest import add_return, at
 
@@ -499,12 +500,10 @@ def test_a_fault_in_the_rules_never_refuses_the_return(make_scheme, commit, peop
 def test_a_qia_past_its_review_date_is_escalated_and_resolves_when_reassessed(
     make_scheme, commit, monkeypatch
 ):
-    from notifications import rules
-
     scheme = make_scheme(SchemeState.APPROVED)
     due = {scheme.pk: "QIA v1 was due for review on 1 June 2019."}
     monkeypatch.setattr(
-        rules, "QIA_REVIEW_DUE", lambda ids, today: {k: v for k, v in due.items() if k in ids}
+        escalation_feed, "review_due", lambda ids, today: {k: v for k, v in due.items() if k in ids}
     )
     run(commit, JUNE_11)
     escalation = Escalation.objects.get()
@@ -513,24 +512,3 @@ def test_a_qia_past_its_review_date_is_escalated_and_resolves_when_reassessed(
     run(commit, JUNE_11 + timedelta(days=1))
     escalation.refresh_from_db()
     assert escalation.status == EscalationStatus.RESOLVED
-
-
-def test_without_the_qia_app_its_escalations_are_left_alone(
-    make_scheme, commit, people, monkeypatch
-):
-    from notifications import rules
-
-    monkeypatch.setattr(rules, "QIA_REVIEW_DUE", None)
-    scheme = make_scheme()
-    add_return(scheme, 1, 1000)
-    add_return(scheme, 2, 1000)
-    Escalation.objects.create(
-        scheme=scheme,
-        rule=Rule.QIA_REVIEW_DUE,
-        owner=people["elr-sro"],
-        reason="Due.",
-        raised_at=JUNE_10,
-        last_fired_at=JUNE_10,
-    )
-    assert run(commit, JUNE_11).counts()["resolved"] == 0
-    assert Escalation.objects.get().status == EscalationStatus.OPEN

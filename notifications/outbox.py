@@ -1,8 +1,10 @@
 """The outbox: mails and in-app notifications written in the caller's transaction, delivered
 by a Celery task once it commits.
 
-`queue_mail` is the one way in: other apps call `notify` (a free-text notice) or one of the
-small functions in notifications.emails.
+`queue_mails` is the one way in: other apps call `notify` (a free-text notice) or one of the
+small functions in notifications.emails. The outbox knows mails, recipients and templates,
+nothing of schemes or QIAs: it imports nothing from governance or qia (the import contract
+in pyproject.toml holds it to that).
 """
 
 import logging
@@ -13,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
@@ -45,6 +48,14 @@ class Mail:
     in_app: bool = True
     topic: str = ""  # what it is about, e.g. "escalation:42"
 
+
+# The kinds other apps pass to `notify`, and the mail each becomes; any other is a notice.
+KIND_TEMPLATES = {
+    "task": "task-assigned",
+    "returned": "scheme-returned",
+    "rejected": "scheme-rejected",
+    "approved": "scheme-approved",
+}
 
 # Stands in for the recipient's name while a mail shared by many recipients is rendered.
 RECIPIENT = "__qipp_recipient_name__"
@@ -192,8 +203,6 @@ def notify(
     The mail's wording follows its kind (a task, a returned or rejected scheme, an approval;
     anything else is a plain notice); the subject and message are the caller's.
     """
-    from notifications.emails import KIND_TEMPLATES
-
     template = KIND_TEMPLATES.get(kind, "notice")
     queue_mails(
         Mail(
@@ -210,17 +219,12 @@ def notify(
 
 def enqueue_delivery(email_ids: int | Iterable[int]) -> None:
     """Hand mails to the worker. If the broker is down they stay pending for the sweeper:
-    the user's action has committed and must not fail now."""
-    from notifications.tasks import deliver_email
-
+    the user's action has committed and must not fail now (one try, CELERY_TASK_PUBLISH_RETRY
+    and the broker's timeouts: about a second at most)."""
     ids = [email_ids] if isinstance(email_ids, int) else list(email_ids)
     for n, pk in enumerate(ids):
         try:
-            # Redis down: give up after one quick retry rather than keep the user waiting.
-            deliver_email.apply_async(
-                (pk,),
-                retry_policy={"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2},
-            )
+            deliver_email.delay(pk)
         except Exception:  # noqa: BLE001 - whatever the broker says, the sweeper catches up
             logger.warning(
                 "could not enqueue %d mail(s) from %s; they stay pending for the sweeper",
@@ -333,3 +337,23 @@ def sweep_outbox(*, limit: int = 1000) -> dict[str, int]:
     OutboxEmail.objects.filter(pk__in=ids, status=EmailStatus.PENDING).update(next_attempt_at=now)
     enqueue_delivery(ids)
     return {"requeued": len(ids), "unstuck": stuck}
+
+
+# --- the tasks (their names are those of an earlier release: tasks already queued find them) ---
+
+
+@shared_task(name="notifications.tasks.deliver_email", bind=True, max_retries=None, acks_late=True)
+def deliver_email(self, email_id: int) -> str:
+    """Send one outbox row. Claiming it first means a second copy of this task does nothing."""
+    outcome = deliver(email_id)
+    if outcome.retry_in is not None and not self.request.is_eager:
+        # In-process (no broker) there is nobody to wait: the sweeper retries it later.
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(name="notifications.tasks.sweep_outbox")
+def sweep_outbox_task() -> dict:
+    """Re-enqueue mails left pending (Redis was down when their change committed, or a
+    worker died)."""
+    return sweep_outbox()

@@ -1,6 +1,6 @@
-"""What the escalations read from the QIA app (qia.escalation_feed, wired in by
-notifications.qia_link): review dates come, QIA flags in the QAG pack, who is done with a QIA
-step; and the QIA services' mails, drawn with the scheme's state after its transition."""
+"""What the escalations read from the QIA app (qia.escalation_feed): review dates come, QIA
+flags in the QAG pack, who is done with a QIA step; and the QIA services' mails, drawn with
+the scheme's state after its transition."""
 
 from datetime import date
 
@@ -13,6 +13,7 @@ from governance.models import SchemeState, System
 from notifications import qag
 from notifications.models import Escalation, EscalationStatus, QagListEntry, Rule
 from notifications.rules import sweep
+from qia import escalation_feed
 from qia import services as qia_services
 from qia.models import (
     HEADINGS,
@@ -108,10 +109,10 @@ def test_the_pack_lists_extreme_qias_signed_off_since_the_last_pack(on_track):
     )
     assert "weekly audit" in extreme.detail
     pack.since = at(2019, 6, 21, 7)
-    later = qag.QIA_FLAGS(llr.pk, pack.since)
+    later = escalation_feed.flagged_to_qag(llr.pk, pack.since)
     assert later == []
     other = System.objects.get(code="NOT")
-    assert qag.QIA_FLAGS(other.pk, None) == []
+    assert escalation_feed.flagged_to_qag(other.pk, None) == []
 
 
 def test_the_pack_lists_every_qia_flag_to_qag_a_dismissed_reassessment_too(
