@@ -17,16 +17,17 @@ class GovernanceConfig(AppConfig):
     def _connect_delivery(self):
         """What delivery tracking adds to the PID workflow: its access rules, its tasks in the
         inbox, its buttons and its block on the scheme page."""
-        from governance import delivery, policy, selectors
+        from governance import policy, selectors
+        from governance.delivery import monthly_returns, page_parts
 
-        if delivery.TASK_SOURCES[0] in selectors.TASK_SOURCES:
+        if page_parts.TASK_SOURCES[0] in selectors.TASK_SOURCES:
             return  # already connected
-        for action, rule in delivery.POLICY_RULES.items():
+        for action, rule in monthly_returns.POLICY_RULES.items():
             policy.register(action, rule)
-        selectors.TASK_SOURCES.extend(delivery.TASK_SOURCES)
-        selectors.TEAM_TASK_SOURCES.update(delivery.TEAM_TASK_SOURCES)
-        selectors.ACTION_SOURCES.extend(delivery.ACTION_SOURCES)
-        selectors.SECTION_SOURCES.extend(delivery.SECTION_SOURCES)
+        selectors.TASK_SOURCES.extend(page_parts.TASK_SOURCES)
+        selectors.TEAM_TASK_SOURCES.update(page_parts.TEAM_TASK_SOURCES)
+        selectors.ACTION_SOURCES.extend(page_parts.ACTION_SOURCES)
+        selectors.SECTION_SOURCES.extend(page_parts.SECTION_SOURCES)
 
     def _connect_session_tracking(self):
         from django.contrib.auth.signals import user_logged_in, user_logged_out

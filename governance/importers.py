@@ -28,7 +28,8 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from governance import archives, delivery, money, policy, roles, services
+from governance import archives, money, policy, roles, services
+from governance.delivery import monthly_returns, schedule
 from governance.models import (
     MAX_MONTHLY_AMOUNT,
     PLAN_FIELDS,
@@ -931,7 +932,7 @@ def _parse_return(number, record, *, schemes: dict, lookups: Lookups, result, fi
     else:
         scheme = schemes[reference]
         check(lookups.allowed, scheme[1])
-        if scheme[2] not in delivery.DELIVERY_STATES:
+        if scheme[2] not in schedule.DELIVERY_STATES:
             check.fail(
                 f"{reference} is {state_words(scheme[2])}: returns start once a "
                 "scheme is in delivery"
@@ -966,12 +967,12 @@ def _parse_return(number, record, *, schemes: dict, lookups: Lookups, result, fi
 def _correct_return(monthly: MonthlyReturn, values: dict, *, by, now) -> list:
     """Apply a row to an existing return; the history rows of what changed.
 
-    The same rules as a correction in the browser (governance.delivery.return_save): a blank
+    The same rules as a correction in the browser (monthly_returns.return_save): a blank
     optional cell leaves the figure as it was, and correcting the actual or the forecast of
     an assured return clears its assurance (the PMO assured the figures as they were).
     """
     month = monthly.month
-    labels = delivery.return_fields(month)  # the labels the scheme's return history shows
+    labels = monthly_returns.return_fields(month)  # the labels the scheme's return history shows
     changes = []
     for name, value in _figures_changed(monthly, values).items():
         old = getattr(monthly, name)
@@ -992,7 +993,7 @@ def _correct_return(monthly: MonthlyReturn, values: dict, *, by, now) -> list:
             SchemeChange(
                 scheme_id=monthly.scheme_id,
                 changed_by=by,
-                field=delivery.assured_field(month),
+                field=monthly_returns.assured_field(month),
                 old_value=money.pounds_and_pence(monthly.pmo_assured),
                 new_value="cleared: the figures were corrected",
             )
@@ -1084,7 +1085,7 @@ def _import_returns(header, records, *, lookups: Lookups, by: User, result: Impo
                 entered_by=by,
             )
             new.append(monthly)
-            changes += delivery.entered_changes(monthly, by=by)
+            changes += monthly_returns.entered_changes(monthly, by=by)
             continue
         corrections = _correct_return(monthly, p.values, by=by, now=now)
         if corrections:
@@ -1110,7 +1111,9 @@ def _import_returns(header, records, *, lookups: Lookups, by: User, result: Impo
     for p in assure:
         # the assurance page's own service: its rule again, the value and its history
         try:
-            delivery.return_assure(scheme_id=p.scheme_id, month=p.month, by=by, value=p.assured)
+            monthly_returns.return_assure(
+                scheme_id=p.scheme_id, month=p.month, by=by, value=p.assured
+            )
         except services.ActionRefused as exc:
             result.errors.append(RowError(p.row, exc.message, refused=True))
     updated = {(m.scheme_id, m.month) for m in changed} | {(p.scheme_id, p.month) for p in assure}

@@ -10,7 +10,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from governance import delivery, policy
+from governance import policy
+from governance.delivery import lifecycle, monthly_returns, progress, rating, schedule
 from governance.forms_delivery import (
     AssureForm,
     CompleteForm,
@@ -36,7 +37,7 @@ def scheme_start_delivery(request, pk: int):
         action="start_delivery",
         form_class=StartDeliveryForm,
         template="delivery/start.html",
-        call=lambda scheme, form: delivery.scheme_start_delivery(
+        call=lambda scheme, form: lifecycle.scheme_start_delivery(
             scheme_id=scheme.pk,
             by=request.user,
             expected_version=form_version(form),
@@ -53,7 +54,7 @@ def scheme_complete(request, pk: int):
         action="complete",
         form_class=CompleteForm,
         template="delivery/complete.html",
-        call=lambda scheme, form: delivery.scheme_complete(
+        call=lambda scheme, form: lifecycle.scheme_complete(
             scheme_id=scheme.pk,
             by=request.user,
             expected_version=form_version(form),
@@ -71,7 +72,7 @@ def scheme_stop(request, pk: int):
         action="stop",
         form_class=StopForm,
         template="delivery/stop.html",
-        call=lambda scheme, form: delivery.scheme_stop(
+        call=lambda scheme, form: lifecycle.scheme_stop(
             scheme_id=scheme.pk,
             by=request.user,
             expected_version=form_version(form),
@@ -101,7 +102,7 @@ def return_edit(request, pk: int, month: int | None = None):
         if chosen in MONTHS and scheme.returns.filter(month=chosen).exists():
             return redirect("return_edit", scheme.pk, chosen)
     existing = scheme.returns.filter(month=month).first() if month else None
-    initial = {"token": delivery.return_token(existing), "month": request.GET.get("month")}
+    initial = {"token": monthly_returns.return_token(existing), "month": request.GET.get("month")}
     if existing:
         initial.update(
             actual=existing.actual,
@@ -118,7 +119,7 @@ def return_edit(request, pk: int, month: int | None = None):
         data = form.cleaned_data
         chosen = month or data["month"]
         try:
-            saved = delivery.return_save(
+            saved = monthly_returns.return_save(
                 scheme_id=scheme.pk,
                 month=chosen,
                 by=request.user,
@@ -131,7 +132,7 @@ def return_edit(request, pk: int, month: int | None = None):
             there = scheme.returns.filter(month=chosen).select_related("entered_by").first()
             if month is None and there is not None:
                 # a new return for a month that has one: say so, and keep what was typed
-                label = delivery.month_label(scheme.financial_year, chosen)
+                label = schedule.month_label(scheme.financial_year, chosen)
                 form.add_error(
                     "month",
                     f"The {label} return is already in, entered by {there.entered_by}, so "
@@ -150,11 +151,13 @@ def return_edit(request, pk: int, month: int | None = None):
         except ValidationError as exc:
             form.add_error(None, "; ".join(exc.messages))
         else:
-            label = delivery.month_label(scheme.financial_year, chosen)
+            label = schedule.month_label(scheme.financial_year, chosen)
             if saved.created:
                 messages.success(request, f"The {label} return is saved.")
             elif saved.changes:
-                cleared = any(c.field == delivery.assured_field(chosen) for c in saved.changes)
+                cleared = any(
+                    c.field == monthly_returns.assured_field(chosen) for c in saved.changes
+                )
                 messages.success(
                     request,
                     f"The {label} return is corrected; the change is in its history."
@@ -174,10 +177,10 @@ def return_edit(request, pk: int, month: int | None = None):
             "scheme": scheme,
             "form": form,
             "month": month,
-            "label": delivery.month_label(scheme.financial_year, month) if month else "",
+            "label": schedule.month_label(scheme.financial_year, month) if month else "",
             "plan": scheme.plan[month - 1] if month else None,
             "existing": existing,
-            "history": delivery.return_history(scheme, month) if month else [],
+            "history": monthly_returns.return_history(scheme, month) if month else [],
         },
     )
 
@@ -192,14 +195,14 @@ def return_assure(request, pk: int, month: int):
     reason = policy.refusal("assure_return", request.user, scheme, monthly_return=monthly_return)
     if reason:
         return refuse(request, reason, action="assure_return", target=scheme.reference)
-    label = delivery.month_label(scheme.financial_year, month)
+    label = schedule.month_label(scheme.financial_year, month)
     if monthly_return is None:
         messages.warning(request, f"There is no {label} return to assure yet.")
         return redirect(_delivery_url(scheme))
     form = AssureForm(
         request.POST or None,
         initial={
-            "token": delivery.return_token(monthly_return),
+            "token": monthly_returns.return_token(monthly_return),
             "pmo_assured": monthly_return.pmo_assured
             if monthly_return.assured_at
             else monthly_return.actual,
@@ -207,7 +210,7 @@ def return_assure(request, pk: int, month: int):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            delivery.return_assure(
+            monthly_returns.return_assure(
                 scheme_id=scheme.pk,
                 month=month,
                 by=request.user,
@@ -237,7 +240,7 @@ def return_assure(request, pk: int, month: int):
             "label": label,
             "plan": scheme.plan[month - 1],
             "ret": monthly_return,
-            "history": delivery.return_history(scheme, month),
+            "history": monthly_returns.return_history(scheme, month),
         },
     )
 
@@ -261,7 +264,7 @@ def dashboard(request):
     year, month = None, None
     if form.is_valid():
         year, month = form.cleaned_data["year"], form.cleaned_data["month"]
-    year = year or delivery.current_year(today)
+    year = year or schedule.current_year(today)
     if year is None:
         return render(request, "delivery/dashboard.html", {"form": form, "board": None})
     if form.is_bound and not form.is_valid():
@@ -278,13 +281,13 @@ def dashboard(request):
         # the form shows the year and month the board is drawn for, even when the address
         # named no year (or a bad one)
         form = DashboardForm(initial={"year": year.start_year, "month": month})
-    board = delivery.dashboard(user=request.user, financial_year=year, month=month, today=today)
+    board = progress.dashboard(user=request.user, financial_year=year, month=month, today=today)
     return render(
         request,
         "delivery/dashboard.html",
         {
             "form": form,
             "board": board,
-            "thresholds": delivery.thresholds(),
+            "thresholds": rating.thresholds(),
         },
     )

@@ -7,7 +7,8 @@ class NotificationsConfig(AppConfig):
 
     def ready(self):
         # The escalation pieces other apps' pages and services call back into.
-        from governance import delivery, importers, policy, selectors
+        from governance import importers, policy, selectors
+        from governance.delivery import monthly_returns
         from notifications import escalations, tasks
         from notifications import selectors as mine
 
@@ -18,5 +19,5 @@ class NotificationsConfig(AppConfig):
             selectors.SECTION_SOURCES.append(mine.escalation_section)
             selectors.TASK_SOURCES.extend([mine.remedial_tasks, mine.decision_tasks])
             selectors.TEAM_TASK_SOURCES.add(mine.remedial_tasks)
-            delivery.RETURN_SAVED_HOOKS.append(tasks.on_return_saved)
+            monthly_returns.RETURN_SAVED_HOOKS.append(tasks.on_return_saved)
             importers.RETURNS_IMPORTED_HOOKS.append(tasks.on_returns_imported)

@@ -325,7 +325,7 @@ def _stop(scheme: Scheme, *, by: User, decision: str) -> None:
             f"The scheme is {scheme.state_words}, not in delivery: it cannot be stopped."
         )
     try:
-        from governance.delivery import scheme_stop
+        from governance.delivery.lifecycle import scheme_stop
     except ImportError:  # the delivery app is not wired in: the bare transition
         from governance.services import run_transition
 

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from governance import delivery
+from governance.delivery import rating, schedule
 from governance.models import Scheme, SchemeState, System
 from notifications import conf, emails
 from notifications.models import ACTIVE, Escalation, QagMeeting, QagPack, Rule
@@ -80,11 +80,11 @@ def pack_due(meeting: date) -> date:
 @dataclass
 class OffTrack:
     scheme: Scheme
-    rag: object  # governance.delivery.Rag
+    rag: object  # governance.delivery.rating.Rag
 
     @property
     def as_at(self) -> str:
-        return delivery.month_label(self.scheme.financial_year, self.rag.as_at_month)
+        return schedule.month_label(self.scheme.financial_year, self.rag.as_at_month)
 
     @property
     def behind_plan_by(self):
@@ -136,11 +136,11 @@ def _off_track(system: System, escalations: list[Escalation], today: date) -> li
         ).select_related("organisation", "financial_year", "sro")
     )
     escalated = {e.scheme_id for e in escalations if e.rule == Rule.OFF_TRACK}
-    ratings = delivery.rag_for(schemes, today=today, as_reported=escalated)
+    ratings = rating.rag_for(schemes, today=today, as_reported=escalated)
     found = [
         OffTrack(scheme, ratings[scheme.pk])
         for scheme in schemes
-        if ratings[scheme.pk] is not None and ratings[scheme.pk].status == delivery.RED
+        if ratings[scheme.pk] is not None and ratings[scheme.pk].status == rating.RED
     ]
     return sorted(found, key=lambda row: -row.behind_plan_by)
 

@@ -8,7 +8,7 @@ from datetime import date
 from django.urls import reverse
 from django.utils import timezone
 
-from governance import delivery
+from governance.delivery import schedule
 from governance.models import FinancialYear, MonthlyReturn, Scheme, SchemeState
 from notifications import emails
 
@@ -19,8 +19,8 @@ def remind_returns_due(today: date | None = None) -> int:
     today = today or timezone.localdate()
     people = 0
     for year in FinancialYear.objects.filter(schemes__state=SchemeState.IN_DELIVERY).distinct():
-        month = delivery.last_month(year, today)
-        if not month or today > delivery.return_deadline(year, month):
+        month = schedule.last_month(year, today)
+        if not month or today > schedule.return_deadline(year, month):
             continue  # no month just ended in this year, or its deadline passed: escalated
         owing = (
             Scheme.objects.filter(financial_year=year, state=SchemeState.IN_DELIVERY)
@@ -31,7 +31,7 @@ def remind_returns_due(today: date | None = None) -> int:
         by_person = defaultdict(list)
         for scheme in owing:
             scheme.financial_year = year
-            if not delivery.owes_return(scheme, month):
+            if not schedule.owes_return(scheme, month):
                 continue
             for person in {scheme.project_lead, scheme.finance_lead} - {None}:
                 if person.is_active:
@@ -42,8 +42,8 @@ def remind_returns_due(today: date | None = None) -> int:
             for person, schemes in by_person.items():
                 emails.returns_due(
                     user=person,
-                    month=delivery.month_label(year, month),
-                    deadline=delivery.return_deadline(year, month),
+                    month=schedule.month_label(year, month),
+                    deadline=schedule.return_deadline(year, month),
                     schemes=schemes,
                     dedupe=f"returns-due:{year.start_year}:{month}",
                 )

@@ -22,7 +22,8 @@ from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
-from governance import delivery, roles
+from governance import roles
+from governance.delivery import rating, schedule
 from governance.models import (
     PLAN_FIELDS,
     FinancialYear,
@@ -157,7 +158,7 @@ def _returns_due(in_delivery: list[Facts], years: dict, today: date) -> dict[int
         among = Q(scheme__state=SchemeState.IN_DELIVERY)  # a join, not 10,000 parameters
     upto = Case(
         *[
-            When(scheme__financial_year_id=pk, then=Value(delivery.reporting_month(year, today)))
+            When(scheme__financial_year_id=pk, then=Value(schedule.reporting_month(year, today)))
             for pk, year in years.items()
         ],
         default=Value(0),
@@ -202,33 +203,33 @@ def delivery_rules(schemes: list[Facts], today: date, findings: Findings) -> Non
     returns = _returns_due(in_delivery, years, today)
     for scheme in in_delivery:
         year = scheme.financial_year
-        as_at = delivery.reporting_month(year, today)
+        as_at = schedule.reporting_month(year, today)
         mask, reported, actual, forecast = returns.get(scheme.pk, (0, 0, None, None))
         # Off-track is judged on the figures reported: as at the latest month returned (up to
         # the month due), so a late return raises "missing", not also "off-track", and an
         # off-track scheme that is late with a return stays off-track rather than flapping.
         # Its year to date in one entry rates exactly as the months one by one would.
-        rating = (
-            delivery.assess(scheme.plan, {reported: (actual, forecast)}, reported)
+        rated = (
+            rating.assess(scheme.plan, {reported: (actual, forecast)}, reported)
             if reported
             else None
         )
-        if rating is not None and rating.status == delivery.RED:
-            month = delivery.month_label(year, reported)
+        if rated is not None and rated.status == rating.RED:
+            month = schedule.month_label(year, reported)
             findings.found[(scheme.pk, Rule.OFF_TRACK)] = (
-                f"RAG red as at {month}: {rating.summary} Year to date: actual "
-                f"{pounds(rating.ytd_actual)} against plan {pounds(rating.ytd_plan)}; forecast "
-                f"outturn {pounds(rating.forecast_outturn)} against annual plan "
-                f"{pounds(rating.annual_plan)}."
+                f"RAG red as at {month}: {rated.summary} Year to date: actual "
+                f"{pounds(rated.ytd_actual)} against plan {pounds(rated.ytd_plan)}; forecast "
+                f"outturn {pounds(rated.forecast_outturn)} against annual plan "
+                f"{pounds(rated.annual_plan)}."
             )
         missing = [
             month
             for month in range(1, as_at + 1)
-            if not mask & (1 << month) and delivery.owes_return(scheme, month)
+            if not mask & (1 << month) and schedule.owes_return(scheme, month)
         ]
         if missing:
-            labels = ", ".join(delivery.month_label(year, m) for m in missing)
-            deadline = delivery.return_deadline(year, missing[0])
+            labels = ", ".join(schedule.month_label(year, m) for m in missing)
+            deadline = schedule.return_deadline(year, missing[0])
             findings.found[(scheme.pk, Rule.MISSING_RETURN)] = (
                 f"Monthly return{'s' if len(missing) > 1 else ''} missing after the deadline: "
                 f"{labels} (the first was due by {deadline:%-d %B %Y})."

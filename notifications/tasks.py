@@ -56,9 +56,9 @@ def send_qag_packs() -> list[str]:
 
 
 def on_return_saved(*, monthly_return, **_kwargs) -> None:
-    """governance.delivery.RETURN_SAVED_HOOKS: the scheme's rules are due (RulesDue, written
-    with the return) and run once the return has committed, on a worker (in-process without
-    a broker).
+    """A hook of governance.delivery.monthly_returns.RETURN_SAVED_HOOKS: the scheme's rules are
+    due (RulesDue, written with the return) and run once the return has committed, on a worker
+    (in-process without a broker).
 
     Never inside the return's transaction: an error there, even one caught, can make the
     database drop the whole transaction while the page still says the return is saved. A

@@ -19,8 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
-from governance import delivery, policy, roles
+from governance import policy, roles
 from governance import services as governance
+from governance.delivery import schedule
 from governance.models import PLAN_FIELDS, Profession, Scheme, SchemeChange, SchemeState, User
 from governance.money import pounds
 from governance.services import ActionRefused, Conflict, record_refusal, run_transition
@@ -255,7 +256,7 @@ def due_since(
     now = now or timezone.now()
     moments = [now]
     if version.review_date and version.review_date <= timezone.localdate(now):
-        moments.append(delivery.start_of_day(version.review_date))
+        moments.append(schedule.start_of_day(version.review_date))
     if material_change_percent(version, scheme) is not None:
         if not looked_up:
             plan_changed = plan_changed_at(scheme)

@@ -12,7 +12,7 @@ worked out (the dashboard, the scheme page) is shown with `{% rag_badge_of rag %
 
 from django import template
 
-from governance import delivery
+from governance.delivery import rating
 
 register = template.Library()
 
@@ -20,7 +20,7 @@ register = template.Library()
 @register.simple_tag
 def rag_map(schemes) -> dict:
     """{scheme id: Rag or None} for the schemes, in at most two queries."""
-    return delivery.rag_for(schemes)
+    return rating.rag_for(schemes)
 
 
 @register.inclusion_tag("delivery/_rag_badge.html")
@@ -28,7 +28,7 @@ def rag_badge(scheme, rags: dict | None = None):
     """The scheme's RAG as at its latest returns due; nothing before delivery starts."""
     if rags is not None:
         return {"rag": rags.get(scheme.pk)}
-    return {"rag": delivery.rag_for([scheme]).get(scheme.pk)}
+    return {"rag": rating.rag_for([scheme]).get(scheme.pk)}
 
 
 @register.inclusion_tag("delivery/_rag_badge.html")

@@ -16,7 +16,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from governance import delivery
+from governance.delivery import progress
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def broken_dashboard(monkeypatch, llr):
     def fails(**kwargs):
         raise RuntimeError("a bug in the dashboard")
 
-    monkeypatch.setattr(delivery, "dashboard", fails)
+    monkeypatch.setattr(progress, "dashboard", fails)
     browser = Client(raise_request_exception=False)
     browser.force_login(llr.user("elr", "viewer"))
     return browser

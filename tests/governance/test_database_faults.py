@@ -15,7 +15,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.db import OperationalError, connection
 from django.urls import reverse
 
-from governance import delivery
+from governance.delivery import monthly_returns, progress
 from governance.models import MonthlyReturn, SchemeChange
 from notifications import rules
 from tests.governance import delivery_fixtures
@@ -144,7 +144,7 @@ def test_a_database_that_stops_answering_before_the_save_gives_a_not_saved_page(
     def unreachable(**kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(delivery, "return_save", unreachable)
+    monkeypatch.setattr(monthly_returns, "return_save", unreachable)
     with time_machine.travel(AUGUST, tick=False):
         response = client.post(url, form)
 
@@ -163,7 +163,7 @@ def test_a_page_the_database_cannot_answer_says_so_and_that_nothing_changed(
     def unreachable(*args, **kwargs):
         raise OperationalError("the database system is starting up")
 
-    monkeypatch.setattr(delivery, "dashboard", unreachable)
+    monkeypatch.setattr(progress, "dashboard", unreachable)
     response = client.get(reverse("dashboard"))
 
     assert response.status_code == 503

@@ -7,7 +7,8 @@ import pytest
 import time_machine
 from django_fsm_log.models import StateLog
 
-from governance import delivery, policy
+from governance import policy
+from governance.delivery import lifecycle, monthly_returns, progress, schedule
 from governance.models import (
     AccessRefusal,
     FinancialYear,
@@ -44,7 +45,7 @@ def test_the_pmo_of_the_organisation_starts_delivery_and_the_team_hears(people, 
     scheme = make_scheme(APPROVED)
     pmo = people["elr-pmo"]
 
-    started = delivery.scheme_start_delivery(
+    started = lifecycle.scheme_start_delivery(
         scheme_id=scheme.pk, by=pmo, expected_version=scheme.version, comment="Go live 1 May"
     )
 
@@ -66,7 +67,7 @@ def test_start_delivery_is_refused_to_anyone_but_the_organisations_pmo(people, m
     scheme = make_scheme(APPROVED)
 
     refused(
-        lambda: delivery.scheme_start_delivery(
+        lambda: lifecycle.scheme_start_delivery(
             scheme_id=scheme.pk, by=people[who], expected_version=None
         ),
         "Only the PMO of the scheme's organisation can start delivery",
@@ -83,7 +84,7 @@ def test_start_delivery_is_refused_outside_approved(people, make_scheme, state):
     scheme = make_scheme(state)
 
     refused(
-        lambda: delivery.scheme_start_delivery(
+        lambda: lifecycle.scheme_start_delivery(
             scheme_id=scheme.pk, by=people["elr-pmo"], expected_version=None
         ),
         "you cannot start delivery of it now",
@@ -95,7 +96,7 @@ def test_someone_elses_change_since_the_page_loaded_is_a_conflict(people, make_s
     scheme = make_scheme(APPROVED)
 
     with pytest.raises(Conflict):
-        delivery.scheme_start_delivery(
+        lifecycle.scheme_start_delivery(
             scheme_id=scheme.pk, by=people["elr-pmo"], expected_version=scheme.version - 1
         )
     assert logs(scheme) == []
@@ -105,7 +106,7 @@ def test_someone_elses_change_since_the_page_loaded_is_a_conflict(people, make_s
 def test_the_pmo_or_the_sro_closes_a_scheme_with_its_closure_report(people, make_scheme, who):
     scheme = make_scheme()
 
-    closed = delivery.scheme_complete(
+    closed = lifecycle.scheme_complete(
         scheme_id=scheme.pk,
         by=people[who],
         expected_version=scheme.version,
@@ -126,7 +127,7 @@ def test_closing_is_refused_to_others(people, make_scheme, who):
     scheme = make_scheme()
 
     refused(
-        lambda: delivery.scheme_complete(
+        lambda: lifecycle.scheme_complete(
             scheme_id=scheme.pk,
             by=people[who],
             expected_version=None,
@@ -144,7 +145,7 @@ def test_closing_needs_what_was_delivered_and_the_lessons(people, make_scheme):
     scheme = make_scheme()
 
     refused(
-        lambda: delivery.scheme_complete(
+        lambda: lifecycle.scheme_complete(
             scheme_id=scheme.pk,
             by=people["elr-pmo"],
             expected_version=None,
@@ -160,7 +161,7 @@ def test_a_scheme_not_in_delivery_cannot_be_closed(people, make_scheme):
     scheme = make_scheme(APPROVED)
 
     refused(
-        lambda: delivery.scheme_complete(
+        lambda: lifecycle.scheme_complete(
             scheme_id=scheme.pk,
             by=people["elr-pmo"],
             expected_version=None,
@@ -175,7 +176,7 @@ def test_a_qag_member_stops_a_scheme_recording_the_decision(people, make_scheme)
     scheme = make_scheme()
     qag = people["wl-qag-member"]  # QAG sits across the system
 
-    stopped = delivery.scheme_stop(
+    stopped = lifecycle.scheme_stop(
         scheme_id=scheme.pk,
         by=qag,
         expected_version=scheme.version,
@@ -194,7 +195,7 @@ def test_a_qag_member_on_the_scheme_team_cannot_stop_it(people, make_scheme):
     scheme = make_scheme(clinical_lead=qag)
 
     refused(
-        lambda: delivery.scheme_stop(
+        lambda: lifecycle.scheme_stop(
             scheme_id=scheme.pk, by=qag, expected_version=None, decision="Stop."
         ),
         "segregation of duties",
@@ -207,7 +208,7 @@ def test_stopping_is_refused_to_anyone_but_qag(people, make_scheme, who):
     scheme = make_scheme()
 
     refused(
-        lambda: delivery.scheme_stop(
+        lambda: lifecycle.scheme_stop(
             scheme_id=scheme.pk, by=people[who], expected_version=None, decision="Stop."
         ),
         "Only a member of the QIPP Assurance Group can stop a scheme",
@@ -217,13 +218,13 @@ def test_stopping_is_refused_to_anyone_but_qag(people, make_scheme, who):
 def test_stopping_needs_the_decision_and_a_scheme_in_delivery(people, make_scheme):
     qag = people["elr-qag-member"]
     refused(
-        lambda: delivery.scheme_stop(
+        lambda: lifecycle.scheme_stop(
             scheme_id=make_scheme().pk, by=qag, expected_version=None, decision=" "
         ),
         "Record QAG's decision",
     )
     refused(
-        lambda: delivery.scheme_stop(
+        lambda: lifecycle.scheme_stop(
             scheme_id=make_scheme(APPROVED).pk, by=qag, expected_version=None, decision="Stop."
         ),
         "This scheme is approved: you cannot stop it now",
@@ -234,7 +235,7 @@ def test_stopping_needs_the_decision_and_a_scheme_in_delivery(people, make_schem
 
 
 def save(scheme, by, month=3, actual="900", forecast=None, commentary="", token=None):
-    return delivery.return_save(
+    return monthly_returns.return_save(
         scheme_id=scheme.pk,
         month=month,
         by=by,
@@ -349,7 +350,7 @@ def test_a_correction_records_each_changed_figure_with_who_and_what_it_was(peopl
         actual="950",
         forecast="12000",
         commentary="On track",
-        token=delivery.return_token(first.monthly_return),
+        token=monthly_returns.return_token(first.monthly_return),
     )
 
     assert not corrected.created
@@ -363,7 +364,7 @@ def test_a_correction_records_each_changed_figure_with_who_and_what_it_was(peopl
     ret = MonthlyReturn.objects.get()
     assert ret.actual == Decimal("950")
     assert ret.entered_by == finance  # who first entered it; the correction is in the history
-    history = [(c.field, c.new_value) for c in delivery.return_history(scheme, 3)]
+    history = [(c.field, c.new_value) for c in monthly_returns.return_history(scheme, 3)]
     assert history[0] == ("Month 3 actual", "£950.00")
     assert ("Month 3 actual", "£900.00") in history
 
@@ -393,7 +394,9 @@ def test_a_stale_form_does_not_overwrite_a_return_saved_meanwhile(people, make_s
 def test_correcting_the_figures_of_an_assured_return_clears_its_assurance(people, make_scheme):
     scheme = make_scheme()
     ret = add_return(scheme, 3, "900", by=people["elr-finance-reviewer"])
-    delivery.return_assure(scheme_id=scheme.pk, month=3, by=people["elr-pmo"], value=Decimal("850"))
+    monthly_returns.return_assure(
+        scheme_id=scheme.pk, month=3, by=people["elr-pmo"], value=Decimal("850")
+    )
 
     saved = save(scheme, people["elr-finance-reviewer"], actual="1000")
 
@@ -408,7 +411,9 @@ def test_correcting_the_figures_of_an_assured_return_clears_its_assurance(people
 def test_correcting_only_the_commentary_keeps_the_assurance(people, make_scheme):
     scheme = make_scheme()
     add_return(scheme, 3, "900", by=people["elr-finance-reviewer"])
-    delivery.return_assure(scheme_id=scheme.pk, month=3, by=people["elr-pmo"], value=Decimal("900"))
+    monthly_returns.return_assure(
+        scheme_id=scheme.pk, month=3, by=people["elr-pmo"], value=Decimal("900")
+    )
 
     save(scheme, people["elr-finance-reviewer"], actual="900", commentary="Clinic moved")
 
@@ -419,7 +424,7 @@ def test_saving_a_return_calls_the_hooks_inside_its_transaction(people, make_sch
     scheme = make_scheme()
     calls = []
     monkeypatch.setattr(
-        delivery,
+        monthly_returns,
         "RETURN_SAVED_HOOKS",
         [lambda **kwargs: calls.append((kwargs["monthly_return"].month, kwargs["created"]))],
     )
@@ -433,7 +438,7 @@ def test_saving_a_return_calls_the_hooks_inside_its_transaction(people, make_sch
     def broken(**kwargs):
         raise RuntimeError("escalation rules failed")
 
-    monkeypatch.setattr(delivery, "RETURN_SAVED_HOOKS", [broken])
+    monkeypatch.setattr(monthly_returns, "RETURN_SAVED_HOOKS", [broken])
     with pytest.raises(RuntimeError):
         save(scheme, people["elr-finance-reviewer"], month=4, actual="1")
     assert not MonthlyReturn.objects.filter(month=4).exists()  # all or nothing
@@ -447,7 +452,7 @@ def test_the_pmo_of_the_organisation_assures_a_return_at_its_own_value(people, m
     add_return(scheme, 3, "900", by=people["elr-finance-reviewer"])
     pmo = people["elr-pmo"]
 
-    ret = delivery.return_assure(scheme_id=scheme.pk, month=3, by=pmo, value=Decimal("850"))
+    ret = monthly_returns.return_assure(scheme_id=scheme.pk, month=3, by=pmo, value=Decimal("850"))
 
     assert (ret.actual, ret.pmo_assured, ret.assured_by) == (Decimal("900"), Decimal("850"), pmo)
     assert ret.assured_at is not None
@@ -463,7 +468,7 @@ def test_assurance_is_refused_to_anyone_but_the_organisations_pmo(people, make_s
     add_return(scheme, 3, "900", by=people["elr-finance-reviewer"])
 
     refused(
-        lambda: delivery.return_assure(
+        lambda: monthly_returns.return_assure(
             scheme_id=scheme.pk, month=3, by=people[who], value=Decimal("900")
         ),
         "Only the PMO of the scheme's organisation can assure its returns",
@@ -478,10 +483,12 @@ def test_a_pmo_member_never_assures_a_return_they_entered(people, make_scheme):
     save(scheme, pmo, actual="900")
 
     refused(
-        lambda: delivery.return_assure(scheme_id=scheme.pk, month=3, by=pmo, value=Decimal("900")),
+        lambda: monthly_returns.return_assure(
+            scheme_id=scheme.pk, month=3, by=pmo, value=Decimal("900")
+        ),
         "You entered or corrected this return",
     )
-    assured = delivery.return_assure(
+    assured = monthly_returns.return_assure(
         scheme_id=scheme.pk, month=3, by=people["elr-pmo-2"], value=Decimal("900")
     )
     assert assured.assured_by == people["elr-pmo-2"]
@@ -494,14 +501,16 @@ def test_a_pmo_member_never_assures_a_return_they_corrected(people, make_scheme)
     save(scheme, pmo, actual="950")
 
     refused(
-        lambda: delivery.return_assure(scheme_id=scheme.pk, month=3, by=pmo, value=Decimal("950")),
+        lambda: monthly_returns.return_assure(
+            scheme_id=scheme.pk, month=3, by=pmo, value=Decimal("950")
+        ),
         "segregation of duties",
     )
 
 
 def test_there_is_nothing_to_assure_before_a_return_is_in(people, make_scheme):
     refused(
-        lambda: delivery.return_assure(
+        lambda: monthly_returns.return_assure(
             scheme_id=make_scheme().pk, month=3, by=people["elr-pmo"], value=Decimal("1")
         ),
         "There is no return for that month to assure yet",
@@ -511,11 +520,11 @@ def test_there_is_nothing_to_assure_before_a_return_is_in(people, make_scheme):
 def test_assuring_a_return_changed_since_the_page_loaded_is_a_conflict(people, make_scheme):
     scheme = make_scheme()
     ret = add_return(scheme, 3, "900", by=people["elr-finance-reviewer"])
-    token = delivery.return_token(ret)
+    token = monthly_returns.return_token(ret)
     save(scheme, people["elr-finance-reviewer"], actual="100")
 
     with pytest.raises(Conflict):
-        delivery.return_assure(
+        monthly_returns.return_assure(
             scheme_id=scheme.pk,
             month=3,
             by=people["elr-pmo"],
@@ -542,14 +551,14 @@ def test_policy_answers_the_pages_questions_about_returns(people, make_scheme):
     [(1, date(2019, 5, 10)), (9, date(2020, 1, 10)), (12, date(2020, 4, 10))],
 )
 def test_a_months_return_is_due_by_the_tenth_of_the_next_month(people, month, deadline):
-    assert delivery.return_deadline(FinancialYear.objects.get(), month) == deadline
+    assert schedule.return_deadline(FinancialYear.objects.get(), month) == deadline
 
 
 def test_the_deadline_day_is_a_setting(people, settings):
     settings.QIPP_RETURN_DEADLINE_DAY = 31
     year = FinancialYear.objects.get()
-    assert delivery.return_deadline(year, 1) == date(2019, 5, 31)
-    assert delivery.return_deadline(year, 2) == date(2019, 6, 30)  # June has 30 days
+    assert schedule.return_deadline(year, 1) == date(2019, 5, 31)
+    assert schedule.return_deadline(year, 2) == date(2019, 6, 30)  # June has 30 days
 
 
 def test_missing_returns_list_schemes_in_delivery_that_had_started(people, make_scheme):
@@ -561,8 +570,8 @@ def test_missing_returns_list_schemes_in_delivery_that_had_started(people, make_
     make_scheme(APPROVED, title="Not started")
     make_scheme(SchemeState.COMPLETED, title="Closed")
 
-    before = delivery.missing_returns(year, 4, today=date(2019, 8, 10))
-    after = delivery.missing_returns(year, 4, today=date(2019, 8, 11))
+    before = progress.missing_returns(year, 4, today=date(2019, 8, 10))
+    after = progress.missing_returns(year, 4, today=date(2019, 8, 11))
 
     assert [(m.scheme, m.label, m.deadline, m.overdue) for m in before] == [
         (silent, "Jul 2019", date(2019, 8, 10), False)
@@ -574,6 +583,6 @@ def test_overdue_returns_cover_every_month_past_its_deadline(people, make_scheme
     scheme = make_scheme()
     add_return(scheme, 2, "1000")
 
-    found = delivery.overdue_returns(today=date(2019, 7, 11))  # Apr-Jun past their deadlines
+    found = progress.overdue_returns(today=date(2019, 7, 11))  # Apr-Jun past their deadlines
 
     assert [(m.scheme, m.month) for m in found] == [(scheme, 1), (scheme, 3)]

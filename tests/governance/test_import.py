@@ -8,7 +8,8 @@ import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
 
-from governance import delivery, importers, roles
+from governance import importers, roles
+from governance.delivery import monthly_returns
 from governance.models import (
     PLAN_FIELDS,
     AreaOfSpend,
@@ -373,7 +374,7 @@ def test_imported_returns_are_in_the_return_history_as_if_entered_in_the_browser
 
     run_import("returns", path)
 
-    recorded = {(c.field, c.old_value, c.new_value) for c in delivery.return_history(scheme)}
+    recorded = {(c.field, c.old_value, c.new_value) for c in monthly_returns.return_history(scheme)}
     assert recorded == {
         ("Month 2 actual", "", "£1,500.25"),
         ("Month 2 forecast outturn", "", "£60,000.00"),

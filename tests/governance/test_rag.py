@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.template import Context, Template
 
-from governance import delivery
+from governance.delivery import rating
 from governance.models import Scheme, SchemeState
 from tests.governance import delivery_fixtures
 from tests.governance.delivery_fixtures import add_return
@@ -23,7 +23,7 @@ def rated(make_scheme, actuals: dict, *, forecast: dict | None = None, as_at=4, 
     scheme = make_scheme(**fields)
     for month, actual in actuals.items():
         add_return(scheme, month, actual, (forecast or {}).get(month))
-    return delivery.rag(scheme, as_at)
+    return rating.rag(scheme, as_at)
 
 
 # Year-to-date plan as at month 4 is £4,000: 5% is £200, 10% is £400.
@@ -39,10 +39,10 @@ def rated(make_scheme, actuals: dict, *, forecast: dict | None = None, as_at=4, 
     ],
 )
 def test_the_year_to_date_thresholds_at_their_edges(people, make_scheme, ytd_actual, status):
-    rating = rated(make_scheme, {1: "1000", 2: "1000", 3: "1000", 4: Decimal(ytd_actual) - 3000})
+    outcome = rated(make_scheme, {1: "1000", 2: "1000", 3: "1000", 4: Decimal(ytd_actual) - 3000})
 
-    assert rating.status == status
-    assert (rating.ytd_plan, rating.ytd_actual) == (Decimal("4000"), Decimal(ytd_actual))
+    assert outcome.status == status
+    assert (outcome.ytd_plan, outcome.ytd_actual) == (Decimal("4000"), Decimal(ytd_actual))
 
 
 # Annual plan £12,000: the forecast may fall short by up to 10%, £1,200, and stay green.
@@ -54,17 +54,17 @@ def test_a_forecast_short_of_the_annual_plan_by_more_than_10_percent_is_red(
 ):
     on_plan = {m: "1000" for m in range(1, 5)}
 
-    rating = rated(make_scheme, on_plan, forecast={4: forecast})
+    outcome = rated(make_scheme, on_plan, forecast={4: forecast})
 
-    assert rating.status == status
-    assert rating.forecast_outturn == Decimal(forecast)
+    assert outcome.status == status
+    assert outcome.forecast_outturn == Decimal(forecast)
 
 
 def test_the_reason_is_given_in_words_and_figures(people, make_scheme):
-    rating = rated(make_scheme, {1: "1000", 2: "1000", 3: "1000", 4: "500"}, forecast={4: "9000"})
+    outcome = rated(make_scheme, {1: "1000", 2: "1000", 3: "1000", 4: "500"}, forecast={4: "9000"})
 
-    assert rating.label == "Red"
-    assert rating.summary == (
+    assert outcome.label == "Red"
+    assert outcome.summary == (
         "Behind year-to-date plan by £500.00 (12.5%). "
         "Forecast outturn is short of the annual plan by £3,000.00 (25.0%)."
     )
@@ -74,27 +74,27 @@ def test_without_a_forecast_the_outturn_is_the_actual_so_far_plus_the_plan_to_co
     people, make_scheme
 ):
     # £3,500 so far + 8 months x £1,000 = £11,500: 4.2% short, so only the YTD test counts
-    rating = rated(make_scheme, {1: "1000", 2: "1000", 3: "1000", 4: "500"})
+    outcome = rated(make_scheme, {1: "1000", 2: "1000", 3: "1000", 4: "500"})
 
-    assert rating.forecast_outturn == Decimal("11500")
-    assert rating.status == "red"  # behind year to date by 12.5%
-    assert "Forecast" not in rating.summary
+    assert outcome.forecast_outturn == Decimal("11500")
+    assert outcome.status == "red"  # behind year to date by 12.5%
+    assert "Forecast" not in outcome.summary
 
 
 def test_the_forecast_is_the_latest_one_at_or_before_the_month(people, make_scheme):
     forecasts = {2: "6000", 3: "11000", 5: "1"}
     actuals = {m: "1000" for m in range(1, 6)}
 
-    rating = rated(make_scheme, actuals, forecast=forecasts, as_at=4)
+    outcome = rated(make_scheme, actuals, forecast=forecasts, as_at=4)
 
-    assert rating.forecast_outturn == Decimal("11000")  # month 5's is after the month
-    assert rating.status == "green"
+    assert outcome.forecast_outturn == Decimal("11000")  # month 5's is after the month
+    assert outcome.status == "green"
 
 
 def test_returns_after_the_month_do_not_count(people, make_scheme):
-    rating = rated(make_scheme, {1: "1000", 2: "1000", 3: "5000"}, as_at=2)
+    outcome = rated(make_scheme, {1: "1000", 2: "1000", 3: "5000"}, as_at=2)
 
-    assert (rating.ytd_plan, rating.ytd_actual, rating.status) == (
+    assert (outcome.ytd_plan, outcome.ytd_actual, outcome.status) == (
         Decimal("2000"),
         Decimal("2000"),
         "green",
@@ -108,10 +108,10 @@ def test_a_missing_return_counts_as_no_saving(people, make_scheme):
 def test_costs_rising_against_a_plan_of_nothing_is_red(people, make_scheme):
     plan = [Decimal("0")] * 6 + [Decimal("2000")] * 6
 
-    rating = rated(make_scheme, {1: "0", 2: "-100"}, as_at=2, plan=plan)
+    outcome = rated(make_scheme, {1: "0", 2: "-100"}, as_at=2, plan=plan)
 
-    assert rating.status == "red"
-    assert rating.summary == "Behind year-to-date plan by £100.00."
+    assert outcome.status == "red"
+    assert outcome.summary == "Behind year-to-date plan by £100.00."
 
 
 def test_thresholds_are_settings(people, make_scheme, settings):
@@ -128,16 +128,16 @@ def test_thresholds_are_settings(people, make_scheme, settings):
 
 
 def test_nothing_is_rated_before_the_first_month_or_before_delivery(people, make_scheme):
-    assert delivery.rag(make_scheme(), 0).status is None
-    assert delivery.rag(make_scheme(), 0).label == "Not rated"
-    assert delivery.rag(make_scheme(SchemeState.APPROVED), 4) is None
-    assert delivery.rag(make_scheme(SchemeState.STOPPED), 4).status == "red"  # keeps its plan
+    assert rating.rag(make_scheme(), 0).status is None
+    assert rating.rag(make_scheme(), 0).label == "Not rated"
+    assert rating.rag(make_scheme(SchemeState.APPROVED), 4) is None
+    assert rating.rag(make_scheme(SchemeState.STOPPED), 4).status == "red"  # keeps its plan
 
 
 def test_recovery_schemes_are_rated_like_any_other(people, make_scheme):
-    rating = rated(make_scheme, {m: "1000" for m in range(1, 5)}, is_recovery=True)
+    outcome = rated(make_scheme, {m: "1000" for m in range(1, 5)}, is_recovery=True)
 
-    assert rating.status == "green"
+    assert outcome.status == "green"
 
 
 @time_machine.travel(date(2019, 8, 11), tick=False)
@@ -154,7 +154,7 @@ def test_lists_rate_many_schemes_as_at_the_latest_returns_due_in_two_queries(
     schemes = list(Scheme.objects.order_by("pk"))
 
     with django_assert_num_queries(2):  # the years, then the returns
-        ratings = delivery.rag_for(schemes)
+        ratings = rating.rag_for(schemes)
 
     assert {pk: r and r.status for pk, r in ratings.items()} == {
         green.pk: "green",
@@ -166,7 +166,7 @@ def test_lists_rate_many_schemes_as_at_the_latest_returns_due_in_two_queries(
         make_scheme()
     schemes = list(Scheme.objects.all())
     with django_assert_num_queries(2):  # however many schemes
-        delivery.rag_for(schemes)
+        rating.rag_for(schemes)
 
 
 @time_machine.travel(date(2019, 8, 11), tick=False)
@@ -179,7 +179,7 @@ def test_a_page_loaded_with_its_years_is_rated_in_one_query(
     schemes = list(Scheme.objects.select_related("financial_year"))
 
     with django_assert_num_queries(1):  # the returns
-        ratings = delivery.rag_for(schemes)
+        ratings = rating.rag_for(schemes)
 
     assert ratings[green.pk].status == "green"
     assert ratings[green.pk].as_at_month == 4
@@ -190,7 +190,7 @@ def test_a_queryset_is_rated_through_a_subquery(people, make_scheme, django_asse
         add_return(make_scheme(), 1, "100")
 
     with django_assert_num_queries(2):  # the schemes, then their returns
-        ratings = delivery.rag_for(Scheme.objects.all(), as_at_month=1)
+        ratings = rating.rag_for(Scheme.objects.all(), as_at_month=1)
 
     assert [r.status for r in ratings.values()] == ["red", "red", "red"]
 

@@ -6,7 +6,8 @@ from django.core.management import call_command
 from django.db import transaction
 from django_fsm_log.models import StateLog
 
-from governance import delivery, roles
+from governance import roles
+from governance.delivery import rating
 from governance.models import (
     AreaOfSpend,
     FinancialYear,
@@ -231,9 +232,9 @@ class TestTheDemo:
 
     def test_schemes_in_delivery_have_returns_on_and_off_track(self):
         in_delivery = Scheme.objects.filter(state=SchemeState.IN_DELIVERY)
-        rags = {s.title: delivery.rag(s, 12).status for s in in_delivery}
-        assert rags["CHC care package review"] == delivery.RED
-        assert rags["Outpatient follow-up reduction"] == delivery.GREEN
+        rags = {s.title: rating.rag(s, 12).status for s in in_delivery}
+        assert rags["CHC care package review"] == rating.RED
+        assert rags["Outpatient follow-up reduction"] == rating.GREEN
         returns = MonthlyReturn.objects.filter(scheme__in=in_delivery)
         assert returns.filter(pmo_assured__isnull=False).exists()
         assert returns.filter(pmo_assured__isnull=True).exists()

@@ -8,7 +8,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from governance import delivery
+from governance.delivery import monthly_returns
 from governance.models import AccessRefusal, Scheme, SchemeState
 from notifications.models import (
     Decision,
@@ -452,7 +452,9 @@ def test_an_off_track_scheme_is_escalated_to_qag_packed_and_resolves_itself(
     mail.outbox.clear()
     lead = people["elr-finance-reviewer"]  # the scheme's finance lead corrects May
     with time_machine.travel(at(2019, 6, 26, 9), tick=False):
-        commit(lambda: delivery.return_save(scheme_id=scheme.pk, month=2, by=lead, actual=1000))
+        commit(
+            lambda: monthly_returns.return_save(scheme_id=scheme.pk, month=2, by=lead, actual=1000)
+        )
     escalation.refresh_from_db()
     assert escalation.status == EscalationStatus.RESOLVED
     told = sorted(m.to[0] for m in mail.outbox if m.subject.startswith("Escalation resolved"))

@@ -14,7 +14,8 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from governance import delivery, roles
+from governance import roles
+from governance.delivery import monthly_returns
 from governance.models import MonthlyReturn, Review, SchemeState
 from notifications.models import (
     Escalation,
@@ -200,7 +201,7 @@ def test_saving_the_missing_return_resolves_the_escalation_with_it(make_scheme, 
     mail.outbox.clear()
     with time_machine.travel(JUNE_11 + timedelta(hours=2), tick=False):
         commit(
-            lambda: delivery.return_save(
+            lambda: monthly_returns.return_save(
                 scheme_id=scheme.pk, month=2, by=people["elr-finance-reviewer"], actual=1000
             )
         )
@@ -223,14 +224,14 @@ def test_an_off_track_return_is_escalated_once_it_commits_and_never_when_it_roll
 
         def save_and_roll_back():
             with pytest.raises(RuntimeError), transaction.atomic():
-                delivery.return_save(scheme_id=scheme.pk, month=2, by=lead, actual=1)
+                monthly_returns.return_save(scheme_id=scheme.pk, month=2, by=lead, actual=1)
                 # the rules wait for the commit: nothing of theirs inside the transaction
                 assert not Escalation.objects.exists()
                 raise RuntimeError("the user's transaction failed")
 
         commit(save_and_roll_back)
         assert not Escalation.objects.exists() and mail.outbox == []
-        commit(lambda: delivery.return_save(scheme_id=scheme.pk, month=2, by=lead, actual=1))
+        commit(lambda: monthly_returns.return_save(scheme_id=scheme.pk, month=2, by=lead, actual=1))
     assert Escalation.objects.get().rule == Rule.OFF_TRACK
     assert len(mails_to("elr-sro@example.nhs.uk")) == 1
 
@@ -486,7 +487,7 @@ def test_a_fault_in_the_rules_never_refuses_the_return(make_scheme, commit, peop
     monkeypatch.setattr(rules, "evaluate", mock.Mock(side_effect=RuntimeError("bug")))
     with time_machine.travel(JUNE_11, tick=False):
         saved = commit(
-            lambda: delivery.return_save(
+            lambda: monthly_returns.return_save(
                 scheme_id=scheme.pk, month=1, by=people["elr-finance-reviewer"], actual=0
             )
         )

@@ -16,7 +16,8 @@ from django.db import transaction
 from django.db.models import Count, Max
 from django_fsm_log.models import StateLog
 
-from governance import delivery, roles, services
+from governance import roles, services
+from governance.delivery import lifecycle, monthly_returns
 from governance.models import (
     PLAN_FIELDS,
     AreaOfSpend,
@@ -510,7 +511,7 @@ class Builder:
 
     def deliver(self) -> None:
         spec = self.spec
-        delivery.scheme_start_delivery(
+        lifecycle.scheme_start_delivery(
             scheme_id=self.scheme.pk,
             by=self.who("pmo"),
             expected_version=None,
@@ -520,7 +521,7 @@ class Builder:
         if spec.state == S.COMPLETED:
             plan = self.scheme.annual_plan
             saved = sum(self.scheme.returns.values_list("actual", flat=True), Decimal(0))
-            delivery.scheme_complete(
+            lifecycle.scheme_complete(
                 scheme_id=self.scheme.pk,
                 by=self.who("pmo"),
                 expected_version=None,
@@ -528,7 +529,7 @@ class Builder:
                 lessons="Early engagement with practices and providers made the difference.",
             )
         elif spec.state == S.STOPPED:
-            delivery.scheme_stop(
+            lifecycle.scheme_stop(
                 scheme_id=self.scheme.pk,
                 by=self.who("qag-member"),
                 expected_version=None,
@@ -690,7 +691,7 @@ class Builder:
                 saved += actual
                 # the forecast: what is saved so far, plus the rest of the plan at this pace
                 rest = sum(plan[month:], Decimal(0)) * spec.delivery
-                latest = delivery.return_save(
+                latest = monthly_returns.return_save(
                     scheme_id=scheme.pk,
                     month=month,
                     by=self.who("finance-reviewer"),
@@ -699,7 +700,7 @@ class Builder:
                     commentary=spec.lag if spec.delivery < 1 else "On plan.",
                 ).monthly_return
                 if spec.state != S.IN_DELIVERY or month <= spec.months - 2:
-                    delivery.return_assure(
+                    monthly_returns.return_assure(
                         scheme_id=scheme.pk, month=month, by=self.who("pmo"), value=actual
                     )
         if spec.state == S.IN_DELIVERY:
@@ -715,9 +716,9 @@ def rules_paused():
     Entered one by one today, a year of past returns would look, after each, as if the later
     months were overdue: every scheme would be escalated and at once resolved.
     """
-    hooks = list(delivery.RETURN_SAVED_HOOKS)
-    delivery.RETURN_SAVED_HOOKS.clear()
+    hooks = list(monthly_returns.RETURN_SAVED_HOOKS)
+    monthly_returns.RETURN_SAVED_HOOKS.clear()
     try:
         yield hooks
     finally:
-        delivery.RETURN_SAVED_HOOKS[:] = hooks
+        monthly_returns.RETURN_SAVED_HOOKS[:] = hooks

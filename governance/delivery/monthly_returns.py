@@ -1,0 +1,262 @@
+"""Monthly returns: who may enter, correct and assure them (ACCESS.md), saving a return with its
+audit trail, assuring it, and its history."""
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from governance import money, policy, roles, services
+from governance.delivery.schedule import DELIVERY_STATES, month_label, today_or
+from governance.models import MONTHS, MonthlyReturn, Scheme, SchemeChange, User
+from governance.services import ActionRefused, Conflict
+
+# --- who may do what (ACCESS.md) ---
+
+
+def _enter_return(user, scheme: Scheme) -> str | None:
+    # ACCESS.md names the scheme's finance lead or project lead; the issue's "finance reviewer"
+    # is read as the scheme's finance lead: another finance reviewer of the organisation has
+    # no part in this scheme's figures.
+    if user.pk not in (scheme.finance_lead_id, scheme.project_lead_id):
+        return "Only the scheme's finance lead or project lead can enter or correct its returns."
+    if scheme.state not in DELIVERY_STATES:
+        return f"Monthly returns start once the scheme is in delivery; it is {scheme.state_words}."
+    return None
+
+
+def touched_by(monthly_return: MonthlyReturn, user) -> bool:
+    """Whether `user` entered or corrected this return's figures."""
+    if monthly_return.entered_by_id == user.pk:
+        return True
+    return SchemeChange.objects.filter(
+        scheme_id=monthly_return.scheme_id,
+        changed_by=user,
+        field__in=return_fields(monthly_return.month).values(),
+    ).exists()
+
+
+def _assure_return(user, scheme: Scheme, monthly_return: MonthlyReturn | None = None) -> str | None:
+    if not (user.has_role(roles.PMO) and policy.in_organisation(user, scheme)):
+        return "Only the PMO of the scheme's organisation can assure its returns."
+    if scheme.state not in DELIVERY_STATES:
+        return "Returns are assured once the scheme is in delivery."
+    if monthly_return is not None and touched_by(monthly_return, user):
+        return (
+            "You entered or corrected this return, so another member of the PMO must assure it "
+            "(segregation of duties)."
+        )
+    return None
+
+
+# The rules of the delivery pages, which GovernanceConfig.ready() gives governance.policy.
+POLICY_RULES = {"enter_return": _enter_return, "assure_return": _assure_return}
+
+
+# --- monthly returns ---
+
+RETURN_CONFLICT = (
+    "Someone else saved this return while you were looking at it, so nothing was saved. "
+    "The page now shows it as it is: check it and try again if still needed."
+)
+
+# Called inside the transaction that saves a return, after it is saved, as
+# hook(monthly_return=..., by=..., created=...). A hook only queues its work for after the
+# commit (transaction.on_commit): the escalation rules run once the return is stored, and
+# nothing they do can undo it.
+RETURN_SAVED_HOOKS: list[Callable] = []
+
+
+def return_fields(month: int) -> dict[str, str]:
+    """The history label of each figure of a month's return, e.g. 'Month 3 actual'."""
+    return {
+        "actual": f"Month {month} actual",
+        "forecast_outturn": f"Month {month} forecast outturn",
+        "commentary": f"Month {month} commentary",
+    }
+
+
+def assured_field(month: int) -> str:
+    return f"Month {month} PMO assured value"
+
+
+def return_token(monthly_return: MonthlyReturn | None) -> str:
+    """What a form carries to spot a change made since it was drawn ('' for a new return)."""
+    return monthly_return.updated_at.isoformat() if monthly_return else ""
+
+
+def _show(name: str, value) -> str:
+    return value if name == "commentary" else money.pounds_and_pence(value)
+
+
+def entered_changes(monthly_return: MonthlyReturn, *, by) -> list[SchemeChange]:
+    """The history rows of a return just entered (in the browser or by an import): each
+    figure given, from empty."""
+    labels = return_fields(monthly_return.month)
+    return [
+        SchemeChange(
+            scheme_id=monthly_return.scheme_id,
+            changed_by=by,
+            field=labels[name],
+            old_value="",
+            new_value=shown,
+        )
+        for name in labels
+        if (shown := _show(name, getattr(monthly_return, name)))
+    ]
+
+
+class SavedReturn(NamedTuple):
+    monthly_return: MonthlyReturn
+    created: bool
+    changes: list[SchemeChange]
+
+
+def _lock_scheme(scheme_id: int) -> Scheme:
+    return services.lock_scheme(scheme_id, None)
+
+
+def return_save(
+    *,
+    scheme_id: int,
+    month: int,
+    by: User,
+    actual: Decimal,
+    forecast_outturn: Decimal | None = None,
+    commentary: str = "",
+    expected_token: str | None = None,
+    today: date | None = None,
+) -> SavedReturn:
+    """Enter a month's return, or correct it; every figure entered or changed goes on record.
+
+    `expected_token` is return_token() of the return the user saw ('' if none); None skips
+    the check. Correcting the actual or the forecast of an assured return clears its
+    assurance: the PMO assured the figures as they were.
+    """
+    if month not in MONTHS:
+        raise ActionRefused("Choose a month from 1 (April) to 12 (March).")
+    values = {
+        "actual": actual,
+        "forecast_outturn": forecast_outturn,
+        "commentary": (commentary or "").strip(),
+    }
+
+    def attempt():
+        with transaction.atomic():
+            # the scheme row is the lock: two saves of one scheme's returns queue up
+            scheme = _lock_scheme(scheme_id)
+            reason = policy.refusal("enter_return", by, scheme)
+            if reason:
+                raise ActionRefused(reason)
+            start = scheme.financial_year.month_start(month)
+            if today_or(today) < start:
+                label = month_label(scheme.financial_year, month)
+                raise ActionRefused(
+                    f"{label} has not started yet: its return can be entered from "
+                    f"{start:%-d %B %Y}."
+                )
+            existing = MonthlyReturn.objects.filter(scheme=scheme, month=month).first()
+            if expected_token is not None and return_token(existing) != expected_token:
+                raise Conflict(RETURN_CONFLICT)
+            created = existing is None
+            ret = existing or MonthlyReturn(scheme=scheme, month=month, entered_by=by)
+            labels = return_fields(month)
+            before = {name: _show(name, getattr(ret, name)) for name in values}
+            for name, value in values.items():
+                setattr(ret, name, value)
+            changes = (
+                entered_changes(ret, by=by)
+                if created
+                else [
+                    SchemeChange(
+                        scheme=scheme,
+                        changed_by=by,
+                        field=labels[name],
+                        old_value=before[name],
+                        new_value=_show(name, value),
+                    )
+                    for name, value in values.items()
+                    if before[name] != _show(name, value)
+                ]
+            )
+            if not created and not changes:
+                return SavedReturn(ret, False, [])
+            figures_changed = any(c.field != labels["commentary"] for c in changes)
+            if not created and figures_changed and ret.assured_at:
+                changes.append(
+                    SchemeChange(
+                        scheme=scheme,
+                        changed_by=by,
+                        field=assured_field(month),
+                        old_value=money.pounds_and_pence(ret.pmo_assured),
+                        new_value="cleared: the figures were corrected",
+                    )
+                )
+                ret.pmo_assured = ret.assured_by = ret.assured_at = None
+            ret.full_clean(validate_unique=False, validate_constraints=False)
+            try:
+                ret.save()
+            except IntegrityError:
+                # an import wrote this month's return after we looked (imports do not lock)
+                raise Conflict(RETURN_CONFLICT) from None
+            SchemeChange.objects.bulk_create(changes)
+            for hook in RETURN_SAVED_HOOKS:
+                hook(monthly_return=ret, by=by, created=created)
+            return SavedReturn(ret, created, changes)
+
+    return services.refuse_logged(by, "enter_return", scheme_id, attempt)
+
+
+def return_assure(
+    *,
+    scheme_id: int,
+    month: int,
+    by: User,
+    value: Decimal,
+    expected_token: str | None = None,
+) -> MonthlyReturn:
+    """The PMO records the assured value of a month's return (it may differ from the actual)."""
+
+    def attempt():
+        with transaction.atomic():
+            scheme = _lock_scheme(scheme_id)
+            ret = MonthlyReturn.objects.filter(scheme=scheme, month=month).first()
+            if ret is None:
+                raise ActionRefused("There is no return for that month to assure yet.")
+            if expected_token is not None and return_token(ret) != expected_token:
+                raise Conflict(RETURN_CONFLICT)
+            reason = policy.refusal("assure_return", by, scheme, monthly_return=ret)
+            if reason:
+                raise ActionRefused(reason)
+            if ret.assured_at and ret.pmo_assured == value:
+                return ret  # already assured at this value: nothing to record
+            old = ret.pmo_assured if ret.assured_at else None
+            ret.pmo_assured = value
+            ret.assured_by = by
+            ret.assured_at = timezone.now()
+            ret.full_clean()
+            ret.save()
+            SchemeChange.objects.create(
+                scheme=scheme,
+                changed_by=by,
+                field=assured_field(month),
+                old_value=money.pounds_and_pence(old),
+                new_value=money.pounds_and_pence(value),
+            )
+            return ret
+
+    return services.refuse_logged(by, "assure_return", scheme_id, attempt)
+
+
+def return_history(scheme: Scheme, month: int | None = None) -> QuerySet[SchemeChange]:
+    """The recorded figures of a scheme's returns (one month's, or all), newest first."""
+    changes = scheme.changes.select_related("changed_by")
+    if month is not None:
+        return changes.filter(
+            Q(field__in=return_fields(month).values()) | Q(field=assured_field(month))
+        )
+    return changes.filter(field__startswith="Month ")
