@@ -17,6 +17,16 @@ class QiaConfig(AppConfig):
         for action, rule in rules.POLICY_RULES.items():
             policy.register(action, rule)
         services.SUBMIT_CHECKS.append(submit_check)
+        # how the refusal log words the QIA's own steps ("may not approve SCH-1")
+        services.ACTION_VERBS.update(
+            {
+                "panel_agree": "record the panel's agreement on",
+                "panel_return": "return",
+                "panel_dismiss": "dismiss",
+                "sign_off": "approve",
+                "decline_sign_off": "decline",
+            }
+        )
         selectors.TASK_SOURCES.extend(
             [mine.panel_tasks, mine.sign_off_tasks, mine.project_lead_tasks]
         )

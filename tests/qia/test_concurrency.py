@@ -14,21 +14,23 @@ from django.db import connection
 from django_fsm_log.models import StateLog
 
 from governance.models import SchemeState
+from governance.services import ActionRefused
 from qia import services
 from qia.models import SignOff, VersionStatus
+from qia.services import steps
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def slow_signature(monkeypatch):
-    choose = services._capacity_for
+    check = steps.check_allowed
 
     def slowly(*args, **kwargs):
-        time.sleep(0.3)
-        return choose(*args, **kwargs)
+        time.sleep(0.3)  # while holding the scheme's and the version's rows
+        return check(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_capacity_for", slowly)
+    monkeypatch.setattr(steps, "check_allowed", slowly)
 
 
 def at_once(*calls) -> list:
@@ -90,17 +92,17 @@ def test_two_signatures_at_once_sign_off_a_reassessment(qia, slow_signature):
 
 def test_the_same_member_scoring_twice_at_once_is_recorded_once(qia, monkeypatch):
     scheme = qia.at_panel()
-    check = services._check
+    check = steps.check_allowed
 
     def slowly(*args, **kwargs):
         check(*args, **kwargs)
         time.sleep(0.3)
 
-    monkeypatch.setattr(services, "_check", slowly)
+    monkeypatch.setattr(steps, "check_allowed", slowly)
     results = at_once(
         lambda: qia.score(scheme, "elr-panel-member"),
         lambda: qia.score(scheme, "elr-panel-member"),
     )
-    refused = [r for r in results if isinstance(r, services.ActionRefused)]
+    refused = [r for r in results if isinstance(r, ActionRefused)]
     assert len(refused) == 1 and "already recorded your scores" in refused[0].message
     assert qia.version(scheme).panel_scores.count() == 6

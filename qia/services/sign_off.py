@@ -1,0 +1,194 @@
+"""Sign-off of a QIA by the Chief Nurse and the Clinical Chair (DESIGN.md "Sign-off")."""
+
+from django.utils import timezone
+
+from governance.models import Scheme, SchemeState, User
+from governance.services import ActionRefused
+from notifications import emails
+from notifications.outbox import notify
+from qia import policy as rules
+from qia.models import Capacity, FlagKind, QiaVersion, SignOff, SignOffDecision, VersionStatus
+from qia.services import reassessment, steps
+
+
+def _capacity_for(by: User, version: QiaVersion, capacity: str | None) -> str:
+    if capacity:
+        if capacity not in Capacity.values:
+            raise ActionRefused("Unknown sign-off capacity.")
+        return capacity
+    open_ones = rules.open_capacities(by, version)
+    if len(open_ones) > 1:
+        raise ActionRefused("Say in which capacity you sign off.")
+    return open_ones[0] if open_ones else (rules.capacities_held(by) or [Capacity.CHIEF_NURSE])[0]
+
+
+def sign_off_record(
+    *,
+    version_id: int,
+    by: User,
+    decision: str,
+    comment: str,
+    capacity: str | None = None,
+    justification: str = "",
+    decline_outcome: str = "revise",
+    expected_revision: int | None = None,
+) -> QiaVersion:
+    """The Chief Nurse and Quality Officer or the Clinical Chair approves or declines.
+
+    Both approvals sign the version off (a first assessment approves its scheme). A decline
+    returns it for revision (a first assessment takes its scheme back to draft) or rejects it.
+
+    The two signatures are independent, in either order: the other signatory's decision
+    recorded since the page was drawn is no conflict, so `expected_revision` is not compared
+    here. What would make this decision stale is checked on the locked version instead: it
+    must still await sign-off (a decline or a return moves it on), and this capacity must
+    still be open (each is signed once).
+    """
+    if decision not in SignOffDecision.values:
+        raise ActionRefused("Choose to approve or to decline.")
+    if decline_outcome not in ("revise", "reject"):
+        raise ActionRefused("Choose whether a declined QIA is revised or rejected.")
+    comment, justification = comment.strip(), justification.strip()
+    if not comment:
+        raise ActionRefused("Write a comment with your decision.")
+    later = steps.Later()
+    result = {"later": later}
+
+    def work(scheme: Scheme, version: QiaVersion):
+        chosen = _capacity_for(by, version, capacity)
+        steps.check_allowed("sign_off", by, scheme, version=version, capacity=chosen)
+        label = Capacity(chosen).label
+        if decision == SignOffDecision.APPROVED:
+            _approve(scheme, version, chosen, label, comment, justification, by, result)
+        else:
+            _decline(scheme, version, chosen, label, comment, by, decline_outcome, result)
+
+    if QiaVersion.objects.filter(pk=version_id, drives_scheme=True).exists():
+        action = "sign_off" if decision == SignOffDecision.APPROVED else "decline_sign_off"
+
+        def both(scheme, version):
+            work(scheme, version)
+            getattr(scheme, action)(
+                result["scheme_outcome"], by=by, description=result["description"]
+            )
+            later.run()
+
+        return steps.moving_scheme(version_id, by=by, action=action, work=both)[1]
+    return steps.locked(version_id, by=by, action="sign_off", work=later.after(work))
+
+
+def _approve(scheme, version, capacity, label, comment, justification, by, result) -> None:
+    if version.needs_eqia and not version.has_eqia:
+        raise ActionRefused(
+            f"The equality screening answer is '{version.get_equality_impact_display()}': "
+            "the full equality impact assessment must be attached or linked before sign-off."
+        )
+    if version.is_extreme and not justification:
+        raise ActionRefused(
+            f"The agreed risk is extreme ({version.highest_agreed_score}): write your "
+            "justification for accepting it."
+        )
+    approvals = version.sign_offs.filter(decision=SignOffDecision.APPROVED).count() + 1
+    both_signed = approvals == len(Capacity)
+    outcome = VersionStatus.SIGNED_OFF if both_signed else VersionStatus.AWAITING_SIGN_OFF
+    description = f"QIA v{version.number} signed off by the {label}: {comment}"
+    # the transition's permission asks who has signed: record this signature after it
+    steps.transition(version, "sign_off", outcome, by=by, description=description)
+    SignOff.objects.create(
+        version=version,
+        capacity=capacity,
+        by=by,
+        decision=SignOffDecision.APPROVED,
+        comment=comment,
+        justification=justification,
+    )
+    if both_signed:
+        today = timezone.localdate()
+        version.signed_off_at = timezone.now()
+        version.review_date = reassessment.add_months(today, reassessment.review_months(version))
+        version.plan_at_sign_off = scheme.annual_plan
+    steps.touch(version)
+    result["scheme_outcome"] = (
+        SchemeState.APPROVED if both_signed else SchemeState.AWAITING_SIGN_OFF
+    )
+    result["description"] = description
+    later = result["later"]
+    if not both_signed:
+        waiting = [c for c in Capacity if c != capacity]
+        later.append(lambda: steps.tell_signatories(scheme, version, waiting))
+        return
+    if version.is_extreme:
+        said = "\n".join(
+            f"{s.get_capacity_display()} ({s.by}): {s.justification}"
+            for s in version.sign_offs.select_related("by")
+        )
+        steps.raise_flag(version, scheme, FlagKind.EXTREME, said)
+        later.append(
+            lambda: emails.extreme_risk_signed_off(
+                scheme=scheme,
+                score=version.highest_agreed_score,
+                url=version.get_absolute_url(),
+                justification=said,
+                dedupe=f"qia-extreme:{version.pk}",
+            )
+        )
+    review = f"Review by {version.review_date:%-d %B %Y}."
+    if version.drives_scheme:
+        later.append(
+            lambda: emails.scheme_approved(
+                scheme=scheme, message=f"Both signatories signed off the QIA. {review}"
+            )
+        )
+    else:
+        later.append(
+            lambda: notify(
+                users=steps.lead_and_sro(scheme),
+                scheme=scheme,
+                kind="qia",
+                subject=f"QIA re-assessment signed off: {scheme.reference} {scheme.title}",
+                message=f"QIA version {version.number} is signed off. {review}",
+                url=version.get_absolute_url(),
+            )
+        )
+
+
+def _decline(scheme, version, capacity, label, comment, by, outcome, result) -> None:
+    revise = outcome == "revise"
+    what = "declined and returned for revision" if revise else "declined"
+    description = f"QIA v{version.number} {what} by the {label}: {comment}"
+    version.closed_reason = comment
+    outcome_status = VersionStatus.RETURNED if revise else VersionStatus.DECLINED
+    steps.transition(version, "decline", outcome_status, by=by, description=description)
+    SignOff.objects.create(
+        version=version,
+        capacity=capacity,
+        by=by,
+        decision=SignOffDecision.DECLINED,
+        comment=comment,
+    )
+    steps.touch(version)
+    result["scheme_outcome"] = SchemeState.DRAFT if revise else SchemeState.REJECTED
+    result["description"] = description
+    later = result["later"]
+    if revise:
+        steps.open_version(
+            version,
+            by=by,
+            drives_scheme=version.drives_scheme,
+            reason=f"Declined at sign-off by the {label}: {comment}",
+            from_agreed=False,
+        )
+        later.append(lambda: steps.tell_returned(scheme, version, by, description))
+    elif version.drives_scheme:
+        later.append(lambda: emails.scheme_rejected(scheme=scheme, by=by, reason=description))
+    else:
+        steps.raise_flag(version, scheme, FlagKind.DECLINED, description)
+        later.append(
+            lambda: notify(
+                users=[*steps.lead_and_sro(scheme), *steps.qag_users(scheme)],
+                scheme=scheme,
+                kind="qia",
+                subject=f"QIA re-assessment declined: {scheme.reference} {scheme.title}",
+                message=f"{description} It is flagged to QAG.",
+            )
+        )
