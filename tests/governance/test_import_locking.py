@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 
 from governance import importers, services
+from governance.importers import plans
 from governance.models import PLAN_FIELDS, Scheme, SchemeChange
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -63,7 +64,7 @@ def test_a_pid_edit_made_while_a_plans_import_runs_is_never_silently_reverted(ll
             connection.close()
 
     # The import has read the scheme and not yet written it: the project lead saves then.
-    checks = importers._check_states
+    checks = plans.check_states
 
     def check_states_while_the_lead_saves(*args, **kwargs):
         lead_saves = threading.Thread(target=project_lead_saves_month_1)
@@ -72,7 +73,7 @@ def test_a_pid_edit_made_while_a_plans_import_runs_is_never_silently_reverted(ll
         edit["thread"] = lead_saves
         return checks(*args, **kwargs)
 
-    monkeypatch.setattr(importers, "_check_states", check_states_while_the_lead_saves)
+    monkeypatch.setattr(plans, "check_states", check_states_while_the_lead_saves)
 
     result = importers.import_file(
         "plans", file, name="plans.csv", by=pmo, organisation_ids={llr.orgs["elr"].pk}

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance import importers, tasks
+from governance.importers import runs
 from governance.models import AccessRefusal, ImportRun, ImportStatus, QippTarget
 from tests.governance import delivery_fixtures
 
@@ -54,7 +55,7 @@ def test_the_upload_answers_at_once_and_the_page_follows_the_import(client, peop
     assert '<meta http-equiv="refresh" content="3">' in waiting
     assert not QippTarget.objects.exists()
 
-    importers._tell_progress(run.pk)({"rows": 1000, "checked": 500, "errors": 3})
+    runs.tell_progress(run.pk)({"rows": 1000, "checked": 500, "errors": 3})
     ImportRun.objects.filter(pk=run.pk).update(status=ImportStatus.RUNNING)
     checking = client.get(run.get_absolute_url()).content.decode()
     assert "500 of 1000 rows checked; 3 problems found so far." in checking
