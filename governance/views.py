@@ -1,14 +1,12 @@
 """Pages of the PID workflow. Thin: check access, validate, call one service, redirect."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
-from django_fsm import can_proceed
 
 from governance import policy, services
 from governance.forms import (
@@ -20,6 +18,15 @@ from governance.forms import (
     WithdrawForm,
 )
 from governance.models import MONTH_NAMES, ReviewKind, Scheme, SchemeDocument, SchemeState
+from governance.pages import (
+    act,
+    check,
+    form_version,
+    refuse,
+    signed_in,
+    transition_page,
+    visible_scheme,
+)
 from governance.selectors import (
     LONG_TEXTS,
     actions_for,
@@ -30,74 +37,10 @@ from governance.selectors import (
     with_schemes,
 )
 
-
-def refuse(request, reason: str, *, action: str, target: str = ""):
-    """A 403 page that says why, and the refusal on record."""
-    services.record_refusal(user=request.user, action=action, target=target, reason=reason)
-    return render(request, "403.html", {"reason": reason}, status=403)
-
-
-def scheme_for(request, pk: int, *, action: str = "view") -> tuple[Scheme | None, object]:
-    """The scheme if the user may see it, else a refusal response."""
-    scheme = get_object_or_404(
-        Scheme.objects.select_related(
-            "organisation__system",
-            "financial_year",
-            "programme_area",
-            "area_of_spend",
-            "project_lead",
-            "sro",
-            "clinical_lead",
-            "finance_lead",
-            "created_by",
-        ),
-        pk=pk,
-    )
-    if not policy.can_view_scheme(request.user, scheme):
-        return None, refuse(
-            request, "You do not have access to this scheme.", action=action, target=f"scheme {pk}"
-        )
-    return scheme, None
-
-
-def leave_to(request, scheme: Scheme, *to):
-    """Where a user goes after acting on a scheme: `to` (the scheme page by default), or their
-    task list when the action took the scheme out of their sight (sent back to a draft, which
-    only its team and the PMO see), with a word on where it went."""
-    if policy.can_view_scheme(request.user, scheme):
-        return redirect(*(to or (scheme,)))
-    messages.info(
-        request,
-        f"{scheme.reference} is back with its project team as a draft: you will see it again "
-        "when it is resubmitted.",
-    )
-    return redirect("my_tasks")
-
-
-def form_version(form) -> int | None:
-    return form.cleaned_data.get("version")
-
-
-def _act(request, scheme: Scheme, call) -> bool:
-    """Run a service call; turn a refusal into a message. True when it went through."""
-    try:
-        call()
-    except services.Conflict as exc:
-        messages.warning(request, exc.message)
-        return False
-    except services.ActionRefused as exc:
-        messages.error(request, exc.message)
-        return False
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return False
-    return True
-
-
 HOME_TASKS = 10
 
 
-@login_required
+@signed_in
 def home(request):
     visible = visible_schemes(request.user)
     # no order: the scheme's default one joined its organisation and year to the count
@@ -136,7 +79,7 @@ class _FoundTasks:
         return self.tasks.items[index]
 
 
-@login_required
+@signed_in
 def my_tasks(request):
     try:
         number = min(max(int(request.GET.get("page", 1)), 1), 10_000)
@@ -149,7 +92,7 @@ def my_tasks(request):
     return render(request, "governance/my_tasks.html", {"page": page, "tasks": page.object_list})
 
 
-@login_required
+@signed_in
 def scheme_list(request):
     form = SchemeFilterForm(request.GET or None, user=request.user)
     schemes = visible_schemes(request.user)
@@ -177,11 +120,9 @@ def scheme_list(request):
     )
 
 
-@login_required
+@signed_in
 def scheme_detail(request, pk: int):
-    scheme, refused = scheme_for(request, pk)
-    if refused:
-        return refused
+    scheme = visible_scheme(request, pk)
     plan = list(zip(MONTH_NAMES, scheme.plan, strict=True))
     may_edit = policy.refusal("edit", request.user, scheme) is None
     return render(
@@ -201,7 +142,7 @@ def scheme_detail(request, pk: int):
     )
 
 
-@login_required
+@signed_in
 def scheme_create(request):
     reason = policy.refusal("create", request.user)
     if reason:
@@ -221,14 +162,10 @@ def scheme_create(request):
     return render(request, "governance/scheme_form.html", {"form": form, "scheme": None})
 
 
-@login_required
+@signed_in
 def scheme_edit(request, pk: int):
-    scheme, refused = scheme_for(request, pk, action="edit")
-    if refused:
-        return refused
-    reason = policy.refusal("edit", request.user, scheme)
-    if reason:
-        return refuse(request, reason, action="edit", target=scheme.reference)
+    scheme = visible_scheme(request, pk, action="edit")
+    check(request, "edit", scheme)
     form = SchemeForm(request.POST or None, instance=scheme, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -284,58 +221,7 @@ def _edit_conflict(request, pk: int, typed: SchemeForm) -> SchemeForm:
     return form
 
 
-def transition_page(
-    request,
-    pk: int,
-    *,
-    action: str,
-    form_class,
-    template: str,
-    call,
-    still=None,
-    done=None,
-    **extra,
-):
-    """GET shows the form if the user may act; POST validates and calls the service.
-
-    `still(scheme)` is the message when the action went through but left the scheme in its
-    state (the first of two reviews); otherwise the message names the new state. `done(scheme)`
-    says why the form is not offered although the step is open (that review is already in).
-    """
-    scheme, refused = scheme_for(request, pk, action=action)
-    if refused:
-        return refused
-    reason = policy.refusal(action, request.user, scheme)
-    if reason:
-        return refuse(request, reason, action=action, target=scheme.reference)
-    step = getattr(scheme, action, None)
-    if request.method == "GET" and callable(step) and not can_proceed(step):
-        # a POST goes on to the service, which refuses it with the reason and records that
-        messages.warning(
-            request,
-            f"{scheme.reference} is {scheme.state_words}: that step does not apply now.",
-        )
-        return redirect(scheme)
-    if request.method == "GET" and done is not None and (why := done(scheme)):
-        messages.info(request, why)
-        return redirect(scheme)
-    form_kwargs = extra.pop("form_kwargs", {})
-    initial = {"version": scheme.version, "round": scheme.submission_round}
-    form = form_class(request.POST or None, initial=initial, **form_kwargs)
-    if request.method == "POST" and form.is_valid():
-        before = scheme.state
-        if _act(request, scheme, lambda: call(scheme, form)):
-            scheme.refresh_from_db()
-            if scheme.state == before and still is not None:
-                messages.success(request, still(scheme))
-            else:
-                messages.success(request, f"{scheme.reference} is now {scheme.state_words}.")
-            return leave_to(request, scheme)
-        return redirect(scheme)
-    return render(request, template, {"form": form, "scheme": scheme, **extra})
-
-
-@login_required
+@signed_in
 def scheme_submit(request, pk: int):
     scheme = get_object_or_404(Scheme, pk=pk)
     reviews = services.reviews_awaiting_response(scheme)
@@ -367,7 +253,7 @@ def _review_recorded(scheme: Scheme, kind: str) -> str | None:
     )
 
 
-@login_required
+@signed_in
 def scheme_review(request, pk: int, kind: str):
     if kind not in ReviewKind.values:
         raise Http404("No such review.")
@@ -396,7 +282,7 @@ def scheme_review(request, pk: int, kind: str):
     )
 
 
-@login_required
+@signed_in
 def scheme_withdraw(request, pk: int):
     return transition_page(
         request,
@@ -413,12 +299,10 @@ def scheme_withdraw(request, pk: int):
     )
 
 
-@login_required
+@signed_in
 @require_POST
 def document_upload(request, pk: int):
-    scheme, refused = scheme_for(request, pk, action="edit")
-    if refused:
-        return refused
+    scheme = visible_scheme(request, pk, action="edit")
     reason = policy.refusal("edit", request.user, scheme)
     if reason:
         return refuse(request, reason, action="upload document", target=scheme.reference)
@@ -428,9 +312,8 @@ def document_upload(request, pk: int):
             for error in errors:
                 messages.error(request, f"Document not added: {error}")
         return redirect(scheme)
-    if _act(
+    if act(
         request,
-        scheme,
         lambda: services.document_add(
             scheme_id=scheme.pk,
             by=request.user,
@@ -444,12 +327,10 @@ def document_upload(request, pk: int):
     return redirect(scheme)
 
 
-@login_required
+@signed_in
 def document_download(request, pk: int):
     document = get_object_or_404(SchemeDocument.objects.select_related("scheme"), pk=pk)
-    scheme, refused = scheme_for(request, document.scheme_id, action="download document")
-    if refused:
-        return refused
+    visible_scheme(request, document.scheme_id, action="download document")  # or Refused
     try:
         handle = document.file.open("rb")
     except FileNotFoundError:
@@ -462,16 +343,13 @@ def document_download(request, pk: int):
     )
 
 
-@login_required
+@signed_in
 @require_POST
 def document_delete(request, pk: int):
     document = get_object_or_404(SchemeDocument.objects.select_related("scheme"), pk=pk)
-    scheme, refused = scheme_for(request, document.scheme_id, action="delete document")
-    if refused:
-        return refused
-    if _act(
+    scheme = visible_scheme(request, document.scheme_id, action="delete document")
+    if act(
         request,
-        scheme,
         lambda: services.document_remove(document_id=document.pk, by=request.user),
     ):
         messages.success(request, f"Removed {document.original_name}.")

@@ -4,13 +4,11 @@ the dashboard. Thin: check access, validate, call one service, redirect with a m
 import re
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from governance import policy
 from governance.delivery import lifecycle, monthly_returns, progress, rating, schedule
 from governance.forms_delivery import (
     AssureForm,
@@ -21,15 +19,22 @@ from governance.forms_delivery import (
     StopForm,
 )
 from governance.models import MONTHS, FinancialYear, MonthlyReturn, Scheme
+from governance.pages import (
+    Refused,
+    check,
+    form_version,
+    signed_in,
+    transition_page,
+    visible_scheme,
+)
 from governance.services import ActionRefused, Conflict
-from governance.views import form_version, refuse, scheme_for, transition_page
 
 
 def _delivery_url(scheme: Scheme) -> str:
     return f"{scheme.get_absolute_url()}#delivery"
 
 
-@login_required
+@signed_in
 def scheme_start_delivery(request, pk: int):
     return transition_page(
         request,
@@ -46,7 +51,7 @@ def scheme_start_delivery(request, pk: int):
     )
 
 
-@login_required
+@signed_in
 def scheme_complete(request, pk: int):
     return transition_page(
         request,
@@ -64,7 +69,7 @@ def scheme_complete(request, pk: int):
     )
 
 
-@login_required
+@signed_in
 def scheme_stop(request, pk: int):
     return transition_page(
         request,
@@ -86,16 +91,12 @@ def _check_month(month: int | None) -> None:
         raise Http404("There is no such month: months run from 1 (April) to 12 (March).")
 
 
-@login_required
+@signed_in
 def return_edit(request, pk: int, month: int | None = None):
     """Enter a return (month chosen on the page, or given) or correct the month's return."""
     _check_month(month)
-    scheme, refused = scheme_for(request, pk, action="enter_return")
-    if refused:
-        return refused
-    reason = policy.refusal("enter_return", request.user, scheme)
-    if reason:
-        return refuse(request, reason, action="enter_return", target=scheme.reference)
+    scheme = visible_scheme(request, pk, action="enter_return")
+    check(request, "enter_return", scheme)
     asked = request.GET.get("month", "")
     if month is None and request.method == "GET" and re.fullmatch(r"[0-9]{1,2}", asked):
         chosen = int(asked)
@@ -185,16 +186,12 @@ def return_edit(request, pk: int, month: int | None = None):
     )
 
 
-@login_required
+@signed_in
 def return_assure(request, pk: int, month: int):
     _check_month(month)
-    scheme, refused = scheme_for(request, pk, action="assure_return")
-    if refused:
-        return refused
+    scheme = visible_scheme(request, pk, action="assure_return")
     monthly_return = MonthlyReturn.objects.filter(scheme=scheme, month=month).first()
-    reason = policy.refusal("assure_return", request.user, scheme, monthly_return=monthly_return)
-    if reason:
-        return refuse(request, reason, action="assure_return", target=scheme.reference)
+    check(request, "assure_return", scheme, monthly_return=monthly_return)
     label = schedule.month_label(scheme.financial_year, month)
     if monthly_return is None:
         messages.warning(request, f"There is no {label} return to assure yet.")
@@ -245,12 +242,11 @@ def return_assure(request, pk: int, month: int):
     )
 
 
-@login_required
+@signed_in
 def dashboard(request):
     """Every signed-in user of a system sees its dashboard (ACCESS.md)."""
     if not request.user.system_ids:
-        return refuse(
-            request,
+        raise Refused(
             "You are not a member of any organisation yet, so there is no dashboard to show: "
             "ask an administrator.",
             action="dashboard",

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,7 +17,7 @@ from django.utils.http import urlencode
 
 from governance import importers, reports, roles
 from governance.models import MONTH_NAMES, FinancialYear, ImportRun
-from governance.views import refuse
+from governance.pages import Refused, signed_in
 
 logger = logging.getLogger("qipp.governance")
 
@@ -49,7 +48,7 @@ def _choices(request) -> dict:
     }
 
 
-@login_required
+@signed_in
 def report_index(request):
     year, month = _default_selection()
     links = [
@@ -63,7 +62,7 @@ def report_index(request):
     )
 
 
-@login_required
+@signed_in
 def report_table(request, table: str):
     if table not in reports.TABLES:
         raise Http404("There is no such report.")
@@ -150,24 +149,21 @@ class ImportForm(forms.Form):
         return upload
 
 
-def _may_import(request):
-    """A refusal response for anyone but the PMO, else None."""
+def _check_may_import(request) -> None:
+    """Only the PMO imports (ACCESS.md): Refused for anyone else."""
     if not request.user.has_role(roles.PMO):
-        return refuse(
-            request,
+        raise Refused(
             "Only the PMO can import targets, plans and returns. Ask your PMO to import the file.",
             action="import",
             target="import page",
         )
-    return None
 
 
-@login_required
+@signed_in
 def import_upload(request):
     """The PMO uploads a file; a worker checks and imports it, and the run's page follows it
     (so no page waits for a large file)."""
-    if refused := _may_import(request):
-        return refused
+    _check_may_import(request)
     form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -201,26 +197,23 @@ def _start(run_id: int) -> None:
         logger.warning("import run %s was not handed to a worker", run_id, exc_info=True)
 
 
-def _run_for(request, pk: int):
-    """The run if the user may see it (who uploaded it, or staff), else a refusal."""
+def _run_for(request, pk: int) -> ImportRun:
+    """The run if the user may see it (who uploaded it, or staff), else Refused."""
     run = get_object_or_404(ImportRun.objects.select_related("by"), pk=pk)
     if run.by_id != request.user.pk and not request.user.is_staff:
-        return None, refuse(
-            request,
+        raise Refused(
             "This import was uploaded by someone else: only they can follow it.",
             action="import_run",
             target=f"import {pk}",
         )
-    return run, None
+    return run
 
 
-@login_required
+@signed_in
 def import_run(request, pk: int):
     """An import's page: how far its check has got, then what was committed or every
     problem found (the first ERRORS_SHOWN here, all of them in a CSV)."""
-    run, refused = _run_for(request, pk)
-    if refused:
-        return refused
+    run = _run_for(request, pk)
     return render(
         request,
         "reports/import_run.html",
@@ -232,12 +225,10 @@ def import_run(request, pk: int):
     )
 
 
-@login_required
+@signed_in
 def import_run_errors(request, pk: int):
     """Every problem an import found, as a CSV to open in a spreadsheet."""
-    run, refused = _run_for(request, pk)
-    if refused:
-        return refused
+    run = _run_for(request, pk)
     if not run.all_errors:
         raise Http404("This import has no list of errors to download.")
     response = FileResponse(run.all_errors.open("rb"), content_type="text/csv; charset=utf-8")

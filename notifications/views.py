@@ -4,7 +4,6 @@ redirect with a message; a refusal is a message or a 403 page that says why, nev
 from datetime import date
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,7 +14,8 @@ from django.views.decorators.http import require_POST
 
 from governance import policy
 from governance.models import System
-from governance.services import ActionRefused, Conflict, record_refusal
+from governance.pages import Refused, signed_in
+from governance.services import ActionRefused, Conflict
 from notifications import escalations as services
 from notifications import qag
 from notifications.forms import (
@@ -26,16 +26,10 @@ from notifications.forms import (
 )
 from notifications.models import ACTIVE, Escalation, Level
 
-
-def _refuse(request, reason: str, *, action: str, target: str = ""):
-    record_refusal(user=request.user, action=action, target=target, reason=reason)
-    return render(request, "403.html", {"reason": reason}, status=403)
-
-
 # --- in-app notifications ---
 
 
-@login_required
+@signed_in
 def notification_list(request):
     page = Paginator(request.user.notifications.select_related("scheme"), 25).get_page(
         request.GET.get("page")
@@ -43,7 +37,7 @@ def notification_list(request):
     return render(request, "notifications/list.html", {"page": page})
 
 
-@login_required
+@signed_in
 @require_POST
 def mark_all_read(request):
     n = request.user.notifications.filter(read_at__isnull=True).update(read_at=timezone.now())
@@ -51,7 +45,7 @@ def mark_all_read(request):
     return redirect("notification_list")
 
 
-@login_required
+@signed_in
 @require_POST
 def notification_open(request, pk: int):
     """Mark one notification read and go where it points."""
@@ -67,7 +61,7 @@ def notification_open(request, pk: int):
 
 
 def _escalation_for(request, pk: int, *, action: str):
-    """The escalation if the user may see it, else a refusal page."""
+    """The escalation if the user may see it, else Refused."""
     escalation = get_object_or_404(
         Escalation.objects.select_related(
             "scheme__organisation__system",
@@ -81,17 +75,22 @@ def _escalation_for(request, pk: int, *, action: str):
         ),
         pk=pk,
     )
-    reason = policy.refusal("escalation_view", request.user, escalation.scheme)
+    _check(request, "escalation_view", escalation, logged_as=action)
+    return escalation
+
+
+def _check(request, action: str, escalation: Escalation, *, logged_as: str = "") -> None:
+    """Refused, with the policy's reason, when the user may not do `action` to the escalation."""
+    reason = policy.refusal(action, request.user, escalation.scheme)
     if reason:
-        return None, _refuse(request, reason, action=action, target=f"escalation {pk}")
-    return escalation, None
+        raise Refused(reason, action=logged_as or action, target=f"escalation {escalation.pk}")
 
 
 def _may(user, action: str, escalation: Escalation) -> bool:
     return escalation.is_active and policy.refusal(action, user, escalation.scheme) is None
 
 
-@login_required
+@signed_in
 def escalation_list(request):
     form = EscalationFilterForm(request.GET or None)
     found = services.visible_escalations(request.user).select_related(
@@ -125,11 +124,9 @@ def escalation_list(request):
     )
 
 
-@login_required
+@signed_in
 def escalation_detail(request, pk: int):
-    escalation, refused = _escalation_for(request, pk, action="view escalation")
-    if refused:
-        return refused
+    escalation = _escalation_for(request, pk, action="view escalation")
     user = request.user
     return render(
         request,
@@ -159,12 +156,8 @@ def _action_page(request, pk, *, action, form_class, template, call, initial=Non
     """GET shows the form; POST records it. A refusal (a due date in the past, the escalation
     resolved meanwhile) shows the form again with the reason and what was typed, never
     losing it. `ready(escalation)` says why the form is not offered yet, if it is not."""
-    escalation, refused = _escalation_for(request, pk, action=action)
-    if refused:
-        return refused
-    reason = policy.refusal(action, request.user, escalation.scheme)
-    if reason:
-        return _refuse(request, reason, action=action, target=f"escalation {pk}")
+    escalation = _escalation_for(request, pk, action=action)
+    _check(request, action, escalation)
     if request.method == "GET" and ready is not None and (why := ready(escalation)):
         messages.info(request, why)
         return redirect(escalation)
@@ -197,7 +190,7 @@ def _action_page(request, pk, *, action, form_class, template, call, initial=Non
     )
 
 
-@login_required
+@signed_in
 def escalation_remedial(request, pk: int):
     """The SRO records (or revises) the remedial action and its due date."""
     return _action_page(
@@ -217,16 +210,12 @@ def escalation_remedial(request, pk: int):
     )
 
 
-@login_required
+@signed_in
 @require_POST
 def escalation_raise(request, pk: int):
     """The PMO raises an escalation to QAG (a form on the escalation page)."""
-    escalation, refused = _escalation_for(request, pk, action="escalation_raise")
-    if refused:
-        return refused
-    reason = policy.refusal("escalation_raise", request.user, escalation.scheme)
-    if reason:
-        return _refuse(request, reason, action="escalation_raise", target=f"escalation {pk}")
+    escalation = _escalation_for(request, pk, action="escalation_raise")
+    _check(request, "escalation_raise", escalation)
     form = RaiseToQagForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Say why the escalation goes to QAG.")
@@ -242,7 +231,7 @@ def escalation_raise(request, pk: int):
     return redirect(escalation)
 
 
-@login_required
+@signed_in
 def escalation_decide(request, pk: int):
     """A QAG member records QAG's decision (from the escalation page or the QAG pack)."""
     return _action_page(
@@ -271,18 +260,17 @@ def escalation_decide(request, pk: int):
 # --- the QAG pack ---
 
 
-@login_required
+@signed_in
 def qag_pack(request):
     """The pack for the next meeting (or ?meeting=YYYY-MM-DD) of a system (?system=id)."""
     if not services.may_see_escalations(request.user):
-        return _refuse(
-            request,
+        raise Refused(
             "The QAG pack is for the PMO and the members of the QIPP Assurance Group.",
             action="view QAG pack",
         )
     systems = System.objects.filter(pk__in=request.user.system_ids).order_by("name")
     if not systems:
-        return _refuse(request, "You are not a member of any organisation yet.", action="pack")
+        raise Refused("You are not a member of any organisation yet.", action="pack")
     try:
         system = systems.get(pk=int(request.GET.get("system") or systems[0].pk))
     except (ValueError, System.DoesNotExist):

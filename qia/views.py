@@ -4,8 +4,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,9 +11,16 @@ from django.urls import reverse
 
 from governance import policy, roles
 from governance.models import Scheme
+from governance.pages import (
+    Refused,
+    act,
+    check,
+    leave_to,
+    posted,
+    signed_in,
+    visible_scheme,
+)
 from governance.selectors import visible_schemes
-from governance.services import ActionRefused, Conflict
-from governance.views import leave_to, refuse
 from qia import policy as rules
 from qia import selectors, services
 from qia.forms import (
@@ -35,49 +40,28 @@ from qia.forms import (
 from qia.models import AssessmentKind, Capacity, QagFlag, QiaVersion
 
 
-def _scheme_for(request, pk: int, *, action: str = "view QIA"):
-    """The scheme if the user may see it, else a refusal response."""
-    scheme = get_object_or_404(
-        Scheme.objects.select_related("organisation__system", "financial_year", "project_lead"),
-        pk=pk,
-    )
-    if not policy.can_view_scheme(request.user, scheme):
-        return None, refuse(
-            request, "You do not have access to this scheme.", action=action, target=f"scheme {pk}"
-        )
-    return scheme, None
+def _scheme(request, pk: int, *, action: str = "view QIA") -> Scheme:
+    return visible_scheme(request, pk, action=action)
 
 
 def _newest(scheme: Scheme) -> QiaVersion | None:
     return rules.newest_version(scheme)
 
 
-def _call(request, call) -> bool:
-    """Run a service call; a refusal or conflict becomes a message. True when it went through."""
-    try:
-        call()
-    except Conflict as exc:
-        messages.warning(request, exc.message)
-        return False
-    except ActionRefused as exc:
-        messages.error(request, exc.message)
-        return False
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return False
-    return True
+def _step(request, pk: int, action: str) -> tuple[Scheme, QiaVersion | None]:
+    """The scheme and its newest QIA version, if the user may take this step on them."""
+    scheme = _scheme(request, pk, action=action)
+    version = _newest(scheme)
+    check(request, action, scheme, version=version)
+    return scheme, version
 
 
-def _refused(request, scheme: Scheme, action: str, **context):
-    reason = policy.refusal(action, request.user, scheme, **context)
-    if reason:
-        return refuse(request, reason, action=action, target=scheme.reference)
-    return None
-
-
-def _data(request):
-    """The posted data; None for a GET (an empty POST is still a POST)."""
-    return request.POST if request.method == "POST" else None
+def _at_panel(request, pk: int, action: str) -> tuple[Scheme, QiaVersion]:
+    """As _step, for a decision of the panel: the newest version must be at the panel."""
+    scheme, version = _step(request, pk, "panel_decide")
+    if version is None or not rules.at_panel(version, scheme):
+        raise Refused("This QIA is not at the panel now.", action=action, target=str(pk))
+    return scheme, version
 
 
 def _revision(form) -> int | None:
@@ -87,11 +71,9 @@ def _revision(form) -> int | None:
 # --- reading ---
 
 
-@login_required
+@signed_in
 def qia_detail(request, pk: int, number: int | None = None):
-    scheme, refused = _scheme_for(request, pk)
-    if refused:
-        return refused
+    scheme = _scheme(request, pk)
     if number is None:
         version = _newest(scheme)
     else:
@@ -109,21 +91,17 @@ def qia_detail(request, pk: int, number: int | None = None):
     return render(request, "qia/detail.html", selectors.version_page(request.user, scheme, version))
 
 
-@login_required
+@signed_in
 def qia_print(request, pk: int, number: int):
-    scheme, refused = _scheme_for(request, pk)
-    if refused:
-        return refused
+    scheme = _scheme(request, pk)
     version = get_object_or_404(QiaVersion, qia__scheme=scheme, number=number)
     version.qia.scheme = scheme
     return render(request, "qia/print.html", selectors.version_page(request.user, scheme, version))
 
 
-@login_required
+@signed_in
 def qia_history(request, pk: int):
-    scheme, refused = _scheme_for(request, pk)
-    if refused:
-        return refused
+    scheme = _scheme(request, pk)
     versions = list(
         QiaVersion.objects.filter(qia__scheme=scheme)
         .select_related("created_by", "agreed_by")
@@ -137,12 +115,10 @@ def qia_history(request, pk: int):
     return render(request, "qia/history.html", {"scheme": scheme, "rows": rows})
 
 
-@login_required
+@signed_in
 def eqia_download(request, version_id: int):
     version = get_object_or_404(QiaVersion.objects.select_related("qia"), pk=version_id)
-    scheme, refused = _scheme_for(request, version.qia.scheme_id, action="download EqIA")
-    if refused:
-        return refused
+    _scheme(request, version.qia.scheme_id, action="download EqIA")  # or Refused
     if not version.eqia_document:
         raise Http404("No equality impact assessment is attached to this version.")
     try:
@@ -160,15 +136,9 @@ def eqia_download(request, version_id: int):
 # --- the self-assessment ---
 
 
-@login_required
+@signed_in
 def self_assessment(request, pk: int):
-    scheme, refused = _scheme_for(request, pk, action="qia_edit")
-    if refused:
-        return refused
-    version = _newest(scheme)
-    refused = _refused(request, scheme, "qia_edit", version=version)
-    if refused:
-        return refused
+    scheme, version = _step(request, pk, "qia_edit")
     saved = services.assessments(version, AssessmentKind.SELF) if version else {}
     data = request.POST if request.method == "POST" else None
     sheet = ScoreSheet(data, strict=False, initial=initial_from(saved))
@@ -186,7 +156,7 @@ def self_assessment(request, pk: int):
     if data is not None:
         valid = [sheet.is_valid(), equality.is_valid(), mitigations.is_valid()]
         if all(valid):
-            went_through = _call(
+            went_through = act(
                 request,
                 lambda: services.self_assessment_save(
                     scheme_id=scheme.pk,
@@ -228,18 +198,12 @@ def self_assessment(request, pk: int):
     )
 
 
-@login_required
+@signed_in
 def send_to_panel(request, pk: int):
-    scheme, refused = _scheme_for(request, pk, action="qia_send_to_panel")
-    if refused:
-        return refused
-    version = _newest(scheme)
-    refused = _refused(request, scheme, "qia_send_to_panel", version=version)
-    if refused:
-        return refused
-    form = RevisionForm(_data(request), initial={"revision": version.revision})
+    scheme, version = _step(request, pk, "qia_send_to_panel")
+    form = RevisionForm(posted(request), initial={"revision": version.revision})
     if request.method == "POST" and form.is_valid():
-        if _call(
+        if act(
             request,
             lambda: services.reassessment_send_to_panel(
                 version_id=version.pk, by=request.user, expected_revision=_revision(form)
@@ -259,18 +223,12 @@ def send_to_panel(request, pk: int):
     )
 
 
-@login_required
+@signed_in
 def attach_eqia(request, pk: int):
-    scheme, refused = _scheme_for(request, pk, action="qia_attach_eqia")
-    if refused:
-        return refused
-    version = _newest(scheme)
-    refused = _refused(request, scheme, "qia_attach_eqia", version=version)
-    if refused:
-        return refused
-    form = EqiaForm(_data(request), request.FILES if request.method == "POST" else None)
+    scheme, version = _step(request, pk, "qia_attach_eqia")
+    form = EqiaForm(posted(request), request.FILES if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        if _call(
+        if act(
             request,
             lambda: services.eqia_attach(
                 version_id=version.pk,
@@ -288,18 +246,12 @@ def attach_eqia(request, pk: int):
 # --- the panel ---
 
 
-@login_required
+@signed_in
 def score(request, pk: int):
-    scheme, refused = _scheme_for(request, pk, action="qia_score")
-    if refused:
-        return refused
-    version = _newest(scheme)
-    refused = _refused(request, scheme, "qia_score", version=version)
-    if refused:
-        return refused
-    sheet = ScoreSheet(_data(request), strict=True)
+    scheme, version = _step(request, pk, "qia_score")
+    sheet = ScoreSheet(posted(request), strict=True)
     if request.method == "POST" and sheet.is_valid():
-        if _call(
+        if act(
             request,
             lambda: services.panel_score_record(
                 version_id=version.pk, by=request.user, headings=sheet.service_data()
@@ -322,7 +274,7 @@ def score(request, pk: int):
     )
 
 
-def _panel_view_refusal(request, scheme: Scheme, version: QiaVersion | None):
+def _check_may_see_panel(request, scheme: Scheme, version: QiaVersion | None) -> None:
     if version is None:
         raise Http404("This scheme has no QIA yet.")
     if not rules.can_see_panel_scores(request.user, version, scheme):
@@ -330,22 +282,17 @@ def _panel_view_refusal(request, scheme: Scheme, version: QiaVersion | None):
             "Panel scores stay hidden until you have recorded your own for this version "
             "(blind scoring): nobody anchors on the first opinion."
         )
-        return refuse(request, reason, action="view panel scores", target=scheme.reference)
-    return None
+        raise Refused(reason, action="view panel scores", target=scheme.reference)
 
 
-@login_required
+@signed_in
 def panel(request, pk: int, number: int | None = None):
-    scheme, refused = _scheme_for(request, pk)
-    if refused:
-        return refused
+    scheme = _scheme(request, pk)
     if number is None:
         version = _newest(scheme)
     else:
         version = get_object_or_404(QiaVersion, qia__scheme=scheme, number=number)
-    refused = _panel_view_refusal(request, scheme, version)
-    if refused:
-        return refused
+    _check_may_see_panel(request, scheme, version)
     return render(
         request,
         "qia/panel.html",
@@ -362,19 +309,9 @@ def panel(request, pk: int, number: int | None = None):
     )
 
 
-@login_required
+@signed_in
 def agree(request, pk: int):
-    scheme, refused = _scheme_for(request, pk, action="panel_decide")
-    if refused:
-        return refused
-    version = _newest(scheme)
-    refused = _refused(request, scheme, "panel_decide", version=version)
-    if refused:
-        return refused
-    if version is None or not rules.at_panel(version, scheme):
-        return refuse(
-            request, "This QIA is not at the panel now.", action="panel_agree", target=str(pk)
-        )
+    scheme, version = _at_panel(request, pk, "panel_agree")
     own = {
         s.heading: s for s in version.panel_scores.filter(member=request.user)
     }  # the chair's own scores are the starting point
@@ -394,7 +331,7 @@ def agree(request, pk: int):
         if valid:
             valid = form.check_against(services.default_overall(sheet.service_data()))
         if valid:
-            if _call(
+            if act(
                 request,
                 lambda: services.panel_agree(
                     version_id=version.pk,
@@ -425,23 +362,13 @@ def agree(request, pk: int):
     )
 
 
-@login_required
+@signed_in
 def panel_close(request, pk: int):
-    scheme, refused = _scheme_for(request, pk, action="panel_decide")
-    if refused:
-        return refused
-    version = _newest(scheme)
-    refused = _refused(request, scheme, "panel_decide", version=version)
-    if refused:
-        return refused
-    if version is None or not rules.at_panel(version, scheme):
-        return refuse(
-            request, "This QIA is not at the panel now.", action="panel_decide", target=str(pk)
-        )
-    form = PanelCloseForm(_data(request))
+    scheme, version = _at_panel(request, pk, "panel_decide")
+    form = PanelCloseForm(posted(request))
     if request.method == "POST" and form.is_valid():
         decision = form.cleaned_data["decision"]
-        if _call(
+        if act(
             request,
             lambda: services.panel_close(
                 version_id=version.pk,
@@ -467,25 +394,21 @@ def panel_close(request, pk: int):
 # --- sign-off ---
 
 
-@login_required
+@signed_in
 def sign_off(request, pk: int):
-    scheme, refused = _scheme_for(request, pk, action="sign_off")
-    if refused:
-        return refused
+    scheme = _scheme(request, pk, action="sign_off")
     version = rules.awaiting_version(scheme)
-    refused = _refused(request, scheme, "sign_off", version=version)
-    if refused:
-        return refused
+    check(request, "sign_off", scheme, version=version)
     capacities = [(c, Capacity(c).label) for c in rules.open_capacities(request.user, version)]
     form = SignOffForm(
-        _data(request),
+        posted(request),
         capacities=capacities,
         extreme=version.is_extreme,
         initial={"revision": version.revision},
     )
     if request.method == "POST" and form.is_valid():
         decision = form.cleaned_data["decision"]
-        if _call(
+        if act(
             request,
             lambda: services.sign_off_record(
                 version_id=version.pk,
@@ -510,18 +433,14 @@ def sign_off(request, pk: int):
 # --- re-assessment ---
 
 
-@login_required
+@signed_in
 def reassess(request, pk: int):
-    scheme, refused = _scheme_for(request, pk, action="qia_reassess")
-    if refused:
-        return refused
-    refused = _refused(request, scheme, "qia_reassess")
-    if refused:
-        return refused
+    scheme = _scheme(request, pk, action="qia_reassess")
+    check(request, "qia_reassess", scheme)
     signed, due = services.reassessment_due(scheme)
-    form = ReassessForm(_data(request), due=bool(due))
+    form = ReassessForm(posted(request), due=bool(due))
     if request.method == "POST" and form.is_valid():
-        if _call(
+        if act(
             request,
             lambda: services.reassessment_open(
                 scheme_id=scheme.pk, by=request.user, reason=form.cleaned_data["reason"]
@@ -543,7 +462,7 @@ def reassess(request, pk: int):
 # --- across schemes ---
 
 
-@login_required
+@signed_in
 def heatmap(request):
     form = RiskFilterForm(request.GET or None, user=request.user)
     versions = selectors.current_risks(request.user, **form.filters())
@@ -558,7 +477,7 @@ def heatmap(request):
     )
 
 
-@login_required
+@signed_in
 def register(request):
     form = RiskFilterForm(request.GET or None, user=request.user)
     versions = selectors.current_risks(request.user, **form.filters())
@@ -603,11 +522,10 @@ FLAG_ROLES = [
 ]
 
 
-@login_required
+@signed_in
 def flags(request):
     if not any(request.user.has_role(role) for role in FLAG_ROLES):
-        return refuse(
-            request,
+        raise Refused(
             "The QIA flags for QAG are for QAG members, the PMO, quality leads and signatories.",
             action="view QIA flags",
         )
