@@ -24,6 +24,30 @@ from governance.models import (
 from governance.text import one_line
 
 
+def action_helper(*layout, button: str, danger: bool = False) -> FormHelper:
+    """How a form that takes one step is drawn: its fields, then one button. The browser's own
+    checks are off: errors come from the server, summarised at the top of the page."""
+    helper = FormHelper()
+    helper.attrs = {"novalidate": ""}
+    submit = Submit("save", button, css_class="btn-danger") if danger else Submit("save", button)
+    helper.layout = Layout(*layout, FormActions(submit))
+    return helper
+
+
+def filter_helper(*columns: tuple[str, str], button: tuple[str, str]) -> FormHelper:
+    """How a filter bar above a list is drawn: (field, column classes) side by side, then the
+    button (name, label); it sends a GET, so the filtered list has an address."""
+    helper = FormHelper()
+    helper.form_method = "get"
+    helper.form_class = "row g-2 align-items-end"
+    name, label = button
+    helper.layout = Layout(
+        *(Div(field, css_class=css) for field, css in columns),
+        Div(Submit(name, label, css_class="btn-primary mb-3"), css_class="col-auto"),
+    )
+    return helper
+
+
 class VersionedForm(forms.Form):
     """Carries the scheme version the page was drawn from, to spot someone else's change."""
 
@@ -150,16 +174,13 @@ class SchemeFilterForm(forms.Form):
         self.fields["organisation"].queryset = Organisation.objects.filter(
             system_id__in=user.system_ids
         )
-        self.helper = FormHelper()
-        self.helper.form_method = "get"
-        self.helper.form_class = "row g-2 align-items-end"
-        self.helper.layout = Layout(
-            Div("q", css_class="col-12 col-md-3"),
-            Div("organisation", css_class="col-6 col-md-2"),
-            Div("financial_year", css_class="col-6 col-md-2"),
-            Div("programme_area", css_class="col-6 col-md-2"),
-            Div("state", css_class="col-6 col-md-2"),
-            Div(Submit("filter", "Filter", css_class="btn-primary mb-3"), css_class="col-auto"),
+        self.helper = filter_helper(
+            ("q", "col-12 col-md-3"),
+            ("organisation", "col-6 col-md-2"),
+            ("financial_year", "col-6 col-md-2"),
+            ("programme_area", "col-6 col-md-2"),
+            ("state", "col-6 col-md-2"),
+            button=("filter", "Filter"),
         )
 
 
@@ -176,14 +197,8 @@ class ReviewForm(VersionedForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.attrs = {"novalidate": ""}  # errors come from the server, summarised
-        self.helper.layout = Layout(
-            "version",
-            "round",
-            "decision",
-            "comment",
-            FormActions(Submit("save", "Record review")),
+        self.helper = action_helper(
+            "version", "round", "decision", "comment", button="Record review"
         )
 
 
@@ -221,13 +236,7 @@ class WithdrawForm(VersionedForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.attrs = {"novalidate": ""}  # errors come from the server, summarised
-        self.helper.layout = Layout(
-            "version",
-            "reason",
-            FormActions(Submit("save", "Withdraw scheme", css_class="btn-danger")),
-        )
+        self.helper = action_helper("version", "reason", button="Withdraw scheme", danger=True)
 
 
 # What we accept as a document, checked by content as well as by name.

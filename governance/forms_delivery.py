@@ -1,11 +1,9 @@
 """Forms of the delivery pages: the delivery transitions, monthly returns, the dashboard."""
 
-from crispy_forms.bootstrap import FormActions
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Div, Layout, Row, Submit
+from crispy_forms.layout import Column, Row
 from django import forms
 
-from governance.forms import VersionedForm
+from governance.forms import VersionedForm, action_helper, filter_helper
 from governance.models import MAX_MONTHLY_AMOUNT, MONTH_NAMES, MONTHS, FinancialYear
 
 # A forecast outturn is a year's saving: up to twelve of the largest months.
@@ -39,11 +37,7 @@ class StartDeliveryForm(VersionedForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.attrs = {"novalidate": ""}  # errors come from the server, summarised
-        self.helper.layout = Layout(
-            "version", "comment", FormActions(Submit("save", "Start delivery"))
-        )
+        self.helper = action_helper("version", "comment", button="Start delivery")
 
 
 class CompleteForm(VersionedForm):
@@ -62,11 +56,7 @@ class CompleteForm(VersionedForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.attrs = {"novalidate": ""}  # errors come from the server, summarised
-        self.helper.layout = Layout(
-            "version", "delivered", "lessons", FormActions(Submit("save", "Close scheme"))
-        )
+        self.helper = action_helper("version", "delivered", "lessons", button="Close scheme")
 
 
 class StopForm(VersionedForm):
@@ -79,13 +69,7 @@ class StopForm(VersionedForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.attrs = {"novalidate": ""}  # errors come from the server, summarised
-        self.helper.layout = Layout(
-            "version",
-            "decision",
-            FormActions(Submit("save", "Stop scheme", css_class="btn-danger")),
-        )
+        self.helper = action_helper("version", "decision", button="Stop scheme", danger=True)
 
 
 class ReturnForm(forms.Form):
@@ -125,14 +109,12 @@ class ReturnForm(forms.Form):
         ]
         if fixed_month is not None:
             del self.fields["month"]
-        self.helper = FormHelper()
-        self.helper.attrs = {"novalidate": ""}  # errors come from the server, summarised
-        self.helper.layout = Layout(
+        self.helper = action_helper(
             "token",
             *(["month"] if fixed_month is None else []),
             Row(Column("actual"), Column("forecast_outturn")),
             "commentary",
-            FormActions(Submit("save", "Save return")),
+            button="Save return",
         )
 
 
@@ -146,11 +128,7 @@ class AssureForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.attrs = {"novalidate": ""}  # errors come from the server, summarised
-        self.helper.layout = Layout(
-            "token", "pmo_assured", FormActions(Submit("save", "Record assured value"))
-        )
+        self.helper = action_helper("token", "pmo_assured", button="Record assured value")
 
 
 class DashboardForm(forms.Form):
@@ -170,11 +148,8 @@ class DashboardForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_method = "get"
-        self.helper.form_class = "row g-2 align-items-end"
-        self.helper.layout = Layout(
-            Div("year", css_class="col-6 col-md-3"),
-            Div("month", css_class="col-6 col-md-3"),
-            Div(Submit("show", "Show", css_class="btn-primary mb-3"), css_class="col-auto"),
+        self.helper = filter_helper(
+            ("year", "col-6 col-md-3"),
+            ("month", "col-6 col-md-3"),
+            button=("show", "Show"),
         )
