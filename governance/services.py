@@ -29,6 +29,7 @@ from governance.models import (
     SchemeState,
     User,
 )
+from notifications import emails
 from notifications.outbox import notify
 
 logger = logging.getLogger("qipp.governance")
@@ -505,9 +506,7 @@ def users_with_role(scheme: Scheme, *role_names: str) -> list[User]:
 
 
 def _notify_outcome(scheme: Scheme, *, label: str, comment: str) -> None:
-    lead_and_sro = list(
-        User.objects.filter(pk__in=[scheme.project_lead_id, scheme.sro_id], is_active=True)
-    )
+    lead_and_sro = emails.lead_and_sro(scheme)
     if scheme.state == SchemeState.DRAFT:
         notify(
             users=lead_and_sro,

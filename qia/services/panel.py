@@ -164,7 +164,7 @@ def panel_close(*, version_id: int, by: User, decision: str, reason: str) -> Qia
             else:
                 steps.raise_flag(version, scheme, FlagKind.DISMISSED, description)
                 notify(
-                    users=[*steps.lead_and_sro(scheme), *steps.qag_users(scheme)],
+                    users=[*emails.lead_and_sro(scheme), *steps.qag_users(scheme)],
                     scheme=scheme,
                     kind="qia",
                     subject=f"QIA re-assessment dismissed: {scheme.reference} {scheme.title}",

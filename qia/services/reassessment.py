@@ -159,7 +159,7 @@ def reassessment_open(*, scheme_id: int, by: User, reason: str = "") -> QiaVersi
                 source, by=by, drives_scheme=False, reason=why, from_agreed=True
             )
             emails.task_assigned(
-                users=[u for u in steps.lead_and_sro(scheme) if u.pk == scheme.project_lead_id],
+                users=[u for u in emails.lead_and_sro(scheme) if u.pk == scheme.project_lead_id],
                 scheme=scheme,
                 task="Complete the QIA re-assessment",
                 url=reverse("qia_self_assessment", args=[scheme.pk]),

@@ -142,7 +142,7 @@ def _approve(scheme, version, capacity, label, comment, justification, by, resul
     else:
         later.append(
             lambda: notify(
-                users=steps.lead_and_sro(scheme),
+                users=emails.lead_and_sro(scheme),
                 scheme=scheme,
                 kind="qia",
                 subject=f"QIA re-assessment signed off: {scheme.reference} {scheme.title}",
@@ -185,7 +185,7 @@ def _decline(scheme, version, capacity, label, comment, by, outcome, result) -> 
         steps.raise_flag(version, scheme, FlagKind.DECLINED, description)
         later.append(
             lambda: notify(
-                users=[*steps.lead_and_sro(scheme), *steps.qag_users(scheme)],
+                users=[*emails.lead_and_sro(scheme), *steps.qag_users(scheme)],
                 scheme=scheme,
                 kind="qia",
                 subject=f"QIA re-assessment declined: {scheme.reference} {scheme.title}",

@@ -11,7 +11,13 @@ from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
 from governance import policy, roles
 from governance.models import Scheme, User
-from governance.services import ActionRefused, Conflict, record_refusal, run_transition
+from governance.services import (
+    ActionRefused,
+    Conflict,
+    record_refusal,
+    run_transition,
+    users_with_role,
+)
 from notifications import emails
 from notifications.outbox import notify
 from qia import policy as rules
@@ -240,22 +246,6 @@ def open_version(
 # --- who hears about it ---
 
 
-def _holders(scheme: Scheme, *role_names: str) -> list[User]:
-    """Active users of the scheme's organisation with any of the roles, minus lead and SRO."""
-    return list(
-        User.objects.filter(
-            is_active=True, groups__name__in=role_names, organisations=scheme.organisation_id
-        )
-        .exclude(pk__in=[scheme.project_lead_id, scheme.sro_id])
-        .distinct()
-    )
-
-
-def lead_and_sro(scheme: Scheme) -> list[User]:
-    """The scheme's project lead and SRO, if their accounts are active."""
-    return list(User.objects.filter(pk__in=[scheme.project_lead_id, scheme.sro_id], is_active=True))
-
-
 def qag_users(scheme: Scheme) -> list[User]:
     """The QAG members of the scheme's system who have an account (not a shared mailbox)."""
     return [
@@ -268,7 +258,7 @@ def qag_users(scheme: Scheme) -> list[User]:
 def tell_panel(scheme: Scheme, version: QiaVersion) -> None:
     """Mail the panel (and the quality lead) that a version awaits their scores."""
     emails.task_assigned(
-        users=_holders(scheme, roles.PANEL_MEMBER, roles.QUALITY_LEAD),
+        users=users_with_role(scheme, roles.PANEL_MEMBER, roles.QUALITY_LEAD),
         scheme=scheme,
         task="Score the QIA",
         url=reverse("qia_score", args=[scheme.pk]),
@@ -280,7 +270,7 @@ def tell_signatories(scheme: Scheme, version: QiaVersion, capacities) -> None:
     """Mail whoever holds the sign-off `capacities` (never a panel member of it)."""
     wanted = [rules.CAPACITY_ROLES[c] for c in capacities]
     members = rules.panel_member_ids(version)
-    users = [u for u in _holders(scheme, *wanted) if u.pk not in members]
+    users = [u for u in users_with_role(scheme, *wanted) if u.pk not in members]
     emails.task_assigned(
         users=users,
         scheme=scheme,
@@ -299,7 +289,7 @@ def tell_returned(scheme: Scheme, version: QiaVersion, by: User, description: st
         emails.scheme_returned(scheme=scheme, by=by, reason=description)
         return
     notify(
-        users=lead_and_sro(scheme),
+        users=emails.lead_and_sro(scheme),
         scheme=scheme,
         kind="qia",
         subject=f"QIA re-assessment returned for revision: {scheme.reference} {scheme.title}",
