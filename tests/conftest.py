@@ -4,12 +4,11 @@ Tests marked `postgres` need PostgreSQL as the default database and tests marked
 Redis server. Elsewhere they skip with the reason, unless QIPP_REQUIRE_SERVICES=1 (CI), when a
 missing service fails the test: CI can never pass by skipping them.
 
-`llr`: a small Leicester, Leicestershire and Rutland world (see `World`).
+`llr`: the world the tests act in (tests/world.py); `people`, its users; `make_scheme`, a
+scheme straight in a state.
 """
 
 import os
-from dataclasses import dataclass
-from datetime import date
 
 import pytest
 
@@ -48,101 +47,23 @@ def pytest_runtest_setup(item):
     pytest.skip(reason)
 
 
-# --- a small world to act in ---
-
-
-@dataclass
-class World:
-    """The LLR system with organisations ELR and WL, the year 2019/20, one programme area and
-    one area of spend, and in each organisation one user per role of governance.roles.ALL,
-    named `<org>-<role slug>` (`elr-finance-reviewer`), e-mail `<username>@example.nhs.uk`.
-
-    Users cache their roles and organisations: after adding one, fetch the user again.
-    """
-
-    system: object
-    orgs: dict
-    year: object
-    programme_area: object
-    area_of_spend: object
-    users: dict
-
-    def user(self, org: str, slug: str):
-        return self.users[f"{org.lower()}-{slug}"]
-
-    def pid_data(self, org: str = "ELR", **overrides) -> dict:
-        """What a project lead of `org` fills in on the PID form, ready for scheme_create."""
-        from tests.factories import REALISTIC_PLAN, plan
-
-        key = org.lower()
-        return {
-            "title": "Patient-initiated follow-up in outpatients",
-            "description": "Replace routine outpatient follow-ups with patient-initiated ones.",
-            "organisation": self.orgs[key],
-            "financial_year": self.year,
-            "programme_area": self.programme_area,
-            "area_of_spend": self.area_of_spend,
-            "scheme_type": "transformational",
-            "project_lead": self.user(key, "project-lead"),
-            "sro": self.user(key, "sro"),
-            "start_date": date(self.year.start_year, 4, 1),
-            **plan(REALISTIC_PLAN),
-            **overrides,
-        }
+# --- the world the tests act in (tests/world.py) ---
 
 
 @pytest.fixture
-def llr(db) -> World:
-    # Written in a handful of bulk queries: many tests start from this world.
-    from django.contrib.auth.hashers import make_password
-    from django.contrib.auth.models import Group
+def llr(db):
+    from tests.world import build_world
 
-    from governance import roles
-    from governance.models import Membership, User
-    from tests.factories import (
-        AreaOfSpendFactory,
-        FinancialYearFactory,
-        OrganisationFactory,
-        ProgrammeAreaFactory,
-        SystemFactory,
-    )
+    return build_world()
 
-    system = SystemFactory(code="LLR", name="Leicester, Leicestershire and Rutland")
-    orgs = {
-        "elr": OrganisationFactory(
-            code="ELR", name="East Leicestershire and Rutland CCG", system=system
-        ),
-        "wl": OrganisationFactory(code="WL", name="West Leicestershire CCG", system=system),
-    }
-    password = make_password("pw")
-    groups = {group.name: group for group in Group.objects.filter(name__in=roles.ALL)}
-    wanted = [
-        (org, groups[group_name], f"{key}-{slug}")
-        for key, org in orgs.items()
-        for group_name, slug in roles.ALL.items()
-    ]
-    User.objects.bulk_create(
-        User(
-            username=username,
-            email=f"{username}@example.nhs.uk",
-            first_name=username.split("-")[0].upper(),
-            last_name=" ".join(username.split("-")[1:]).title(),
-            password=password,
-        )
-        for _org, _group, username in wanted
-    )
-    users = User.objects.in_bulk([username for *_rest, username in wanted], field_name="username")
-    Membership.objects.bulk_create(
-        Membership(user=users[username], organisation=org) for org, _group, username in wanted
-    )
-    User.groups.through.objects.bulk_create(
-        User.groups.through(user=users[username], group=group) for _org, group, username in wanted
-    )
-    return World(
-        system=system,
-        orgs=orgs,
-        year=FinancialYearFactory(start_year=2019),
-        programme_area=ProgrammeAreaFactory(name="Planned Care"),
-        area_of_spend=AreaOfSpendFactory(name="Elective Care"),
-        users=users,
-    )
+
+@pytest.fixture
+def people(llr) -> dict:
+    """The world's users by username (`elr-finance-reviewer`)."""
+    return llr.users
+
+
+@pytest.fixture
+def make_scheme(llr):
+    """`make_scheme(state, org=..., monthly=..., **fields)`: World.scheme."""
+    return llr.scheme

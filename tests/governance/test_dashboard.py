@@ -12,10 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance.models import FinancialYear, Organisation, QippTarget, SchemeState, User
-from tests.governance import delivery_fixtures
-from tests.governance.delivery_fixtures import add_return, table, text, visible
-
-people, make_scheme = delivery_fixtures.people, delivery_fixtures.make_scheme  # the fixtures
+from tests.pages import table, text, visible
+from tests.world import add_return
 
 pytestmark = pytest.mark.django_db
 
@@ -147,8 +145,8 @@ def test_the_returns_missing_for_last_month_are_listed_as_overdue_after_the_dead
     assert missing == [
         f"{schemes['red'].reference} Far behind",
         "ELR",
-        "elr-finance-reviewer",
-        "elr-project-lead",
+        "ELR Finance Reviewer",
+        "ELR Project Lead",
         "Overdue",
     ]
 

@@ -18,10 +18,7 @@ from django.urls import reverse
 from governance.delivery import monthly_returns, progress
 from governance.models import MonthlyReturn, SchemeChange
 from notifications import rules
-from tests.governance import delivery_fixtures
-from tests.governance.delivery_fixtures import add_return
-
-people, make_scheme = delivery_fixtures.people, delivery_fixtures.make_scheme  # the fixtures
+from tests.world import add_return
 
 AUGUST = date(2019, 8, 15)
 

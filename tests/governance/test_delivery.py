@@ -19,9 +19,9 @@ from governance.models import (
 from governance.services import ActionRefused, Conflict
 from notifications.models import Notification
 from tests.governance import delivery_fixtures
-from tests.governance.delivery_fixtures import add_return
+from tests.world import add_return
 
-people, make_scheme = delivery_fixtures.people, delivery_fixtures.make_scheme  # the fixtures
+people = delivery_fixtures.people  # the world with the delivery tests' extra people
 
 pytestmark = pytest.mark.django_db
 

@@ -15,9 +15,6 @@ from django.urls import reverse
 
 from governance import importers
 from governance.models import SchemeDocument, SchemeState
-from tests.governance import delivery_fixtures
-
-people, make_scheme = delivery_fixtures.people, delivery_fixtures.make_scheme  # the fixtures
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,7 @@ from governance.models import (
     User,
 )
 from governance.selectors import history
-from tests.governance.report_fixtures import EXAMPLES, _user, add_scheme, build_world
+from tests.governance.report_fixtures import EXAMPLES, add_scheme, report_world
 
 pytestmark = pytest.mark.django_db
 
@@ -43,11 +43,11 @@ PLAN_HEADER = [
 
 @pytest.fixture
 def world(db):
-    world = build_world()
+    world = report_world()
     # the team the plans name: a project lead and an SRO of every organisation
-    everywhere = list(world.orgs.values())
-    world.users["team-lead"] = _user("team-lead", everywhere, roles.PROJECT_LEAD)
-    world.users["team-sro"] = _user("team-sro", everywhere, roles.SRO)
+    everywhere = list(world.orgs)
+    world.add_user("team-lead", everywhere, roles.PROJECT_LEAD)
+    world.add_user("team-sro", everywhere, roles.SRO)
     return world
 
 
@@ -425,7 +425,7 @@ def test_an_xlsx_with_headers_in_any_case_and_order_imports(world, tmp_path):
     """The row corrects a return the scheme's lead entered."""
     scheme = add_scheme(world, "ELR")
     MonthlyReturn.objects.create(
-        scheme=scheme, month=4, actual=Decimal("1000"), entered_by=world.users["lead"]
+        scheme=scheme, month=4, actual=Decimal("1000"), entered_by=world.users["elr-project-lead"]
     )
     workbook = openpyxl.Workbook()
     sheet = workbook.active

@@ -18,9 +18,9 @@ from django.urls import reverse
 from governance import roles
 from governance.models import PLAN_FIELDS, AccessRefusal, MonthlyReturn, Scheme, SchemeState, User
 from tests.governance import delivery_fixtures
-from tests.governance.delivery_fixtures import add_return
+from tests.world import add_return
 
-people, make_scheme = delivery_fixtures.people, delivery_fixtures.make_scheme  # the fixtures
+people = delivery_fixtures.people  # the world with the delivery tests' extra people
 
 pytestmark = pytest.mark.django_db
 
@@ -118,9 +118,11 @@ def test_a_new_scheme_needs_a_project_lead_and_an_sro_of_its_organisation(client
     assert not Scheme.objects.exists()
 
 
-def test_an_existing_schemes_team_changes_through_its_pid_not_a_file(client, people, make_scheme):
+def test_an_existing_schemes_team_changes_through_its_pid_not_a_file(
+    client, llr, people, make_scheme
+):
     scheme = make_scheme(SchemeState.DRAFT)
-    delivery_fixtures._user("elr-sro-2", scheme.organisation, roles.SRO)
+    llr.add_user("elr-sro-2", "elr", roles.SRO)
     row = plan(scheme.reference, sro="elr-sro-2")
 
     page = text(upload(client, people["elr-pmo"], "plans", [row]))

@@ -17,7 +17,7 @@ from governance.importers import runs
 from governance.models import AccessRefusal, ImportRun, ImportStatus, QippTarget
 from tests.governance import delivery_fixtures
 
-people, make_scheme = delivery_fixtures.people, delivery_fixtures.make_scheme  # the fixtures
+people = delivery_fixtures.people  # the world with the delivery tests' extra people
 
 pytestmark = pytest.mark.django_db
 

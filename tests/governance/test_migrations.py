@@ -9,7 +9,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from governance.models import Scheme, SchemeChange
-from tests.governance.report_fixtures import add_return, add_scheme, build_world
+from tests.governance.report_fixtures import add_return, add_scheme, report_world
 
 # Outside a test transaction: a migration commits its changes as `migrate` does.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -76,9 +76,9 @@ def test_the_database_holds_no_triggers_but_the_append_only_guards(transactional
 
 
 def test_widening_the_scheme_title_migrates_and_the_pages_show_fresh_data(client):
-    world = build_world()
+    world = report_world()
     scheme = add_scheme(world, "ELR", monthly="1000")
-    viewer = world.users["viewer"]
+    viewer = world.users["elr-viewer"]
     assert scheme.reference in seen_by(client, viewer, reverse("scheme_list"))
 
     undo = migrate_with(migrations.AlterField("scheme", "title", models.CharField(max_length=250)))
@@ -112,10 +112,14 @@ def test_widening_the_scheme_title_migrates_and_the_pages_show_fresh_data(client
 
 
 def test_widening_an_audited_column_migrates_and_keeps_its_append_only_guard(transactional_db):
-    world = build_world()
+    world = report_world()
     scheme = add_scheme(world, "ELR")
     change = SchemeChange.objects.create(
-        scheme=scheme, changed_by=world.users["lead"], field="title", old_value="a", new_value="b"
+        scheme=scheme,
+        changed_by=world.users["elr-project-lead"],
+        field="title",
+        old_value="a",
+        new_value="b",
     )
 
     undo = migrate_with(

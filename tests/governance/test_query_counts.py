@@ -10,10 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from governance.models import Review, SchemeState
-from tests.governance import delivery_fixtures
-from tests.governance.delivery_fixtures import add_return
-
-people, make_scheme = delivery_fixtures.people, delivery_fixtures.make_scheme  # the fixtures
+from tests.world import add_return
 
 pytestmark = pytest.mark.django_db
 

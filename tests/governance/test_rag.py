@@ -10,10 +10,7 @@ from django.template import Context, Template
 
 from governance.delivery import rating
 from governance.models import Scheme, SchemeState
-from tests.governance import delivery_fixtures
-from tests.governance.delivery_fixtures import add_return
-
-people, make_scheme = delivery_fixtures.people, delivery_fixtures.make_scheme  # the fixtures
+from tests.world import add_return
 
 pytestmark = pytest.mark.django_db
 

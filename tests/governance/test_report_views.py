@@ -20,14 +20,14 @@ from governance.models import (
     QippTarget,
     Scheme,
 )
-from tests.governance.report_fixtures import add_return, add_scheme, build_world
+from tests.governance.report_fixtures import add_return, add_scheme, report_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.governance.report_urls")]
 
 
 @pytest.fixture
 def world(db):
-    world = build_world()
+    world = report_world()
     scheme = add_scheme(world, "ELR", monthly="1637250")  # 19,647,000 a year
     add_return(scheme, 1, actual="1500000", forecast="19000000", assured="1400000")
     add_scheme(world, "NN", monthly="5000000")  # another system's
@@ -48,7 +48,7 @@ def summary_url():
 
 
 def test_a_signed_in_user_sees_the_summary_in_brackets_with_its_chart(client, world):
-    response = page(client, world.users["viewer"], summary_url(), year="2019/20", month="1")
+    response = page(client, world.users["elr-viewer"], summary_url(), year="2019/20", month="1")
 
     assert response.status_code == 200
     body = text(response)
@@ -61,7 +61,7 @@ def test_a_signed_in_user_sees_the_summary_in_brackets_with_its_chart(client, wo
 
 
 def test_a_user_sees_only_the_organisations_of_their_own_system(client, world):
-    ours = text(page(client, world.users["viewer"], summary_url(), year="2019/20"))
+    ours = text(page(client, world.users["elr-viewer"], summary_url(), year="2019/20"))
     theirs = text(page(client, world.users["nn-viewer"], summary_url(), year="2019/20"))
 
     assert '<th scope="row">ELR</th>' in ours and '<th scope="row">NN</th>' not in ours
@@ -77,7 +77,7 @@ def test_every_table_has_a_page_for_every_signed_in_user(client, world):
     }
     for name, heading in headings.items():
         url = reverse("report_table", args=[name])
-        response = page(client, world.users["lead"], url, year="2019/20", month="6")
+        response = page(client, world.users["elr-project-lead"], url, year="2019/20", month="6")
         assert response.status_code == 200, name
         assert heading in text(response)
         assert "(19,647)" in text(response)
@@ -85,10 +85,10 @@ def test_every_table_has_a_page_for_every_signed_in_user(client, world):
 
 def test_the_table_downloads_as_csv_and_xlsx(client, world):
     csv_response = page(
-        client, world.users["viewer"], summary_url(), year="2019/20", month="1", format="csv"
+        client, world.users["elr-viewer"], summary_url(), year="2019/20", month="1", format="csv"
     )
     xlsx_response = page(
-        client, world.users["viewer"], summary_url(), year="2019/20", month="1", format="xlsx"
+        client, world.users["elr-viewer"], summary_url(), year="2019/20", month="1", format="xlsx"
     )
 
     assert csv_response["Content-Type"] == "text/csv; charset=utf-8"
@@ -125,8 +125,8 @@ def test_names_that_look_like_formulas_download_as_plain_text(client, world, tab
     url = reverse("report_table", args=[table])
     params = {"year": "2019/20", "month": "1", "by": by}
 
-    csv_text = page(client, world.users["viewer"], url, **params, format="csv").content.decode()
-    workbook = page(client, world.users["viewer"], url, **params, format="xlsx").content
+    csv_text = page(client, world.users["elr-viewer"], url, **params, format="csv").content.decode()
+    workbook = page(client, world.users["elr-viewer"], url, **params, format="xlsx").content
 
     cells = [cell for line in csv.reader(io.StringIO(csv_text)) for cell in line]
     assert f"'{name}" in cells and name not in cells  # the OWASP quote before it
@@ -151,7 +151,7 @@ def test_names_that_look_like_formulas_download_as_plain_text(client, world, tab
     ],
 )
 def test_a_bad_choice_on_the_report_page_shows_a_clear_message(client, world, params, message):
-    response = page(client, world.users["viewer"], summary_url(), **params)
+    response = page(client, world.users["elr-viewer"], summary_url(), **params)
 
     assert response.status_code == 400
     assert message in text(response)
@@ -160,7 +160,7 @@ def test_a_bad_choice_on_the_report_page_shows_a_clear_message(client, world, pa
 def test_an_unknown_report_is_not_found(client, world):
     url = reverse("report_table", args=["nonsense"])
 
-    assert page(client, world.users["viewer"], url).status_code == 404
+    assert page(client, world.users["elr-viewer"], url).status_code == 404
 
 
 def test_the_reports_need_a_signed_in_user(client, world):
@@ -171,7 +171,7 @@ def test_the_reports_need_a_signed_in_user(client, world):
 
 
 def test_the_index_lists_the_four_tables_and_offers_the_import_to_the_pmo_only(client, world):
-    for_viewer = text(page(client, world.users["viewer"], reverse("report_index")))
+    for_viewer = text(page(client, world.users["elr-viewer"], reverse("report_index")))
     for_pmo = text(page(client, world.users["pmo"], reverse("report_index")))
 
     for title in ("Summary", "Net QIPP requirement", "Schemes by area of spend", "Forecast"):
@@ -196,7 +196,7 @@ TARGETS = b"organisation,financial_year,requirement\nELR,2019/20,20000000\nWL,20
 
 
 def test_only_the_pmo_may_open_or_use_the_upload_page(client, world):
-    for who in ("viewer", "lead"):
+    for who in ("elr-viewer", "elr-project-lead"):
         client.force_login(world.users[who])
         shown = client.get(reverse("import_upload"))
         posted = upload(client, world.users[who], "targets", TARGETS)

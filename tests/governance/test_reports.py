@@ -15,7 +15,7 @@ from tests.governance.report_fixtures import (
     add_return,
     add_scheme,
     add_target,
-    build_world,
+    report_world,
 )
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def world(db):
-    return build_world()
+    return report_world()
 
 
 def report(*args) -> str:
@@ -238,7 +238,7 @@ def test_a_report_for_a_system_leaves_other_systems_out(world):
     add_scheme(world, "ELR", monthly="1000")
     add_scheme(world, "NN", monthly="1000")
 
-    llr = {world.orgs["ELR"].system_id}
+    llr = {world.org("ELR").system_id}
     rows = figures(table("summary", world, system_ids=llr))
 
     assert list(rows) == ["ELR", "Grand Total"]

@@ -10,9 +10,10 @@ from django_fsm_log.models import StateLog
 
 from governance.models import AccessRefusal, MonthlyReturn, SchemeChange, SchemeState
 from tests.governance import delivery_fixtures
-from tests.governance.delivery_fixtures import add_return, text
+from tests.pages import text
+from tests.world import add_return
 
-people, make_scheme = delivery_fixtures.people, delivery_fixtures.make_scheme  # the fixtures
+people = delivery_fixtures.people  # the world with the delivery tests' extra people
 
 pytestmark = pytest.mark.django_db
 
@@ -430,7 +431,7 @@ def test_correcting_an_assured_return_tells_the_user_the_assurance_was_cleared(
     ret.refresh_from_db()
     assert ret.assured_at is not None
     finance = as_user(client, people["elr-finance-reviewer"])
-    assert "Assured by elr-pmo" in text(finance.get(edit_url(scheme, 3)))
+    assert "Assured by ELR Pmo" in text(finance.get(edit_url(scheme, 3)))
 
     response = finance.post(
         edit_url(scheme, 3),

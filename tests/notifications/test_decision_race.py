@@ -11,8 +11,8 @@ from notifications import escalations
 from notifications.models import Decision, Escalation, EscalationEvent, Level, OutboxEmail
 from notifications.rules import sweep
 from tests.governance.test_concurrency import at_once
-
-from .conftest import add_return, at
+from tests.notifications.conftest import at
+from tests.world import add_return
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

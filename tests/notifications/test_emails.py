@@ -59,7 +59,7 @@ def contexts(scheme, escalation, people, llr):
     full_pack.qia_flags = [
         QiaFlag(scheme, "Extreme risk signed off", 20, timezone.now(), "/qia/1/", "Audited.")
     ]
-    user = {"recipient_name": "Elr Sro"}
+    user = {"recipient_name": "ELR Sro"}
     return [
         ("notice", {"subject": "Hello"}, {"subject": "Hello", "message": "M", "scheme": scheme}),
         (
@@ -118,7 +118,7 @@ def test_every_mail_renders_with_and_without_optional_data(scheme, escalation, p
         if context.get("scheme"):
             assert "Women's health & <children>" in body, template
             assert "Women&#x27;s health &amp; &lt;children&gt;" in html, template
-        greeting = "Dear Elr Sro," if context.get("recipient_name") else "Dear colleague,"
+        greeting = "Dear ELR Sro," if context.get("recipient_name") else "Dear colleague,"
         assert greeting in body and greeting in html, template
 
 
@@ -131,7 +131,7 @@ def test_each_recipient_is_greeted_by_name_safely(scheme, people, commit):
     assert "Dear Ann <b> O'Neil," in message.body
     assert "Dear Ann &lt;b&gt; O&#x27;Neil," in message.alternatives[0][0]
     other = next(m for m in mail.outbox if m.to != [sro.email])
-    assert "Dear Elr Project Lead," in other.body
+    assert "Dear ELR Project Lead," in other.body
 
 
 def test_the_escalation_mails_say_what_to_do_next(escalation, people):

@@ -20,8 +20,9 @@ from notifications.models import (
     Rule,
 )
 from notifications.rules import sweep
-
-from .conftest import add_return, at, text
+from tests.notifications.conftest import at
+from tests.pages import text
+from tests.world import add_return
 
 pytestmark = pytest.mark.django_db
 

@@ -20,8 +20,7 @@ from notifications import tasks
 from notifications.models import EmailStatus, Escalation, OutboxEmail, RulesDue
 from tests.factories import complete_self_assessment
 from tests.notifications.test_integration import broker
-
-from .conftest import add_return
+from tests.world import add_return
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -30,8 +30,7 @@ from notifications import outbox
 from notifications.models import EmailStatus, Escalation, OutboxEmail
 from notifications.outbox import deliver_email, notify
 from notifications.tasks import run_escalations
-
-from .conftest import add_return
+from tests.world import add_return
 
 pytestmark = [
     pytest.mark.redis,

@@ -18,8 +18,7 @@ from notifications import outbox
 from notifications.models import EmailStatus, Notification, OutboxEmail
 from notifications.outbox import Mail, deliver, deliver_email, notify, queue_mails, retry_delay
 from notifications.outbox import sweep_outbox_task as sweep_outbox
-
-from .conftest import at
+from tests.notifications.conftest import at
 
 pytestmark = pytest.mark.django_db
 

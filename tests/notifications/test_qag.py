@@ -20,27 +20,29 @@ from notifications.models import (
 from notifications.rules import sweep
 from qia import escalation_feed
 from qia.escalation_feed import QiaFlag
-
-from .conftest import add_return, at, text
+from tests.notifications.conftest import at
+from tests.pages import text
+from tests.world import add_return
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def llr(people) -> System:
-    return System.objects.get(code="LLR")
+def system(llr) -> System:
+    """The LLR system of the test world."""
+    return llr.system
 
 
 # --- the distribution list ---
 
 
-def test_the_list_is_the_systems_qag_members_and_the_admins_entries(llr, people):
-    QagListEntry.objects.create(system=llr, email="secretary@example.nhs.uk", name="Secretary")
-    QagListEntry.objects.create(system=llr, user=people["elr-chief-nurse"])
-    QagListEntry.objects.create(system=llr, user=people["elr-qag-member"])  # no duplicate
-    QagListEntry.objects.create(system=llr, email="gone@example.nhs.uk", is_active=False)
+def test_the_list_is_the_systems_qag_members_and_the_admins_entries(system, people):
+    QagListEntry.objects.create(system=system, email="secretary@example.nhs.uk", name="Secretary")
+    QagListEntry.objects.create(system=system, user=people["elr-chief-nurse"])
+    QagListEntry.objects.create(system=system, user=people["elr-qag-member"])  # no duplicate
+    QagListEntry.objects.create(system=system, email="gone@example.nhs.uk", is_active=False)
     QagListEntry.objects.create(system=System.objects.get(code="NOT"), email="notts@example.nhs.uk")
-    found = qag_recipients(llr.pk)
+    found = qag_recipients(system.pk)
     assert sorted(str(r) for r in found) == sorted(
         [
             str(people["elr-qag-member"]),
@@ -51,21 +53,21 @@ def test_the_list_is_the_systems_qag_members_and_the_admins_entries(llr, people)
     )
 
 
-def test_an_entry_needs_a_user_or_an_address(llr):
+def test_an_entry_needs_a_user_or_an_address(system):
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError):
-        QagListEntry(system=llr).full_clean()
+        QagListEntry(system=system).full_clean()
 
 
-def test_staff_manage_the_list_and_meetings_in_the_admin(admin_client, llr):
+def test_staff_manage_the_list_and_meetings_in_the_admin(admin_client, system):
     response = admin_client.post(
         "/admin/notifications/qaglistentry/add/",
-        {"system": llr.pk, "email": "chair@example.nhs.uk", "name": "Chair", "is_active": "on"},
+        {"system": system.pk, "email": "chair@example.nhs.uk", "name": "Chair", "is_active": "on"},
     )
     assert response.status_code == 302
     response = admin_client.post(
-        "/admin/notifications/qagmeeting/add/", {"system": llr.pk, "date": "2019-06-19"}
+        "/admin/notifications/qagmeeting/add/", {"system": system.pk, "date": "2019-06-19"}
     )
     assert response.status_code == 302
     assert QagMeeting.objects.get().date == date(2019, 6, 19)
@@ -76,18 +78,18 @@ def test_staff_manage_the_list_and_meetings_in_the_admin(admin_client, llr):
 # --- meeting dates ---
 
 
-def test_by_default_qag_meets_on_the_second_and_fourth_thursday(llr):
+def test_by_default_qag_meets_on_the_second_and_fourth_thursday(system):
     assert qag.default_meetings(2019, 6) == [date(2019, 6, 13), date(2019, 6, 27)]
-    assert qag.meetings(llr, date(2019, 6, 14)) == [
+    assert qag.meetings(system, date(2019, 6, 14)) == [
         date(2019, 6, 27),
         date(2019, 7, 11),
         date(2019, 7, 25),
     ]
 
 
-def test_dates_in_the_admin_replace_the_defaults_for_their_month(llr):
-    QagMeeting.objects.create(system=llr, date=date(2019, 6, 19))
-    assert qag.meetings(llr, date(2019, 6, 1)) == [
+def test_dates_in_the_admin_replace_the_defaults_for_their_month(system):
+    QagMeeting.objects.create(system=system, date=date(2019, 6, 19))
+    assert qag.meetings(system, date(2019, 6, 1)) == [
         date(2019, 6, 19),
         date(2019, 7, 11),
         date(2019, 7, 25),
@@ -96,9 +98,9 @@ def test_dates_in_the_admin_replace_the_defaults_for_their_month(llr):
     assert qag.next_meeting(other, date(2019, 6, 1)) == date(2019, 6, 13)
 
 
-def test_the_defaults_are_a_setting(llr, settings):
+def test_the_defaults_are_a_setting(system, settings):
     settings.QIPP_QAG_MEETINGS = [(1, 0)]  # the first Monday
-    assert qag.meetings(llr, date(2019, 6, 1), months=1) == [date(2019, 6, 3)]
+    assert qag.meetings(system, date(2019, 6, 1), months=1) == [date(2019, 6, 3)]
 
 
 @pytest.mark.parametrize(
@@ -156,10 +158,10 @@ def _extreme(system_id, since):
 
 
 def test_the_pack_mail_goes_to_the_list_two_working_days_before_the_meeting_once(
-    escalated, commit, llr, monkeypatch
+    escalated, commit, system, monkeypatch
 ):
     monkeypatch.setattr(escalation_feed, "flagged_to_qag", _extreme)
-    QagListEntry.objects.create(system=llr, email="secretary@example.nhs.uk")
+    QagListEntry.objects.create(system=system, email="secretary@example.nhs.uk")
     with time_machine.travel(at(2019, 6, 24, 9), tick=False):
         assert commit(qag.send_due_packs) == []
     with time_machine.travel(at(2019, 6, 25, 9), tick=False):
@@ -190,7 +192,7 @@ def test_the_pack_mail_goes_to_the_list_two_working_days_before_the_meeting_once
     assert "Extreme risk signed off, agreed score 20" in body
     html = llr_mail[0].alternatives[0][0]
     assert "Record QAG&#x27;s decision" in html or "Record QAG's decision" in html
-    assert QagPack.objects.get(system=llr).recipients == 3
+    assert QagPack.objects.get(system=system).recipients == 3
 
 
 def test_the_pack_page_shows_the_same_and_decisions_are_recorded_from_it(
@@ -237,20 +239,20 @@ def test_a_member_sees_only_their_own_systems_pack(client, people, escalated):
     assert client.get(reverse("qag_pack"), {"system": llr.pk}).status_code == 404
 
 
-def test_qia_flags_are_those_since_the_last_pack(escalated, llr, monkeypatch):
+def test_qia_flags_are_those_since_the_last_pack(escalated, system, monkeypatch):
     seen = []
     monkeypatch.setattr(
         escalation_feed, "flagged_to_qag", lambda system_id, since: seen.append(since) or []
     )
     QagPack.objects.create(
-        system=llr, meeting_date=date(2019, 6, 13), assembled_at=at(2019, 6, 11, 7)
+        system=system, meeting_date=date(2019, 6, 13), assembled_at=at(2019, 6, 11, 7)
     )
-    qag.assemble(llr, meeting_date=date(2019, 6, 27), today=date(2019, 6, 25))
+    qag.assemble(system, meeting_date=date(2019, 6, 27), today=date(2019, 6, 25))
     assert seen == [at(2019, 6, 11, 7)]
 
 
 def test_the_pack_rates_an_escalated_scheme_as_at_its_escalations_month(
-    make_scheme, commit, client, people, llr
+    make_scheme, commit, client, people, system
 ):
     scheme = make_scheme()  # £1,000 a month
     for month in (1, 2, 3):

@@ -25,8 +25,9 @@ from qia.models import (
     SignOff,
     VersionStatus,
 )
-
-from .conftest import add_return, at, text
+from tests.notifications.conftest import at
+from tests.pages import text
+from tests.world import add_return
 
 pytestmark = pytest.mark.django_db
 

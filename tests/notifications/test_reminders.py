@@ -7,8 +7,7 @@ from django.core import mail
 
 from governance.models import SchemeState
 from notifications.reminders import remind_returns_due
-
-from .conftest import add_return
+from tests.world import add_return
 
 pytestmark = pytest.mark.django_db
 

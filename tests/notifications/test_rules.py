@@ -29,8 +29,8 @@ from notifications.models import (
 )
 from notifications.rules import sweep
 from qia import escalation_feed
-
-from .conftest import add_return, at
+from tests.notifications.conftest import at
+from tests.world import add_return
 
 pytestmark = pytest.mark.django_db
 

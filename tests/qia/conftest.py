@@ -1,19 +1,17 @@
 """People and schemes for the QIA tests.
 
-`people`: one user per role in ELR and in WL (one system, LLR), named `<org>-<role slug>`, plus
-`<org>-panel-member-2`, a panel member of another profession; each with password "pw".
+`people`: the test world's users (tests/world.py), plus `<org>-panel-member-2`, a panel member
+of another profession, in ELR and WL.
 `qia`: a helper that drives a scheme through the real services, step by step
 (`qia.approved()`, `qia.at_panel()`, ...).
 """
 
-import html
 import re
 from datetime import date, timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from governance import roles
@@ -26,26 +24,11 @@ from governance.models import (
     Profession,
     ProgrammeArea,
     Scheme,
-    System,
     User,
 )
 from qia import services
 from qia.models import QiaVersion
-
-PROFESSIONS = {
-    "project-lead": Profession.MANAGEMENT,
-    "sro": Profession.MANAGEMENT,
-    "finance-reviewer": Profession.FINANCE,
-    "clinical-reviewer": Profession.MEDICAL,
-    "quality-lead": Profession.QUALITY,
-    "panel-member": Profession.NURSING,
-    "panel-member-2": Profession.MEDICINES,
-    "pmo": Profession.MANAGEMENT,
-    "chief-nurse": Profession.NURSING,
-    "clinical-chair": Profession.MEDICAL,
-    "qag-member": Profession.CONTRACTING,
-    "viewer": Profession.OTHER,
-}
+from tests.pages import text
 
 # A complete self-assessment: the highest heading is moderate (6).
 MODERATE = {
@@ -121,40 +104,15 @@ def mitigation_post(rows: list[dict]) -> dict:
     return data
 
 
-def _user(username: str, org: Organisation, group_slug: str) -> User:
-    user = User.objects.create_user(
-        username,
-        email=f"{username}@example.nhs.uk",
-        password="pw",
-        first_name=username.replace("-", " ").title(),
-        profession=PROFESSIONS[group_slug],
-    )
-    group_name = {slug: name for name, slug in roles.ALL.items()}.get(
-        group_slug, roles.PANEL_MEMBER
-    )
-    user.groups.add(Group.objects.get(name=group_name))
-    user.organisations.add(org)
-    return user
-
-
 @pytest.fixture
-def people(db) -> dict[str, User]:
-    llr = System.objects.create(code="LLR", name="Leicester, Leicestershire and Rutland")
-    found = {}
-    for code in ("ELR", "WL"):
-        org = Organisation.objects.create(code=code, name=f"{code} CCG", system=llr)
-        for slug in [*roles.ALL.values(), "panel-member-2"]:
-            username = f"{code.lower()}-{slug}"
-            found[username] = _user(username, org, slug)
-    FinancialYear.objects.create(start_year=2019)
-    ProgrammeArea.objects.create(name="Planned Care")
-    AreaOfSpend.objects.create(name="Elective Care")
-    return found
-
-
-def text(response) -> str:
-    """The page as a user reads it: HTML entities turned back into characters."""
-    return html.unescape(response.content.decode())
+def people(llr) -> dict[str, User]:
+    """The world's users, with a panel member of a second profession in each LLR organisation
+    (`<org>-panel-member-2`, medicines management): a panel needs several professions."""
+    for org in ("elr", "wl"):
+        llr.add_user(
+            f"{org}-panel-member-2", org, roles.PANEL_MEMBER, profession=Profession.MEDICINES
+        )
+    return llr.users
 
 
 def words(response) -> str:

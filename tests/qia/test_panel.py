@@ -38,11 +38,11 @@ def test_a_member_cannot_see_the_others_scores_until_they_have_recorded_their_ow
     assert "until you have recorded your own" in text(response)
     page = text(member_2.get(reverse("qia_detail", args=[scheme.pk])))
     assert "Their scores stay hidden" in page
-    assert "Elr Panel Member (Nursing)" not in page and "16 · Extreme" not in page
+    assert "ELR Panel Member (Nursing)" not in page and "16 · Extreme" not in page
 
     member_2.post(reverse("qia_score", args=[scheme.pk]), _sheet(MODERATE))
     page = text(member_2.get(reverse("qia_panel", args=[scheme.pk])))
-    assert "Elr Panel Member (Nursing)" in page
+    assert "ELR Panel Member (Nursing)" in page
     assert "16 · Extreme" in page
 
 
@@ -52,7 +52,7 @@ def test_the_quality_lead_and_the_signatories_always_see_the_scores(qia, as_user
     qia.score(scheme, "elr-panel-member")
     response = as_user(qia[username]).get(reverse("qia_panel", args=[scheme.pk]))
     assert response.status_code == 200
-    assert "Elr Panel Member (Nursing)" in text(response)
+    assert "ELR Panel Member (Nursing)" in text(response)
 
 
 def test_a_member_scores_once_per_version(qia):
