@@ -12,3 +12,13 @@ def one_line(text: str) -> str:
     a title with a line break in it would start a new line in a plain-text mail (and could
     pass for a header there, "Bcc: ...")."""
     return " ".join(_CONTROL.sub(" ", text).split())
+
+
+# A cell that starts with one of these is read as a formula by spreadsheets (OWASP "CSV
+# injection"): a name typed in the admin or a file must never become one in a download.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value: str) -> str:
+    """A text cell of a CSV, with a quote before it when it would start a formula."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value

@@ -14,7 +14,7 @@ from django.utils import timezone
 from governance.importers import importing
 from governance.importers.tables import ImportResult
 from governance.models import ImportRun, ImportStatus
-from governance.reports import as_text as reports_text
+from governance.text import spreadsheet_text
 
 logger = logging.getLogger("qipp.governance")
 
@@ -91,7 +91,7 @@ def _errors_csv(result: ImportResult) -> ContentFile:
     writer = csv.writer(out)
     writer.writerow(["row", "problem"])
     for error in result.errors:
-        writer.writerow([error.row or "", reports_text(error.message)])
+        writer.writerow([error.row or "", spreadsheet_text(error.message)])
     return ContentFile(out.getvalue().encode("utf-8"))
 
 

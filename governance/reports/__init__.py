@@ -1,0 +1,49 @@
+"""The committee tables of DESIGN.md ("Committee reports"), computed in the database.
+
+Each table costs a fixed handful of aggregate queries, however many schemes there are. Money is
+summed in SQL as integer pence: SQLite keeps decimals as floating point, and a float sum can put
+a half-thousand on the wrong side. Here the pence become exact Decimal pounds, and every figure
+shown, totals included, is rounded from those exact pounds, half away from zero; so a total may
+differ from the sum of its rounded rows, as in the published papers.
+
+The tables are plain data (columns, rows of cells holding the exact figure and the figure shown)
+that the HTML page, the CSV and XLSX downloads and the command's text table all render.
+
+parts: what a table is made of; queries: the figures; tables: the four tables and choosing
+one; exports: CSV, text and XLSX; chart: the cumulative chart. The names other modules use
+are listed here.
+"""
+
+from governance.reports.chart import Chart, Series, chart, chart_drawing
+from governance.reports.exports import to_csv, to_text, to_xlsx
+from governance.reports.parts import (
+    BY_CHOICES,
+    NOT_COUNTED,
+    TABLES,
+    TABLES_WITH_BY,
+    XLSX_MONEY_FORMAT,
+    XLSX_PERCENT_FORMAT,
+    ReportError,
+    Table,
+)
+from governance.reports.tables import build, parse_selection
+
+__all__ = [
+    "BY_CHOICES",
+    "NOT_COUNTED",
+    "TABLES",
+    "TABLES_WITH_BY",
+    "XLSX_MONEY_FORMAT",
+    "XLSX_PERCENT_FORMAT",
+    "Chart",
+    "ReportError",
+    "Series",
+    "Table",
+    "build",
+    "chart",
+    "chart_drawing",
+    "parse_selection",
+    "to_csv",
+    "to_text",
+    "to_xlsx",
+]

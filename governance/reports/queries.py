@@ -1,0 +1,141 @@
+"""The queries behind the tables: each a fixed handful of aggregates, however many schemes.
+Money is summed in SQL as integer pence and becomes exact Decimal pounds here."""
+
+from decimal import Decimal
+from functools import reduce
+from operator import add
+
+from django.db.models import BigIntegerField, F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Round
+
+from governance.models import (
+    PLAN_FIELDS,
+    FinancialYear,
+    MonthlyReturn,
+    QippTarget,
+    Scheme,
+)
+from governance.reports.parts import GRAND_TOTAL, LABEL_FIELDS, NOT_COUNTED, Figures
+
+# --- the queries ---
+
+
+def pounds(pence) -> Decimal:
+    return Decimal(pence or 0) / 100
+
+
+def pence(expression):
+    return Cast(Round(expression * 100), BigIntegerField())
+
+
+def plan_pence(months):
+    """The plan of `months` of a scheme, in pence: one SQL expression."""
+    if not months:
+        return Value(0, output_field=BigIntegerField())
+    return pence(reduce(add, [F(PLAN_FIELDS[m - 1]) for m in months]))
+
+
+def counted_schemes(year: FinancialYear, system_ids=None):
+    """The schemes a report counts: those of the year, bar rejected and withdrawn ones."""
+    schemes = Scheme.objects.filter(financial_year=year).exclude(state__in=NOT_COUNTED)
+    if system_ids is not None:
+        schemes = schemes.filter(organisation__system_id__in=system_ids)
+    return schemes
+
+
+def scheme_figures(
+    year: FinancialYear, month: int, *, by: str | None, system_ids=None
+) -> dict[str, Figures]:
+    """Figures per organisation code or programme area name (by=None: one total): one query.
+
+    A scheme's forecast outturn is the forecast on its latest return at or before the month;
+    without one, its actuals to date plus its plan for the months still to come.
+    """
+    returns = MonthlyReturn.objects.filter(scheme=OuterRef("pk"), month__lte=month).order_by()
+    per_scheme = returns.values("scheme")
+    actual = Subquery(
+        per_scheme.annotate(t=Sum(pence(F("actual")))).values("t"),
+        output_field=BigIntegerField(),
+    )
+    assured = Subquery(
+        per_scheme.filter(pmo_assured__isnull=False)
+        .annotate(t=Sum(pence(F("pmo_assured"))))
+        .values("t"),
+        output_field=BigIntegerField(),
+    )
+    forecast = Subquery(
+        returns.filter(forecast_outturn__isnull=False)
+        .order_by("-month")
+        .values(p=pence(F("forecast_outturn")))[:1],
+        output_field=BigIntegerField(),
+    )
+    group = {"recovery": F("is_recovery")}
+    if by is not None:
+        group["label"] = F(LABEL_FIELDS[by])
+    rows = (
+        counted_schemes(year, system_ids)
+        .annotate(
+            r_actual=Coalesce(actual, Value(0), output_field=BigIntegerField()),
+            r_assured=assured,
+            r_forecast=forecast,
+        )
+        .values(**group)
+        .annotate(
+            annual_plan=Sum(plan_pence(range(1, 13))),
+            ytd_plan=Sum(plan_pence(range(1, month + 1))),
+            ytd_actual=Sum("r_actual"),
+            ytd_assured=Sum("r_assured"),
+            forecast=Sum(
+                Coalesce(
+                    "r_forecast",
+                    F("r_actual") + plan_pence(range(month + 1, 13)),
+                    output_field=BigIntegerField(),
+                )
+            ),
+        )
+        .order_by()
+    )
+    found: dict[str, Figures] = {}
+    for row in rows:
+        figures = Figures(
+            ytd_actual=pounds(row["ytd_actual"]),
+            ytd_assured=None if row["ytd_assured"] is None else pounds(row["ytd_assured"]),
+        )
+        if row["recovery"]:
+            figures.recovery_forecast = pounds(row["forecast"])
+        else:
+            figures.annual_plan = pounds(row["annual_plan"])
+            figures.ytd_plan = pounds(row["ytd_plan"])
+            figures.existing_forecast = pounds(row["forecast"])
+        label = row.get("label", GRAND_TOTAL)
+        found[label] = found[label] + figures if label in found else figures
+    return found
+
+
+def identified(year: FinancialYear, system_ids=None) -> dict[tuple[str, str], Decimal]:
+    """Annual plans of the identified (non-recovery) schemes per (organisation, area of spend)."""
+    rows = (
+        counted_schemes(year, system_ids)
+        .filter(is_recovery=False)
+        .values_list("organisation__code", "area_of_spend__name")
+        .annotate(plan=Sum(plan_pence(range(1, 13))))
+        .order_by()
+    )
+    return {(org, area): pounds(plan) for org, area, plan in rows}
+
+
+def requirements(year: FinancialYear, system_ids=None) -> dict[str, Decimal]:
+    """Each organisation's QIPP requirement for the year, in pounds."""
+    targets = QippTarget.objects.filter(financial_year=year)
+    if system_ids is not None:
+        targets = targets.filter(organisation__system_id__in=system_ids)
+    rows = targets.values_list("organisation__code", pence(F("requirement")))
+    return {org: pounds(pence) for org, pence in rows}
+
+
+def sorted_labels(labels):
+    return sorted(labels, key=lambda label: (label.casefold(), label))
+
+
+def total(figures) -> Figures:
+    return reduce(add, figures, Figures())
