@@ -1,0 +1,73 @@
+"""The governance app's models, one module per kind of thing: reference data, people, schemes,
+monthly returns and import runs. Every model is importable from here (`from governance.models
+import Scheme`), as Django and the migrations expect."""
+
+from governance.models.imports import ImportRun, ImportStatus, import_path
+from governance.models.people import (
+    AccessRefusal,
+    Membership,
+    Organisation,
+    Profession,
+    System,
+    User,
+    UserSession,
+)
+from governance.models.reference import (
+    MAX_MONTHLY_AMOUNT,
+    MONTH_NAMES,
+    MONTHS,
+    PLAN_FIELDS,
+    AreaOfSpend,
+    FinancialYear,
+    ProgrammeArea,
+    QippTarget,
+)
+from governance.models.returns import MonthlyReturn
+from governance.models.schemes import (
+    DocumentKind,
+    Review,
+    ReviewDecision,
+    ReviewKind,
+    Scheme,
+    SchemeChange,
+    SchemeDocument,
+    SchemeType,
+    document_path,
+)
+
+# the scheme states, kept in governance.states (which the policy reads too)
+from governance.states import WITHDRAWABLE, SchemeState, state_words
+
+__all__ = [
+    "WITHDRAWABLE",
+    "SchemeState",
+    "state_words",
+    "AccessRefusal",
+    "AreaOfSpend",
+    "DocumentKind",
+    "FinancialYear",
+    "ImportRun",
+    "ImportStatus",
+    "MAX_MONTHLY_AMOUNT",
+    "MONTHS",
+    "MONTH_NAMES",
+    "Membership",
+    "MonthlyReturn",
+    "Organisation",
+    "PLAN_FIELDS",
+    "Profession",
+    "ProgrammeArea",
+    "QippTarget",
+    "Review",
+    "ReviewDecision",
+    "ReviewKind",
+    "Scheme",
+    "SchemeChange",
+    "SchemeDocument",
+    "SchemeType",
+    "System",
+    "User",
+    "UserSession",
+    "document_path",
+    "import_path",
+]
