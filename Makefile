@@ -57,7 +57,7 @@ lint: install
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
-	$(BIN)/bandit -q -c pyproject.toml -r config governance qia notifications
+	$(BIN)/bandit -q -c pyproject.toml -r config governance qia notifications demo
 	$(BIN)/lint-imports --no-cache
 
 # The whole suite on SQLite, then again on PostgreSQL when one is reachable (TEST_DATABASE_URL,

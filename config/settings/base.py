@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "governance",
     "qia",
     "notifications",
+    "demo",
 ]
 
 MIDDLEWARE = [

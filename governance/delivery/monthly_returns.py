@@ -2,6 +2,7 @@
 audit trail, assuring it, and its history."""
 
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
@@ -260,3 +261,19 @@ def return_history(scheme: Scheme, month: int | None = None) -> QuerySet[SchemeC
             Q(field__in=return_fields(month).values()) | Q(field=assured_field(month))
         )
     return changes.filter(field__startswith="Month ")
+
+
+@contextmanager
+def hooks_paused():
+    """Hold back RETURN_SAVED_HOOKS (the rules that react to a saved return) while loading past
+    returns, yielding them to be called once at the end.
+
+    Entered one by one today, a year of past returns would look, after each, as if the later
+    months were overdue: every scheme would be escalated and at once resolved.
+    """
+    hooks = list(RETURN_SAVED_HOOKS)
+    RETURN_SAVED_HOOKS.clear()
+    try:
+        yield hooks
+    finally:
+        RETURN_SAVED_HOOKS[:] = hooks

@@ -194,7 +194,7 @@ def demo(transactional_db):
 @pytest.fixture
 def demo_people(transactional_db) -> dict:
     """The demo's people and reference data only, without its schemes: quicker to load."""
-    from governance.management.commands.seed_demo import Command
+    from demo.management.commands.seed_demo import Command
 
     seed = Command()
     reference = seed.reference_data()
