@@ -8,6 +8,7 @@ class QiaConfig(AppConfig):
     def ready(self):
         # The QIA's rules, submit gate, tasks, buttons, scheme-page block and timeline events.
         from governance import policy, selectors, services
+        from qia import page_parts
         from qia import policy as rules
         from qia import selectors as mine
         from qia.services import submit_check
@@ -28,9 +29,9 @@ class QiaConfig(AppConfig):
             }
         )
         selectors.TASK_SOURCES.extend(
-            [mine.panel_tasks, mine.sign_off_tasks, mine.project_lead_tasks]
+            [page_parts.panel_tasks, page_parts.sign_off_tasks, page_parts.project_lead_tasks]
         )
-        selectors.TEAM_TASK_SOURCES.add(mine.project_lead_tasks)
+        selectors.TEAM_TASK_SOURCES.add(page_parts.project_lead_tasks)
         selectors.ACTION_SOURCES.append(mine.scheme_actions)
-        selectors.SECTION_SOURCES.append(mine.scheme_section)
-        selectors.HISTORY_SOURCES.append(mine.scheme_events)
+        selectors.SECTION_SOURCES.append(page_parts.scheme_section)
+        selectors.HISTORY_SOURCES.append(page_parts.scheme_events)

@@ -1,20 +1,17 @@
-"""Read-only queries of the QIA pages, and what the QIA adds to the scheme pages.
-
-The tasks, buttons, scheme-page block and timeline events are added to governance.selectors
-by QiaConfig.ready().
-"""
+"""Read-only queries of the QIA pages: a version's headings and scores, what a user may do
+now, the heatmap and the risk register. What the QIA adds to the scheme pages is in
+qia.page_parts."""
 
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.urls import reverse
-from django.utils import timezone
 from django_fsm_log.models import StateLog
 
-from governance import policy, roles, selectors
-from governance.models import Scheme, SchemeChange, SchemeState, User
+from governance import policy, selectors
+from governance.models import Scheme, SchemeState
 from qia import policy as rules
 from qia import services
 from qia.models import (
@@ -25,9 +22,7 @@ from qia.models import (
     LIKELIHOODS,
     AssessmentKind,
     Band,
-    Capacity,
     Heading,
-    PanelScore,
     QiaVersion,
     VersionStatus,
     band_of,
@@ -151,37 +146,38 @@ def version_log(version: QiaVersion) -> list[StateLog]:
 # --- what a user may do now ---
 
 
-def _may(action: str, user, scheme: Scheme, **context) -> bool:
+def may(action: str, user, scheme: Scheme, **context) -> bool:
+    """Whether the policy lets `user` do `action` on the scheme now."""
     return policy.refusal(action, user, scheme, **context) is None
 
 
 def _available(user, scheme: Scheme, version: QiaVersion | None) -> list[tuple[str, str, str]]:
     """(url name, label, style) of each QIA step this user may take now."""
     found = []
-    if _may("qia_edit", user, scheme, version=version):
+    if may("qia_edit", user, scheme, version=version):
         label = "Edit the QIA self-assessment" if version else "Start the QIA self-assessment"
         if version is not None and not version.drives_scheme:
             label = "Edit the QIA re-assessment"
         found.append(("qia_self_assessment", label, "primary"))
     if version is None:
         return found
-    if not version.drives_scheme and _may("qia_send_to_panel", user, scheme, version=version):
+    if not version.drives_scheme and may("qia_send_to_panel", user, scheme, version=version):
         found.append(("qia_send_to_panel", "Send the re-assessment to the panel", "primary"))
-    if version.needs_eqia and _may("qia_attach_eqia", user, scheme, version=version):
+    if version.needs_eqia and may("qia_attach_eqia", user, scheme, version=version):
         found.append(("qia_eqia", "Attach the equality impact assessment", "outline-primary"))
     at_panel = rules.at_panel(version, scheme)
-    if at_panel and _may("qia_score", user, scheme, version=version):
+    if at_panel and may("qia_score", user, scheme, version=version):
         found.append(("qia_score", "Score the QIA", "primary"))
-    if at_panel and _may("panel_decide", user, scheme, version=version):
+    if at_panel and may("panel_decide", user, scheme, version=version):
         found.append(("qia_agree", "Agree the QIA", "outline-primary"))
         found.append(("qia_panel_close", "Return or dismiss", "outline-danger"))
     if at_panel and rules.can_see_panel_scores(user, version, scheme):
         found.append(("qia_panel", "Panel scores side by side", "outline-secondary"))
-    if version.status == VersionStatus.AWAITING_SIGN_OFF and _may(
+    if version.status == VersionStatus.AWAITING_SIGN_OFF and may(
         "sign_off", user, scheme, version=version
     ):
         found.append(("qia_sign_off", "Sign off the QIA", "primary"))
-    if _may("qia_reassess", user, scheme, version=version):
+    if may("qia_reassess", user, scheme, version=version):
         found.append(("qia_reassess", "Re-assess the QIA", "outline-primary"))
     return found
 
@@ -204,7 +200,7 @@ SCHEME_PAGE_STEPS = {
 }
 
 
-def _newest_on_page(scheme: Scheme) -> QiaVersion | None:
+def newest_on_page(scheme: Scheme) -> QiaVersion | None:
     """The newest version, read once for the scheme page: its buttons and its QIA block both
     ask, on the scheme the page has just loaded (and changes nothing)."""
     if not hasattr(scheme, "_newest_qia_version"):
@@ -215,7 +211,7 @@ def _newest_on_page(scheme: Scheme) -> QiaVersion | None:
 def scheme_actions(user, scheme: Scheme) -> list[selectors.Action]:
     return [
         selectors.Action(label, reverse(name, args=[scheme.pk]), style)
-        for name, label, style in _available(user, scheme, _newest_on_page(scheme))
+        for name, label, style in _available(user, scheme, newest_on_page(scheme))
         if name in SCHEME_PAGE_STEPS
     ]
 
@@ -333,239 +329,3 @@ def register_rows(versions: QuerySet, sort: str) -> QuerySet:
         )
         order.append(expression)
     return versions.order_by(*order, "qia__scheme__reference")
-
-
-# --- what the QIA adds to the scheme pages ---
-
-
-def panel_tasks(user, limit: int) -> selectors.Tasks:
-    if not (user.has_role(roles.PANEL_MEMBER) or user.has_role(roles.QUALITY_LEAD)):
-        return selectors.Tasks([], 0)
-    versions = (
-        QiaVersion.objects.filter(qia__scheme__organisation_id__in=user.organisation_ids)
-        .filter(
-            Q(status=VersionStatus.PANEL)
-            | Q(
-                drives_scheme=True,
-                status=VersionStatus.SELF_ASSESSMENT,
-                qia__scheme__state=SchemeState.QIA_PANEL,
-            )
-        )
-        .exclude(Q(qia__scheme__project_lead=user) | Q(qia__scheme__sro=user))
-        .select_related("qia__scheme__organisation")
-    )
-    scored = set(
-        PanelScore.objects.filter(member=user, version__in=versions).values_list(
-            "version_id", flat=True
-        )
-    )
-    chair = user.has_role(roles.QUALITY_LEAD)
-    tasks = []
-    for version in versions:
-        scheme = version.qia.scheme
-        since = scheme.state_changed_at if version.drives_scheme else version.created_at
-        if version.pk not in scored:
-            tasks.append(
-                selectors.Task(
-                    scheme,
-                    f"Score the QIA (version {version.number})",
-                    reverse("qia_score", args=[scheme.pk]),
-                    since,
-                )
-            )
-        elif chair:
-            tasks.append(
-                selectors.Task(
-                    scheme,
-                    "Agree the QIA at panel",
-                    reverse("qia_agree", args=[scheme.pk]),
-                    since,
-                )
-            )
-    return selectors.oldest(tasks, limit)
-
-
-def sign_off_tasks(user, limit: int) -> selectors.Tasks:
-    if not rules.capacities_held(user):
-        return selectors.Tasks([], 0)
-    versions = QiaVersion.objects.filter(
-        status=VersionStatus.AWAITING_SIGN_OFF,
-        qia__scheme__organisation_id__in=user.organisation_ids,
-    ).select_related("qia__scheme__organisation")
-    tasks = []
-    for version in versions:
-        scheme = version.qia.scheme
-        if not _may("sign_off", user, scheme, version=version):
-            continue
-        capacity = rules.open_capacities(user, version)[0]
-        tasks.append(
-            selectors.Task(
-                scheme,
-                f"Sign off the QIA as {Capacity(capacity).label}",
-                reverse("qia_sign_off", args=[scheme.pk]),
-                version.agreed_at,
-            )
-        )
-    return selectors.oldest(tasks, limit)
-
-
-def project_lead_tasks(user, limit: int) -> selectors.Tasks:
-    """The project lead's re-assessments: those open, and those due. In a fixed number of
-    queries, whatever the number of schemes they lead."""
-    open_reassessments = QiaVersion.objects.filter(
-        drives_scheme=False,
-        status=VersionStatus.SELF_ASSESSMENT,
-        qia__scheme__project_lead=user,
-        qia__scheme__state__in=rules.REASSESSABLE,
-    )
-    tasks = [
-        selectors.Task(
-            version.qia.scheme,
-            "Complete the QIA re-assessment and send it to the panel",
-            reverse("qia_detail", args=[version.qia.scheme_id]),
-            version.created_at,
-        )
-        for version in open_reassessments.select_related("qia__scheme__organisation").order_by(
-            "created_at", "pk"
-        )[:limit]
-    ]
-    due = _due_reassessments(user)
-    tasks += due
-    return selectors.Tasks(
-        selectors.oldest(tasks, limit).items, open_reassessments.count() + len(due)
-    )
-
-
-def _due_reassessments(user) -> list[selectors.Task]:
-    """A task for each scheme the user leads whose newest QIA version is signed off and due
-    for re-assessment (services.reassessment_due, for all of them at once)."""
-    newest = QiaVersion.objects.filter(qia__scheme=OuterRef("pk")).order_by("-number")
-    signed = (
-        Scheme.objects.filter(project_lead=user, state__in=rules.REASSESSABLE)
-        .annotate(newest_id=Subquery(newest.values("pk")[:1]))
-        .filter(
-            newest_id__in=QiaVersion.objects.filter(status=VersionStatus.SIGNED_OFF).values("pk")
-        )
-        .select_related("organisation")
-        .defer(*selectors.LONG_TEXTS)
-    )
-    schemes = list(signed)
-    if not schemes:
-        return []
-    versions = QiaVersion.objects.in_bulk([s.newest_id for s in schemes])
-    today = timezone.localdate()
-    due = [
-        (scheme, versions[scheme.newest_id], reasons)
-        for scheme in schemes
-        if (reasons := services.due_reasons(versions[scheme.newest_id], scheme, today))
-    ]
-    # when each one's plan last changed, for those due for a changed plan: one query
-    changed = [s.pk for s, v, _ in due if services.material_change_percent(v, s) is not None]
-    plan_changes = dict(
-        SchemeChange.objects.filter(scheme_id__in=changed, field__in=services.PLAN_LABELS)
-        .values("scheme_id")
-        .annotate(at=Max("changed_at"))
-        .values_list("scheme_id", "at")
-    )
-    return [
-        selectors.Task(
-            scheme,
-            "Re-assess the QIA: " + "; ".join(reasons),
-            reverse("qia_reassess", args=[scheme.pk]),
-            # since it became due, not the review date: that may be still to come
-            services.due_since(
-                version, scheme, plan_changed=plan_changes.get(scheme.pk), looked_up=True
-            ),
-        )
-        for scheme, version, reasons in due
-    ]
-
-
-def scheme_section(user, scheme: Scheme) -> selectors.Section | None:
-    version = _newest_on_page(scheme)
-    if version is None and scheme.state != SchemeState.DRAFT:
-        return None
-    context = {"scheme": scheme, "version": version}
-    if version is not None:
-        code, label = stage(version, scheme)
-        signed = (
-            version.qia.versions.filter(status=VersionStatus.SIGNED_OFF).order_by("-number").first()
-        )
-        _due_version, due = services.reassessment_due(scheme)
-        context.update(
-            {
-                "stage": code,
-                "stage_label": label,
-                "signed": signed,
-                "due": due,
-                "flags": list(version.qia.scheme.qia_flags.select_related("version")[:3]),
-                "problems": services.self_assessment_problems(version)
-                if version.status == VersionStatus.SELF_ASSESSMENT
-                else [],
-            }
-        )
-    context["may_edit"] = _may("qia_edit", user, scheme, version=version)
-    return selectors.Section("qia/_section.html", context)
-
-
-def scheme_events(scheme: Scheme) -> list[selectors.Event]:
-    """The QIA's part of the scheme timeline. A first assessment's panel and sign-off steps
-    are in the scheme's own log; a re-assessment's are here."""
-    versions = list(QiaVersion.objects.filter(qia__scheme=scheme).select_related("created_by"))
-    if not versions:
-        return []
-    events = [
-        selectors.Event(
-            at=v.created_at,
-            who=v.created_by,
-            what=f"QIA version {v.number} opened",
-            detail=v.opened_reason,
-            kind="qia",
-        )
-        for v in versions
-    ]
-    first_scores = (
-        PanelScore.objects.filter(version__in=versions)
-        .values("version__number", "member")
-        .annotate(at=Min("created_at"))
-        .order_by()
-    )
-    members = User.objects.in_bulk({row["member"] for row in first_scores})
-    events += [
-        selectors.Event(
-            at=row["at"],
-            who=members.get(row["member"]),
-            what=f"QIA version {row['version__number']} scored by a panel member",
-            kind="qia",
-        )
-        for row in first_scores
-    ]
-    labels = dict(VersionStatus.choices)
-    reassessments = [v.pk for v in versions if not v.drives_scheme]
-    logs = StateLog.objects.filter(
-        content_type=ContentType.objects.get_for_model(QiaVersion), object_id__in=reassessments
-    ).select_related("by")
-    events += [
-        selectors.Event(
-            at=log.timestamp,
-            who=log.by,
-            what=(
-                f"QIA re-assessment: {labels.get(log.source_state, log.source_state)} → "
-                f"{labels.get(log.state, log.state)}"
-            ),
-            detail=log.description or "",
-            kind="transition",
-        )
-        for log in logs
-    ]
-    events += [
-        selectors.Event(
-            at=flag.raised_at,
-            who=None,
-            what=f"QIA flagged to QAG: {flag.get_kind_display().lower()}",
-            detail=flag.detail,
-            kind="qia",
-        )
-        for flag in scheme.qia_flags.all()
-    ]
-    return events
