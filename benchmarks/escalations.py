@@ -140,7 +140,7 @@ def timed_sweep(now, scheme_ids=None):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from notifications.rules import sweep
+    from notifications.sweep import sweep
 
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()

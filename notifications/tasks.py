@@ -9,7 +9,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from notifications import conf, qag, reminders, rules
+from notifications import conf, qag, reminders, sweep
 from notifications.models import RulesDue
 
 logger = logging.getLogger("qipp.notifications")
@@ -19,19 +19,19 @@ logger = logging.getLogger("qipp.notifications")
 def run_rules_due() -> int:
     """The rules of schemes whose returns changed while the broker was down (their task was
     lost): how many ran."""
-    return rules.run_rules_due(older_than_seconds=conf.get("QIPP_OUTBOX_STALE_SECONDS"))
+    return sweep.run_rules_due(older_than_seconds=conf.get("QIPP_OUTBOX_STALE_SECONDS"))
 
 
 @shared_task
 def run_escalations() -> dict:
     """The daily sweep of the escalation rules over every scheme."""
-    return rules.sweep().counts()
+    return sweep.sweep().counts()
 
 
 @shared_task
 def evaluate_schemes(scheme_ids: list[int]) -> dict:
     """The rules for the schemes whose returns were saved or imported."""
-    return rules.evaluate_due(list(scheme_ids)).counts()
+    return sweep.evaluate_due(list(scheme_ids)).counts()
 
 
 @shared_task

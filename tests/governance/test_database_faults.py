@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from governance.delivery import monthly_returns, progress
 from governance.models import MonthlyReturn, SchemeChange
-from notifications import rules
+from notifications import sweep
 from tests.world import add_return
 
 AUGUST = date(2019, 8, 15)
@@ -95,14 +95,14 @@ def test_a_connection_cut_after_the_commit_leaves_the_correction_saved_and_says_
     correction, monkeypatch
 ):
     client, scheme, url, form = correction
-    evaluate = rules.sweep
+    evaluate = sweep.sweep
 
     def cut_then_evaluate(*args, **kwargs):
         # the escalation rules, after the return's commit; the session is saved after them
         cut_the_connection()
         return evaluate(*args, **kwargs)
 
-    monkeypatch.setattr(rules, "sweep", cut_then_evaluate)
+    monkeypatch.setattr(sweep, "sweep", cut_then_evaluate)
     with time_machine.travel(AUGUST, tick=False):
         response = client.post(url, form)
         assert response.status_code == 302  # the page the view sent them to, not an error

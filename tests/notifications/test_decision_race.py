@@ -9,7 +9,7 @@ from governance.models import SchemeState
 from governance.services import Conflict
 from notifications import escalations
 from notifications.models import Decision, Escalation, EscalationEvent, Level, OutboxEmail
-from notifications.rules import sweep
+from notifications.sweep import sweep
 from tests.governance.test_concurrency import at_once
 from tests.notifications.conftest import at
 from tests.world import add_return

@@ -19,7 +19,7 @@ from notifications.models import (
     Notification,
     Rule,
 )
-from notifications.rules import sweep
+from notifications.sweep import sweep
 from tests.notifications.conftest import at
 from tests.pages import text
 from tests.world import add_return

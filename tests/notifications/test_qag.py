@@ -17,7 +17,7 @@ from notifications.models import (
     QagMeeting,
     QagPack,
 )
-from notifications.rules import sweep
+from notifications.sweep import sweep
 from qia import escalation_feed
 from qia.escalation_feed import QiaFlag
 from tests.notifications.conftest import at

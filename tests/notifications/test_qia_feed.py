@@ -12,7 +12,7 @@ from django.urls import reverse
 from governance.models import SchemeState, System
 from notifications import qag
 from notifications.models import Escalation, EscalationStatus, QagListEntry, Rule
-from notifications.rules import sweep
+from notifications.sweep import sweep
 from qia import escalation_feed
 from qia import services as qia_services
 from qia.models import (

@@ -27,7 +27,7 @@ from notifications.models import (
     QagListEntry,
     Rule,
 )
-from notifications.rules import sweep
+from notifications.sweep import sweep
 from qia import escalation_feed
 from tests.notifications.conftest import at
 from tests.world import add_return

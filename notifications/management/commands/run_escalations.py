@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from notifications.rules import sweep
+from notifications.sweep import sweep
 
 
 class Command(BaseCommand):
