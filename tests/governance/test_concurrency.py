@@ -14,6 +14,7 @@ from django_fsm_log.models import StateLog
 
 from governance import roles, services
 from governance.models import Review, ReviewDecision, Scheme, SchemeState
+from governance.services import workflow
 from tests.factories import UserFactory, complete_self_assessment
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -45,13 +46,13 @@ def two_finance_reviewers(llr):
 @pytest.fixture
 def slow_decision(monkeypatch):
     """Whoever gets the lock pauses while holding it."""
-    decide = services._outcome
+    decide = workflow.review_outcome
 
     def slowly(*args, **kwargs):
         time.sleep(HOLD_SECONDS)
         return decide(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_outcome", slowly)
+    monkeypatch.setattr(workflow, "review_outcome", slowly)
 
 
 def at_once(*calls) -> list:

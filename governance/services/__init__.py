@@ -1,0 +1,66 @@
+"""Every write to a scheme goes through one of these functions.
+
+Each locks the scheme row, checks the actor against governance.policy, does the work, writes
+the history and queues notifications for after the commit. A refusal raises ActionRefused
+with a message for the user, and is recorded as an AccessRefusal.
+
+transitions: what every write shares (errors, the refusal log, locking, running a transition);
+pid: the PID and its documents; workflow: submission, reviews, withdrawal, and who hears.
+The names other modules use are listed here.
+"""
+
+from governance.services.pid import (
+    TRACKED_FIELDS,
+    document_add,
+    document_remove,
+    make_reference,
+    scheme_create,
+    scheme_update,
+)
+from governance.services.transitions import (
+    ACTION_VERBS,
+    CONFLICT_MESSAGE,
+    ActionRefused,
+    Conflict,
+    lock_scheme,
+    record_refusal,
+    refusals_recorded,
+    refuse_logged,
+    run_transition,
+)
+from governance.services.workflow import (
+    SUBMIT_CHECKS,
+    recorded_review,
+    reviews_awaiting_response,
+    scheme_review,
+    scheme_submit,
+    scheme_withdraw,
+    team_of,
+    users_with_role,
+)
+
+__all__ = [
+    "ACTION_VERBS",
+    "ActionRefused",
+    "CONFLICT_MESSAGE",
+    "Conflict",
+    "SUBMIT_CHECKS",
+    "TRACKED_FIELDS",
+    "document_add",
+    "document_remove",
+    "lock_scheme",
+    "make_reference",
+    "record_refusal",
+    "recorded_review",
+    "refusals_recorded",
+    "refuse_logged",
+    "reviews_awaiting_response",
+    "run_transition",
+    "scheme_create",
+    "scheme_review",
+    "scheme_submit",
+    "scheme_update",
+    "scheme_withdraw",
+    "team_of",
+    "users_with_role",
+]

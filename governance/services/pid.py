@@ -1,0 +1,188 @@
+"""The PID: creating a scheme, editing it (each change in its history), and its documents."""
+
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from governance import policy
+from governance.models import (
+    PLAN_FIELDS,
+    Organisation,
+    Scheme,
+    SchemeChange,
+    SchemeDocument,
+    User,
+)
+from governance.services import transitions
+from governance.services.transitions import ActionRefused
+
+# --- the PID ---
+
+TRACKED_FIELDS = [
+    "title",
+    "description",
+    "programme_area",
+    "area_of_spend",
+    "scheme_type",
+    "is_recovery",
+    "project_lead",
+    "sro",
+    "clinical_lead",
+    "finance_lead",
+    "start_date",
+    *PLAN_FIELDS,
+]
+
+
+def _display(scheme: Scheme, field: str) -> str:
+    value = getattr(scheme, field)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, Decimal):
+        return f"£{value:,.2f}"
+    if field == "scheme_type":
+        return scheme.get_scheme_type_display()
+    return str(value)
+
+
+def _next_sequence(organisation: Organisation, financial_year) -> int:
+    top = Scheme.objects.filter(organisation=organisation, financial_year=financial_year).aggregate(
+        top=Max("sequence")
+    )["top"]
+    return (top or 0) + 1
+
+
+def make_reference(organisation: Organisation, financial_year, sequence: int) -> str:
+    return f"{organisation.code}-{financial_year.code}-{sequence:03d}"
+
+
+def _now_on_its_team(scheme: Scheme) -> None:
+    # the people in hand read their teams again (User.on_a_team) when next asked
+    for field in ("project_lead", "sro", "clinical_lead", "finance_lead"):
+        if Scheme._meta.get_field(field).is_cached(scheme) and getattr(scheme, field):
+            getattr(scheme, field).forget_access()
+
+
+def scheme_create(*, by: User, data: dict) -> Scheme:
+    """A project lead writes a new PID, in draft. `data` holds the PID's fields."""
+    reason = policy.refusal("create", by, organisation=data["organisation"])
+    if reason:
+        transitions.record_refusal(user=by, action="create", target="new scheme", reason=reason)
+        raise ActionRefused(reason)
+    # Two PIDs created at once may pick the same number: the unique constraint refuses the
+    # second, which simply tries the next number.
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                Organisation.objects.select_for_update().get(pk=data["organisation"].pk)
+                sequence = _next_sequence(data["organisation"], data["financial_year"])
+                scheme = Scheme(
+                    **data,
+                    sequence=sequence,
+                    reference=make_reference(
+                        data["organisation"], data["financial_year"], sequence
+                    ),
+                    created_by=by,
+                )
+                scheme.full_clean(exclude=["state"])  # protected: the workflow sets it
+                scheme.save()
+                _now_on_its_team(scheme)
+                return scheme
+        except IntegrityError:
+            continue
+    raise ActionRefused("Could not number the new scheme: please try again.")
+
+
+def scheme_update(
+    *, scheme_id: int, by: User, data: dict, expected_version: int | None
+) -> tuple[Scheme, list[SchemeChange]]:
+    """The project lead edits the PID while it is a draft; each changed field is recorded."""
+
+    def attempt():
+        with transaction.atomic():
+            scheme = transitions.lock_scheme(scheme_id, expected_version)
+            reason = policy.refusal("edit", by, scheme)
+            if reason:
+                raise ActionRefused(reason)
+            before = {field: _display(scheme, field) for field in TRACKED_FIELDS}
+            for field, value in data.items():
+                if field in TRACKED_FIELDS:
+                    setattr(scheme, field, value)
+            scheme.full_clean(exclude=["state"])  # protected: the workflow sets it
+            changes = [
+                SchemeChange(
+                    scheme=scheme,
+                    changed_by=by,
+                    field=Scheme._meta.get_field(field).verbose_name,
+                    old_value=before[field],
+                    new_value=_display(scheme, field),
+                )
+                for field in TRACKED_FIELDS
+                if _display(scheme, field) != before[field]
+            ]
+            if not changes:
+                return scheme, []
+            transitions.save_scheme(scheme, state_before=scheme.state)
+            SchemeChange.objects.bulk_create(changes)
+            _now_on_its_team(scheme)
+            return scheme, changes
+
+    return transitions.refuse_logged(by, "edit", scheme_id, attempt)
+
+
+def document_add(
+    *, scheme_id: int, by: User, kind: str, upload, content_type: str, description: str = ""
+) -> SchemeDocument:
+    """Attach a PID, business case or supporting paper (already type-checked by the form)."""
+
+    def attempt():
+        with transaction.atomic():
+            scheme = transitions.lock_scheme(scheme_id, None)
+            reason = policy.refusal("edit", by, scheme)
+            if reason:
+                raise ActionRefused(reason)
+            document = SchemeDocument.objects.create(
+                scheme=scheme,
+                kind=kind,
+                file=upload,
+                original_name=upload.name[:255],
+                content_type=content_type,
+                size=upload.size,
+                description=description,
+                uploaded_by=by,
+            )
+            SchemeChange.objects.create(
+                scheme=scheme,
+                changed_by=by,
+                field="documents",
+                old_value="",
+                new_value=f"added {document.get_kind_display()}: {document.original_name}",
+            )
+            return document
+
+    return transitions.refuse_logged(by, "edit", scheme_id, attempt)
+
+
+def document_remove(*, document_id: int, by: User) -> None:
+    document = SchemeDocument.objects.select_related("scheme").get(pk=document_id)
+
+    def attempt():
+        with transaction.atomic():
+            scheme = transitions.lock_scheme(document.scheme_id, None)
+            reason = policy.refusal("edit", by, scheme)
+            if reason:
+                raise ActionRefused(reason)
+            SchemeChange.objects.create(
+                scheme=scheme,
+                changed_by=by,
+                field="documents",
+                old_value=f"{document.get_kind_display()}: {document.original_name}",
+                new_value="removed",
+            )
+            document.delete()
+            transaction.on_commit(lambda: document.file.delete(save=False))
+
+    transitions.refuse_logged(by, "edit", document.scheme_id, attempt)

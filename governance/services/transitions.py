@@ -1,0 +1,139 @@
+"""What every write to a scheme shares: the refusal and conflict errors, the refusal log,
+locking the scheme row, and running a workflow transition (checked, logged, saved)."""
+
+import logging
+from collections.abc import Callable
+from contextvars import ContextVar
+
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
+
+from governance import policy
+from governance.models import (
+    AccessRefusal,
+    Scheme,
+    User,
+)
+
+logger = logging.getLogger("qipp.governance")
+
+
+class ActionRefused(Exception):
+    """The user may not do this now. `message` says why, for the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class Conflict(ActionRefused):
+    """Someone else changed the scheme since the user loaded the page."""
+
+
+CONFLICT_MESSAGE = (
+    "Someone else changed this scheme while you were looking at it, so nothing was saved. "
+    "The page now shows its current state: check it and try again if still needed."
+)
+
+ACTION_VERBS = {
+    "submit": "submit",
+    "finance_review": "record a financial review of",
+    "clinical_review": "record a clinical review of",
+    "withdraw": "withdraw",
+    "start_delivery": "start delivery of",
+    "complete": "close",
+    "stop": "stop",
+}
+
+
+# How many refusals this thread of work has recorded: the refusal-log middleware records a 403
+# that nothing else did, and no other.
+_refusals_recorded: ContextVar[int] = ContextVar("refusals_recorded", default=0)
+
+
+def refusals_recorded() -> int:
+    return _refusals_recorded.get()
+
+
+def record_refusal(*, user, action: str, target: str, reason: str) -> None:
+    """Log a refused access or action with who, what and when (ACCESS.md)."""
+    actor = user if getattr(user, "is_authenticated", False) else None
+    AccessRefusal.objects.create(user=actor, action=action, target=target[:200], reason=reason)
+    _refusals_recorded.set(_refusals_recorded.get() + 1)
+    logger.warning("refused: user=%s action=%s target=%s reason=%s", actor, action, target, reason)
+
+
+def refuse_logged(user, action: str, scheme_id, work: Callable):
+    """work()'s result; a refusal it raises is recorded on the refusal log first (a conflict,
+    someone else's change, is not a refusal)."""
+    try:
+        return work()
+    except Conflict:
+        raise
+    except ActionRefused as exc:
+        record_refusal(user=user, action=action, target=f"scheme {scheme_id}", reason=exc.message)
+        raise
+
+
+def lock_scheme(scheme_id: int, expected_version: int | None) -> Scheme:
+    """The scheme, its row locked until the transaction ends; a Conflict when its version is
+    no longer the one the user's page was drawn from (None: no check)."""
+    try:
+        scheme = (
+            Scheme.objects.select_for_update(of=("self",))
+            .select_related("organisation", "financial_year")
+            .get(pk=scheme_id)
+        )
+    except Scheme.DoesNotExist:
+        raise ActionRefused("That scheme does not exist.") from None
+    if expected_version is not None and scheme.version != expected_version:
+        raise Conflict(CONFLICT_MESSAGE)
+    return scheme
+
+
+def save_scheme(scheme: Scheme, *, state_before: str) -> None:
+    """Save the locked scheme with its version one higher (and when its state changed, when):
+    a page drawn from the older version can no longer overwrite it."""
+    scheme.version += 1
+    if scheme.state != state_before:
+        scheme.state_changed_at = timezone.now()
+    try:
+        scheme.save()
+    except ConcurrentTransition:
+        # another process moved the state between our read and our write
+        raise Conflict(CONFLICT_MESSAGE) from None
+
+
+def run_transition(
+    *,
+    scheme_id: int,
+    by: User,
+    action: str,
+    expected_version: int | None,
+    work: Callable[[Scheme], None],
+) -> Scheme:
+    """Lock, check state and permission, run `work` (which calls the fsm method), save."""
+
+    def attempt():
+        with transaction.atomic():
+            scheme = lock_scheme(scheme_id, expected_version)
+            if not policy.can_view_scheme(by, scheme):
+                # a scheme the user may not see: tell them nothing of it, not even its state
+                raise ActionRefused(policy.refusal(action, by, scheme))
+            method = getattr(scheme, action)
+            if not can_proceed(method):
+                raise ActionRefused(
+                    f"This scheme is {scheme.state_words}: "
+                    f"you cannot {ACTION_VERBS.get(action, action)} it now."
+                )
+            if not has_transition_perm(method, by):
+                raise ActionRefused(
+                    policy.refusal(action, by, scheme) or "You may not do that to this scheme."
+                )
+            state_before = scheme.state
+            work(scheme)
+            save_scheme(scheme, state_before=state_before)
+            return scheme
+
+    return refuse_logged(by, action, scheme_id, attempt)
