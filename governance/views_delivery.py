@@ -97,80 +97,18 @@ def return_edit(request, pk: int, month: int | None = None):
     _check_month(month)
     scheme = visible_scheme(request, pk, action="enter_return")
     check(request, "enter_return", scheme)
-    asked = request.GET.get("month", "")
-    if month is None and request.method == "GET" and re.fullmatch(r"[0-9]{1,2}", asked):
-        chosen = int(asked)
-        if chosen in MONTHS and scheme.returns.filter(month=chosen).exists():
-            return redirect("return_edit", scheme.pk, chosen)
+    if (chosen := _month_already_in(request, scheme, month)) is not None:
+        return redirect("return_edit", scheme.pk, chosen)  # correct that month's return
     existing = scheme.returns.filter(month=month).first() if month else None
-    initial = {"token": monthly_returns.return_token(existing), "month": request.GET.get("month")}
-    if existing:
-        initial.update(
-            actual=existing.actual,
-            forecast_outturn=existing.forecast_outturn,
-            commentary=existing.commentary,
-        )
     form = ReturnForm(
         request.POST or None,
-        initial=initial,
+        initial=_return_initial(request, existing),
         financial_year=scheme.financial_year,
         fixed_month=month,
     )
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        chosen = month or data["month"]
-        try:
-            saved = monthly_returns.return_save(
-                scheme_id=scheme.pk,
-                month=chosen,
-                by=request.user,
-                actual=data["actual"],
-                forecast_outturn=data["forecast_outturn"],
-                commentary=data["commentary"],
-                expected_token=data["token"],
-            )
-        except Conflict:
-            there = scheme.returns.filter(month=chosen).select_related("entered_by").first()
-            if month is None and there is not None:
-                # a new return for a month that has one: say so, and keep what was typed
-                label = schedule.month_label(scheme.financial_year, chosen)
-                form.add_error(
-                    "month",
-                    f"The {label} return is already in, entered by {there.entered_by}, so "
-                    "nothing was saved. To change its figures, correct that return (Correct, "
-                    "in the scheme's delivery section).",
-                )
-            else:
-                messages.warning(
-                    request,
-                    "A return for that month was saved by someone else meanwhile, so nothing "
-                    "was saved. Here it is as it now stands: correct it if still needed.",
-                )
-                return redirect("return_edit", scheme.pk, chosen)
-        except ActionRefused as exc:
-            form.add_error(None, exc.message)
-        except ValidationError as exc:
-            form.add_error(None, "; ".join(exc.messages))
-        else:
-            label = schedule.month_label(scheme.financial_year, chosen)
-            if saved.created:
-                messages.success(request, f"The {label} return is saved.")
-            elif saved.changes:
-                cleared = any(
-                    c.field == monthly_returns.assured_field(chosen) for c in saved.changes
-                )
-                messages.success(
-                    request,
-                    f"The {label} return is corrected; the change is in its history."
-                    + (
-                        " Its PMO assurance was cleared: the PMO will assure it again."
-                        if cleared
-                        else ""
-                    ),
-                )
-            else:
-                messages.info(request, f"Nothing changed in the {label} return.")
-            return redirect(_delivery_url(scheme))
+        if (answer := _save_return(request, scheme, form, month)) is not None:
+            return answer
     return render(
         request,
         "delivery/return_form.html",
@@ -184,6 +122,83 @@ def return_edit(request, pk: int, month: int | None = None):
             "history": monthly_returns.return_history(scheme, month) if month else [],
         },
     )
+
+
+def _month_already_in(request, scheme: Scheme, month: int | None) -> int | None:
+    """The month asked for on the new-return page (?month=) when its return is already in."""
+    asked = request.GET.get("month", "")
+    if month is None and request.method == "GET" and re.fullmatch(r"[0-9]{1,2}", asked):
+        chosen = int(asked)
+        if chosen in MONTHS and scheme.returns.filter(month=chosen).exists():
+            return chosen
+    return None
+
+
+def _return_initial(request, existing) -> dict:
+    initial = {"token": monthly_returns.return_token(existing), "month": request.GET.get("month")}
+    if existing:
+        initial.update(
+            actual=existing.actual,
+            forecast_outturn=existing.forecast_outturn,
+            commentary=existing.commentary,
+        )
+    return initial
+
+
+def _save_return(request, scheme: Scheme, form, month: int | None):
+    """Save the return; where the page goes next, or None to show the form with its errors."""
+    data = form.cleaned_data
+    chosen = month or data["month"]
+    label = schedule.month_label(scheme.financial_year, chosen)
+    try:
+        saved = monthly_returns.return_save(
+            scheme_id=scheme.pk,
+            month=chosen,
+            by=request.user,
+            actual=data["actual"],
+            forecast_outturn=data["forecast_outturn"],
+            commentary=data["commentary"],
+            expected_token=data["token"],
+        )
+    except Conflict:
+        there = scheme.returns.filter(month=chosen).select_related("entered_by").first()
+        if month is None and there is not None:
+            # a new return for a month that has one: say so, and keep what was typed
+            form.add_error(
+                "month",
+                f"The {label} return is already in, entered by {there.entered_by}, so "
+                "nothing was saved. To change its figures, correct that return (Correct, "
+                "in the scheme's delivery section).",
+            )
+            return None
+        messages.warning(
+            request,
+            "A return for that month was saved by someone else meanwhile, so nothing "
+            "was saved. Here it is as it now stands: correct it if still needed.",
+        )
+        return redirect("return_edit", scheme.pk, chosen)
+    except ActionRefused as exc:
+        form.add_error(None, exc.message)
+        return None
+    except ValidationError as exc:
+        form.add_error(None, "; ".join(exc.messages))
+        return None
+    _say_saved(request, saved, label, chosen)
+    return redirect(_delivery_url(scheme))
+
+
+def _say_saved(request, saved, label: str, month: int) -> None:
+    if saved.created:
+        messages.success(request, f"The {label} return is saved.")
+    elif saved.changes:
+        cleared = any(c.field == monthly_returns.assured_field(month) for c in saved.changes)
+        messages.success(
+            request,
+            f"The {label} return is corrected; the change is in its history."
+            + (" Its PMO assurance was cleared: the PMO will assure it again." if cleared else ""),
+        )
+    else:
+        messages.info(request, f"Nothing changed in the {label} return.")
 
 
 @signed_in
@@ -206,28 +221,8 @@ def return_assure(request, pk: int, month: int):
         },
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            monthly_returns.return_assure(
-                scheme_id=scheme.pk,
-                month=month,
-                by=request.user,
-                value=form.cleaned_data["pmo_assured"],
-                expected_token=form.cleaned_data["token"],
-            )
-        except Conflict:
-            messages.warning(
-                request,
-                f"The {label} return was changed while you were looking at it, so nothing was "
-                "saved. Check the figures below and assure it again.",
-            )
-            return redirect("return_assure", scheme.pk, month)
-        except ActionRefused as exc:
-            form.add_error(None, exc.message)
-        except ValidationError as exc:
-            form.add_error(None, "; ".join(exc.messages))
-        else:
-            messages.success(request, f"The {label} return is assured.")
-            return redirect(_delivery_url(scheme))
+        if (answer := _assure(request, scheme, month, form, label)) is not None:
+            return answer
     return render(
         request,
         "delivery/return_assure.html",
@@ -242,6 +237,33 @@ def return_assure(request, pk: int, month: int):
     )
 
 
+def _assure(request, scheme: Scheme, month: int, form, label: str):
+    """Record the assured value; where the page goes next, or None to show the form again."""
+    try:
+        monthly_returns.return_assure(
+            scheme_id=scheme.pk,
+            month=month,
+            by=request.user,
+            value=form.cleaned_data["pmo_assured"],
+            expected_token=form.cleaned_data["token"],
+        )
+    except Conflict:
+        messages.warning(
+            request,
+            f"The {label} return was changed while you were looking at it, so nothing was "
+            "saved. Check the figures below and assure it again.",
+        )
+        return redirect("return_assure", scheme.pk, month)
+    except ActionRefused as exc:
+        form.add_error(None, exc.message)
+        return None
+    except ValidationError as exc:
+        form.add_error(None, "; ".join(exc.messages))
+        return None
+    messages.success(request, f"The {label} return is assured.")
+    return redirect(_delivery_url(scheme))
+
+
 @signed_in
 def dashboard(request):
     """Every signed-in user of a system sees its dashboard (ACCESS.md)."""
@@ -252,6 +274,20 @@ def dashboard(request):
             action="dashboard",
         )
     today = timezone.localdate()
+    form, year, month = _dashboard_choice(request, today)
+    if year is None:
+        return render(request, "delivery/dashboard.html", {"form": form, "board": None})
+    board = progress.dashboard(user=request.user, financial_year=year, month=month, today=today)
+    return render(
+        request,
+        "delivery/dashboard.html",
+        {"form": form, "board": board, "thresholds": rating.thresholds()},
+    )
+
+
+def _dashboard_choice(request, today):
+    """The form, and the year and month the board is drawn for: those asked for, or this
+    year as at the latest returns due (saying so when what was asked for is not there)."""
     asked = request.GET.copy()
     # the year as the reports write it (2019/20) is understood as well as its first year
     if (start := FinancialYear.parse_label(asked.get("year", ""))) is not None:
@@ -262,7 +298,7 @@ def dashboard(request):
         year, month = form.cleaned_data["year"], form.cleaned_data["month"]
     year = year or schedule.current_year(today)
     if year is None:
-        return render(request, "delivery/dashboard.html", {"form": form, "board": None})
+        return form, None, None
     if form.is_bound and not form.is_valid():
         wrong = {"year": "financial year", "month": "month"}
         asked_for = " or ".join(
@@ -277,13 +313,4 @@ def dashboard(request):
         # the form shows the year and month the board is drawn for, even when the address
         # named no year (or a bad one)
         form = DashboardForm(initial={"year": year.start_year, "month": month})
-    board = progress.dashboard(user=request.user, financial_year=year, month=month, today=today)
-    return render(
-        request,
-        "delivery/dashboard.html",
-        {
-            "form": form,
-            "board": board,
-            "thresholds": rating.thresholds(),
-        },
-    )
+    return form, year, month

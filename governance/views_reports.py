@@ -82,33 +82,39 @@ def report_table(request, table: str):
     except reports.ReportError as exc:
         context["error"] = exc.message
         return render(request, "reports/table.html", context, status=400)
-
     system_ids = request.user.system_ids
     result = reports.build(table, year=year, month=month, by=by, system_ids=system_ids)
+    if output != "html":
+        return _download(result, output)
+    context.update(_table_page(result, year, month, by, system_ids))
+    return render(request, "reports/table.html", context)
+
+
+def _download(result: reports.Table, output: str) -> HttpResponse:
+    """The table as a CSV or XLSX file to save."""
     if output == "csv":
         response = HttpResponse(reports.to_csv(result), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{result.filename}.csv"'
-        return response
-    if output == "xlsx":
+    else:
         response = HttpResponse(reports.to_xlsx(result), content_type=XLSX_TYPE)
-        response["Content-Disposition"] = f'attachment; filename="{result.filename}.xlsx"'
-        return response
+    response["Content-Disposition"] = f'attachment; filename="{result.filename}.{output}"'
+    return response
 
+
+def _table_page(result: reports.Table, year, month: int, by: str, system_ids) -> dict:
+    """What the table's page shows besides the choices: the table, the chart, the downloads."""
     selection = {"year": year.label, "month": month, "by": by}
     series = reports.chart(year, month, system_ids)
     chart_title = f"Cumulative savings, {year.label}, as at month {month}"
-    chart = reports.chart_drawing(series, title=chart_title)
-    context.update(
-        chosen=selection,
-        table=result,
-        chart=chart,
-        chart_title=chart_title,
-        series=series,
-        csv_query=urlencode({**selection, "format": "csv"}),
-        xlsx_query=urlencode({**selection, "format": "xlsx"}),
-        no_organisation=not system_ids,
-    )
-    return render(request, "reports/table.html", context)
+    return {
+        "chosen": selection,
+        "table": result,
+        "chart": reports.chart_drawing(series, title=chart_title),
+        "chart_title": chart_title,
+        "series": series,
+        "csv_query": urlencode({**selection, "format": "csv"}),
+        "xlsx_query": urlencode({**selection, "format": "xlsx"}),
+        "no_organisation": not system_ids,
+    }
 
 
 class ImportForm(forms.Form):

@@ -373,6 +373,19 @@ class SignOffForm(RevisionForm):
             self.add_error("justification", "The agreed risk is extreme: write your justification.")
         return data
 
+    def service_arguments(self) -> dict:
+        """What services.sign_off_record takes, from the form (after is_valid): approve, or
+        decline and send back for revision, or decline and reject."""
+        decision = self.cleaned_data["decision"]
+        return {
+            "capacity": self.cleaned_data["capacity"] or None,
+            "decision": "approved" if decision == "approve" else "declined",
+            "decline_outcome": "reject" if decision == "reject" else "revise",
+            "comment": self.cleaned_data["comment"],
+            "justification": self.cleaned_data.get("justification") or "",
+            "expected_revision": self.cleaned_data["revision"],
+        }
+
 
 class ReassessForm(forms.Form):
     reason = forms.CharField(

@@ -139,51 +139,27 @@ def eqia_download(request, version_id: int):
 @signed_in
 def self_assessment(request, pk: int):
     scheme, version = _step(request, pk, "qia_edit")
-    saved = services.assessments(version, AssessmentKind.SELF) if version else {}
-    data = request.POST if request.method == "POST" else None
-    sheet = ScoreSheet(data, strict=False, initial=initial_from(saved))
-    equality = EqualityForm(
-        data,
-        request.FILES if data is not None else None,
-        initial={
-            "revision": version.revision if version else None,
-            "equality_impact": version.equality_impact if version else "",
-            "equality_rationale": version.equality_rationale if version else "",
-            "eqia_link": version.eqia_link if version else "",
-        },
-    )
-    mitigations = MitigationFormSet(data, initial=mitigation_initial(version), prefix="mitigation")
-    if data is not None:
-        valid = [sheet.is_valid(), equality.is_valid(), mitigations.is_valid()]
-        if all(valid):
-            went_through = act(
-                request,
-                lambda: services.self_assessment_save(
-                    scheme_id=scheme.pk,
-                    by=request.user,
-                    headings=sheet.service_data(),
-                    equality_impact=equality.cleaned_data["equality_impact"],
-                    equality_rationale=equality.cleaned_data["equality_rationale"],
-                    eqia_link=equality.cleaned_data["eqia_link"],
-                    eqia_upload=equality.cleaned_data["eqia_file"],
-                    eqia_content_type=equality.content_type,
-                    mitigations=mitigations.rows(),
-                    expected_revision=equality.cleaned_data["revision"],
-                ),
-            )
-            if went_through:
-                version = _newest(scheme)
-                problems = services.self_assessment_problems(version)
-                if problems:
-                    messages.info(
-                        request,
-                        f"Self-assessment saved. Still to complete before it can go to the "
-                        f"panel: {len(problems)} item{'s' if len(problems) != 1 else ''}.",
-                    )
-                else:
-                    messages.success(request, "Self-assessment saved: it is complete.")
-                return redirect("qia_detail", pk=scheme.pk)
-            return redirect("qia_detail", pk=scheme.pk)
+    data = posted(request)
+    sheet, equality, mitigations = _self_assessment_forms(request, version, data)
+    if data is not None and all([sheet.is_valid(), equality.is_valid(), mitigations.is_valid()]):
+        form = equality.cleaned_data
+        if act(
+            request,
+            lambda: services.self_assessment_save(
+                scheme_id=scheme.pk,
+                by=request.user,
+                headings=sheet.service_data(),
+                equality_impact=form["equality_impact"],
+                equality_rationale=form["equality_rationale"],
+                eqia_link=form["eqia_link"],
+                eqia_upload=form["eqia_file"],
+                eqia_content_type=equality.content_type,
+                mitigations=mitigations.rows(),
+                expected_revision=form["revision"],
+            ),
+        ):
+            _say_how_complete(request, _newest(scheme))
+        return redirect("qia_detail", pk=scheme.pk)
     return render(
         request,
         "qia/self_assessment.html",
@@ -196,6 +172,36 @@ def self_assessment(request, pk: int):
             "problems": services.self_assessment_problems(version) if version else [],
         },
     )
+
+
+def _self_assessment_forms(request, version: QiaVersion | None, data):
+    """The score sheet, the equality form and the mitigating actions, as saved so far."""
+    saved = services.assessments(version, AssessmentKind.SELF) if version else {}
+    sheet = ScoreSheet(data, strict=False, initial=initial_from(saved))
+    equality = EqualityForm(
+        data,
+        request.FILES if data is not None else None,
+        initial={
+            "revision": version.revision if version else None,
+            "equality_impact": version.equality_impact if version else "",
+            "equality_rationale": version.equality_rationale if version else "",
+            "eqia_link": version.eqia_link if version else "",
+        },
+    )
+    mitigations = MitigationFormSet(data, initial=mitigation_initial(version), prefix="mitigation")
+    return sheet, equality, mitigations
+
+
+def _say_how_complete(request, version: QiaVersion) -> None:
+    problems = services.self_assessment_problems(version)
+    if problems:
+        messages.info(
+            request,
+            f"Self-assessment saved. Still to complete before it can go to the "
+            f"panel: {len(problems)} item{'s' if len(problems) != 1 else ''}.",
+        )
+    else:
+        messages.success(request, "Self-assessment saved: it is complete.")
 
 
 @signed_in
@@ -312,40 +318,23 @@ def panel(request, pk: int, number: int | None = None):
 @signed_in
 def agree(request, pk: int):
     scheme, version = _at_panel(request, pk, "panel_agree")
-    own = {
-        s.heading: s for s in version.panel_scores.filter(member=request.user)
-    }  # the chair's own scores are the starting point
-    data = request.POST if request.method == "POST" else None
-    sheet = ScoreSheet(data, strict=True, initial=initial_from(own))
-    form = AgreeForm(data, initial={"revision": version.revision})
-    sheet_valid = data is not None and sheet.is_valid()
-    mitigations = MitigationFormSet(
-        data,
-        initial=mitigation_initial(version),
-        prefix="mitigation",
-        # each heading the panel agrees as negative needs a mitigating action
-        must_mitigate=sheet.negative_headings() if data is not None else (),
-    )
-    if data is not None:
-        valid = all([sheet_valid, form.is_valid(), mitigations.is_valid()])
-        if valid:
-            valid = form.check_against(services.default_overall(sheet.service_data()))
-        if valid:
-            if act(
-                request,
-                lambda: services.panel_agree(
-                    version_id=version.pk,
-                    by=request.user,
-                    headings=sheet.service_data(),
-                    mitigations=mitigations.rows(),
-                    overall_score=form.cleaned_data["overall_score"],
-                    justification=form.cleaned_data["justification"],
-                    expected_revision=form.cleaned_data["revision"],
-                ),
-            ):
-                messages.success(request, "The agreed QIA is recorded: it goes to sign-off.")
-                return redirect("qia_detail", pk=scheme.pk)
-    problem = services.composition_problem(version, request.user)
+    data = posted(request)
+    sheet, form, mitigations = _agree_forms(request, version, data)
+    if data is not None and _agreement_valid(sheet, form, mitigations):
+        if act(
+            request,
+            lambda: services.panel_agree(
+                version_id=version.pk,
+                by=request.user,
+                headings=sheet.service_data(),
+                mitigations=mitigations.rows(),
+                overall_score=form.cleaned_data["overall_score"],
+                justification=form.cleaned_data["justification"],
+                expected_revision=form.cleaned_data["revision"],
+            ),
+        ):
+            messages.success(request, "The agreed QIA is recorded: it goes to sign-off.")
+            return redirect("qia_detail", pk=scheme.pk)
     return render(
         request,
         "qia/agree.html",
@@ -357,9 +346,33 @@ def agree(request, pk: int):
             "mitigations": mitigations,
             "rows": selectors.heading_rows(version, with_scores=True),
             "members": selectors.panel_members(version),
-            "composition_problem": problem,
+            "composition_problem": services.composition_problem(version, request.user),
         },
     )
+
+
+def _agree_forms(request, version: QiaVersion, data):
+    """The agreed scores (starting from the chair's own), the overall score and justification,
+    and the mitigating actions: each heading agreed as negative needs one."""
+    own = {s.heading: s for s in version.panel_scores.filter(member=request.user)}
+    sheet = ScoreSheet(data, strict=True, initial=initial_from(own))
+    form = AgreeForm(data, initial={"revision": version.revision})
+    negative = ()
+    if data is not None:
+        sheet.is_valid()  # cleans each heading, so the negative ones are known
+        negative = sheet.negative_headings()
+    mitigations = MitigationFormSet(
+        data, initial=mitigation_initial(version), prefix="mitigation", must_mitigate=negative
+    )
+    return sheet, form, mitigations
+
+
+def _agreement_valid(sheet, form, mitigations) -> bool:
+    """Every part valid (all checked, so every error shows), and the overall score the one the
+    headings give unless justified."""
+    if not all([sheet.is_valid(), form.is_valid(), mitigations.is_valid()]):
+        return False
+    return form.check_against(services.default_overall(sheet.service_data()))
 
 
 @signed_in
@@ -407,18 +420,10 @@ def sign_off(request, pk: int):
         initial={"revision": version.revision},
     )
     if request.method == "POST" and form.is_valid():
-        decision = form.cleaned_data["decision"]
         if act(
             request,
             lambda: services.sign_off_record(
-                version_id=version.pk,
-                by=request.user,
-                capacity=form.cleaned_data["capacity"] or None,
-                decision="approved" if decision == "approve" else "declined",
-                decline_outcome="reject" if decision == "reject" else "revise",
-                comment=form.cleaned_data["comment"],
-                justification=form.cleaned_data.get("justification") or "",
-                expected_revision=form.cleaned_data["revision"],
+                version_id=version.pk, by=request.user, **form.service_arguments()
             ),
         ):
             messages.success(request, "Your decision is recorded.")
@@ -480,25 +485,15 @@ def heatmap(request):
 @signed_in
 def register(request):
     form = RiskFilterForm(request.GET or None, user=request.user)
-    versions = selectors.current_risks(request.user, **form.filters())
     data = form.cleaned_data if form.is_valid() else {}
-    if data.get("consequence"):
-        versions = versions.filter(top_consequence=data["consequence"])
-    if data.get("likelihood"):
-        versions = versions.filter(top_likelihood=data["likelihood"])
-    versions = selectors.register_rows(versions, data.get("sort") or "score").prefetch_related(
-        "flags"
+    sort = data.get("sort") or "score"
+    versions = _register_versions(request.user, form, data, sort)
+    page = Paginator(versions, getattr(settings, "QIPP_PAGE_SIZE", 25)).get_page(
+        request.GET.get("page")
     )
-    size = getattr(settings, "QIPP_PAGE_SIZE", 25)
-    page = Paginator(versions, size).get_page(request.GET.get("page"))
     selectors.mark_due(page)
     query = request.GET.copy()
     query.pop("page", None)
-    sorts = {}
-    for key in selectors.REGISTER_SORTS:
-        link = query.copy()
-        link["sort"] = key
-        sorts[key] = link.urlencode()
     return render(
         request,
         "qia/register.html",
@@ -506,11 +501,32 @@ def register(request):
             "form": form,
             "page": page,
             "query": query.urlencode(),
-            "sorts": sorts,
-            "sort": data.get("sort") or "score",
+            "sorts": _sort_links(query),
+            "sort": sort,
             "heatmap_url": reverse("qia_heatmap"),
         },
     )
+
+
+def _register_versions(user, form, data: dict, sort: str):
+    """The current risks the user may see, filtered as asked (a heatmap cell: its
+    consequence and likelihood), in the order asked."""
+    versions = selectors.current_risks(user, **form.filters())
+    if data.get("consequence"):
+        versions = versions.filter(top_consequence=data["consequence"])
+    if data.get("likelihood"):
+        versions = versions.filter(top_likelihood=data["likelihood"])
+    return selectors.register_rows(versions, sort).prefetch_related("flags")
+
+
+def _sort_links(query) -> dict[str, str]:
+    """The query of each column heading's link: the same filters, sorted by that column."""
+    sorts = {}
+    for key in selectors.REGISTER_SORTS:
+        link = query.copy()
+        link["sort"] = key
+        sorts[key] = link.urlencode()
+    return sorts
 
 
 FLAG_ROLES = [
