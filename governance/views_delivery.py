@@ -161,22 +161,7 @@ def _save_return(request, scheme: Scheme, form, month: int | None):
             expected_token=data["token"],
         )
     except Conflict:
-        there = scheme.returns.filter(month=chosen).select_related("entered_by").first()
-        if month is None and there is not None:
-            # a new return for a month that has one: say so, and keep what was typed
-            form.add_error(
-                "month",
-                f"The {label} return is already in, entered by {there.entered_by}, so "
-                "nothing was saved. To change its figures, correct that return (Correct, "
-                "in the scheme's delivery section).",
-            )
-            return None
-        messages.warning(
-            request,
-            "A return for that month was saved by someone else meanwhile, so nothing "
-            "was saved. Here it is as it now stands: correct it if still needed.",
-        )
-        return redirect("return_edit", scheme.pk, chosen)
+        return _saved_meanwhile(request, scheme, form, new=month is None, month=chosen)
     except ActionRefused as exc:
         form.add_error(None, exc.message)
         return None
@@ -185,6 +170,27 @@ def _save_return(request, scheme: Scheme, form, month: int | None):
         return None
     _say_saved(request, saved, label, chosen)
     return redirect(_delivery_url(scheme))
+
+
+def _saved_meanwhile(request, scheme: Scheme, form, *, new: bool, month: int):
+    """Someone else saved this month's return first: nothing was saved. A new return keeps
+    what was typed and says whose return is in; a correction shows the return as it now is."""
+    there = scheme.returns.filter(month=month).select_related("entered_by").first()
+    if new and there is not None:
+        label = schedule.month_label(scheme.financial_year, month)
+        form.add_error(
+            "month",
+            f"The {label} return is already in, entered by {there.entered_by}, so "
+            "nothing was saved. To change its figures, correct that return (Correct, "
+            "in the scheme's delivery section).",
+        )
+        return None
+    messages.warning(
+        request,
+        "A return for that month was saved by someone else meanwhile, so nothing "
+        "was saved. Here it is as it now stands: correct it if still needed.",
+    )
+    return redirect("return_edit", scheme.pk, month)
 
 
 def _say_saved(request, saved, label: str, month: int) -> None:
@@ -211,15 +217,10 @@ def return_assure(request, pk: int, month: int):
     if monthly_return is None:
         messages.warning(request, f"There is no {label} return to assure yet.")
         return redirect(_delivery_url(scheme))
-    form = AssureForm(
-        request.POST or None,
-        initial={
-            "token": monthly_returns.return_token(monthly_return),
-            "pmo_assured": monthly_return.pmo_assured
-            if monthly_return.assured_at
-            else monthly_return.actual,
-        },
-    )
+    # the assured figure starts as the one already assured, or else as the return's actual
+    assured = monthly_return.pmo_assured if monthly_return.assured_at else monthly_return.actual
+    token = monthly_returns.return_token(monthly_return)
+    form = AssureForm(request.POST or None, initial={"token": token, "pmo_assured": assured})
     if request.method == "POST" and form.is_valid():
         if (answer := _assure(request, scheme, month, form, label)) is not None:
             return answer

@@ -164,18 +164,8 @@ def _action_page(request, pk, *, action, form_class, template, call, initial=Non
     start = {"version": escalation.version, **(initial(escalation) if initial else {})}
     form = form_class(request.POST or None, initial=start)
     if request.method == "POST" and form.is_valid():
-        try:
-            call(escalation, form.cleaned_data)
-        except Conflict as exc:
-            # what was typed stays; the page shows the escalation as it now stands, and the
-            # form its new version, so sending it again is a decision taken knowingly
-            escalation = Escalation.objects.get(pk=escalation.pk)
-            form = form_class({**request.POST.dict(), "version": escalation.version})
-            form.is_valid()
-            form.add_error(None, exc.message)
-        except ActionRefused as exc:
-            form.add_error(None, exc.message)
-        else:
+        recorded, escalation, form = _record(request, escalation, form, call)
+        if recorded:
             messages.success(request, "Recorded.")
             return redirect(_next(request, escalation))
     return render(
@@ -188,6 +178,24 @@ def _action_page(request, pk, *, action, form_class, template, call, initial=Non
             "next": request.GET.get("next", ""),
         },
     )
+
+
+def _record(request, escalation: Escalation, form, call):
+    """Record the form: (recorded?, the escalation as it now stands, the form to show)."""
+    try:
+        call(escalation, form.cleaned_data)
+    except Conflict as exc:
+        # what was typed stays; the page shows the escalation as it now stands, and the
+        # form its new version, so sending it again is a decision taken knowingly
+        escalation = Escalation.objects.get(pk=escalation.pk)
+        form = type(form)({**request.POST.dict(), "version": escalation.version})
+        form.is_valid()
+        form.add_error(None, exc.message)
+        return False, escalation, form
+    except ActionRefused as exc:
+        form.add_error(None, exc.message)
+        return False, escalation, form
+    return True, escalation, form
 
 
 @signed_in
@@ -271,17 +279,8 @@ def qag_pack(request):
     systems = System.objects.filter(pk__in=request.user.system_ids).order_by("name")
     if not systems:
         raise Refused("You are not a member of any organisation yet.", action="pack")
-    try:
-        system = systems.get(pk=int(request.GET.get("system") or systems[0].pk))
-    except (ValueError, System.DoesNotExist):
-        raise Http404("No such system.") from None
-    meeting = None
-    if request.GET.get("meeting"):
-        try:
-            meeting = date.fromisoformat(request.GET["meeting"])
-        except ValueError:
-            raise Http404("No such meeting date.") from None
-    pack = qag.assemble(system, meeting_date=meeting)
+    system = _chosen_system(request, systems)
+    pack = qag.assemble(system, meeting_date=_chosen_meeting(request))
     user = request.user
     for escalation in pack.escalations:
         escalation.may_decide = escalation.level == Level.QAG and _may(
@@ -297,3 +296,21 @@ def qag_pack(request):
             "here": f"{reverse('qag_pack')}?{request.GET.urlencode()}",
         },
     )
+
+
+def _chosen_system(request, systems) -> System:
+    """The system asked for (?system=id), one of the user's own; else their first."""
+    try:
+        return systems.get(pk=int(request.GET.get("system") or systems[0].pk))
+    except (ValueError, System.DoesNotExist):
+        raise Http404("No such system.") from None
+
+
+def _chosen_meeting(request) -> date | None:
+    """The meeting asked for (?meeting=YYYY-MM-DD), or None for the next one."""
+    if not request.GET.get("meeting"):
+        return None
+    try:
+        return date.fromisoformat(request.GET["meeting"])
+    except ValueError:
+        raise Http404("No such meeting date.") from None

@@ -182,6 +182,18 @@ class EqualityForm(RevisionForm):
         self.content_type = sniff_document(upload)
         return upload
 
+    def service_arguments(self) -> dict:
+        """What services.self_assessment_save takes from this form (after is_valid)."""
+        data = self.cleaned_data
+        return {
+            "equality_impact": data["equality_impact"],
+            "equality_rationale": data["equality_rationale"],
+            "eqia_link": data["eqia_link"],
+            "eqia_upload": data["eqia_file"],
+            "eqia_content_type": self.content_type,
+            "expected_revision": data["revision"],
+        }
+
 
 class EqiaForm(forms.Form):
     eqia_file = EqualityForm.base_fields["eqia_file"]
@@ -319,6 +331,15 @@ class AgreeForm(RevisionForm):
             )
             return False
         return True
+
+    def service_arguments(self) -> dict:
+        """What services.panel_agree takes from this form (after is_valid)."""
+        data = self.cleaned_data
+        return {
+            "overall_score": data["overall_score"],
+            "justification": data["justification"],
+            "expected_revision": data["revision"],
+        }
 
 
 class PanelCloseForm(forms.Form):
