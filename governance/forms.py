@@ -53,6 +53,12 @@ class VersionedForm(forms.Form):
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
 
+    def service_arguments(self) -> dict:
+        """What the workflow step's service takes from the form (after is_valid): the version
+        it was drawn from (the service refuses a write over a newer one) and each field."""
+        data = dict(self.cleaned_data)
+        return {"expected_version": data.pop("version"), **data}
+
 
 def _people(role: str | None, organisation_ids):
     users = User.objects.filter(is_active=True, organisations__in=organisation_ids)
@@ -201,6 +207,11 @@ class ReviewForm(VersionedForm):
             "version", "round", "decision", "comment", button="Record review"
         )
 
+    def service_arguments(self) -> dict:
+        arguments = super().service_arguments()
+        arguments["expected_round"] = arguments.pop("round")
+        return arguments
+
 
 class SubmitForm(VersionedForm):
     """Submission; on a resubmission, one answer per comment of the last review round."""
@@ -223,8 +234,15 @@ class SubmitForm(VersionedForm):
                 max_length=10000,
             )
 
-    def responses(self) -> dict[int, str]:
-        return {review.pk: self.cleaned_data[f"response_{review.pk}"] for review in self.reviews}
+    def service_arguments(self) -> dict:
+        """The note for the reviewers and the answers, by the review they answer."""
+        return {
+            "expected_version": self.cleaned_data["version"],
+            "comment": self.cleaned_data["comment"],
+            "responses": {
+                review.pk: self.cleaned_data[review.response_field] for review in self.reviews
+            },
+        }
 
 
 class WithdrawForm(VersionedForm):

@@ -123,13 +123,14 @@ def transition_page(
     action: str,
     form_class,
     template: str,
-    call,
+    service,
+    arguments=None,
     still=None,
     done=None,
     **extra,
 ):
     """A workflow step's page (in a `signed_in` view): GET shows the form if the user may act;
-    POST validates and calls the service.
+    POST validates and calls `service(scheme_id=, by=, **form.service_arguments(), **arguments)`.
 
     `still(scheme)` is the message when the action went through but left the scheme in its
     state (the first of two reviews); otherwise the message names the new state. `done(scheme)`
@@ -153,7 +154,15 @@ def transition_page(
     form = form_class(request.POST or None, initial=initial, **form_kwargs)
     if request.method == "POST" and form.is_valid():
         before = scheme.state
-        if act(request, lambda: call(scheme, form)):
+        if act(
+            request,
+            lambda: service(
+                scheme_id=scheme.pk,
+                by=request.user,
+                **form.service_arguments(),
+                **(arguments or {}),
+            ),
+        ):
             scheme.refresh_from_db()
             if scheme.state == before and still is not None:
                 messages.success(request, still(scheme))

@@ -233,13 +233,7 @@ def scheme_submit(request, pk: int):
         template="governance/scheme_submit.html",
         form_kwargs={"reviews": reviews},
         reviews=reviews,
-        call=lambda scheme, form: services.scheme_submit(
-            scheme_id=scheme.pk,
-            by=request.user,
-            expected_version=form_version(form),
-            comment=form.cleaned_data["comment"],
-            responses=form.responses(),
-        ),
+        service=services.scheme_submit,
     )
 
 
@@ -270,15 +264,8 @@ def scheme_review(request, pk: int, kind: str):
             f"Your {ReviewKind(kind).label.lower()} review of {scheme.reference} is recorded. "
             f"It stays in confirm and challenge until the {other.label.lower()} review is in."
         ),
-        call=lambda scheme, form: services.scheme_review(
-            scheme_id=scheme.pk,
-            by=request.user,
-            kind=kind,
-            decision=form.cleaned_data["decision"],
-            comment=form.cleaned_data["comment"],
-            expected_version=form_version(form),
-            expected_round=form.cleaned_data["round"],
-        ),
+        service=services.scheme_review,
+        arguments={"kind": kind},
     )
 
 
@@ -290,12 +277,7 @@ def scheme_withdraw(request, pk: int):
         action="withdraw",
         form_class=WithdrawForm,
         template="governance/scheme_withdraw.html",
-        call=lambda scheme, form: services.scheme_withdraw(
-            scheme_id=scheme.pk,
-            by=request.user,
-            reason=form.cleaned_data["reason"],
-            expected_version=form_version(form),
-        ),
+        service=services.scheme_withdraw,
     )
 
 

@@ -22,7 +22,6 @@ from governance.models import MONTHS, FinancialYear, MonthlyReturn, Scheme
 from governance.pages import (
     Refused,
     check,
-    form_version,
     signed_in,
     transition_page,
     visible_scheme,
@@ -42,12 +41,7 @@ def scheme_start_delivery(request, pk: int):
         action="start_delivery",
         form_class=StartDeliveryForm,
         template="delivery/start.html",
-        call=lambda scheme, form: lifecycle.scheme_start_delivery(
-            scheme_id=scheme.pk,
-            by=request.user,
-            expected_version=form_version(form),
-            comment=form.cleaned_data["comment"],
-        ),
+        service=lifecycle.scheme_start_delivery,
     )
 
 
@@ -59,13 +53,7 @@ def scheme_complete(request, pk: int):
         action="complete",
         form_class=CompleteForm,
         template="delivery/complete.html",
-        call=lambda scheme, form: lifecycle.scheme_complete(
-            scheme_id=scheme.pk,
-            by=request.user,
-            expected_version=form_version(form),
-            delivered=form.cleaned_data["delivered"],
-            lessons=form.cleaned_data["lessons"],
-        ),
+        service=lifecycle.scheme_complete,
     )
 
 
@@ -77,12 +65,7 @@ def scheme_stop(request, pk: int):
         action="stop",
         form_class=StopForm,
         template="delivery/stop.html",
-        call=lambda scheme, form: lifecycle.scheme_stop(
-            scheme_id=scheme.pk,
-            by=request.user,
-            expected_version=form_version(form),
-            decision=form.cleaned_data["decision"],
-        ),
+        service=lifecycle.scheme_stop,
     )
 
 
