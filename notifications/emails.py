@@ -201,67 +201,55 @@ def step_reminder(*, users, scheme: Scheme, step: str, waiting_days: int, url: s
 # --- escalations (each mail once per escalation and recipient) ---
 
 
-def escalation_raised(*, escalation):
-    scheme = escalation.scheme
+def _about(escalation, template: str, to, *, key: str, summary: str, **context):
+    """A mail about an escalation, linked to it: once per escalation, recipient and `key`."""
     _send(
-        "escalation-raised",
-        lead_and_sro(scheme),
+        template,
+        to,
         kind="escalation",
-        scheme=scheme,
+        scheme=escalation.scheme,
         url=escalation.get_absolute_url(),
-        dedupe=f"escalation:{escalation.pk}:raised",
+        dedupe=f"escalation:{escalation.pk}:{key}",
         topic=f"escalation:{escalation.pk}",
         escalation=escalation,
-        summary=escalation.reason,
+        summary=summary,
+        **context,
     )
+
+
+def escalation_raised(*, escalation):
+    recipients = lead_and_sro(escalation.scheme)
+    _about(escalation, "escalation-raised", recipients, key="raised", summary=escalation.reason)
 
 
 def escalation_to_qag(*, escalation, again: bool = False):
     """The escalation goes before QAG: raised by the PMO, or `again` when QAG let the scheme
     continue and the due date passed with it still off track (once per due date)."""
     scheme = escalation.scheme
+    recipients = [*lead_and_sro(scheme), *qag_recipients(scheme.organisation.system_id)]
     key = f"qag-again:{escalation.remedial_due:%Y%m%d}" if again else "qag"
-    _send(
-        "escalation-qag",
-        [*lead_and_sro(scheme), *qag_recipients(scheme.organisation.system_id)],
-        kind="escalation",
-        scheme=scheme,
-        url=escalation.get_absolute_url(),
-        dedupe=f"escalation:{escalation.pk}:{key}",
-        topic=f"escalation:{escalation.pk}",
-        escalation=escalation,
-        summary=escalation.reason,
-        again=again,
+    _about(
+        escalation, "escalation-qag", recipients, key=key, summary=escalation.reason, again=again
     )
 
 
 def escalation_decided(*, escalation):
-    scheme = escalation.scheme
-    _send(
+    _about(
+        escalation,
         "escalation-decision",
-        lead_and_sro(scheme),
-        kind="escalation",
-        scheme=scheme,
-        url=escalation.get_absolute_url(),
-        dedupe=f"escalation:{escalation.pk}:decision:{escalation.decided_at:%Y%m%d%H%M%S%f}",
-        topic=f"escalation:{escalation.pk}",
-        escalation=escalation,
+        lead_and_sro(escalation.scheme),
+        key=f"decision:{escalation.decided_at:%Y%m%d%H%M%S%f}",
         summary=escalation.decision_note,
     )
 
 
 def escalation_resolved(*, escalation, told: list):
     """To everyone told about the escalation before (`told`: users and addresses)."""
-    scheme = escalation.scheme
-    _send(
+    _about(
+        escalation,
         "escalation-resolved",
         told,
-        kind="escalation",
-        scheme=scheme,
-        url=escalation.get_absolute_url(),
-        dedupe=f"escalation:{escalation.pk}:resolved",
-        topic=f"escalation:{escalation.pk}",
-        escalation=escalation,
+        key="resolved",
         summary=f"Resolved: {escalation.rule_phrase} no longer applies.",
     )
 
