@@ -110,39 +110,24 @@ def task_assigned(*, users, scheme: Scheme, task: str, url: str = "", message: s
     )
 
 
+def _to_team(scheme: Scheme, template: str, *, kind: str, heading: str, **context):
+    """A mail to the scheme's project lead and SRO; its subject "heading: reference title"."""
+    subject = f"{heading}: {scheme.reference} {scheme.title}"
+    _send(template, lead_and_sro(scheme), kind=kind, scheme=scheme, subject=subject, **context)
+
+
 def scheme_returned(*, scheme: Scheme, by, reason: str):
-    _send(
-        "scheme-returned",
-        lead_and_sro(scheme),
-        kind="returned",
-        scheme=scheme,
-        subject=f"Returned for revision: {scheme.reference} {scheme.title}",
-        message=reason,
-        by=by,
-    )
+    heading = "Returned for revision"
+    _to_team(scheme, "scheme-returned", kind="returned", heading=heading, message=reason, by=by)
 
 
 def scheme_rejected(*, scheme: Scheme, by, reason: str):
-    _send(
-        "scheme-rejected",
-        lead_and_sro(scheme),
-        kind="rejected",
-        scheme=scheme,
-        subject=f"Not supported: {scheme.reference} {scheme.title}",
-        message=reason,
-        by=by,
-    )
+    heading = "Not supported"
+    _to_team(scheme, "scheme-rejected", kind="rejected", heading=heading, message=reason, by=by)
 
 
 def scheme_approved(*, scheme: Scheme, message: str = ""):
-    _send(
-        "scheme-approved",
-        lead_and_sro(scheme),
-        kind="approved",
-        scheme=scheme,
-        subject=f"Approved: {scheme.reference} {scheme.title}",
-        message=message,
-    )
+    _to_team(scheme, "scheme-approved", kind="approved", heading="Approved", message=message)
 
 
 def extreme_risk_signed_off(
