@@ -27,22 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def setup_django(own_database: bool):
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    if own_database:
-        call_command("migrate", verbosity=0)
-        return
-    executor = MigrationExecutor(connection)
-    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
-        sys.exit("The database at DATABASE_URL has unapplied migrations: migrate it first.")
+from benchmarks.database import setup_django  # noqa: E402
 
 
 def build(n: int, seed: int = 2019):
