@@ -145,11 +145,8 @@ def _save_return(request, scheme: Scheme, form, month: int | None):
         )
     except Conflict:
         return _saved_meanwhile(request, scheme, form, new=month is None, month=chosen)
-    except ActionRefused as exc:
-        form.add_error(None, exc.message)
-        return None
-    except ValidationError as exc:
-        form.add_error(None, "; ".join(exc.messages))
+    except (ActionRefused, ValidationError) as exc:
+        form.add_error(None, _why(exc))
         return None
     _say_saved(request, saved, label, chosen)
     return redirect(_delivery_url(scheme))
@@ -174,6 +171,13 @@ def _saved_meanwhile(request, scheme: Scheme, form, *, new: bool, month: int):
         "was saved. Here it is as it now stands: correct it if still needed.",
     )
     return redirect("return_edit", scheme.pk, month)
+
+
+def _why(exc: ActionRefused | ValidationError) -> str:
+    """The reason a save was refused, for the top of the form."""
+    if isinstance(exc, ActionRefused):
+        return exc.message
+    return "; ".join(exc.messages)
 
 
 def _say_saved(request, saved, label: str, month: int) -> None:
@@ -238,11 +242,8 @@ def _assure(request, scheme: Scheme, month: int, form, label: str):
             "saved. Check the figures below and assure it again.",
         )
         return redirect("return_assure", scheme.pk, month)
-    except ActionRefused as exc:
-        form.add_error(None, exc.message)
-        return None
-    except ValidationError as exc:
-        form.add_error(None, "; ".join(exc.messages))
+    except (ActionRefused, ValidationError) as exc:
+        form.add_error(None, _why(exc))
         return None
     messages.success(request, f"The {label} return is assured.")
     return redirect(_delivery_url(scheme))

@@ -62,6 +62,16 @@ def _step(source, target, action: str):
     return decorate
 
 
+# Where a review leaves the scheme: still in confirm and challenge (the other review is still
+# to come), on to the QIA panel, back to draft, or rejected (governance.services.workflow).
+REVIEW_OUTCOMES = RETURN_VALUE(
+    SchemeState.CONFIRM_AND_CHALLENGE,
+    SchemeState.QIA_PANEL,
+    SchemeState.DRAFT,
+    SchemeState.REJECTED,
+)
+
+
 class Scheme(ConcurrentTransitionMixin, models.Model):
     reference = models.CharField(max_length=30, unique=True, editable=False)
     sequence = models.PositiveIntegerField(editable=False)
@@ -204,29 +214,11 @@ class Scheme(ConcurrentTransitionMixin, models.Model):
     def submit(self, by=None, description=None):
         self.submission_round += 1
 
-    @_step(
-        SchemeState.CONFIRM_AND_CHALLENGE,
-        RETURN_VALUE(
-            SchemeState.CONFIRM_AND_CHALLENGE,
-            SchemeState.QIA_PANEL,
-            SchemeState.DRAFT,
-            SchemeState.REJECTED,
-        ),
-        "finance_review",
-    )
+    @_step(SchemeState.CONFIRM_AND_CHALLENGE, REVIEW_OUTCOMES, "finance_review")
     def finance_review(self, outcome, by=None, description=None):
         return outcome
 
-    @_step(
-        SchemeState.CONFIRM_AND_CHALLENGE,
-        RETURN_VALUE(
-            SchemeState.CONFIRM_AND_CHALLENGE,
-            SchemeState.QIA_PANEL,
-            SchemeState.DRAFT,
-            SchemeState.REJECTED,
-        ),
-        "clinical_review",
-    )
+    @_step(SchemeState.CONFIRM_AND_CHALLENGE, REVIEW_OUTCOMES, "clinical_review")
     def clinical_review(self, outcome, by=None, description=None):
         return outcome
 

@@ -203,23 +203,10 @@ def users_with_role(scheme: Scheme, *role_names: str) -> list[User]:
 
 
 def _notify_outcome(scheme: Scheme, *, label: str, comment: str) -> None:
-    lead_and_sro = emails.lead_and_sro(scheme)
     if scheme.state == SchemeState.DRAFT:
-        notify(
-            users=lead_and_sro,
-            scheme=scheme,
-            kind="returned",
-            subject=f"Returned for revision: {scheme.reference} {scheme.title}",
-            message=f"{label}. {comment}",
-        )
+        emails.scheme_returned(scheme=scheme, by=None, reason=f"{label}. {comment}")
     elif scheme.state == SchemeState.REJECTED:
-        notify(
-            users=lead_and_sro,
-            scheme=scheme,
-            kind="rejected",
-            subject=f"Not supported: {scheme.reference} {scheme.title}",
-            message=f"{label}. {comment}",
-        )
+        emails.scheme_rejected(scheme=scheme, by=None, reason=f"{label}. {comment}")
     elif scheme.state == SchemeState.QIA_PANEL:
         notify(
             users=users_with_role(scheme, roles.QUALITY_LEAD, roles.PANEL_MEMBER),
