@@ -4,6 +4,8 @@ history is real."""
 
 from decimal import Decimal
 
+from django.utils import timezone
+
 from demo.data import DEFAULT_ANSWER, DEFAULT_CONCERN, PROFILE, SUPPORTED, S, Spec
 from governance import services
 from governance.delivery import lifecycle, monthly_returns
@@ -12,6 +14,8 @@ from governance.models import (
     Scheme,
     User,
 )
+from notifications import escalations, sweep
+from notifications.models import ACTIVE, Decision, Escalation, Rule
 from qia import services as qia
 from qia.models import Heading
 from qia.policy import newest_version
@@ -117,12 +121,26 @@ class Builder:
                 lessons="Early engagement with practices and providers made the difference.",
             )
         elif spec.state == S.STOPPED:
-            lifecycle.scheme_stop(
-                scheme_id=self.scheme.pk,
-                by=self.who("qag-member"),
-                expected_version=None,
-                decision=spec.note,
-            )
+            self.stop_by_qag()
+
+    def stop_by_qag(self) -> None:
+        """As it happens in the product: the rules find the scheme off track, the PMO raises
+        the escalation to QAG, and QAG decides to stop the scheme at its meeting (today's)."""
+        sweep.sweep(scheme_ids=[self.scheme.pk])
+        live = Escalation.objects.filter(scheme=self.scheme, status__in=ACTIVE)
+        escalation = live.filter(rule=Rule.OFF_TRACK).first() or live.first()
+        escalations.escalation_raise_to_qag(
+            escalation_id=escalation.pk,
+            by=self.who("pmo"),
+            note="Behind plan with no prospect of recovery in year.",
+        )
+        escalations.escalation_decide(
+            escalation_id=escalation.pk,
+            by=self.who("qag-member"),
+            decision=Decision.STOP,
+            note=self.spec.note,
+            meeting=timezone.localdate(),
+        )
 
     # --- the steps ---
 
@@ -146,7 +164,7 @@ class Builder:
                 "project_lead": self.who("project-lead"),
                 "sro": self.who("sro"),
                 # the finance lead enters the monthly returns
-                "finance_lead": self.who("finance-reviewer"),
+                "finance_lead": self.who("finance-lead"),
                 "start_date": year.month_start(6 if spec.recovery else 1),
                 **dict(zip(PLAN_FIELDS, plan, strict=True)),
             },
@@ -282,7 +300,7 @@ class Builder:
                 latest = monthly_returns.return_save(
                     scheme_id=scheme.pk,
                     month=month,
-                    by=self.who("finance-reviewer"),
+                    by=self.who("finance-lead"),
                     actual=actual,
                     forecast_outturn=saved + rest.quantize(Decimal("1")),
                     commentary=spec.lag if spec.delivery < 1 else "On plan.",
@@ -294,4 +312,4 @@ class Builder:
         if spec.state == S.IN_DELIVERY:
             # the rules see the scheme as it stands, as if its latest return were just saved
             for hook in hooks:
-                hook(monthly_return=latest, by=self.who("finance-reviewer"), created=False)
+                hook(monthly_return=latest, by=self.who("finance-lead"), created=False)

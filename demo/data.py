@@ -60,12 +60,14 @@ GROUPS = {slug: name for name, slug in roles.ALL.items()} | {"panel-member-2": r
 
 # Organisation -> role slug -> (first name, last name, profession, job title).
 # In each organisation the quality lead and the two panel members are of three professions,
-# so a demo panel is multi-professional.
+# so a demo panel is multi-professional. The finance lead (on each scheme's team: enters its
+# returns) holds no role: the finance reviewer, who judges the scheme, must be someone else.
 PEOPLE = {
     "ELR": {
         "project-lead": ("Priya", "Patel", "management", "Transformation Project Lead"),
         "sro": ("Richard", "Moss", "management", "Director of Strategy and Transformation"),
         "finance-reviewer": ("Fiona", "Hughes", "finance", "Head of Financial Planning"),
+        "finance-lead": ("Hannah", "Cross", "finance", "Finance Business Partner"),
         "clinical-reviewer": ("Kwame", "Mensah", "medical", "GP Clinical Lead, Planned Care"),
         "quality-lead": ("Helen", "Baxter", "quality", "Head of Quality and Patient Safety"),
         "panel-member": ("Grace", "Okafor", "nursing", "Senior Quality Nurse"),
@@ -80,6 +82,7 @@ PEOPLE = {
         "project-lead": ("Daniel", "Roberts", "management", "Senior Commissioning Manager"),
         "sro": ("Angela", "Mistry", "management", "Director of Commissioning"),
         "finance-reviewer": ("Mark", "Jennings", "finance", "Deputy Chief Finance Officer"),
+        "finance-lead": ("Martin", "Doyle", "finance", "Finance Business Partner"),
         "clinical-reviewer": ("Sarah", "Coleman", "medical", "GP Clinical Lead, Community"),
         "quality-lead": ("Joanne", "Price", "quality", "Head of Quality Assurance"),
         "panel-member": ("Rebecca", "Holt", "nursing", "Designated Nurse, Safeguarding"),
@@ -94,6 +97,7 @@ PEOPLE = {
         "project-lead": ("Aisha", "Rahman", "management", "Commissioning Project Manager"),
         "sro": ("Paul", "Edwards", "management", "Chief Strategy Officer"),
         "finance-reviewer": ("Gemma", "Walsh", "finance", "Head of Commissioning Finance"),
+        "finance-lead": ("Zara", "Ahmed", "finance", "Management Accountant"),
         "clinical-reviewer": ("Imran", "Hussain", "medical", "GP Clinical Lead, Urgent Care"),
         "quality-lead": ("Claire", "Norton", "quality", "Head of Quality and Safety"),
         "panel-member": ("Deborah", "Lewis", "nursing", "Quality Lead Nurse, Care Homes"),

@@ -59,19 +59,6 @@ class CompleteForm(VersionedForm):
         self.helper = action_helper("version", "delivered", "lessons", button="Close scheme")
 
 
-class StopForm(VersionedForm):
-    decision = forms.CharField(
-        label="QAG's decision",
-        max_length=10000,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="As minuted: why the scheme stops, and what happens instead.",
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = action_helper("version", "decision", button="Stop scheme", danger=True)
-
-
 class ReturnForm(forms.Form):
     """A month's return; the month is chosen here for a new return, else fixed by the page."""
 

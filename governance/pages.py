@@ -15,7 +15,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django_fsm import can_proceed
 
 from governance import policy, services
-from governance.models import Scheme
+from governance.models import Scheme, SchemeState
+from governance.services.workflow import AlreadyDone
 
 # What a scheme's pages show of it, read with the scheme in one query.
 SCHEME_RELATED = (
@@ -62,10 +63,21 @@ def visible_scheme(request, pk: int, *, action: str = "view") -> Scheme:
     """The scheme, if the user may see it (404 when there is none, Refused when hidden)."""
     scheme = get_object_or_404(Scheme.objects.select_related(*SCHEME_RELATED), pk=pk)
     if not policy.can_view_scheme(request.user, scheme):
-        raise Refused(
-            "You do not have access to this scheme.", action=action, target=f"scheme {pk}"
-        )
+        raise Refused(_hidden_because(request.user, scheme), action=action, target=f"scheme {pk}")
     return scheme
+
+
+def _hidden_because(user, scheme: Scheme) -> str:
+    """Why the user may not see the scheme. Only its team and PMO see a draft, so a scheme
+    sent back for revision is out of the rest of its system's sight for a while (a reviewer
+    following a link to it, say): they are told so. Anyone else learns nothing of it."""
+    sent_back = scheme.state == SchemeState.DRAFT and scheme.submission_round > 0
+    if sent_back and user.is_active and policy.in_system(user, scheme):
+        return (
+            f"{scheme.reference} is back with its project team for revision: you will see it "
+            "again when it is resubmitted."
+        )
+    return "You do not have access to this scheme."
 
 
 def check(request, action: str, scheme: Scheme | None = None, **context) -> None:
@@ -135,6 +147,7 @@ def transition_page(
     `still(scheme)` is the message when the action went through but left the scheme in its
     state (the first of two reviews); otherwise the message names the new state. `done(scheme)`
     says why the form is not offered although the step is open (that review is already in).
+    A service that finds the user's own step already recorded (AlreadyDone) is told so quietly.
     """
     scheme = visible_scheme(request, pk, action=action)
     check(request, action, scheme)
@@ -154,15 +167,22 @@ def transition_page(
     form = form_class(request.POST or None, initial=initial, **form_kwargs)
     if request.method == "POST" and form.is_valid():
         before = scheme.state
-        if act(
-            request,
-            lambda: service(
-                scheme_id=scheme.pk,
-                by=request.user,
-                **form.service_arguments(),
-                **(arguments or {}),
-            ),
-        ):
+        try:
+            went_through = act(
+                request,
+                lambda: service(
+                    scheme_id=scheme.pk,
+                    by=request.user,
+                    **form.service_arguments(),
+                    **(arguments or {}),
+                ),
+            )
+        except AlreadyDone as exc:
+            # the same form sent twice: the first submit counted, the second is no refusal
+            messages.info(request, exc.message)
+            scheme.refresh_from_db()
+            return leave_to(request, scheme)
+        if went_through:
             scheme.refresh_from_db()
             if scheme.state == before and still is not None:
                 messages.success(request, still(scheme))

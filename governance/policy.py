@@ -6,12 +6,51 @@ user may go ahead. The fsm transitions' `permission=` callables and the views bo
 
 from collections.abc import Callable
 
+from django.db.models import Q
+
 from governance import roles
 from governance.states import SchemeState
+
+# The scheme team (ACCESS.md): each place on it, as the scheme's field and in words.
+TEAM_PLACES = (
+    ("project_lead", "project lead"),
+    ("sro", "SRO"),
+    ("clinical_lead", "clinical lead"),
+    ("finance_lead", "finance lead"),
+)
 
 
 def is_team(user, scheme) -> bool:
     return user.pk in scheme.team_ids
+
+
+def team_place(user, scheme) -> str | None:
+    """The user's place on the scheme's team in words ("finance lead"), or None."""
+    for field, words in TEAM_PLACES:
+        if getattr(scheme, f"{field}_id") == user.pk:
+            return words
+    return None
+
+
+def judging_own_scheme(user, scheme) -> str | None:
+    """Nobody judges their own scheme: the refusal for a member of its team, naming their
+    place on it; None for anyone else."""
+    place = team_place(user, scheme)
+    if place is None:
+        return None
+    return (
+        f"You are this scheme's {place}: nobody reviews, scores, signs off, assures or "
+        "decides on their own scheme (segregation of duties)."
+    )
+
+
+def on_team_of(user, prefix: str = "") -> Q:
+    """A filter for the schemes on whose team `user` is (`prefix` reaches the scheme from
+    another model, e.g. "scheme__"): task lists exclude them."""
+    found = Q()
+    for field, _words in TEAM_PLACES:
+        found |= Q(**{f"{prefix}{field}": user})
+    return found
 
 
 def in_organisation(user, scheme) -> bool:
@@ -44,12 +83,7 @@ def _reviewer(role: str, label: str) -> Callable:
             return (
                 f"You review schemes of your own organisation only, not {scheme.organisation.code}."
             )
-        if user.pk in (scheme.project_lead_id, scheme.sro_id):
-            return (
-                "You cannot review a scheme on which you are project lead or SRO "
-                "(segregation of duties)."
-            )
-        return None
+        return judging_own_scheme(user, scheme)
 
     return rule
 
@@ -90,9 +124,7 @@ def scheme_panel_rule(user, scheme) -> str | None:
         return "Only the quality lead can agree, return or dismiss at the QIA panel."
     if not in_organisation(user, scheme):
         return f"You chair panels of your own organisation only, not {scheme.organisation.code}."
-    if user.pk in (scheme.project_lead_id, scheme.sro_id):
-        return "You cannot chair the panel of a scheme on which you are project lead or SRO."
-    return None
+    return judging_own_scheme(user, scheme)
 
 
 def scheme_sign_off_rule(user, scheme) -> str | None:
@@ -103,9 +135,7 @@ def scheme_sign_off_rule(user, scheme) -> str | None:
         return (
             f"You sign off schemes of your own organisation only, not {scheme.organisation.code}."
         )
-    if is_team(user, scheme):
-        return "You cannot sign off a scheme on whose team you are (segregation of duties)."
-    return None
+    return judging_own_scheme(user, scheme)
 
 
 def _start_delivery(user, scheme) -> str | None:
@@ -122,14 +152,6 @@ def _complete(user, scheme) -> str | None:
     return None
 
 
-def _stop(user, scheme) -> str | None:
-    if not user.has_role(roles.QAG_MEMBER):
-        return "Only a member of the QIPP Assurance Group can stop a scheme."
-    if is_team(user, scheme):
-        return "You cannot decide on a scheme on whose team you are (segregation of duties)."
-    return None
-
-
 RULES: dict[str, Callable] = {
     "edit": _edit,
     "submit": _submit,
@@ -140,7 +162,7 @@ RULES: dict[str, Callable] = {
     "sign_off": scheme_sign_off_rule,
     "start_delivery": _start_delivery,
     "complete": _complete,
-    "stop": _stop,
+    # "stop" is a QAG decision on an escalation: notifications.escalations gives its rule.
 }
 
 

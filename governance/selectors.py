@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django_fsm import can_proceed
 from django_fsm_log.models import StateLog
 
@@ -95,7 +96,7 @@ def _review_tasks(user, kind: str, role: str, limit: int) -> Tasks:
             state=SchemeState.CONFIRM_AND_CHALLENGE,
             organisation_id__in=user.organisation_ids,
         )
-        .exclude(Q(project_lead=user) | Q(sro=user))
+        .exclude(policy.on_team_of(user))
         .exclude(Exists(reviewed))
     )
     what = f"Record the {ReviewKind(kind).label.lower()} review"
@@ -173,7 +174,8 @@ HISTORY_SOURCES: list[Callable] = []
 
 
 def history(scheme: Scheme) -> list[Event]:
-    """The scheme's timeline: transitions, field changes and document uploads, newest first."""
+    """The scheme's timeline, newest first: transitions, field changes and document uploads,
+    ending with its creation."""
     logs = StateLog.objects.for_(scheme).select_related("by").order_by("pk")
     states = dict(SchemeState.choices)
 
@@ -203,24 +205,29 @@ def history(scheme: Scheme) -> list[Event]:
         )
         for change in scheme.changes.select_related("changed_by")
     ]
-    if scheme.imported_from:
-        events.append(
-            Event(
-                at=scheme.created_at,
-                who=scheme.created_by,
-                what="Imported",
-                detail=(
-                    f"Loaded from {scheme.imported_from} as a past year's scheme, as it "
-                    "stood, without review, QIA or sign-off here."
-                    if scheme.imported_historical
-                    else f"Created as a draft from {scheme.imported_from}."
-                ),
-                kind="transition",
-            )
-        )
     for source in HISTORY_SOURCES:
         events += source(scheme)
-    return sorted(events, key=lambda e: e.at, reverse=True)
+    # The creation comes first in time whatever the timestamps say: an entry saved in the
+    # same instant must not sort before it.
+    return sorted(events, key=lambda e: e.at, reverse=True) + [_created(scheme)]
+
+
+def _created(scheme: Scheme) -> Event:
+    """The oldest entry of every scheme's history: who made it, and how."""
+    if not scheme.imported_from:
+        return Event(at=scheme.created_at, who=scheme.created_by, what="Created", kind="transition")
+    return Event(
+        at=scheme.created_at,
+        who=scheme.created_by,
+        what="Imported",
+        detail=(
+            f"Loaded from {scheme.imported_from} as a past year's scheme, as it "
+            "stood, without review, QIA or sign-off here."
+            if scheme.imported_historical
+            else f"Created as a draft from {scheme.imported_from}."
+        ),
+        kind="transition",
+    )
 
 
 @dataclass
@@ -294,3 +301,52 @@ def actions_for(user, scheme: Scheme) -> list[Action]:
     for source in ACTION_SOURCES:
         found.extend(source(user, scheme))
     return found
+
+
+# --- judgements by the scheme's own team ---
+
+
+@dataclass
+class Judgement:
+    """Someone judged the scheme in a step its team may not take: a review, a score, a
+    sign-off, an assured return, a QAG decision."""
+
+    who: object  # User
+    what: str  # "recorded the finance review"
+    at: datetime
+
+
+# Other apps add the judgements of their own steps (QIA scores and sign-offs, QAG
+# decisions), as source(scheme, team_ids) -> [Judgement] of those people only.
+JUDGEMENT_SOURCES: list[Callable] = []
+
+
+def _reviews_by(scheme: Scheme, team_ids: set[int]) -> list[Judgement]:
+    reviews = scheme.reviews.filter(reviewer_id__in=team_ids).select_related("reviewer")
+    return [
+        Judgement(r.reviewer, f"recorded the {r.get_kind_display().lower()} review", r.created_at)
+        for r in reviews
+    ]
+
+
+def _assurances_by(scheme: Scheme, team_ids: set[int]) -> list[Judgement]:
+    assured = scheme.returns.filter(assured_by_id__in=team_ids).select_related("assured_by")
+    return [
+        Judgement(r.assured_by, f"assured the month {r.month} return", r.assured_at)
+        for r in assured
+    ]
+
+
+def judged_by_own_team(scheme: Scheme) -> list[str]:
+    """What someone now on the scheme's team judged before they joined it. It stands (a
+    change of team undoes nothing), but the scheme page says so, in words."""
+    team_ids = scheme.team_ids
+    if not team_ids:
+        return []
+    sources = [_reviews_by, _assurances_by, *JUDGEMENT_SOURCES]
+    found = sorted((j for source in sources for j in source(scheme, team_ids)), key=lambda j: j.at)
+    return [
+        f"{j.who} {j.what} on {timezone.localtime(j.at):%-d %B %Y} and is now this scheme's "
+        f"{policy.team_place(j.who, scheme)}."
+        for j in found
+    ]

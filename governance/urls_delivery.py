@@ -3,6 +3,7 @@
 from django.urls import path
 
 from governance import views_delivery as views
+from notifications import views as escalation_views
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
@@ -12,7 +13,8 @@ urlpatterns = [
         name="scheme_start_delivery",
     ),
     path("schemes/<int:pk>/complete/", views.scheme_complete, name="scheme_complete"),
-    path("schemes/<int:pk>/stop/", views.scheme_stop, name="scheme_stop"),
+    # a scheme stops only by a QAG decision on an escalation: this leads to it
+    path("schemes/<int:pk>/stop/", escalation_views.scheme_stop, name="scheme_stop"),
     path("schemes/<int:pk>/returns/new/", views.return_edit, name="return_new"),
     path("schemes/<int:pk>/returns/<int:month>/", views.return_edit, name="return_edit"),
     path(

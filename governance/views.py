@@ -17,11 +17,19 @@ from governance.forms import (
     SubmitForm,
     WithdrawForm,
 )
-from governance.models import MONTH_NAMES, ReviewKind, Scheme, SchemeDocument, SchemeState
+from governance.models import (
+    MONTH_NAMES,
+    Review,
+    ReviewKind,
+    Scheme,
+    SchemeDocument,
+    SchemeState,
+)
 from governance.pages import (
     act,
     check,
     form_version,
+    leave_to,
     refuse,
     signed_in,
     transition_page,
@@ -31,11 +39,13 @@ from governance.selectors import (
     LONG_TEXTS,
     actions_for,
     history,
+    judged_by_own_team,
     sections_for,
     tasks_for,
     visible_schemes,
     with_schemes,
 )
+from governance.services import workflow
 
 HOME_TASKS = 10
 
@@ -138,6 +148,7 @@ def scheme_detail(request, pk: int):
             "may_edit": may_edit,
             "document_form": DocumentForm() if may_edit else None,
             "sections": sections_for(request.user, scheme),
+            "judged_by_own_team": judged_by_own_team(scheme),
         },
     )
 
@@ -237,13 +248,25 @@ def scheme_submit(request, pk: int):
     )
 
 
-def _review_recorded(scheme: Scheme, kind: str) -> str | None:
+def _review_recorded(scheme: Scheme, kind: str, user) -> str | None:
     review = services.recorded_review(scheme, kind)
     if review is None:
         return None
+    if review.reviewer_id == user.pk:
+        return workflow.yours_recorded(review)
     return (
         f"The {review.get_kind_display().lower()} review of this submission is already "
         f"recorded, by {review.reviewer}: {review.get_decision_display().lower()}."
+    )
+
+
+def _review_sent_again(request, pk: int, kind: str) -> Review | None:
+    """The user's own review of the submission a posted review form was drawn from."""
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        return None
+    return workflow.own_review(
+        scheme_id=pk, by=request.user, kind=kind, submission=form.cleaned_data["round"]
     )
 
 
@@ -251,6 +274,11 @@ def _review_recorded(scheme: Scheme, kind: str) -> str | None:
 def scheme_review(request, pk: int, kind: str):
     if kind not in ReviewKind.values:
         raise Http404("No such review.")
+    if request.method == "POST" and (review := _review_sent_again(request, pk, kind)):
+        # the same form sent twice (a double click): asked before the page checks access, as
+        # the first submit may have sent the scheme back to draft, out of the reviewer's sight
+        messages.info(request, workflow.yours_recorded(review))
+        return leave_to(request, review.scheme)
     other = next(k for k in ReviewKind if k != kind)
     return transition_page(
         request,
@@ -259,7 +287,7 @@ def scheme_review(request, pk: int, kind: str):
         form_class=ReviewForm,
         template="governance/scheme_review.html",
         kind_label=ReviewKind(kind).label,
-        done=lambda scheme: _review_recorded(scheme, kind),
+        done=lambda scheme: _review_recorded(scheme, kind, request.user),
         still=lambda scheme: (
             f"Your {ReviewKind(kind).label.lower()} review of {scheme.reference} is recorded. "
             f"It stays in confirm and challenge until the {other.label.lower()} review is in."

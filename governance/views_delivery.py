@@ -16,7 +16,6 @@ from governance.forms_delivery import (
     DashboardForm,
     ReturnForm,
     StartDeliveryForm,
-    StopForm,
 )
 from governance.models import MONTHS, FinancialYear, MonthlyReturn, Scheme
 from governance.pages import (
@@ -54,18 +53,6 @@ def scheme_complete(request, pk: int):
         form_class=CompleteForm,
         template="delivery/complete.html",
         service=lifecycle.scheme_complete,
-    )
-
-
-@signed_in
-def scheme_stop(request, pk: int):
-    return transition_page(
-        request,
-        pk,
-        action="stop",
-        form_class=StopForm,
-        template="delivery/stop.html",
-        service=lifecycle.scheme_stop,
     )
 
 

@@ -17,6 +17,7 @@ class NotificationsConfig(AppConfig):
                 policy.register(action, rule)
             selectors.HISTORY_SOURCES.append(mine.escalation_history)
             selectors.SECTION_SOURCES.append(mine.escalation_section)
+            selectors.JUDGEMENT_SOURCES.append(mine.judgements)
             selectors.TASK_SOURCES.extend([mine.remedial_tasks, mine.decision_tasks])
             selectors.TEAM_TASK_SOURCES.add(mine.remedial_tasks)
             monthly_returns.RETURN_SAVED_HOOKS.append(tasks.on_return_saved)

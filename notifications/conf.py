@@ -20,6 +20,7 @@ DEFAULTS = {
         "confirm_and_challenge": 10,
         "qia_panel": 15,
         "awaiting_sign_off": 10,
+        "approved": 10,  # the PMO starts delivery: a reminder only, never an escalation
     },
     # The month's return is due by this day of the following month (used only when the
     # delivery app does not say).

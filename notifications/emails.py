@@ -25,7 +25,7 @@ def batch():
     if _batch.get() is not None:  # already in one: the outer one queues
         yield
         return
-    token = _batch.set({"mails": [], "qag": {}})
+    token = _batch.set({"mails": [], "qag": {}, "pmo": {}})
     try:
         yield
         queue_mails(_batch.get()["mails"])
@@ -37,6 +37,28 @@ def lead_and_sro(scheme: Scheme) -> list[User]:
     """Uses the scheme's loaded users when the caller selected them (no query)."""
     people = {user.pk: user for user in (scheme.project_lead, scheme.sro)}
     return [user for user in people.values() if user.is_active]
+
+
+def pmo_of(scheme: Scheme) -> list[User]:
+    """The PMO of the scheme's organisation: its active members holding the PMO role, minus
+    the scheme's team, who are never given work on their own scheme (a PMO who leads or
+    owns it hears as the team). One query per organisation inside `batch()`."""
+    current = _batch.get()
+    if current is None:
+        found = _pmo(scheme.organisation_id)
+    else:
+        if scheme.organisation_id not in current["pmo"]:
+            current["pmo"][scheme.organisation_id] = _pmo(scheme.organisation_id)
+        found = current["pmo"][scheme.organisation_id]
+    return [user for user in found if user.pk not in scheme.team_ids]
+
+
+def _pmo(organisation_id: int) -> list[User]:
+    return list(
+        User.objects.filter(
+            is_active=True, groups__name=roles.PMO, organisations=organisation_id
+        ).distinct()
+    )
 
 
 def qag_recipients(system_id: int) -> list:
@@ -127,7 +149,19 @@ def scheme_rejected(*, scheme: Scheme, by, reason: str):
 
 
 def scheme_approved(*, scheme: Scheme, message: str = ""):
+    """To the project lead and SRO; and to the PMO of its organisation, whose task it now is
+    to start delivery (the mail says so and links to it)."""
     _to_team(scheme, "scheme-approved", kind="approved", heading="Approved", message=message)
+    _send(
+        "scheme-approved",
+        pmo_of(scheme),
+        kind="approved",
+        scheme=scheme,
+        url=reverse("scheme_start_delivery", args=[scheme.pk]),
+        subject=f"Approved, start delivery: {scheme.reference} {scheme.title}",
+        message=message,
+        to_pmo=True,
+    )
 
 
 def extreme_risk_signed_off(
@@ -168,8 +202,18 @@ def returns_due(*, user, month: str, deadline, schemes: list, dedupe: str):
     )
 
 
-def step_reminder(*, users, scheme: Scheme, step: str, waiting_days: int, url: str, dedupe: str):
-    """A workflow step has waited past its service level: remind whoever it waits for."""
+def step_reminder(
+    *,
+    users,
+    scheme: Scheme,
+    step: str,
+    waiting_days: int,
+    url: str,
+    dedupe: str,
+    escalates: bool = True,
+):
+    """A workflow step has waited past its service level: remind whoever it waits for.
+    `escalates`: the step goes to the PMO at twice its service level (the mail says so)."""
     _send(
         "step-reminder",
         users,
@@ -180,6 +224,7 @@ def step_reminder(*, users, scheme: Scheme, step: str, waiting_days: int, url: s
         subject=f"Reminder, {step} waiting {waiting_days} days: {scheme.reference}",
         step=step,
         waiting_days=waiting_days,
+        escalates=escalates,
     )
 
 
@@ -203,7 +248,9 @@ def _about(escalation, template: str, to, *, key: str, summary: str, **context):
 
 
 def escalation_raised(*, escalation):
-    recipients = lead_and_sro(escalation.scheme)
+    """The mail says the scheme is escalated to the PMO: its organisation's PMO gets it, with
+    the SRO who owns it and the project lead."""
+    recipients = [*lead_and_sro(escalation.scheme), *pmo_of(escalation.scheme)]
     _about(escalation, "escalation-raised", recipients, key="raised", summary=escalation.reason)
 
 
@@ -219,10 +266,18 @@ def escalation_to_qag(*, escalation, again: bool = False):
 
 
 def escalation_decided(*, escalation):
+    """QAG's decision: to the SRO and project lead, the PMO of the scheme's organisation (who
+    follows the escalation up) and the QAG list (the record of what QAG decided)."""
+    scheme = escalation.scheme
+    recipients = [
+        *lead_and_sro(scheme),
+        *pmo_of(scheme),
+        *qag_recipients(scheme.organisation.system_id),
+    ]
     _about(
         escalation,
         "escalation-decision",
-        lead_and_sro(escalation.scheme),
+        recipients,
         key=f"decision:{escalation.decided_at:%Y%m%d%H%M%S%f}",
         summary=escalation.decision_note,
     )

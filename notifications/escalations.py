@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from governance import policy, roles
+from governance.delivery import lifecycle
 from governance.models import Scheme, SchemeState, User
 from governance.services import ActionRefused, Conflict, record_refusal
 from notifications import emails
@@ -92,9 +93,7 @@ def _remedial(user, scheme: Scheme) -> str | None:
 def _raise(user, scheme: Scheme) -> str | None:
     if not (user.has_role(roles.PMO) and policy.in_organisation(user, scheme)):
         return "Only the PMO of the scheme's organisation can raise an escalation to QAG."
-    if policy.is_team(user, scheme):
-        return "You cannot escalate a scheme on whose team you are (segregation of duties)."
-    return None
+    return policy.judging_own_scheme(user, scheme)
 
 
 def _decide(user, scheme: Scheme) -> str | None:
@@ -102,8 +101,20 @@ def _decide(user, scheme: Scheme) -> str | None:
         return "Only a member of the QIPP Assurance Group can record QAG's decision."
     if not policy.in_system(user, scheme):
         return "You decide on schemes of your own system only."
-    if policy.is_team(user, scheme):
-        return "You cannot decide on a scheme on whose team you are (segregation of duties)."
+    return policy.judging_own_scheme(user, scheme)
+
+
+def _stop(user, scheme: Scheme) -> str | None:
+    """Stopping a scheme is a QAG decision "stop" (or "replace") recorded on one of its live
+    escalations at QAG level, by a QAG member of its system: escalation_decide."""
+    reason = _decide(user, scheme)
+    if reason:
+        return reason
+    if not Escalation.objects.filter(scheme=scheme, status__in=ACTIVE, level=Level.QAG).exists():
+        return (
+            "A scheme is stopped only by a QAG decision on one of its escalations at QAG "
+            "level, and this scheme has none: the PMO raises an escalation to QAG first."
+        )
     return None
 
 
@@ -113,6 +124,7 @@ POLICY_RULES = {
     "escalation_remedial": _remedial,
     "escalation_raise": _raise,
     "escalation_decide": _decide,
+    "stop": _stop,
 }
 
 
@@ -265,12 +277,16 @@ def escalation_decide(
     by: User,
     decision: str,
     note: str,
+    meeting: date,
     due: date | None = None,
     expected_version: int | None = None,
 ) -> Escalation:
-    """A QAG member records QAG's decision. Continue: the remedial plan stands (a new due
-    date may be set). Stop, or replace with a recovery scheme: the scheme is stopped through
-    the delivery app's stop service, and its live escalations are closed."""
+    """A QAG member records the decision QAG took at its meeting of `meeting`. Continue: the
+    remedial plan stands (a new due date may be set). Stop, or replace with a recovery scheme:
+    the scheme is stopped (the only way a scheme stops) and its live escalations are closed.
+
+    A decision stands until QAG decides again at a later meeting, with its reasons; the earlier
+    decision stays in the escalation's history."""
     note = note.strip()
 
     def work():
@@ -278,7 +294,10 @@ def escalation_decide(
             raise ActionRefused("Choose continue, stop or replace.")
         if not note:
             raise ActionRefused("Record the reasons for QAG's decision.")
-        if due is not None and due < timezone.localdate():
+        today = timezone.localdate()
+        if meeting is None or meeting > today:
+            raise ActionRefused("Give the date of the QAG meeting that took the decision.")
+        if due is not None and due < today:
             raise ActionRefused("The new due date cannot be in the past.")
         now = timezone.now()
         with transaction.atomic():
@@ -288,8 +307,11 @@ def escalation_decide(
                 raise ActionRefused(
                     "QAG decides on escalations raised to it: the PMO raises this one first."
                 )
+            _check_meeting(escalation, meeting)
+            earlier = _standing(escalation)
             escalation.decision = decision
             escalation.decision_note = note
+            escalation.decision_meeting = meeting
             escalation.decided_at = now
             escalation.decided_by = by
             label = Decision(decision).label
@@ -300,7 +322,8 @@ def escalation_decide(
                     escalation.status = EscalationStatus.REMEDIAL_AGREED
                 escalation.save()
             else:
-                _stop(escalation.scheme, by=by, decision=f"{label}. {note}")
+                minuted = f"{label} (QAG meeting of {meeting:%-d %B %Y}). {note}"
+                _stop_scheme(escalation.scheme, by=by, decision=minuted)
                 escalation.status = EscalationStatus.CLOSED
                 escalation.closed_at = now
                 escalation.save()
@@ -311,7 +334,8 @@ def escalation_decide(
                 by=by,
                 what=f"QAG decision: {label.lower()}",
                 # the minuted reasons as decided: a later decision overwrites the escalation's
-                detail=f"{note}\nNew due date {due:%-d %B %Y}." if due else note,
+                # copy, so each decision's own words are kept here
+                detail=_decision_detail(meeting, note, due, earlier),
             )
             emails.escalation_decided(escalation=escalation)
             return escalation
@@ -319,23 +343,48 @@ def escalation_decide(
     return _refused(by, "escalation_decide", escalation_id, work)
 
 
-def _stop(scheme: Scheme, *, by: User, decision: str) -> None:
+def _standing(escalation: Escalation) -> str:
+    """The decision standing before this one, in words for the history ("" if none)."""
+    if not escalation.decision:
+        return ""
+    meeting = escalation.decision_meeting
+    when = f" at the meeting of {meeting:%-d %B %Y}" if meeting else ""
+    return f"{escalation.get_decision_display()}{when}"
+
+
+def _check_meeting(escalation: Escalation, meeting: date) -> None:
+    """The meeting must be on or after the day the escalation was raised, and a decision
+    already recorded stands: only a later meeting's decision replaces it."""
+    if meeting < timezone.localdate(escalation.raised_at):
+        raise ActionRefused(
+            f"The escalation was raised on {escalation.raised_at:%-d %B %Y}: QAG cannot "
+            "have decided on it at an earlier meeting."
+        )
+    standing = escalation.decision_meeting
+    if escalation.decision and standing is not None and meeting <= standing:
+        raise ActionRefused(
+            f"QAG's decision of its meeting of {standing:%-d %B %Y} is already recorded "
+            f"({escalation.get_decision_display().lower()}, by {escalation.decided_by}). It "
+            "stands until QAG decides again at a later meeting: record that decision with "
+            "its meeting date and reasons."
+        )
+
+
+def _decision_detail(meeting: date, note: str, due: date | None, earlier: str) -> str:
+    lines = [f"At the QAG meeting of {meeting:%-d %B %Y}.", note]
+    if due:
+        lines.append(f"New due date {due:%-d %B %Y}.")
+    if earlier:
+        lines.append(f"This replaces the earlier decision: {earlier}.")
+    return "\n".join(lines)
+
+
+def _stop_scheme(scheme: Scheme, *, by: User, decision: str) -> None:
     if scheme.state != SchemeState.IN_DELIVERY:
         raise ActionRefused(
             f"The scheme is {scheme.state_words}, not in delivery: it cannot be stopped."
         )
-    try:
-        from governance.delivery.lifecycle import scheme_stop
-    except ImportError:  # the delivery app is not wired in: the bare transition
-        from governance.services import run_transition
-
-        def work(locked):
-            locked.stop_decision = decision
-            locked.stop(by=by, description=f"Stopped by QAG decision: {decision}")
-
-        run_transition(scheme_id=scheme.pk, by=by, action="stop", expected_version=None, work=work)
-        return
-    scheme_stop(scheme_id=scheme.pk, by=by, expected_version=None, decision=decision)
+    lifecycle.scheme_stop(scheme_id=scheme.pk, by=by, expected_version=None, decision=decision)
 
 
 def _close_others(escalation: Escalation, *, now: datetime, by: User, label: str) -> None:

@@ -37,6 +37,12 @@ class RaiseToQagForm(forms.Form):
 class DecisionForm(forms.Form):
     # the escalation's version this form was drawn from (Escalation.version)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+    meeting = forms.DateField(
+        label="Date of the QAG meeting",
+        widget=DATE,
+        help_text="The meeting that took the decision. A decision stands until QAG decides "
+        "again at a later meeting.",
+    )
     decision = forms.ChoiceField(
         label="QAG's decision", choices=Decision.choices, widget=forms.RadioSelect
     )
@@ -51,11 +57,29 @@ class DecisionForm(forms.Form):
         widget=DATE,
         help_text="Only when the scheme continues: leave empty to keep the current date.",
     )
+    confirm = forms.BooleanField(
+        label="I confirm QAG decided to stop this scheme: its delivery ends for good.",
+        required=False,
+        help_text="Needed when the decision is to stop the scheme or replace it.",
+    )
+
+    def clean_meeting(self):
+        # here, so the error sits on its field; the service checks it again
+        meeting = self.cleaned_data["meeting"]
+        if meeting > timezone.localdate():
+            raise forms.ValidationError("QAG's meeting cannot be in the future.")
+        return meeting
 
     def clean(self):
         data = super().clean()
         if data.get("due") and data.get("decision") != Decision.CONTINUE:
             self.add_error("due", "A new due date goes with a decision to continue only.")
+        stopping = data.get("decision") in (Decision.STOP, Decision.REPLACE)
+        if stopping and not data.get("confirm"):
+            self.add_error(
+                "confirm",
+                "Tick to confirm that QAG decided to stop the scheme: it cannot be undone.",
+            )
         return data
 
 

@@ -156,6 +156,9 @@ class Escalation(models.Model):
     )
     decision = models.CharField(max_length=10, choices=Decision.choices, blank=True)
     decision_note = models.TextField(max_length=10000, blank=True)
+    # The QAG meeting that took the decision standing now: a decision stands until QAG
+    # decides again at a later meeting (the earlier ones stay in the escalation's events).
+    decision_meeting = models.DateField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -56,6 +56,13 @@ def meetings(system: System, start: date, months: int = 2) -> list[date]:
     return [day for day in found if day >= start]
 
 
+def last_meeting(system: System, today: date) -> date | None:
+    """The latest meeting date on or before `today`, looking back to the previous month."""
+    start = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    held = [day for day in meetings(system, start, months=2) if day <= today]
+    return held[-1] if held else None
+
+
 def next_meeting(system: System, today: date) -> date | None:
     upcoming = meetings(system, today)
     return upcoming[0] if upcoming else None
@@ -107,6 +114,7 @@ class Pack:
     escalations: list[Escalation] = field(default_factory=list)
     off_track: list[OffTrack] = field(default_factory=list)
     qia_flags: list[QiaFlag] = field(default_factory=list)
+    decisions: list[Escalation] = field(default_factory=list)  # since the last pack
 
     @property
     def decisions_due(self) -> list[Escalation]:
@@ -121,6 +129,17 @@ class Pack:
             f", {len(self.qia_flags)} QIA flag{'s' if len(self.qia_flags) != 1 else ''} to QAG "
             "since the last pack."
         )
+
+
+def _decisions(system: System, since: datetime | None) -> list[Escalation]:
+    """The decisions QAG recorded since the last pack (all, before the first pack), the
+    escalations they closed included: the standing decision of each, newest first."""
+    found = Escalation.objects.filter(
+        scheme__organisation__system=system, decided_at__isnull=False
+    ).select_related("scheme__organisation", "decided_by")
+    if since is not None:
+        found = found.filter(decided_at__gte=since)
+    return list(found.order_by("-decided_at", "-pk"))
 
 
 def _off_track(system: System, escalations: list[Escalation], today: date) -> list[OffTrack]:
@@ -163,6 +182,7 @@ def assemble(system: System, *, meeting_date: date | None = None, today: date | 
     for escalation in pack.escalations:
         escalation.age_days = (today - timezone.localdate(escalation.raised_at)).days
     pack.off_track = _off_track(system, pack.escalations, today)
+    pack.decisions = _decisions(system, pack.since)
     pack.qia_flags = list(escalation_feed.flagged_to_qag(system.pk, pack.since))
     return pack
 

@@ -38,11 +38,20 @@ STEPS = {
     SchemeState.CONFIRM_AND_CHALLENGE: "confirm and challenge",
     SchemeState.QIA_PANEL: "QIA panel",
     SchemeState.AWAITING_SIGN_OFF: "QIA sign-off",
+    SchemeState.APPROVED: "start of delivery",
 }
 STEP_ROLES = {
     SchemeState.CONFIRM_AND_CHALLENGE: [roles.FINANCE_REVIEWER, roles.CLINICAL_REVIEWER],
     SchemeState.QIA_PANEL: [roles.QUALITY_LEAD, roles.PANEL_MEMBER],
     SchemeState.AWAITING_SIGN_OFF: [roles.CHIEF_NURSE, roles.CLINICAL_CHAIR],
+    SchemeState.APPROVED: [roles.PMO],
+}
+# The steps that go to the PMO as an escalation at twice their service level: not the start
+# of delivery, which waits for the PMO itself (its reminder is all).
+ESCALATED_STEPS = {
+    SchemeState.CONFIRM_AND_CHALLENGE,
+    SchemeState.QIA_PANEL,
+    SchemeState.AWAITING_SIGN_OFF,
 }
 REVIEW_ROLES = {
     roles.FINANCE_REVIEWER: ReviewKind.FINANCE,
@@ -60,6 +69,8 @@ FACT_FIELDS = [
     "submission_round",
     "project_lead_id",
     "sro_id",
+    "clinical_lead_id",
+    "finance_lead_id",
 ]
 
 
@@ -78,6 +89,8 @@ class Facts:
     submission_round: int
     project_lead_id: int
     sro_id: int
+    clinical_lead_id: int | None
+    finance_lead_id: int | None
     plan: list
     financial_year: FinancialYear | None = None
 
@@ -90,6 +103,7 @@ class Reminder:
     waiting_days: int
     url: str
     dedupe: str
+    escalates: bool = True  # at twice its service level (the mail says so)
 
 
 @dataclass
@@ -236,7 +250,7 @@ def step_rules(schemes: list[Facts], now: datetime, findings: Findings) -> None:
     assignees = _assignees([scheme for scheme, _d, _l in late])
     for scheme, days, level in late:
         step = STEPS[scheme.state]
-        if days >= 2 * level:
+        if days >= 2 * level and scheme.state in ESCALATED_STEPS:
             findings.found[(scheme.pk, Rule.STEP_OVERDUE)] = (
                 f"The {step} has been waiting {days} days since "
                 f"{timezone.localdate(scheme.state_changed_at):%-d %B %Y}; its service level "
@@ -255,15 +269,17 @@ def step_rules(schemes: list[Facts], now: datetime, findings: Findings) -> None:
                         f"reminder:{scheme.pk}:{scheme.state}:"
                         f"{scheme.state_changed_at:%Y%m%d%H%M%S}"
                     ),
+                    escalates=scheme.state in ESCALATED_STEPS,
                 )
             )
 
 
 def _assignees(schemes: list[Facts]) -> dict[int, tuple[list[User], str]]:
     """Whom each step waits for, and the page to act on: the role holders of the scheme's
-    organisation, minus its project lead and SRO, minus the reviewers whose review of this
-    round is in, minus those done with the QIA step (scored; signed, or the capacity signed;
-    on the panel, so barred from signing). Three queries, and the QIA app's few."""
+    organisation, minus its team (nobody judges their own scheme), minus the reviewers whose
+    review of this round is in, minus those done with the QIA step (scored; signed, or the
+    capacity signed; on the panel, so barred from signing). Three queries, and the QIA app's
+    few."""
     wanted_roles = {role for s in schemes for role in STEP_ROLES[s.state]}
     rows = list(
         User.objects.filter(
@@ -282,7 +298,8 @@ def _assignees(schemes: list[Facts]) -> dict[int, tuple[list[User], str]]:
             scheme__in=[s.pk for s in schemes if s.state == SchemeState.CONFIRM_AND_CHALLENGE]
         ).values_list("scheme_id", "round", "kind")
     )
-    at_qia = [s.pk for s in schemes if s.state != SchemeState.CONFIRM_AND_CHALLENGE]
+    qia_steps = (SchemeState.QIA_PANEL, SchemeState.AWAITING_SIGN_OFF)
+    at_qia = [s.pk for s in schemes if s.state in qia_steps]
     qia_done = escalation_feed.step_done(at_qia) if at_qia else {}
     found = {}
     for scheme in schemes:
@@ -298,10 +315,14 @@ def _assignees(schemes: list[Facts]) -> dict[int, tuple[list[User], str]]:
             if kind:
                 pending_reviews.append(kind)
             finished = done.users.get(role, set())
+            team = {scheme.project_lead_id, scheme.sro_id, scheme.clinical_lead_id}
+            team.add(scheme.finance_lead_id)
             for user in holders[(scheme.organisation_id, role)]:
-                if user.pk not in (scheme.project_lead_id, scheme.sro_id, *finished):
+                if user.pk not in team and user.pk not in finished:
                     people.setdefault(user.pk, user)
-        if len(pending_reviews) == 1:  # straight to the one review still awaited
+        if scheme.state == SchemeState.APPROVED:
+            url = reverse("scheme_start_delivery", args=[scheme.pk])
+        elif len(pending_reviews) == 1:  # straight to the one review still awaited
             url = reverse("scheme_review", args=[scheme.pk, pending_reviews[0]])
         else:
             url = reverse("scheme_detail", args=[scheme.pk])

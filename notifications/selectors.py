@@ -4,7 +4,7 @@ Added to governance.selectors' extension points by NotificationsConfig.ready()."
 from django.urls import reverse
 
 from governance import policy, roles
-from governance.selectors import Event, Section, Task, Tasks, oldest
+from governance.selectors import Event, Judgement, Section, Task, Tasks, oldest
 from notifications.models import ACTIVE, Escalation, EscalationEvent, Level
 
 
@@ -70,10 +70,7 @@ def decision_tasks(user, limit: int) -> Tasks:
             scheme__organisation__system_id__in=user.system_ids,
         )
         .select_related("scheme__organisation")
-        .exclude(scheme__project_lead=user)
-        .exclude(scheme__sro=user)
-        .exclude(scheme__clinical_lead=user)
-        .exclude(scheme__finance_lead=user)
+        .exclude(policy.on_team_of(user, "scheme__"))
     )
     return oldest(
         [
@@ -88,3 +85,17 @@ def decision_tasks(user, limit: int) -> Tasks:
         ],
         limit,
     )
+
+
+def judgements(scheme, team_ids: set[int]) -> list[Judgement]:
+    """Escalations of this scheme raised to QAG, or decided, by these people (the scheme's
+    team now): the scheme page flags them."""
+    found = []
+    escalations = scheme.escalations.select_related("raised_to_qag_by", "decided_by")
+    for e in escalations.filter(raised_to_qag_by_id__in=team_ids):
+        what = f"raised the {e.rule_phrase} escalation to QAG"
+        found.append(Judgement(e.raised_to_qag_by, what, e.raised_to_qag_at))
+    for e in escalations.filter(decided_by_id__in=team_ids):
+        what = f"recorded QAG's decision on the {e.rule_phrase} escalation"
+        found.append(Judgement(e.decided_by, what, e.decided_at))
+    return found

@@ -216,6 +216,7 @@ def apply(findings: Findings, *, scheme_ids, now: datetime, today: date) -> Swee
                 waiting_days=reminder.waiting_days,
                 url=reminder.url,
                 dedupe=reminder.dedupe,
+                escalates=reminder.escalates,
             )
     result.reminders = findings.reminders
     return result

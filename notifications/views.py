@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from governance import policy
 from governance.models import System
-from governance.pages import Refused, signed_in
+from governance.pages import Refused, check, signed_in, visible_scheme
 from governance.services import ActionRefused, Conflict
 from notifications import escalations as services
 from notifications import qag
@@ -145,6 +145,15 @@ def escalation_detail(request, pk: int):
     )
 
 
+def _meeting_held_since(escalation: Escalation) -> date | None:
+    """The system's last QAG meeting, offered as the decision's when it was held after the
+    escalation was raised; else the field is left for the user to fill."""
+    held = qag.last_meeting(escalation.scheme.organisation.system, timezone.localdate())
+    if held is None or held < timezone.localdate(escalation.raised_at):
+        return None
+    return held
+
+
 def _next(request, escalation: Escalation) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
@@ -248,6 +257,10 @@ def escalation_decide(request, pk: int):
         action="escalation_decide",
         form_class=DecisionForm,
         template="notifications/escalation_decide.html",
+        initial=lambda e: {
+            "meeting": _meeting_held_since(e),
+            "decision": request.GET.get("decision", ""),
+        },
         ready=lambda e: (
             None
             if e.level == Level.QAG
@@ -259,10 +272,24 @@ def escalation_decide(request, pk: int):
             by=request.user,
             decision=data["decision"],
             note=data["note"],
+            meeting=data["meeting"],
             due=data["due"],
             expected_version=data["version"],
         ),
     )
+
+
+@signed_in
+def scheme_stop(request, pk: int):
+    """The scheme page's "Stop scheme" button. A scheme is stopped only by a QAG decision
+    recorded on one of its escalations at QAG level, so this leads to that decision's page,
+    with "stop" chosen; nothing is stopped here."""
+    scheme = visible_scheme(request, pk, action="stop")
+    check(request, "stop", scheme)  # a QAG member of its system, an escalation at QAG level
+    escalation = (
+        scheme.escalations.filter(status__in=ACTIVE, level=Level.QAG).order_by("raised_at").first()
+    )
+    return redirect(f"{reverse('escalation_decide', args=[escalation.pk])}?decision=stop")
 
 
 # --- the QAG pack ---

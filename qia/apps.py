@@ -35,3 +35,4 @@ class QiaConfig(AppConfig):
         selectors.ACTION_SOURCES.append(mine.scheme_actions)
         selectors.SECTION_SOURCES.append(page_parts.scheme_section)
         selectors.HISTORY_SOURCES.append(page_parts.scheme_events)
+        selectors.JUDGEMENT_SOURCES.append(page_parts.judgements)

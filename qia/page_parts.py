@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_fsm_log.models import StateLog
 
-from governance import roles, selectors
+from governance import policy, roles, selectors
 from governance.models import Scheme, SchemeChange, SchemeState, User
 from qia import policy as rules
 from qia import services
@@ -15,6 +15,7 @@ from qia.models import (
     Capacity,
     PanelScore,
     QiaVersion,
+    SignOff,
     VersionStatus,
 )
 from qia.selectors import may, newest_on_page, stage
@@ -33,7 +34,7 @@ def panel_tasks(user, limit: int) -> selectors.Tasks:
                 qia__scheme__state=SchemeState.QIA_PANEL,
             )
         )
-        .exclude(Q(qia__scheme__project_lead=user) | Q(qia__scheme__sro=user))
+        .exclude(policy.on_team_of(user, "qia__scheme__"))
         .select_related("qia__scheme__organisation")
     )
     scored = set(
@@ -251,3 +252,31 @@ def scheme_events(scheme: Scheme) -> list[selectors.Event]:
         for flag in scheme.qia_flags.all()
     ]
     return events
+
+
+def judgements(scheme, team_ids: set[int]) -> list[selectors.Judgement]:
+    """The QIA's scores, agreements and sign-offs recorded by these people (the scheme's
+    team now) on this scheme: the scheme page flags them."""
+    found = []
+    scores = (
+        PanelScore.objects.filter(version__qia__scheme=scheme, member_id__in=team_ids)
+        .select_related("member", "version")
+        .order_by("created_at")
+    )
+    seen = set()
+    for score in scores:  # one line per member and version, not per heading
+        if (score.version_id, score.member_id) not in seen:
+            seen.add((score.version_id, score.member_id))
+            what = f"scored QIA version {score.version.number}"
+            found.append(selectors.Judgement(score.member, what, score.created_at))
+    agreed = QiaVersion.objects.filter(qia__scheme=scheme, agreed_by_id__in=team_ids)
+    for version in agreed.select_related("agreed_by"):
+        what = f"agreed QIA version {version.number} at panel"
+        found.append(selectors.Judgement(version.agreed_by, what, version.agreed_at))
+    signed = SignOff.objects.filter(version__qia__scheme=scheme, by_id__in=team_ids)
+    for sign_off in signed.select_related("by", "version"):
+        what = (
+            f"signed off QIA version {sign_off.version.number} as {sign_off.get_capacity_display()}"
+        )
+        found.append(selectors.Judgement(sign_off.by, what, sign_off.at))
+    return found

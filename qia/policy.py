@@ -52,25 +52,38 @@ def panel_member_ids(version: QiaVersion) -> set[int]:
 
 
 def has_scored(user, version: QiaVersion) -> bool:
+    """Whether this user has recorded their own scores for this version."""
     return version.panel_scores.filter(member_id=user.pk).exists()
 
 
+def is_scorer(user, scheme: Scheme) -> bool:
+    """Holds a role that scores the scheme's QIAs: a panel member or the quality lead (who
+    scores as a member of the panel) of the scheme's organisation."""
+    return policy.in_organisation(user, scheme) and (
+        user.has_role(roles.PANEL_MEMBER) or user.has_role(roles.QUALITY_LEAD)
+    )
+
+
 def is_signatory(user, scheme: Scheme) -> bool:
+    """Signs the scheme's QIAs off (and does not score them): its organisation's chief nurse
+    or clinical chair."""
     return policy.in_organisation(user, scheme) and (
         user.has_role(roles.CHIEF_NURSE) or user.has_role(roles.CLINICAL_CHAIR)
     )
 
 
 def can_see_panel_scores(user, version: QiaVersion, scheme: Scheme) -> bool:
-    """Blind scoring: others' scores only once you have recorded your own; the quality lead
-    and the signatories of the scheme's organisation always."""
+    """Blind scoring, for every scorer, the quality lead included: the members' scores of a
+    version only once you have recorded your own for it. The signatories, who do not score,
+    see them all, unless they also hold a scoring role while the version is still at the
+    panel: nobody who may still score anchors on the others' opinion."""
     if not policy.can_view_scheme(user, scheme):
         return False
-    if user.has_role(roles.QUALITY_LEAD) and policy.in_organisation(user, scheme):
+    if has_scored(user, version):
         return True
-    if is_signatory(user, scheme):
-        return True
-    return has_scored(user, version)
+    if is_scorer(user, scheme) and at_panel(version, scheme):
+        return False
+    return is_signatory(user, scheme)
 
 
 def _on_own_team(user, scheme: Scheme) -> bool:
@@ -116,11 +129,8 @@ def _score(user, scheme: Scheme, version: QiaVersion | None = None) -> str | Non
         return "Only QIA panel members and the quality lead score a QIA."
     if not policy.in_organisation(user, scheme):
         return f"You score QIAs of your own organisation only, not {scheme.organisation.code}."
-    if _on_own_team(user, scheme):
-        return (
-            "You cannot score the QIA of a scheme on which you are project lead or SRO "
-            "(segregation of duties)."
-        )
+    if reason := policy.judging_own_scheme(user, scheme):
+        return reason
     version = version or newest_version(scheme)
     if version is None or not at_panel(version, scheme) or not is_newest(version):
         return "This QIA is not at the panel now."

@@ -69,8 +69,9 @@ class HeadingRow:
 
 
 def heading_rows(version: QiaVersion, *, with_scores: bool) -> list[HeadingRow]:
-    """The six headings, each with its self-assessment, agreed score, mitigations and (when
-    the viewer may see them) every panel member's scores."""
+    """The six headings, each with its self-assessment, agreed score, mitigations and (with
+    scores) every panel member's scores. A page asks panel_scores_for instead, which knows
+    whether its viewer may see them."""
     by_kind = {kind: services.assessments(version, kind) for kind in AssessmentKind.values}
     mitigations = list(version.mitigations.all())
     scores = []
@@ -103,10 +104,21 @@ def panel_members(version: QiaVersion) -> list[dict]:
     return list(seen.values())
 
 
+def panel_scores_for(user, scheme: Scheme, version: QiaVersion) -> dict:
+    """The six headings and who scored, with the members' scores only where this user may
+    see them (blind scoring: qia.policy.can_see_panel_scores). Every page that could show a
+    member's score takes its rows and members from here."""
+    see_scores = rules.can_see_panel_scores(user, version, scheme)
+    return {
+        "see_scores": see_scores,
+        "rows": heading_rows(version, with_scores=see_scores),
+        "members": panel_members(version) if see_scores else [],
+    }
+
+
 def version_page(user, scheme: Scheme, version: QiaVersion) -> dict:
     """Everything the QIA page shows of one version, as this user may see it."""
     newest = rules.is_newest(version)
-    see_scores = rules.can_see_panel_scores(user, version, scheme)
     code, label = stage(version, scheme)
     due_version, due = services.reassessment_due(scheme)
     if due_version is None or due_version.pk != version.pk:
@@ -118,9 +130,7 @@ def version_page(user, scheme: Scheme, version: QiaVersion) -> dict:
         "is_newest": newest,
         "stage": code,
         "stage_label": label,
-        "rows": heading_rows(version, with_scores=see_scores),
-        "see_scores": see_scores,
-        "members": panel_members(version) if see_scores else [],
+        **panel_scores_for(user, scheme, version),
         "member_count": version.panel_scores.values("member").distinct().count(),
         "sign_offs": list(version.sign_offs.select_related("by")),
         "flags": list(version.flags.all()),

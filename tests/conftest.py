@@ -5,7 +5,8 @@ Redis server. Elsewhere they skip with the reason, unless QIPP_REQUIRE_SERVICES=
 missing service fails the test: CI can never pass by skipping them.
 
 `llr`: the world the tests act in (tests/world.py); `people`, its users; `make_scheme`, a
-scheme straight in a state.
+scheme straight in a state; `journey`, a scheme taken through its QIA; `team_pmo`, a second PMO
+officer.
 """
 
 import os
@@ -67,3 +68,22 @@ def people(llr) -> dict:
 def make_scheme(llr):
     """`make_scheme(state, org=..., monthly=..., **fields)`: World.scheme."""
     return llr.scheme
+
+
+@pytest.fixture
+def journey(llr, people):
+    """The QIA journey's helper (tests/qia/conftest.py), with the panel's second profession,
+    for tests outside tests/qia that take a scheme through its QIA."""
+    from governance import roles
+    from tests.qia.conftest import Journey
+
+    llr.add_user("elr-panel-member-2", "elr", roles.PANEL_MEMBER, profession="medicines")
+    return Journey(llr.users)
+
+
+@pytest.fixture
+def team_pmo(llr):
+    """A PMO officer of ELR (not elr-pmo), to put on a scheme's team."""
+    from governance import roles
+
+    return llr.add_user("elr-pmo-clinical-lead", "elr", roles.PMO)

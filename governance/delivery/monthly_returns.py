@@ -46,6 +46,8 @@ def _assure_return(user, scheme: Scheme, monthly_return: MonthlyReturn | None = 
         return "Only the PMO of the scheme's organisation can assure its returns."
     if scheme.state not in DELIVERY_STATES:
         return "Returns are assured once the scheme is in delivery."
+    if reason := policy.judging_own_scheme(user, scheme):
+        return reason
     if monthly_return is not None and touched_by(monthly_return, user):
         return (
             "You entered or corrected this return, so another member of the PMO must assure it "

@@ -5,7 +5,9 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 from django_fsm import can_proceed
 
 from governance import policy, roles, selectors
@@ -103,6 +105,8 @@ def _assure_tasks(user, limit: int) -> selectors.Tasks:
             assured_at__isnull=True,
         )
         .exclude(entered_by=user)
+        # nobody assures their own scheme's returns: the team is never offered them
+        .exclude(policy.on_team_of(user, "scheme__"))
         .select_related("scheme__organisation", "scheme__financial_year")
         .order_by("scheme_id", "month")
     )
@@ -137,6 +141,33 @@ def _assure_tasks(user, limit: int) -> selectors.Tasks:
             )
         )
     return selectors.oldest(tasks, limit)
+
+
+def _start_delivery_tasks(user, limit: int) -> selectors.Tasks:
+    """Approved schemes waiting for the PMO of their organisation to start delivery, the
+    longest approved first. A PMO on a scheme's team is not offered its own scheme: another
+    PMO of the organisation starts it. Two queries, whatever the number of schemes."""
+    if not user.has_role(roles.PMO) or not user.organisation_ids:
+        return selectors.Tasks([], 0)
+    waiting = Scheme.objects.filter(
+        state=SchemeState.APPROVED, organisation_id__in=user.organisation_ids
+    ).exclude(policy.on_team_of(user))
+    # a scheme imported as approved has no transition here: it waits from its import
+    oldest_first = waiting.annotate(
+        approved_at=Coalesce("state_changed_at", "created_at")
+    ).order_by("approved_at", "pk")
+    return selectors.Tasks(
+        [
+            selectors.Task.on(
+                pk,
+                f"Start delivery (approved {day_text(timezone.localdate(approved_at))})",
+                reverse("scheme_start_delivery", args=[pk]),
+                approved_at,
+            )
+            for pk, approved_at in oldest_first.values_list("pk", "approved_at")[:limit]
+        ],
+        waiting.count(),
+    )
 
 
 TRANSITION_BUTTONS = [
@@ -238,7 +269,7 @@ def _delivery_section(user, scheme: Scheme) -> selectors.Section | None:
 
 
 # What delivery adds to the task inbox and the scheme page (GovernanceConfig.ready()).
-TASK_SOURCES = [_return_tasks, _assure_tasks]
+TASK_SOURCES = [_return_tasks, _assure_tasks, _start_delivery_tasks]
 TEAM_TASK_SOURCES = [_return_tasks]
 ACTION_SOURCES = [_delivery_actions]
 SECTION_SOURCES = [_delivery_section]

@@ -3,6 +3,8 @@ hears about each step."""
 
 from collections.abc import Callable
 
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from governance import roles
@@ -98,6 +100,27 @@ def review_outcome(scheme: Scheme, kind: str, decision: str) -> str:
     return SchemeState.QIA_PANEL if other_supported else SchemeState.CONFIRM_AND_CHALLENGE
 
 
+class AlreadyDone(Exception):
+    """The user's own step is recorded already: the same form sent twice (a double click).
+    Nothing to do and nothing refused; `message` says so."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def own_review(*, scheme_id: int, by: User, kind: str, submission: int | None) -> Review | None:
+    """`by`'s review of that kind of the given submission (None: the scheme's current one)."""
+    mine = Review.objects.filter(scheme_id=scheme_id, kind=kind, reviewer=by)
+    if submission is None:
+        return mine.filter(round=F("scheme__submission_round")).first()
+    return mine.filter(round=submission).first()
+
+
+def yours_recorded(review: Review) -> str:
+    return f"Your {review.get_kind_display().lower()} review is already recorded."
+
+
 def recorded_review(scheme: Scheme, kind: str) -> Review | None:
     """The review of that kind already recorded for the scheme's current submission."""
     return (
@@ -121,7 +144,8 @@ def scheme_review(
 
     With `expected_round` (the submission the reviewer read), only a new submission meanwhile
     is a conflict: the other kind of review being recorded is not, as the two are
-    independent. Two reviewers of the same kind still record one review between them.
+    independent. Two reviewers of the same kind still record one review between them; the
+    same reviewer sending the same form twice gets AlreadyDone, not a refusal.
     """
     if kind not in ReviewKind.values:
         raise ActionRefused("Unknown kind of review.")
@@ -135,6 +159,8 @@ def scheme_review(
         if expected_round is not None and scheme.submission_round != expected_round:
             raise Conflict(CONFLICT_MESSAGE)
         done = recorded_review(scheme, kind)
+        if done and done.reviewer_id == by.pk:
+            raise AlreadyDone(yours_recorded(done))
         if done:
             raise ActionRefused(
                 f"The {done.get_kind_display().lower()} review of this submission was already "
@@ -153,6 +179,16 @@ def scheme_review(
         )
         _notify_outcome(scheme, label=label, comment=comment.strip())
 
+    def sent_again() -> Review | None:
+        with transaction.atomic():
+            # the row lock waits for a review being recorded now (the first submit of a
+            # double click) to commit; asked before the state, which that review may have moved
+            transitions.lock_scheme(scheme_id, None)
+            return own_review(scheme_id=scheme_id, by=by, kind=kind, submission=expected_round)
+
+    mine = transitions.refuse_logged(by, action, scheme_id, sent_again)
+    if mine is not None:
+        raise AlreadyDone(yours_recorded(mine))
     return transitions.run_transition(
         scheme_id=scheme_id,
         by=by,
@@ -190,14 +226,16 @@ def team_of(scheme: Scheme) -> list[User]:
 
 
 def users_with_role(scheme: Scheme, *role_names: str) -> list[User]:
-    """Active users of the scheme's organisation holding any of the roles, minus its team."""
+    """Active users of the scheme's organisation holding any of the roles, minus its whole
+    team: a task mail never goes to someone the task list does not offer it (nobody reviews,
+    scores or signs their own scheme), and the team hears through team_of, once."""
     return list(
         User.objects.filter(
             is_active=True,
             groups__name__in=role_names,
             organisations=scheme.organisation_id,
         )
-        .exclude(pk__in=[scheme.project_lead_id, scheme.sro_id])
+        .exclude(pk__in=scheme.team_ids)
         .distinct()
     )
 

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from governance import policy
 from governance.models import Scheme
 from governance.pages import Refused, act, leave_to, posted, signed_in
+from governance.services import record_refusal
 from qia import policy as rules
 from qia import selectors, services
 from qia.forms import (
@@ -75,8 +76,7 @@ def panel(request, pk: int, number: int | None = None):
         {
             "scheme": scheme,
             "version": version,
-            "rows": selectors.heading_rows(version, with_scores=True),
-            "members": selectors.panel_members(version),
+            **selectors.panel_scores_for(request.user, scheme, version),
             "at_panel": rules.at_panel(version, scheme),
             "may_decide": rules.at_panel(version, scheme)
             and policy.refusal("panel_decide", request.user, scheme, version=version) is None,
@@ -85,9 +85,18 @@ def panel(request, pk: int, number: int | None = None):
     )
 
 
+# The quality lead scores as a member of the panel, blind like the others.
+SCORE_FIRST = (
+    "Record your own scores first: blind scoring holds for the quality lead too, so the "
+    "other members' scores stay hidden until you have recorded yours for this version."
+)
+
+
 @signed_in
 def agree(request, pk: int):
     scheme, version = at_panel(request, pk, "panel_agree")
+    if not rules.has_scored(request.user, version):
+        return _score_first(request, scheme, version)
     data = posted(request)
     sheet, form, mitigations = _agree_forms(request, version, data)
     if data is not None and _agreement_valid(sheet, form, mitigations):
@@ -112,11 +121,23 @@ def agree(request, pk: int):
             "sheet": sheet,
             "form": form,
             "mitigations": mitigations,
-            "rows": selectors.heading_rows(version, with_scores=True),
-            "members": selectors.panel_members(version),
+            **selectors.panel_scores_for(request.user, scheme, version),
             "composition_problem": services.composition_problem(version, request.user),
         },
     )
+
+
+def _score_first(request, scheme: Scheme, version: QiaVersion):
+    """The quality lead has not scored this version: the page says so and shows no scores; a
+    posted agreement is refused (and logged) and she is sent to score."""
+    if request.method == "POST":
+        record_refusal(
+            user=request.user, action="panel_agree", target=scheme.reference, reason=SCORE_FIRST
+        )
+        messages.error(request, SCORE_FIRST)
+        return redirect("qia_score", pk=scheme.pk)
+    context = {"scheme": scheme, "version": version, "score_first": SCORE_FIRST}
+    return render(request, "qia/agree.html", context)
 
 
 def _agree_forms(request, version: QiaVersion, data):

@@ -8,9 +8,9 @@ redirect with an error message; and nothing may change.
 
 The people walked:
 - `anon`: not signed in;
-- `elr-<role>`: the demo users of East Leicestershire and Rutland (ELR), one per role. On every
-  ELR scheme the team is `elr-project-lead`, `elr-sro` and, as finance lead,
-  `elr-finance-reviewer`;
+- `elr-<role>`: the demo users of East Leicestershire and Rutland (ELR), one per role, and
+  `elr-finance-lead`, who holds none. On every ELR scheme the team is `elr-project-lead`,
+  `elr-sro` and `elr-finance-lead`;
 - `wl-all`: a user of West Leicestershire (same system, LLR) holding every role;
 - `far-all`: a user of an organisation in another system holding every role;
 - `admin`: the demo superuser, a member of no organisation and holding no role (ACCESS.md:
@@ -20,10 +20,12 @@ The people walked:
 """
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 ELR_ROLES = [
     "project-lead",
     "sro",
+    "finance-lead",  # no role: on the team of every ELR scheme, enters its returns
     "finance-reviewer",
     "clinical-reviewer",
     "quality-lead",
@@ -45,7 +47,7 @@ SIGNED_IN = ANYONE - {"anon"}
 SYSTEM = ELR | {"wl-all"}
 # a member of some organisation (the admin is of none)
 MEMBERS = SYSTEM | {"far-all"}
-TEAM = frozenset({"elr-project-lead", "elr-sro", "elr-finance-reviewer"})
+TEAM = frozenset({"elr-project-lead", "elr-sro", "elr-finance-lead"})
 # a draft: its scheme team and the PMO of its organisation
 DRAFT_READERS = TEAM | {"elr-pmo"}
 PROJECT_LEAD = frozenset({"elr-project-lead"})
@@ -157,20 +159,17 @@ TABLE: dict[str, list[Case]] = {
             data={"delivered": "All of it.", "lessons": "Start early."},
         ),
     ],
-    # QAG decides for the whole system; never the scheme team
+    # a scheme stops only by QAG's decision on an escalation at QAG level: the page leads a
+    # QAG member of the system (never the scheme team) there; without one, nobody
     "scheme_stop": [
-        Case(
-            "delivery",
-            get=elr("qag-member") | {"wl-all"},
-            post=elr("qag-member") | {"wl-all"},
-            data={"decision": "Stopped: the saving is not materialising."},
-        ),
+        Case("off_track", get=elr("qag-member") | {"wl-all"}, post=elr("qag-member") | {"wl-all"}),
+        Case("delivery", get=NOBODY, post=NOBODY),
     ],
     "return_new": [
         Case(
             "delivery",
-            get=elr("project-lead", "finance-reviewer"),
-            post=elr("project-lead", "finance-reviewer"),
+            get=elr("project-lead", "finance-lead"),
+            post=elr("project-lead", "finance-lead"),
             data={"month": "12", "actual": "1000", "commentary": "On plan."},
         ),
         Case("draft", get=NOBODY, post=NOBODY, data={"month": "1", "actual": "1000"}),
@@ -178,8 +177,8 @@ TABLE: dict[str, list[Case]] = {
     "return_edit": [
         Case(
             "delivery",
-            get=elr("project-lead", "finance-reviewer"),
-            post=elr("project-lead", "finance-reviewer"),
+            get=elr("project-lead", "finance-lead"),
+            post=elr("project-lead", "finance-lead"),
             extra={"month": 1},
             data={"actual": "999", "commentary": "Corrected."},
         ),
@@ -222,15 +221,13 @@ TABLE: dict[str, list[Case]] = {
         Case("panel", get=SYSTEM, extra={"number": 1}),
     ],
     "qia_history": [Case("draft", get=DRAFT_READERS), Case("panel", get=SYSTEM)],
-    # blind scoring: the quality lead and signatories of its organisation, and whoever has
-    # scored (elr-panel-member has, elr-panel-member-2 not yet)
-    "qia_panel": [
-        Case("panel", get=elr("quality-lead", "chief-nurse", "clinical-chair", "panel-member"))
-    ],
+    # blind scoring: the signatories of its organisation, and whoever has scored
+    # (elr-panel-member has; elr-panel-member-2 and the quality lead not yet)
+    "qia_panel": [Case("panel", get=elr("chief-nurse", "clinical-chair", "panel-member"))],
     "qia_version_panel": [
         Case(
             "panel",
-            get=elr("quality-lead", "chief-nurse", "clinical-chair", "panel-member"),
+            get=elr("chief-nurse", "clinical-chair", "panel-member"),
             extra={"number": 1},
         )
     ],
@@ -254,7 +251,8 @@ TABLE: dict[str, list[Case]] = {
             post=elr("quality-lead", "panel-member-2"),
         )
     ],
-    "qia_agree": [Case("panel", get=elr("quality-lead"), post=elr("quality-lead"))],
+    # the page tells the quality lead to score first; until she has, agreeing is refused
+    "qia_agree": [Case("panel", get=elr("quality-lead"), post=NOBODY)],
     "qia_panel_close": [
         Case(
             "panel",
@@ -307,7 +305,11 @@ TABLE: dict[str, list[Case]] = {
             "qag_escalation",
             get=elr("qag-member") | {"wl-all"},
             post=elr("qag-member") | {"wl-all"},
-            data={"decision": "continue", "note": "Continue, with a new plan."},
+            data={
+                "meeting": (date.today() - timedelta(days=1)).isoformat(),
+                "decision": "continue",
+                "note": "Continue, with a new plan.",
+            },
         )
     ],
     "qag_pack": [Case(None, get=elr("pmo", "qag-member") | {"wl-all", "far-all"})],

@@ -160,6 +160,14 @@ class Visit:
             self.violations
         )
 
+    def refused_at(self, path: str) -> None:
+        """Open a page this user may not see: the refusal page, whose 403 the browser reports
+        as an error, which is what the test expects here (and only here)."""
+        url = self.url(path)
+        response = self.page.goto(url)
+        assert response.status == 403, response.status
+        self.errors = [error for error in self.errors if not error.startswith(f"{url}: ")]
+
     def assert_no_browser_errors(self) -> None:
         assert not self.errors, "the browser reported errors:\n" + "\n".join(self.errors)
 

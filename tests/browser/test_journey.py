@@ -84,9 +84,8 @@ def write_pid(visit) -> str:
     field(page, "Type").select_option("transformational")
     page.get_by_label("Start date").fill("2020-04-01")
     page.get_by_label("SRO").select_option(label=str(User.objects.get(username="elr-sro")))
-    finance = User.objects.get(username="elr-finance-reviewer")
-    clinical = User.objects.get(username="elr-clinical-reviewer")
-    page.get_by_label("Clinical lead").select_option(label=str(clinical))
+    # the finance lead enters the returns; nobody on the team may review or score the scheme
+    finance = User.objects.get(username="elr-finance-lead")
     page.get_by_label("Finance lead").select_option(label=str(finance))
     for month in ("Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb"):
         field(page, month).fill(str(MONTHLY_PLAN))
@@ -279,6 +278,53 @@ def test_a_new_scheme_goes_from_pid_to_the_qag_pack_in_the_browser(
     escalated = page.get_by_role("row").filter(has_text=reference).filter(has_text="Off-track")
     expect(escalated.first).to_contain_text("Extra physiotherapy sessions from January")
     visit.step("QAG pack")
+    visit.sign_out()
+
+    stop_by_qag_decision(visit, scheme, escalation)
 
     visit.assert_accessible()
     visit.assert_no_browser_errors()
+
+
+def stop_by_qag_decision(visit, scheme, escalation) -> None:
+    """The PMO raises the escalation to QAG; the SRO cannot stop the scheme; a QAG member
+    records QAG's decision to stop it, confirming what that does."""
+    page = visit.page
+    reference = scheme.reference
+    visit.sign_in("elr-pmo")
+    page.goto(visit.url(escalation.get_absolute_url()))
+    page.get_by_label("Why QAG should decide now").fill("No recovery in sight this year.")
+    page.get_by_role("button", name="Raise to QAG").click()
+    expect(page.get_by_role("alert").first).to_contain_text(f"Raised to QAG: {reference}")
+    visit.step("raised to QAG")
+    visit.sign_out()
+
+    visit.sign_in("elr-sro")  # on the scheme's team, and no QAG member: refused, and told why
+    visit.refused_at(f"/schemes/{scheme.pk}/stop/")
+    expect(page.get_by_role("main")).to_contain_text("Only a member of the QIPP Assurance Group")
+    visit.step("stop refused to the SRO")
+    visit.sign_out()
+
+    visit.sign_in("elr-qag-member")
+    open_scheme(visit, reference)
+    page.get_by_role("link", name="Stop scheme (QAG decision)").click()
+    visit.step("QAG decision to stop")
+    expect(page.get_by_text("cannot be undone").first).to_be_visible()
+    expect(page.get_by_label("Stop the scheme")).to_be_checked()
+    page.get_by_label("Date of the QAG meeting").fill(f"{timezone.localdate():%Y-%m-%d}")
+    page.get_by_label("Reasons, as minuted").fill("Minute 7: no route to the savings this year.")
+    page.get_by_role("button", name="Record QAG's decision").click()
+    expect(
+        page.get_by_text("Tick to confirm that QAG decided to stop the scheme").first
+    ).to_be_visible()
+    visit.step("stop needs confirming")
+    page.get_by_label(re.compile("I confirm QAG decided to stop this scheme")).check()
+    page.get_by_role("button", name="Record QAG's decision").click()
+    expect(page.get_by_role("alert").first).to_contain_text("Recorded")
+    open_scheme(visit, reference)
+    expect(page.get_by_text("QAG decision: stop the scheme").first).to_be_visible()
+    visit.step("scheme stopped by QAG")
+    visit.sign_out()
+    scheme.refresh_from_db()
+    assert scheme.state == SchemeState.STOPPED
+    assert "Minute 7: no route to the savings this year." in scheme.stop_decision

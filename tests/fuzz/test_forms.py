@@ -6,6 +6,7 @@ and absurd numbers, impossible dates, markup and script payloads, ids that do no
 QIA self-assessment has its own property test (tests/qia/test_form_property.py).
 """
 
+import datetime
 from dataclasses import dataclass, field
 
 import pytest
@@ -276,15 +277,8 @@ def forms(demo) -> dict[str, Form]:
             text_fields=("delivered", "lessons"),
             shows=(("scheme_detail", "delivery"),),
         ),
-        "scheme_stop": Form(
-            "elr-qag-member",
-            "delivery",
-            fields={"decision": t(), "version": n("")},
-            text_fields=("decision",),
-            shows=(("scheme_detail", "delivery"),),
-        ),
         "return_new": Form(
-            "elr-finance-reviewer",
+            "elr-finance-lead",
             "delivery",
             fields={
                 "month": c("1", "0", "13", "-1"),
@@ -295,7 +289,7 @@ def forms(demo) -> dict[str, Form]:
             },
         ),
         "return_edit": Form(
-            "elr-finance-reviewer",
+            "elr-finance-lead",
             "delivery",
             extra={"month": 1},
             fields={"actual": n(), "forecast_outturn": n(""), "commentary": t()},
@@ -380,9 +374,11 @@ def forms(demo) -> dict[str, Form]:
             "elr-qag-member",
             "qag_escalation",
             fields={
+                "meeting": d(YESTERDAY),
                 "decision": c("continue", "stop", "replace"),
                 "note": t(),
                 "due": ("", date()),
+                "confirm": c("", "on"),
             },
             text_fields=("note",),
             shows=(("escalation_detail", "qag_escalation"),),
@@ -428,6 +424,9 @@ def csv_file():
     )
 
 
+# the day before the test runs: a QAG meeting already held, after the demo's escalation
+YESTERDAY = (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
+
 FORM_NAMES = [
     "scheme_create",
     "scheme_edit",
@@ -437,7 +436,6 @@ FORM_NAMES = [
     "document_upload",
     "scheme_start_delivery",
     "scheme_complete",
-    "scheme_stop",
     "return_new",
     "return_edit",
     "return_assure",
@@ -486,6 +484,8 @@ def test_the_fuzzed_forms_are_every_form_of_the_product():
     posted = {name for name, cases in TABLE.items() if any(c.post for c in cases)}
     # posted without a form (a button), or fuzzed elsewhere
     buttons = {"logout", "notification_mark_all_read", "notification_open", "document_delete"}
+    # no form: it leads to QAG's decision on an escalation (escalation_decide, fuzzed)
+    buttons |= {"scheme_stop"}
     elsewhere = {"qia_self_assessment"}
     assert posted - buttons - elsewhere - {"login"} <= set(FORM_NAMES)
     assert set(FORM_NAMES) <= set(TABLE)
@@ -525,7 +525,6 @@ SHOWN_BACK = [
     "document_upload",
     "scheme_start_delivery",
     "scheme_complete",
-    "scheme_stop",
     "return_edit",
     "qia_score",
     "qia_panel_close",

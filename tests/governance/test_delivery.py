@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.utils import timezone
 from django_fsm_log.models import StateLog
 
 from governance import policy
@@ -13,11 +14,12 @@ from governance.models import (
     AccessRefusal,
     FinancialYear,
     MonthlyReturn,
+    Scheme,
     SchemeChange,
     SchemeState,
 )
 from governance.services import ActionRefused, Conflict
-from notifications.models import Notification
+from notifications.models import Escalation, Level, Notification, Rule
 from tests.governance import delivery_fixtures
 from tests.world import add_return
 
@@ -172,8 +174,39 @@ def test_a_scheme_not_in_delivery_cannot_be_closed(people, make_scheme):
     )
 
 
+def at_qag(scheme, people) -> Escalation:
+    """A live escalation of the scheme, raised to QAG."""
+    now = timezone.now()
+    return Escalation.objects.create(
+        scheme=scheme,
+        rule=Rule.OFF_TRACK,
+        level=Level.QAG,
+        owner=people["elr-sro"],
+        reason="Behind plan.",
+        raised_at=now,
+        last_fired_at=now,
+        raised_to_qag_at=now,
+    )
+
+
+def test_a_scheme_is_not_stopped_outside_a_qag_decision(people, make_scheme):
+    scheme = make_scheme()  # in delivery, with no escalation at QAG level
+
+    refused(
+        lambda: lifecycle.scheme_stop(
+            scheme_id=scheme.pk,
+            by=people["wl-qag-member"],
+            expected_version=None,
+            decision="Stop.",
+        ),
+        "A scheme is stopped only by a QAG decision on one of its escalations at QAG level",
+    )
+    assert logs(scheme) == []
+
+
 def test_a_qag_member_stops_a_scheme_recording_the_decision(people, make_scheme):
     scheme = make_scheme()
+    at_qag(scheme, people)
     qag = people["wl-qag-member"]  # QAG sits across the system
 
     stopped = lifecycle.scheme_stop(
@@ -193,12 +226,13 @@ def test_a_qag_member_stops_a_scheme_recording_the_decision(people, make_scheme)
 def test_a_qag_member_on_the_scheme_team_cannot_stop_it(people, make_scheme):
     qag = people["elr-qag-member"]
     scheme = make_scheme(clinical_lead=qag)
+    at_qag(scheme, people)
 
     refused(
         lambda: lifecycle.scheme_stop(
             scheme_id=scheme.pk, by=qag, expected_version=None, decision="Stop."
         ),
-        "segregation of duties",
+        "You are this scheme's clinical lead",
     )
     assert logs(scheme) == []
 
@@ -206,12 +240,13 @@ def test_a_qag_member_on_the_scheme_team_cannot_stop_it(people, make_scheme):
 @pytest.mark.parametrize("who", ["elr-pmo", "elr-sro", "elr-viewer"])
 def test_stopping_is_refused_to_anyone_but_qag(people, make_scheme, who):
     scheme = make_scheme()
+    at_qag(scheme, people)
 
     refused(
         lambda: lifecycle.scheme_stop(
             scheme_id=scheme.pk, by=people[who], expected_version=None, decision="Stop."
         ),
-        "Only a member of the QIPP Assurance Group can stop a scheme",
+        "Only a member of the QIPP Assurance Group can record QAG's decision",
     )
 
 
@@ -482,6 +517,14 @@ def test_a_pmo_member_never_assures_a_return_they_entered(people, make_scheme):
     scheme = make_scheme(finance_lead=pmo)  # a PMO officer who is also the finance lead
     save(scheme, pmo, actual="900")
 
+    refused(
+        lambda: monthly_returns.return_assure(
+            scheme_id=scheme.pk, month=3, by=pmo, value=Decimal("900")
+        ),
+        "You are this scheme's finance lead",
+    )
+    # no longer its finance lead: still not the one to assure what they entered
+    Scheme.objects.filter(pk=scheme.pk).update(finance_lead=people["elr-finance-reviewer-2"])
     refused(
         lambda: monthly_returns.return_assure(
             scheme_id=scheme.pk, month=3, by=pmo, value=Decimal("900")

@@ -223,7 +223,9 @@ def returns_row(scheme, month: int, actual: str, assured: str = "") -> dict:
     }
 
 
-REFUSED = "You entered or corrected this return, so another member of the PMO must assure it"
+# The PMO officer here is also the scheme's finance lead: refused as on the scheme's team
+# (the rule on whoever entered a return is tested where the team has changed since).
+REFUSED = "You are this scheme's finance lead: nobody reviews, scores, signs off, assures"
 
 
 @time_machine.travel(AUGUST, tick=False)

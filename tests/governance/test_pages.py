@@ -763,7 +763,7 @@ def test_a_review_of_an_earlier_submission_is_a_conflict(client, people, draft):
     assert not Review.objects.filter(kind="clinical").exists()
 
 
-def test_the_review_form_is_not_offered_once_that_review_is_in(client, people, draft):
+def test_the_review_form_is_not_offered_once_that_review_is_in(client, llr, people, draft):
     scheme = _submitted(client, people, draft)
     reviewer = as_user(client, people["elr-finance-reviewer"])
     url = reverse("scheme_review", args=[scheme.pk, "finance"])
@@ -771,8 +771,15 @@ def test_the_review_form_is_not_offered_once_that_review_is_in(client, people, d
 
     response = reviewer.get(url, follow=True)
     assert response.redirect_chain[-1][0] == scheme.get_absolute_url()
-    assert "The financial review of this submission is already recorded" in text(response)
-    assert "supported" in text(response)
+    assert "Your financial review is already recorded." in text(response)
+    # another finance reviewer is told whose it is, and what it said
+    colleague = llr.add_user("elr-finance-reviewer-2", "elr", roles.FINANCE_REVIEWER)
+    response = as_user(client, colleague).get(url, follow=True)
+    assert response.redirect_chain[-1][0] == scheme.get_absolute_url()
+    assert (
+        "The financial review of this submission is already recorded, by ELR Finance Reviewer: "
+        "supported." in text(response)
+    )
     # the clinical review is still offered
     clinical = as_user(client, people["elr-clinical-reviewer"])
     assert clinical.get(reverse("scheme_review", args=[scheme.pk, "clinical"])).status_code == 200

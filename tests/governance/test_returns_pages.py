@@ -6,9 +6,11 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import timezone
 from django_fsm_log.models import StateLog
 
 from governance.models import AccessRefusal, MonthlyReturn, SchemeChange, SchemeState
+from notifications.models import Escalation, Level, Rule
 from tests.governance import delivery_fixtures
 from tests.pages import text
 from tests.world import add_return
@@ -144,18 +146,55 @@ def test_a_qag_member_stops_a_scheme_with_the_decision_shown_on_its_page(
     client, people, make_scheme
 ):
     scheme = make_scheme()
+    escalation = Escalation.objects.create(
+        scheme=scheme,
+        rule=Rule.OFF_TRACK,
+        level=Level.QAG,
+        owner=people["elr-sro"],
+        reason="Behind plan.",
+        raised_at=timezone.now() - timedelta(days=14),
+        last_fired_at=timezone.now(),
+        raised_to_qag_at=timezone.now() - timedelta(days=7),
+    )
     qag = as_user(client, people["elr-qag-member"])
     assert "Stop scheme (QAG decision)" in text(qag.get(scheme.get_absolute_url()))
 
-    response = qag.post(
-        reverse("scheme_stop", args=[scheme.pk]),
-        {"version": scheme.version, "decision": "QAG 12 Aug: no route to savings."},
-        follow=True,
-    )
+    # the button leads to QAG's decision on the escalation, "stop" chosen, the outcome spelt out
+    shown = qag.get(reverse("scheme_stop", args=[scheme.pk]), follow=True)
+    decide = reverse("escalation_decide", args=[escalation.pk])
+    assert shown.redirect_chain[-1][0] == f"{decide}?decision=stop"
+    page = text(shown)
+    assert "cannot be undone" in page and "no more monthly returns are due" in page
+    assert shown.context["form"]["decision"].value() == "stop"
 
-    page = text(response)
-    assert "is now stopped." in page
+    decision = {
+        "version": escalation.version,
+        "meeting": "2019-08-12",
+        "decision": "stop",
+        "note": "QAG 12 Aug: no route to savings.",
+    }
+    unconfirmed = text(qag.post(decide, decision))
+    assert "Tick to confirm that QAG decided to stop the scheme" in unconfirmed
+    scheme.refresh_from_db()
+    assert scheme.state == SchemeState.IN_DELIVERY
+
+    qag.post(decide, {**decision, "confirm": "on"})
+    page = text(qag.get(scheme.get_absolute_url()))
+    assert "Stopped" in page
     assert "QAG decision to stop" in page and "QAG 12 Aug: no route to savings." in page
+    assert "QAG decision: stop the scheme (meeting of 12 Aug 2019)" in page
+
+
+def test_nobody_stops_a_scheme_outside_a_qag_decision(client, people, make_scheme):
+    scheme = make_scheme()  # in delivery, no escalation with QAG
+    qag = as_user(client, people["elr-qag-member"])
+    assert "Stop scheme" not in text(qag.get(scheme.get_absolute_url()))
+    for attempt in (qag.get, qag.post):
+        response = attempt(reverse("scheme_stop", args=[scheme.pk]))
+        assert response.status_code == 403
+        assert "A scheme is stopped only by a QAG decision" in text(response)
+    scheme.refresh_from_db()
+    assert scheme.state == SchemeState.IN_DELIVERY
 
 
 # --- entering and correcting returns ---
@@ -414,9 +453,7 @@ def test_the_pmo_officer_who_entered_a_return_cannot_assure_it(client, people, m
     response = user.post(assure_url(scheme, 3), {"token": "", "pmo_assured": "900"})
 
     assert response.status_code == 403
-    assert "You entered or corrected this return, so another member of the PMO must assure it" in (
-        text(response)
-    )
+    assert "You are this scheme's finance lead" in text(response)
     assert "Assure" in text(as_user(client, people["elr-pmo-2"]).get(scheme.get_absolute_url()))
 
 

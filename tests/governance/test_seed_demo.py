@@ -23,6 +23,7 @@ from governance.models import (
     System,
     User,
 )
+from governance.selectors import judged_by_own_team
 from notifications.models import Notification
 from qia.models import Assessment, PanelScore, QiaVersion, SignOff, VersionStatus
 from qia.policy import newest_version
@@ -75,7 +76,8 @@ def test_running_it_twice_creates_nothing_new():
     output = seed()
     assert counts() == first
     assert first["governance.Scheme"] >= 28
-    assert first["governance.User"] == 3 * len(SLUGS) + 1  # and admin
+    # one per role, and a finance lead without one, in each organisation; and admin
+    assert first["governance.User"] == 3 * (len(SLUGS) + 1) + 1
     assert "Schemes created by this run: 0." in output
 
 
@@ -136,6 +138,9 @@ class TestTheDemo:
                 assert list(user.organisations.all()) == [organisation]
                 assert user.email == f"{org}-{slug}@example.nhs.uk"
                 assert user.profession and user.first_name and user.last_name
+            # the schemes' finance lead, who enters their returns, judges none of them
+            finance_lead = User.objects.get(username=f"{org}-finance-lead")
+            assert not finance_lead.groups.exists()
 
     def test_each_panel_has_three_professions(self):
         for org in ORGS:
@@ -229,6 +234,10 @@ class TestTheDemo:
             assert scheme.stop_decision
             stop = history(scheme)[-1]
             assert stop[0::3] == ("stop", f"{scheme.organisation.code.lower()}-qag-member")
+            # through a QAG decision on an escalation raised to QAG, as in the product
+            decided = scheme.escalations.get(decision="stop")
+            assert decided.level == "qag" and decided.decision_meeting is not None
+            assert decided.raised_to_qag_by.username.endswith("-pmo")
 
     def test_schemes_in_delivery_have_returns_on_and_off_track(self):
         in_delivery = Scheme.objects.filter(state=SchemeState.IN_DELIVERY)
@@ -238,9 +247,14 @@ class TestTheDemo:
         returns = MonthlyReturn.objects.filter(scheme__in=in_delivery)
         assert returns.filter(pmo_assured__isnull=False).exists()
         assert returns.filter(pmo_assured__isnull=True).exists()
-        assert set(returns.values_list("entered_by__groups__name", flat=True)) == {
-            roles.FINANCE_REVIEWER
-        }
+        for scheme in in_delivery:
+            entered = set(scheme.returns.values_list("entered_by", flat=True))
+            assert entered == {scheme.finance_lead_id}
+            assert scheme.finance_lead.username.endswith("-finance-lead")
+
+    def test_nobody_judged_their_own_scheme(self):
+        for scheme in Scheme.objects.all():
+            assert judged_by_own_team(scheme) == [], scheme.reference
 
     def test_nothing_before_delivery_has_returns(self):
         early = Scheme.objects.exclude(

@@ -310,14 +310,23 @@ def test_only_a_project_lead_writes_a_pid_and_only_for_their_own_organisation(ll
 
 
 @pytest.mark.parametrize("kind", ["finance", "clinical"])
-@pytest.mark.parametrize("part", ["project_lead", "sro"])
-def test_it_refuses_a_reviewer_who_leads_or_owns_the_scheme(llr, kind, part):
+@pytest.mark.parametrize(
+    ("part", "words"),
+    [
+        ("project_lead", "project lead"),
+        ("sro", "SRO"),
+        ("clinical_lead", "clinical lead"),
+        ("finance_lead", "finance lead"),
+    ],
+)
+def test_it_refuses_a_reviewer_on_the_scheme_team(llr, kind, part, words):
     reviewer = llr.user("elr", f"{kind}-reviewer")
     scheme = elr_scheme(llr, SchemeState.CONFIRM_AND_CHALLENGE, **{part: reviewer})
     with pytest.raises(services.ActionRefused) as refused:
         review(scheme, reviewer, kind)
     assert refused.value.message == (
-        "You cannot review a scheme on which you are project lead or SRO (segregation of duties)."
+        f"You are this scheme's {words}: nobody reviews, scores, signs off, assures or decides "
+        "on their own scheme (segregation of duties)."
     )
     assert Scheme.objects.get(pk=scheme.pk).state == SchemeState.CONFIRM_AND_CHALLENGE
     assert not Review.objects.exists()

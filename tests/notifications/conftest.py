@@ -1,10 +1,23 @@
 """What the notification and escalation tests share, beside the test world (tests/world.py):
-`at(...)`, a moment in UTC, and `commit`, which runs what a committed transaction runs next.
+`at(...)`, a moment in UTC; `commit`, which runs what a committed transaction runs next; an
+off-track scheme's `escalation`, raised on 11 June 2019, and what the escalation pages' tests
+do with it.
 """
 
 from datetime import UTC, datetime
 
 import pytest
+import time_machine
+from django.core import mail
+
+from governance.models import AccessRefusal
+from notifications.models import Escalation, Level
+from notifications.sweep import sweep
+from tests.pages import text
+from tests.world import add_return
+
+# the escalation pages' "now": a Wednesday, after the escalation was raised on 11 June
+NOW = datetime(2019, 6, 26, 9, tzinfo=UTC)
 
 
 def at(*args) -> datetime:
@@ -22,3 +35,34 @@ def commit(django_capture_on_commit_callbacks):
         return result if work else callbacks
 
     return run
+
+
+@pytest.fixture
+def escalation(make_scheme, commit) -> Escalation:
+    """An off-track ELR scheme, escalated to the PMO on 11 June 2019."""
+    scheme = make_scheme()
+    add_return(scheme, 1, 1000)
+    add_return(scheme, 2, 0)
+    with time_machine.travel(at(2019, 6, 11, 9), tick=False):
+        commit(sweep)
+    mail.outbox.clear()
+    return Escalation.objects.get()
+
+
+def at_qag(escalation: Escalation) -> Escalation:
+    Escalation.objects.filter(pk=escalation.pk).update(level=Level.QAG, raised_to_qag_at=NOW)
+    escalation.refresh_from_db()
+    return escalation
+
+
+def as_user(client, people, name):
+    client.force_login(people[name])
+    return client
+
+
+def refused(response, reason: str, user) -> bool:
+    return (
+        response.status_code == 403
+        and reason in text(response)
+        and AccessRefusal.objects.filter(user=user).exists()
+    )

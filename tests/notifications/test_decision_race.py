@@ -2,6 +2,8 @@
 real threads on PostgreSQL: exactly one is recorded, the other is told and nothing of it
 stays (no second decision, no stopped scheme, no second mail)."""
 
+from datetime import date
+
 import pytest
 import time_machine
 
@@ -34,6 +36,7 @@ def deciding(escalation, user, decision: str):
         by=user,
         decision=decision,
         note=f"Minuted: {decision}.",
+        meeting=date(2019, 6, 26),
         expected_version=escalation.version,
     )
 

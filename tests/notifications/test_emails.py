@@ -70,11 +70,16 @@ def contexts(scheme, escalation, people, llr):
         ("scheme-returned", {"subject": "S"}, {"subject": "S", "message": "Fix it", "by": "Al"}),
         ("scheme-rejected", {"subject": "S"}, {"subject": "S", "message": "No", "by": "Al"}),
         ("scheme-approved", {"subject": "S"}, {"subject": "S", "message": "Well done"}),
+        (
+            "scheme-approved",
+            {"subject": "S", "to_pmo": True},
+            {"subject": "S", "message": "Well done", "to_pmo": True},
+        ),
         ("extreme-risk", {"subject": "S"}, {"subject": "S", "score": 20, "justification": "J"}),
         (
             "step-reminder",
             {"subject": "S", "step": "QIA panel", "waiting_days": 1},
-            {"subject": "S", "step": "QIA panel", "waiting_days": 16},
+            {"subject": "S", "step": "QIA panel", "waiting_days": 16, "escalates": True},
         ),
         ("escalation-raised", {"escalation": escalation}, {"escalation": "FULL"}),
         ("escalation-qag", {"escalation": escalation}, {"escalation": "FULL"}),
@@ -146,7 +151,7 @@ def test_the_escalation_mails_say_what_to_do_next(escalation, people):
     assert "because its remedial action is overdue" in body
 
 
-def test_returned_and_rejected_go_to_the_project_lead_and_sro(scheme, people, commit):
+def test_returned_rejected_and_approved_go_to_the_project_lead_and_sro(scheme, people, commit):
     def send():
         emails.scheme_returned(scheme=scheme, by=people["elr-finance-reviewer"], reason="Redo.")
         emails.scheme_rejected(scheme=scheme, by=people["elr-quality-lead"], reason="Unsafe.")
@@ -157,6 +162,7 @@ def test_returned_and_rejected_go_to_the_project_lead_and_sro(scheme, people, co
     assert to == [
         ("Approved", "elr-project-lead@example.nhs.uk"),
         ("Approved", "elr-sro@example.nhs.uk"),
+        ("Approved, start delivery", "elr-pmo@example.nhs.uk"),  # the PMO's next step
         ("Not supported", "elr-project-lead@example.nhs.uk"),
         ("Not supported", "elr-sro@example.nhs.uk"),
         ("Returned for revision", "elr-project-lead@example.nhs.uk"),

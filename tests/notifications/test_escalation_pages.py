@@ -20,50 +20,17 @@ from notifications.models import (
     Rule,
 )
 from notifications.sweep import sweep
-from tests.notifications.conftest import at
+from tests.notifications.conftest import NOW, as_user, at, at_qag, refused
 from tests.pages import text
 from tests.world import add_return
 
 pytestmark = pytest.mark.django_db
-
-NOW = at(2019, 6, 26, 9)  # a Wednesday; the escalation was raised on 11 June
 
 
 @pytest.fixture(autouse=True)
 def frozen():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture
-def escalation(make_scheme, commit) -> Escalation:
-    """An off-track ELR scheme, escalated to the PMO on 11 June 2019."""
-    scheme = make_scheme()
-    add_return(scheme, 1, 1000)
-    add_return(scheme, 2, 0)
-    with time_machine.travel(at(2019, 6, 11, 9), tick=False):
-        commit(sweep)
-    mail.outbox.clear()
-    return Escalation.objects.get()
-
-
-def at_qag(escalation: Escalation) -> Escalation:
-    Escalation.objects.filter(pk=escalation.pk).update(level=Level.QAG, raised_to_qag_at=NOW)
-    escalation.refresh_from_db()
-    return escalation
-
-
-def as_user(client, people, name):
-    client.force_login(people[name])
-    return client
-
-
-def refused(response, reason: str, user) -> bool:
-    return (
-        response.status_code == 403
-        and reason in text(response)
-        and AccessRefusal.objects.filter(user=user).exists()
-    )
 
 
 # --- seeing ---
@@ -240,7 +207,13 @@ def test_qag_decides_to_continue_with_a_new_due_date(client, people, escalation,
     assert "Record QAG's decision" in text(c.get(url))
     commit(
         lambda: c.post(
-            url, {"decision": "continue", "note": "One more month.", "due": "2019-07-31"}
+            url,
+            {
+                "meeting": "2019-06-26",
+                "decision": "continue",
+                "note": "One more month.",
+                "due": "2019-07-31",
+            },
         )
     )
     escalation.refresh_from_db()
@@ -271,7 +244,12 @@ def test_qag_stops_the_scheme_and_closes_its_escalations(
     c = as_user(client, people, "elr-qag-member")
     c.post(
         reverse("escalation_decide", args=[escalation.pk]),
-        {"decision": decision, "note": "Not recoverable this year."},
+        {
+            "meeting": "2019-06-26",
+            "decision": decision,
+            "note": "Not recoverable this year.",
+            "confirm": "on",
+        },
     )
     escalation.refresh_from_db()
     other.refresh_from_db()
@@ -300,7 +278,9 @@ def test_only_a_qag_member_of_the_system_decides(client, people, escalation, nam
     c = as_user(client, people, name)
     url = reverse("escalation_decide", args=[escalation.pk])
     assert c.get(url).status_code == 403
-    response = c.post(url, {"decision": "stop", "note": "Stop it."})
+    response = c.post(
+        url, {"meeting": "2019-06-26", "decision": "stop", "note": "Stop it.", "confirm": "on"}
+    )
     assert refused(response, reason, people[name])
     escalation.refresh_from_db()
     assert escalation.decision == "" and escalation.scheme.state == SchemeState.IN_DELIVERY
@@ -311,9 +291,10 @@ def test_a_qag_member_on_the_scheme_team_may_not_decide(client, people, escalati
     Scheme.objects.filter(pk=escalation.scheme_id).update(clinical_lead=people["elr-qag-member"])
     c = as_user(client, people, "elr-qag-member")
     response = c.post(
-        reverse("escalation_decide", args=[escalation.pk]), {"decision": "stop", "note": "x"}
+        reverse("escalation_decide", args=[escalation.pk]),
+        {"meeting": "2019-06-26", "decision": "stop", "note": "x", "confirm": "on"},
     )
-    assert refused(response, "segregation of duties", people["elr-qag-member"])
+    assert refused(response, "You are this scheme's clinical lead", people["elr-qag-member"])
 
 
 def test_a_second_decision_from_a_page_drawn_before_the_first_is_not_recorded(
@@ -329,16 +310,31 @@ def test_a_second_decision_from_a_page_drawn_before_the_first_is_not_recorded(
 
     commit(
         lambda: first.post(
-            url, {"version": drawn[0], "decision": "continue", "note": "Minuted: continue."}
+            url,
+            {
+                "version": drawn[0],
+                "meeting": "2019-06-26",
+                "decision": "continue",
+                "note": "Minuted: continue.",
+            },
         )
     )
     page = text(
-        second.post(url, {"version": drawn[1], "decision": "stop", "note": "Minuted: stop."})
+        second.post(
+            url,
+            {
+                "version": drawn[1],
+                "meeting": "2019-06-26",
+                "decision": "stop",
+                "note": "Minuted: stop.",
+                "confirm": "on",
+            },
+        )
     )
 
     assert "Someone else recorded something on this escalation" in page
     assert "Minuted: stop." in page  # what was typed is kept
-    assert "Decision so far" in page and "Minuted: continue." in page  # and what stands
+    assert "Decision standing" in page and "Minuted: continue." in page  # and what stands
     escalation.refresh_from_db()
     assert escalation.decision == Decision.CONTINUE
     assert escalation.scheme.state == SchemeState.IN_DELIVERY
@@ -355,7 +351,11 @@ def test_qag_decides_only_once_the_escalation_is_with_it(client, people, escalat
     assert shown.redirect_chain[-1][0] == escalation.get_absolute_url()
     assert "This escalation is still with the PMO" in text(shown)
 
-    response = c.post(url, {"decision": "stop", "note": "Minuted: stop it."}, follow=True)
+    response = c.post(
+        url,
+        {"meeting": "2019-06-26", "decision": "stop", "note": "Minuted: stop it.", "confirm": "on"},
+        follow=True,
+    )
     page = text(response)
     assert "the PMO raises this one first" in page
     assert "Minuted: stop it." in page  # the minuted reasons are kept on the form
@@ -430,6 +430,7 @@ def test_an_off_track_scheme_is_escalated_to_qag_packed_and_resolves_itself(
         commit(sweep)
     escalation = Escalation.objects.get()
     assert sorted(m.to[0] for m in mail.outbox) == [
+        "elr-pmo@example.nhs.uk",  # "escalated to the PMO": the PMO is told
         "elr-project-lead@example.nhs.uk",
         "elr-sro@example.nhs.uk",
     ]
@@ -477,7 +478,7 @@ def test_an_off_track_scheme_is_escalated_to_qag_packed_and_resolves_itself(
 def _pack(client, people) -> tuple[str, str]:
     """The pack page as a QAG member reads it, and its "Decisions due" section."""
     page = text(as_user(client, people, "wl-qag-member").get(reverse("qag_pack")))
-    return page, page.split("Decisions due (")[1].split("Open escalations (")[0]
+    return page, page.split("Decisions due (")[1].split("Decisions recorded since")[0]
 
 
 def test_when_the_due_date_qag_set_passes_still_off_track_qag_decides_again(
@@ -489,7 +490,15 @@ def test_when_the_due_date_qag_set_passes_still_off_track_qag_decides_again(
     c = as_user(client, people, "elr-qag-member")
     url = reverse("escalation_decide", args=[escalation.pk])
     commit(
-        lambda: c.post(url, {"decision": "continue", "note": "Give it July.", "due": "2019-07-31"})
+        lambda: c.post(
+            url,
+            {
+                "meeting": "2019-06-26",
+                "decision": "continue",
+                "note": "Give it July.",
+                "due": "2019-07-31",
+            },
+        )
     )
     qag_subject = f"Due for a QAG decision again: {escalation.scheme.reference}"
 
@@ -531,7 +540,13 @@ def test_when_the_due_date_qag_set_passes_still_off_track_qag_decides_again(
         c = as_user(client, people, "elr-qag-member")
         commit(
             lambda: c.post(
-                url, {"decision": "continue", "note": "Last chance.", "due": "2019-08-31"}
+                url,
+                {
+                    "meeting": "2019-08-08",
+                    "decision": "continue",
+                    "note": "Last chance.",
+                    "due": "2019-08-31",
+                },
             )
         )
         page, due = _pack(client, people)
@@ -551,9 +566,18 @@ def test_the_history_keeps_every_remedial_action_and_every_decision_as_it_was(
     qag = as_user(client, people, "elr-qag-member")
     decide = reverse("escalation_decide", args=[escalation.pk])
     qag.post(
-        decide, {"decision": "continue", "note": "Minute 12: give it July.", "due": "2019-07-31"}
+        decide,
+        {
+            "meeting": "2019-06-13",
+            "decision": "continue",
+            "note": "Minute 12: give it July.",
+            "due": "2019-07-31",
+        },
     )
-    qag.post(decide, {"decision": "continue", "note": "Minute 19: keep the plan."})
+    qag.post(
+        decide,
+        {"meeting": "2019-06-26", "decision": "continue", "note": "Minute 19: keep the plan."},
+    )
 
     page = text(as_user(client, people, "elr-pmo").get(escalation.get_absolute_url()))
     history = page.split('id="history"')[1]
@@ -562,7 +586,10 @@ def test_the_history_keeps_every_remedial_action_and_every_decision_as_it_was(
         "Reopen the Saturday clinic.\nDue by 15 July 2019.",
         "Remedial action revised",
         "Move follow-ups to the community.\nDue by 31 July 2019.",
-        "Minute 12: give it July.\nNew due date 31 July 2019.",
+        "At the QAG meeting of 13 June 2019.\nMinute 12: give it July.\nNew due date 31 July 2019.",
+        "At the QAG meeting of 26 June 2019.\nMinute 19: keep the plan.",
+        "This replaces the earlier decision: Continue with the remedial plan at the meeting of "
+        "13 June 2019.",
         "Minute 19: keep the plan.",
     ]:
         assert was in history, was

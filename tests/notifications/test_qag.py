@@ -210,7 +210,13 @@ def test_the_pack_page_shows_the_same_and_decisions_are_recorded_from_it(
         here = reverse("qag_pack") + "?"
         response = commit(
             lambda: client.post(
-                decide, {"decision": "continue", "note": "Give it July.", "next": here}
+                decide,
+                {
+                    "meeting": "2019-06-25",
+                    "decision": "continue",
+                    "note": "Give it July.",
+                    "next": here,
+                },
             )
         )
     assert response["Location"] == here

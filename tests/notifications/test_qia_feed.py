@@ -68,6 +68,7 @@ def test_a_qia_is_escalated_once_its_review_date_comes(on_track, commit):
     assert {m.to[0] for m in mail.outbox} == {
         "elr-sro@example.nhs.uk",
         "elr-project-lead@example.nhs.uk",
+        "elr-pmo@example.nhs.uk",
     }
 
 

@@ -7,7 +7,7 @@ import time_machine
 from django.urls import reverse
 from django_fsm_log.models import StateLog
 
-from governance.models import AccessRefusal, SchemeState
+from governance.models import AccessRefusal, Scheme, SchemeState
 from governance.services import ActionRefused
 from notifications.models import Notification
 from qia import selectors, services
@@ -46,11 +46,25 @@ def test_a_member_cannot_see_the_others_scores_until_they_have_recorded_their_ow
     assert "16 · Extreme" in page
 
 
-@pytest.mark.parametrize("username", ["elr-quality-lead", "elr-chief-nurse", "elr-clinical-chair"])
-def test_the_quality_lead_and_the_signatories_always_see_the_scores(qia, as_user, username):
+@pytest.mark.parametrize("username", ["elr-chief-nurse", "elr-clinical-chair"])
+def test_the_signatories_always_see_the_scores(qia, as_user, username):
     scheme = qia.at_panel()
     qia.score(scheme, "elr-panel-member")
     response = as_user(qia[username]).get(reverse("qia_panel", args=[scheme.pk]))
+    assert response.status_code == 200
+    assert "ELR Panel Member (Nursing)" in text(response)
+
+
+def test_the_quality_lead_sees_the_scores_only_once_she_has_scored(qia, as_user):
+    scheme = qia.at_panel()
+    qia.score(scheme, "elr-panel-member")
+    chair = as_user(qia["elr-quality-lead"])
+    response = chair.get(reverse("qia_panel", args=[scheme.pk]))
+    assert response.status_code == 403
+    assert "until you have recorded your own" in text(response)
+
+    qia.score(scheme, "elr-quality-lead")
+    response = chair.get(reverse("qia_panel", args=[scheme.pk]))
     assert response.status_code == 200
     assert "ELR Panel Member (Nursing)" in text(response)
 
@@ -79,10 +93,32 @@ def test_others_cannot_score(qia, username, reason):
     assert not PanelScore.objects.exists()
 
 
-def test_a_panel_member_who_is_the_sro_cannot_score_the_scheme(qia):
-    scheme = qia.at_panel(qia.draft(sro=qia["elr-panel-member"]))
-    with pytest.raises(ActionRefused, match="project lead or SRO"):
+@pytest.mark.parametrize(
+    ("place", "words"),
+    [
+        ("sro", "SRO"),
+        ("clinical_lead", "clinical lead"),
+        ("finance_lead", "finance lead"),
+    ],
+)
+def test_a_panel_member_on_the_scheme_team_neither_scores_nor_is_asked_to(
+    qia, client, place, words
+):
+    member = qia["elr-panel-member"]
+    scheme = qia.at_panel(qia.draft(**{place: member}))
+    client.force_login(member)
+    assert "Score the QIA" not in text(client.get(reverse("my_tasks")))
+    with pytest.raises(ActionRefused, match=f"You are this scheme's {words}"):
         qia.score(scheme, "elr-panel-member")
+    assert not PanelScore.objects.filter(member=member).exists()
+
+
+def test_a_quality_lead_on_the_scheme_team_does_not_agree_it(qia):
+    scheme = qia.at_panel(qia.draft(clinical_lead=qia["elr-quality-lead"]))
+    for member in ("elr-panel-member", "elr-panel-member-2"):
+        qia.score(scheme, member)
+    with pytest.raises(ActionRefused, match="You are this scheme's clinical lead"):
+        qia.agree(scheme)
 
 
 def test_scores_need_every_heading_answered(qia):
@@ -439,3 +475,15 @@ def _no_mitigations() -> dict:
         "mitigation-MIN_NUM_FORMS": "0",
         "mitigation-MAX_NUM_FORMS": "60",
     }
+
+
+def test_a_score_recorded_before_its_scorer_joined_the_team_stands_and_is_flagged(qia, client):
+    scheme = qia.at_panel()
+    qia.score(scheme, "elr-panel-member")
+    member = qia["elr-panel-member"]
+    Scheme.objects.filter(pk=scheme.pk).update(clinical_lead=member)
+    client.force_login(qia["elr-pmo"])
+    page = text(client.get(scheme.get_absolute_url()))
+    assert f"{member} scored QIA version 1 on" in page
+    assert "and is now this scheme's clinical lead." in page
+    assert PanelScore.objects.filter(member=member).exists()  # it stands

@@ -98,14 +98,27 @@ def _also(user, *group_names):
 def test_the_project_lead_cannot_sign_off(qia):
     chair = _also(qia["elr-clinical-chair"], roles.PROJECT_LEAD)
     scheme = qia.awaiting_sign_off(qia.draft(project_lead=chair))
-    with pytest.raises(ActionRefused, match="on whose team you are"):
+    with pytest.raises(ActionRefused, match="You are this scheme's project lead"):
         qia.sign(scheme, "elr-clinical-chair")
+
+
+@pytest.mark.parametrize(
+    ("place", "words"), [("clinical_lead", "clinical lead"), ("finance_lead", "finance lead")]
+)
+def test_the_clinical_or_finance_lead_does_not_sign_off_nor_is_asked_to(qia, client, place, words):
+    nurse = qia["elr-chief-nurse"]
+    scheme = qia.awaiting_sign_off(qia.draft(**{place: nurse}))
+    client.force_login(nurse)
+    assert "Sign off the QIA" not in text(client.get(reverse("my_tasks")))
+    with pytest.raises(ActionRefused, match=f"You are this scheme's {words}"):
+        qia.sign(scheme, "elr-chief-nurse")
+    assert not SignOff.objects.exists()
 
 
 def test_the_sro_cannot_sign_off(qia):
     scheme = qia.awaiting_sign_off(qia.draft(sro=qia["elr-chief-nurse"]))
     logs, mails = StateLog.objects.count(), OutboxEmail.objects.count()
-    with pytest.raises(ActionRefused, match="on whose team you are"):
+    with pytest.raises(ActionRefused, match="You are this scheme's SRO"):
         qia.sign(scheme, "elr-chief-nurse")
     assert not SignOff.objects.exists()
     assert (StateLog.objects.count(), OutboxEmail.objects.count()) == (logs, mails)

@@ -118,7 +118,8 @@ class Command(BaseCommand):
                     },
                 )
                 User.objects.filter(pk=user.pk).update(password=hashed)
-                user.groups.add(groups[GROUPS[slug]])
+                if slug in GROUPS:
+                    user.groups.add(groups[GROUPS[slug]])
                 user.organisations.add(org)
                 users[username] = user
         admin, _ = User.objects.get_or_create(
