@@ -1,4 +1,5 @@
 import zipfile
+from decimal import Decimal
 
 from crispy_forms.bootstrap import FormActions
 from crispy_forms.helper import FormHelper
@@ -7,8 +8,9 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from governance import archives, roles
+from governance import archives, money, roles
 from governance.models import (
+    MAX_MONTHLY_AMOUNT,
     MONTH_NAMES,
     PLAN_FIELDS,
     AreaOfSpend,
@@ -46,6 +48,46 @@ def filter_helper(*columns: tuple[str, str], button: tuple[str, str]) -> FormHel
         Div(Submit(name, label, css_class="btn-primary mb-3"), css_class="col-auto"),
     )
     return helper
+
+
+class MoneyField(forms.DecimalField):
+    """An amount in pounds, typed as people type it: 83000, 83,000, £83,000, 83k, 1.5m, and a
+    negative as -83,000 or (83,000) where `min_value` allows one (governance.money.parse_pounds).
+    Anything else is refused, naming the field, never guessed or cut off. A text box, not a
+    number box (which drops letters silently); a saved amount is shown back as £83,000."""
+
+    widget = forms.TextInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 14)
+        kwargs.setdefault("decimal_places", 2)
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"inputmode": "decimal", "autocomplete": "off"})
+        # the error summary names the field: "Apr: Enter an amount in pounds, like 83,000 or 83k."
+        self.error_messages.update(
+            {
+                "invalid": "Enter an amount in pounds, like 83,000 or 83k.",
+                "max_decimal_places": "Pounds and pence only: at most 2 figures after the point.",
+                "max_digits": "That amount is too large: check it.",
+                "max_whole_digits": "That amount is too large: check it.",
+            }
+        )
+
+    def to_python(self, value):
+        if value in self.empty_values or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, Decimal):
+            return value
+        try:
+            return money.parse_pounds(str(value))
+        except ValueError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+    def prepare_value(self, value):
+        # a saved amount as people read it; what was typed is shown back as typed
+        if isinstance(value, Decimal):
+            return money.pounds(value)
+        return value
 
 
 class VersionedForm(forms.Form):
@@ -114,12 +156,17 @@ class SchemeForm(forms.ModelForm):
         self.fields["area_of_spend"].queryset = AreaOfSpend.objects.all()
         self.fields["start_date"].input_formats = ["%Y-%m-%d", "%d/%m/%Y"]
         for name, month in zip(PLAN_FIELDS, MONTH_NAMES, strict=True):
-            field = self.fields[name]
-            field.label = month
-            field.required = True
-            field.widget.attrs.update({"step": "0.01", "min": "0", "inputmode": "decimal"})
+            field = MoneyField(
+                label=month,
+                min_value=Decimal(0),
+                max_value=MAX_MONTHLY_AMOUNT,
+                max_digits=12,
+                initial=self.fields[name].initial,  # the model's £0
+            )
+            field.widget.attrs["data-plan-month"] = ""  # summed as typed (static/js/plan.js)
             field.error_messages["max_value"] = "That is more than £1bn in a month: check it."
             field.error_messages["min_value"] = "Enter the saving as a positive amount."
+            self.fields[name] = field
         self.helper = FormHelper()
         self.helper.form_tag = False
         head = ["title", "description"]
@@ -146,6 +193,17 @@ class SchemeForm(forms.ModelForm):
 
     def clean_title(self):
         return one_line(self.cleaned_data["title"])
+
+    def plan_total(self) -> Decimal | None:
+        """The year's plan as the server reads it: the months as typed once they are all
+        valid, else the saved plan (None for a new PID)."""
+        if self.is_bound:
+            data = getattr(self, "cleaned_data", {})
+            if all(data.get(name) is not None for name in PLAN_FIELDS):
+                return sum((data[name] for name in PLAN_FIELDS), Decimal(0))
+        if self.instance.pk:
+            return self.instance.annual_plan
+        return None
 
     def clean(self):
         data = super().clean()

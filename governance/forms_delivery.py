@@ -3,7 +3,7 @@
 from crispy_forms.layout import Column, Row
 from django import forms
 
-from governance.forms import VersionedForm, action_helper, filter_helper
+from governance.forms import MoneyField, VersionedForm, action_helper, filter_helper
 from governance.models import MAX_MONTHLY_AMOUNT, MONTH_NAMES, MONTHS, FinancialYear
 
 # A forecast outturn is a year's saving: up to twelve of the largest months.
@@ -12,16 +12,9 @@ MAX_FORECAST = MAX_MONTHLY_AMOUNT * 12
 
 def _money_field(label: str, *, limit, required: bool = True, help_text: str = ""):
     """Pounds and pence; negative allowed (costs rose), bounded against typing errors."""
-    field = forms.DecimalField(
-        label=label,
-        required=required,
-        max_digits=14,
-        decimal_places=2,
-        min_value=-limit,
-        max_value=limit,
-        help_text=help_text,
+    field = MoneyField(
+        label=label, required=required, min_value=-limit, max_value=limit, help_text=help_text
     )
-    field.widget.attrs.update({"step": "0.01", "inputmode": "decimal"})
     field.error_messages["max_value"] = "That is more than £1bn a month: check it."
     field.error_messages["min_value"] = "That is more than £1bn a month: check it."
     return field
@@ -116,6 +109,25 @@ class AssureForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = action_helper("token", "pmo_assured", button="Record assured value")
+
+
+class AssureRowForm(forms.Form):
+    """One return on the page that assures many: ticked to assure it, at the value given
+    (the actual to start with)."""
+
+    ret = forms.IntegerField(widget=forms.HiddenInput)
+    token = forms.CharField(widget=forms.HiddenInput, required=False)
+    assure = forms.BooleanField(label="Assure", required=False, initial=True)
+    pmo_assured = _money_field("PMO assured value (£)", limit=MAX_MONTHLY_AMOUNT, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("assure") and data.get("pmo_assured") is None and not self.errors:
+            self.add_error("pmo_assured", "Enter the assured value, or untick the return.")
+        return data
+
+
+AssureRowFormSet = forms.formset_factory(AssureRowForm, extra=0)
 
 
 class DashboardForm(forms.Form):

@@ -1,6 +1,7 @@
 """Money as the pages, mails and the history show it, in pounds."""
 
-from decimal import Decimal
+import re
+from decimal import Decimal, localcontext
 
 
 def pounds(value) -> str:
@@ -19,3 +20,40 @@ def pounds_and_pence(value: Decimal | None) -> str:
     if value is None:
         return ""
     return f"-£{-value:,.2f}" if value < 0 else f"£{value:,.2f}"
+
+
+# What people type for an amount: 83000, 83,000, £83,000, 83k, 1.5m, -83,000, (83,000).
+# Commas only between groups of three digits, so "8,30" is refused, never read as 830.
+_AMOUNT = re.compile(
+    r"""^(?P<open>\()?(?P<minus>-)?£?(?P<minus2>-)?
+        (?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)
+        (?P<suffix>[km])?(?P<close>\))?$""",
+    re.IGNORECASE | re.VERBOSE | re.ASCII,
+)
+_MULTIPLIERS = {"": 1, "k": 1000, "m": 1_000_000}
+
+
+def parse_pounds(text: str) -> Decimal:
+    """The amount in pounds that `text` says, exactly: "83k" is 83,000 and "(1,500)" is
+    -1,500. ValueError for anything else (words, "83,00", "1.2.3", "--5"): nothing is
+    guessed and nothing is cut off."""
+    cleaned = "".join(str(text).split())  # "83 000" and "£ 83,000" as typed
+    if len(cleaned) > 40:  # no amount of money is written this long
+        raise ValueError(text)
+    found = _AMOUNT.match(cleaned)
+    if found is None:
+        raise ValueError(text)
+    bracketed = found["open"] is not None
+    if bracketed != (found["close"] is not None):
+        raise ValueError(text)
+    signs = [bracketed, found["minus"] is not None, found["minus2"] is not None]
+    if sum(signs) > 1:
+        raise ValueError(text)
+    with localcontext() as exact:
+        exact.prec = 60  # more figures than 40 characters can hold: nothing is rounded
+        amount = Decimal(found["number"].replace(",", ""))
+        amount *= _MULTIPLIERS[(found["suffix"] or "").lower()]
+        pence = amount.quantize(Decimal("0.01"))
+    if pence == amount:  # "1.23456k" is £1,234.56 exactly: drop the zeros the sum left
+        amount = pence
+    return -amount if any(signs) else amount

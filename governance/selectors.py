@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
@@ -11,8 +12,8 @@ from django.utils import timezone
 from django_fsm import can_proceed
 from django_fsm_log.models import StateLog
 
-from governance import policy, roles
-from governance.models import Review, ReviewKind, Scheme, SchemeState
+from governance import money, policy, roles
+from governance.models import MONTH_NAMES, Review, ReviewKind, Scheme, SchemeState
 
 
 def visible_schemes(user) -> QuerySet[Scheme]:
@@ -350,3 +351,40 @@ def judged_by_own_team(scheme: Scheme) -> list[str]:
         f"{policy.team_place(j.who, scheme)}."
         for j in found
     ]
+
+
+# --- the PID's plan, checked as a finance reviewer would ---
+
+
+def plan_warnings(scheme: Scheme) -> list[str]:
+    """What looks wrong in the PID's savings plan, in words: a plan of nothing, savings in
+    months before the scheme starts, a start date years away from its financial year. Shown
+    on the scheme page; none of them stops the PID being saved."""
+    year = scheme.financial_year
+    plan = scheme.plan
+    if not any(plan):
+        return ["The savings plan is £0 in every month."]
+    found = []
+    early = [
+        month
+        for month, amount in enumerate(plan, 1)
+        if amount and year.month_start(month) < scheme.start_date.replace(day=1)
+    ]
+    if early:
+        months = ", ".join(MONTH_NAMES[month - 1] for month in early)
+        saving = money.pounds(sum((plan[month - 1] for month in early), Decimal(0)))
+        found.append(
+            f"{saving} of the plan falls in {months}, before the scheme starts on "
+            f"{scheme.start_date:%-d %B %Y}."
+        )
+    if not year.start_date.replace(year=year.start_year - 1) <= scheme.start_date:
+        found.append(
+            f"The start date, {scheme.start_date:%-d %B %Y}, is more than a year before "
+            f"{year.label} begins."
+        )
+    elif scheme.start_date > year.end_date:
+        found.append(
+            f"The start date, {scheme.start_date:%-d %B %Y}, is after {year.label} ends: the "
+            "plan's months would save nothing."
+        )
+    return found

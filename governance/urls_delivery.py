@@ -15,6 +15,7 @@ urlpatterns = [
     path("schemes/<int:pk>/complete/", views.scheme_complete, name="scheme_complete"),
     # a scheme stops only by a QAG decision on an escalation: this leads to it
     path("schemes/<int:pk>/stop/", escalation_views.scheme_stop, name="scheme_stop"),
+    path("returns/assure/", views.returns_assure_all, name="returns_assure_all"),
     path("schemes/<int:pk>/returns/new/", views.return_edit, name="return_new"),
     path("schemes/<int:pk>/returns/<int:month>/", views.return_edit, name="return_edit"),
     path(

@@ -40,6 +40,7 @@ from governance.selectors import (
     actions_for,
     history,
     judged_by_own_team,
+    plan_warnings,
     sections_for,
     tasks_for,
     visible_schemes,
@@ -149,6 +150,7 @@ def scheme_detail(request, pk: int):
             "document_form": DocumentForm() if may_edit else None,
             "sections": sections_for(request.user, scheme),
             "judged_by_own_team": judged_by_own_team(scheme),
+            "plan_warnings": plan_warnings(scheme),
         },
     )
 

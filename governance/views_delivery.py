@@ -2,25 +2,30 @@
 the dashboard. Thin: check access, validate, call one service, redirect with a message."""
 
 import re
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
+from governance import policy, roles
 from governance.delivery import lifecycle, monthly_returns, progress, rating, schedule
 from governance.forms_delivery import (
     AssureForm,
+    AssureRowFormSet,
     CompleteForm,
     DashboardForm,
     ReturnForm,
     StartDeliveryForm,
 )
-from governance.models import MONTHS, FinancialYear, MonthlyReturn, Scheme
+from governance.models import MONTHS, FinancialYear, MonthlyReturn, Organisation, Scheme
 from governance.pages import (
     Refused,
     check,
+    posted,
     signed_in,
     transition_page,
     visible_scheme,
@@ -234,6 +239,124 @@ def _assure(request, scheme: Scheme, month: int, form, label: str):
         return None
     messages.success(request, f"The {label} return is assured.")
     return redirect(_delivery_url(scheme))
+
+
+@signed_in
+def returns_assure_all(request):
+    """The PMO assures a month's returns of their organisation at once: each ticked return at
+    the value given, the actual to start with. The rule of the one-return page holds for each
+    (ACCESS.md: never a return they entered or corrected, never their own scheme's)."""
+    organisation = _pmo_organisation(request)
+    waiting = list(monthly_returns.waiting_assurance(organisation.pk))
+    months = _months_waiting(waiting)
+    chosen = request.GET.get("month") or next(iter(months), "")
+    in_month = [r for r in waiting if _month_key(r) == chosen]
+    mine, others = _assurable(request.user, in_month)
+    formset = AssureRowFormSet(
+        posted(request),
+        initial=[
+            {"ret": r.pk, "token": monthly_returns.return_token(r), "pmo_assured": r.actual}
+            for r in mine
+        ],
+    )
+    if request.method == "POST" and formset.is_valid():
+        _assure_rows(request, formset, {r.pk: r for r in mine})
+        query = urlencode({"organisation": organisation.pk, "month": chosen})
+        return redirect(f"{reverse('returns_assure_all')}?{query}")
+    by_id = {r.pk: r for r in mine}
+    context = {
+        "organisation": organisation,
+        "organisations": Organisation.objects.filter(pk__in=request.user.organisation_ids),
+        "months": months,
+        "chosen": chosen,
+        "formset": formset,
+        "rows": [(by_id.get(_int(form["ret"].value())), form) for form in formset.forms],
+        "others": others,
+    }
+    return render(request, "delivery/returns_assure_all.html", context)
+
+
+def _pmo_organisation(request) -> Organisation:
+    """The organisation asked for (?organisation=id), one the PMO user belongs to."""
+    if not request.user.has_role(roles.PMO) or not request.user.organisation_ids:
+        raise Refused(
+            "Returns are assured by the PMO of the scheme's organisation.",
+            action="assure_return",
+            target="returns to assure",
+        )
+    mine = Organisation.objects.filter(pk__in=request.user.organisation_ids).order_by("code")
+    asked = request.GET.get("organisation")
+    found = mine.first() if asked is None else mine.filter(pk=_int(asked) or 0).first()
+    if found is None:
+        raise Http404("No such organisation of yours.")
+    return found
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _month_key(monthly_return: MonthlyReturn) -> str:
+    return f"{monthly_return.scheme.financial_year.start_year}-{monthly_return.month}"
+
+
+def _months_waiting(waiting: list[MonthlyReturn]) -> dict[str, tuple[str, int]]:
+    """Each month with returns waiting, oldest first: key -> (label, how many)."""
+    months: dict[str, tuple[str, int]] = {}
+    for ret in waiting:
+        label = schedule.month_label(ret.scheme.financial_year, ret.month)
+        months[_month_key(ret)] = (label, months.get(_month_key(ret), ("", 0))[1] + 1)
+    return months
+
+
+def _assurable(user, returns: list[MonthlyReturn]):
+    """Those this user may assure, and the others with the reason they may not; each with
+    its month in words and its plan, as the page shows them."""
+    mine, others = [], []
+    for ret in returns:
+        ret.label = schedule.month_label(ret.scheme.financial_year, ret.month)
+        ret.planned = ret.scheme.plan[ret.month - 1]
+        reason = policy.refusal("assure_return", user, ret.scheme, monthly_return=ret)
+        if reason is None:
+            mine.append(ret)
+        else:
+            others.append((ret, reason))
+    return mine, others
+
+
+def _assure_rows(request, formset, mine: dict[int, MonthlyReturn]) -> None:
+    """Assure each ticked return, each on its own (locked, its token checked), and say what
+    was assured and what was not, with the reason."""
+    assured, not_assured = 0, []
+    for form in formset.forms:
+        data = form.cleaned_data
+        ret = mine.get(data.get("ret"))
+        if not data.get("assure"):
+            continue
+        if ret is None:
+            not_assured.append("a return no longer waiting for you")
+            continue
+        try:
+            monthly_returns.return_assure(
+                scheme_id=ret.scheme_id,
+                month=ret.month,
+                by=request.user,
+                value=data["pmo_assured"],
+                expected_token=data["token"],
+            )
+        except Conflict:
+            not_assured.append(f"{ret.scheme.reference} (changed meanwhile: check it again)")
+        except (ActionRefused, ValidationError) as exc:
+            not_assured.append(f"{ret.scheme.reference} ({_why(exc)})")
+        else:
+            assured += 1
+    if assured:
+        messages.success(request, f"{assured} return{'s' if assured != 1 else ''} assured.")
+    if not_assured:
+        messages.warning(request, "Not assured: " + "; ".join(not_assured) + ".")
 
 
 @signed_in

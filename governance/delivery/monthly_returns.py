@@ -255,6 +255,20 @@ def return_assure(
     return services.refuse_logged(by, "assure_return", scheme_id, attempt)
 
 
+def waiting_assurance(organisation_id: int) -> QuerySet[MonthlyReturn]:
+    """The returns of an organisation's schemes in delivery that no one has assured yet,
+    oldest month first: what its PMO assures, many at once."""
+    return (
+        MonthlyReturn.objects.filter(
+            scheme__organisation_id=organisation_id,
+            scheme__state__in=DELIVERY_STATES,
+            assured_at__isnull=True,
+        )
+        .select_related("scheme__financial_year", "scheme__organisation", "entered_by")
+        .order_by("scheme__financial_year__start_year", "month", "scheme__reference")
+    )
+
+
 def return_history(scheme: Scheme, month: int | None = None) -> QuerySet[SchemeChange]:
     """The recorded figures of a scheme's returns (one month's, or all), newest first."""
     changes = scheme.changes.select_related("changed_by")

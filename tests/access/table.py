@@ -192,6 +192,14 @@ TABLE: dict[str, list[Case]] = {
             data={"pmo_assured": "900"},
         ),
     ],
+    # the PMO's returns to assure, many at once: each PMO user for their own organisation
+    "returns_assure_all": [
+        Case(
+            None,
+            get=elr("pmo") | {"wl-all", "far-all"},
+            post=elr("pmo") | {"wl-all", "far-all"},
+        )
+    ],
     # --- reports ---
     "report_index": [Case(None, get=SIGNED_IN)],
     "report_table": [Case(None, get=SIGNED_IN, extra={"table": "summary"})],

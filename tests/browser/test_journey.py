@@ -89,7 +89,12 @@ def write_pid(visit) -> str:
     page.get_by_label("Finance lead").select_option(label=str(finance))
     for month in ("Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb"):
         field(page, month).fill(str(MONTHLY_PLAN))
-    field(page, "Mar").fill(str(MONTHLY_PLAN))
+    # typed as finance people type it; the annual total follows as they type
+    field(page, "Mar").fill("5k")
+    expect(page.locator("[data-plan-total]")).to_have_text("Annual total: £60,000")
+    field(page, "Mar").fill("5 grand")
+    expect(page.locator("[data-plan-total]")).to_contain_text("check Mar")
+    field(page, "Mar").fill("5k")
     visit.step("PID filled in")
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_role("alert")).to_contain_text("saved as a draft")

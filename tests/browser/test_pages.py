@@ -39,6 +39,18 @@ def test_every_page_of_the_navigation_passes_the_accessibility_checks(demo, visi
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         visit.step(f"{title} as the PMO")
 
+    visit.nav("My tasks").click()
+    page.get_by_role("link", name="Assure a month's returns at once").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Returns to assure")
+    visit.step("a month's returns to assure")
+    rows = page.get_by_role("main").get_by_role("row").count() - 1  # less the heading
+    assert rows > 0
+    page.get_by_role("button", name="Assure the ticked returns").click()
+    expect(page.get_by_role("alert").first).to_contain_text(
+        f"{rows} return{'s' if rows != 1 else ''} assured."
+    )
+    visit.step("a month's returns assured at once")
+
     visit.nav("Reports").click()
     page.get_by_role("main").get_by_role("link").filter(has_text="summary").first.click()
     expect(page.get_by_role("table").first).to_be_visible()

@@ -1,0 +1,132 @@
+"""The PMO assures a month's returns of their organisation at once, each at the value in its
+row (the actual to start with); the rule of the one-return page holds for every row."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from governance.models import AccessRefusal, MonthlyReturn, SchemeChange
+from tests.pages import text, visible
+from tests.world import add_return
+
+pytestmark = pytest.mark.django_db
+URL = reverse("returns_assure_all")
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(date(2019, 8, 15), tick=False):
+        yield
+
+
+@pytest.fixture
+def june(make_scheme, people):
+    """Six ELR schemes with a June 2019 return each, entered by their finance lead."""
+    schemes = [make_scheme() for _ in range(6)]
+    for n, scheme in enumerate(schemes):
+        add_return(scheme, 3, str(900 + n), by=people["elr-finance-reviewer"])
+    return schemes
+
+
+def post_rows(client, page, **changes) -> dict:
+    """The page's form as drawn, with `changes` (e.g. form-0-assure="")."""
+    formset = page.context["formset"]
+    data = {
+        "form-TOTAL_FORMS": str(formset.total_form_count()),
+        "form-INITIAL_FORMS": str(formset.initial_form_count()),
+    }
+    for form in formset.forms:
+        for name in ("ret", "token", "pmo_assured"):
+            value = form[name].value()
+            data[form[name].html_name] = "" if value is None else str(value)
+        data[form["assure"].html_name] = "on"
+    data.update(changes)
+    return data
+
+
+def test_the_pmo_assures_six_returns_at_once(client, people, june):
+    client.force_login(people["elr-pmo"])
+    assert URL in text(client.get(reverse("my_tasks")))  # found from the task list
+    page = client.get(URL)
+    shown = visible(page)
+    assert "Returns to assure: East Leics and Rutland" in shown
+    assert "Jun 2019 (6)" in shown
+    for scheme in june:
+        assert scheme.reference in shown
+    assert 'value="£900"' in text(page)  # the actual, to start with
+
+    response = client.post(URL, post_rows(client, page, **{"form-1-pmo_assured": "850"}))
+    assert response.status_code == 302
+    after = client.get(response["Location"])
+    assert "6 returns assured." in text(after)
+    assured = dict(MonthlyReturn.objects.values_list("scheme_id", "pmo_assured"))
+    assert assured[june[0].pk] == Decimal("900") and assured[june[1].pk] == Decimal("850")
+    assert all(value is not None for value in assured.values())
+    assert SchemeChange.objects.filter(field__contains="assured").count() == 6
+    assert "No returns are waiting for assurance." in text(after)
+
+
+def test_an_unticked_return_waits_and_a_bad_amount_saves_nothing(client, people, june):
+    client.force_login(people["elr-pmo"])
+    page = client.get(URL)
+    bad = client.post(URL, post_rows(client, page, **{"form-2-pmo_assured": "nine hundred"}))
+    assert bad.status_code == 200
+    assert "There is a problem: nothing was assured." in text(bad)
+    assert "Enter an amount in pounds, like 83,000 or 83k." in text(bad)
+    assert "nine hundred" in text(bad)  # what was typed is kept
+    assert not MonthlyReturn.objects.filter(assured_at__isnull=False).exists()
+
+    client.post(URL, post_rows(client, page, **{"form-0-assure": ""}))
+    assert MonthlyReturn.objects.filter(assured_at__isnull=False).count() == 5
+    assert MonthlyReturn.objects.get(scheme=june[0]).assured_at is None
+
+
+def test_a_return_changed_meanwhile_is_not_assured_and_said(client, people, june):
+    client.force_login(people["elr-pmo"])
+    page = client.get(URL)
+    # corrected meanwhile (a second later)
+    MonthlyReturn.objects.filter(scheme=june[3]).update(
+        actual=Decimal("500"), updated_at=timezone.now() + timedelta(seconds=1)
+    )
+    response = client.post(URL, post_rows(client, page), follow=True)
+    assert "5 returns assured." in text(response)
+    assert f"Not assured: {june[3].reference} (changed meanwhile: check it again)." in text(
+        response
+    )
+    assert MonthlyReturn.objects.get(scheme=june[3]).assured_at is None
+
+
+def test_the_pmo_is_not_offered_a_return_they_entered_or_of_their_own_scheme(
+    client, people, make_scheme, june
+):
+    pmo = people["elr-pmo"]
+    own = make_scheme(sro=pmo)
+    add_return(own, 3, "700", by=people["elr-finance-reviewer"])
+    client.force_login(pmo)
+    page = client.get(URL)
+    assert len(page.context["rows"]) == 6
+    others = visible(page).split("Waiting for another member of the PMO")[1]
+    assert own.reference in others and "You are this scheme's SRO" in others
+
+
+@pytest.mark.parametrize("who", ["elr-finance-reviewer", "elr-sro", "elr-viewer"])
+def test_only_the_pmo_reaches_the_page(client, people, june, who):
+    client.force_login(people[who])
+    assert client.get(URL).status_code == 403
+    response = client.post(URL, {"form-TOTAL_FORMS": "0", "form-INITIAL_FORMS": "0"})
+    assert response.status_code == 403
+    assert "Returns are assured by the PMO" in text(response)
+    assert AccessRefusal.objects.filter(user=people[who]).exists()
+    assert not MonthlyReturn.objects.filter(assured_at__isnull=False).exists()
+
+
+def test_another_organisation_by_id_is_not_found(client, people, llr, june):
+    client.force_login(people["wl-pmo"])
+    elr = llr.org("ELR")
+    assert client.get(URL, {"organisation": elr.pk}).status_code == 404
+    assert client.get(URL, {"organisation": "x"}).status_code == 404
+    assert "No returns are waiting" in text(client.get(URL))  # WL's own: none
