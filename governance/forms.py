@@ -106,7 +106,21 @@ def _people(role: str | None, organisation_ids):
     users = User.objects.filter(is_active=True, organisations__in=organisation_ids)
     if role:
         users = users.filter(groups__name=role)
-    return users.distinct().order_by("last_name", "first_name", "username")
+    people = users.distinct().order_by("last_name", "first_name", "username")
+    return people.prefetch_related("groups", "organisations")
+
+
+def person_label(user: User) -> str:
+    """A person as a picker shows them: "Richard Moss (SRO; ELR)", their roles and
+    organisations, so that the right one is chosen among people of the same name."""
+    held = ", ".join(sorted(group.name for group in user.groups.all())) or "no role"
+    organisations = ", ".join(sorted(org.code for org in user.organisations.all()))
+    return f"{user} ({held}; {organisations})"
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return person_label(obj)
 
 
 class SchemeForm(forms.ModelForm):
@@ -135,6 +149,7 @@ class SchemeForm(forms.ModelForm):
             "start_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "description": forms.Textarea(attrs={"rows": 6}),
         }
+        field_classes = dict.fromkeys(["sro", "clinical_lead", "finance_lead"], PersonChoiceField)
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)

@@ -118,9 +118,9 @@ def scheme_list(request):
         for field in ("organisation", "financial_year", "programme_area", "state"):
             if data[field]:
                 schemes = schemes.filter(**{field: data[field]})
-    schemes = schemes.select_related("organisation", "financial_year", "programme_area").defer(
-        *LONG_TEXTS
-    )
+    schemes = schemes.select_related(
+        "organisation", "financial_year", "programme_area", "sro"
+    ).defer(*LONG_TEXTS)
     page = Paginator(schemes, SCHEMES_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

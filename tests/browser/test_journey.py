@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from governance.forms import person_label
 from governance.models import MonthlyReturn, Scheme, SchemeState, User
 from notifications.models import Escalation, OutboxEmail, Rule
 
@@ -83,10 +84,12 @@ def write_pid(visit) -> str:
     page.get_by_label("Area of spend").select_option(label="Elective Care")
     field(page, "Type").select_option("transformational")
     page.get_by_label("Start date").fill("2020-04-01")
-    page.get_by_label("SRO").select_option(label=str(User.objects.get(username="elr-sro")))
+    # a person is shown with their roles and organisations: "Richard Moss (SRO; ELR)"
+    sro = User.objects.get(username="elr-sro")
+    page.get_by_label("SRO").select_option(label=person_label(sro))
     # the finance lead enters the returns; nobody on the team may review or score the scheme
     finance = User.objects.get(username="elr-finance-lead")
-    page.get_by_label("Finance lead").select_option(label=str(finance))
+    page.get_by_label("Finance lead").select_option(label=person_label(finance))
     for month in ("Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb"):
         field(page, month).fill(str(MONTHLY_PLAN))
     # typed as finance people type it; the annual total follows as they type
