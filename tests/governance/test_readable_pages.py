@@ -4,6 +4,7 @@ Print button (its downloads and form stay off the paper)."""
 import pytest
 from django.urls import reverse
 
+from governance.models import SchemeChange, SchemeState
 from tests.pages import table, text
 
 pytestmark = pytest.mark.django_db
@@ -38,3 +39,19 @@ def test_the_pid_form_shows_each_person_with_their_role_and_organisation(client,
     assert f">{people['elr-sro']} (SRO; ELR)</option>" in page
     # the finance lead may be anyone of the organisation: their roles say who they are
     assert f">{people['elr-finance-reviewer']} (Finance reviewer; ELR)</option>" in page
+
+
+def test_the_history_shows_the_latest_ten_and_the_rest_on_request(client, people, make_scheme):
+    scheme = make_scheme(SchemeState.DRAFT)
+    lead = people["elr-project-lead"]
+    for n in range(12):
+        SchemeChange.objects.create(
+            scheme=scheme, changed_by=lead, field="Title", old_value=f"v{n}", new_value=f"v{n + 1}"
+        )
+    client.force_login(lead)
+    page = text(client.get(scheme.get_absolute_url()))
+    history = page.split('id="history"')[1]
+    shown, rest = history.split("<details", 1)
+    assert "Show all 13 entries" in rest  # twelve changes and the creation
+    assert "Created" in rest and "Created" not in shown  # the oldest is behind "Show all"
+    assert shown.count("<li>") == 10
