@@ -16,7 +16,6 @@ from django_fsm import can_proceed
 
 from governance import policy, services
 from governance.models import Scheme, SchemeState
-from governance.services.workflow import AlreadyDone
 
 # What a scheme's pages show of it, read with the scheme in one query.
 SCHEME_RELATED = (
@@ -177,7 +176,7 @@ def transition_page(
                     **(arguments or {}),
                 ),
             )
-        except AlreadyDone as exc:
+        except services.AlreadyDone as exc:
             # the same form sent twice: the first submit counted, the second is no refusal
             messages.info(request, exc.message)
             scheme.refresh_from_db()

@@ -46,7 +46,6 @@ from governance.selectors import (
     visible_schemes,
     with_schemes,
 )
-from governance.services import workflow
 
 HOME_TASKS = 10
 
@@ -255,7 +254,7 @@ def _review_recorded(scheme: Scheme, kind: str, user) -> str | None:
     if review is None:
         return None
     if review.reviewer_id == user.pk:
-        return workflow.yours_recorded(review)
+        return services.yours_recorded(review)
     return (
         f"The {review.get_kind_display().lower()} review of this submission is already "
         f"recorded, by {review.reviewer}: {review.get_decision_display().lower()}."
@@ -267,7 +266,7 @@ def _review_sent_again(request, pk: int, kind: str) -> Review | None:
     form = ReviewForm(request.POST)
     if not form.is_valid():
         return None
-    return workflow.own_review(
+    return services.own_review(
         scheme_id=pk, by=request.user, kind=kind, submission=form.cleaned_data["round"]
     )
 
@@ -279,7 +278,7 @@ def scheme_review(request, pk: int, kind: str):
     if request.method == "POST" and (review := _review_sent_again(request, pk, kind)):
         # the same form sent twice (a double click): asked before the page checks access, as
         # the first submit may have sent the scheme back to draft, out of the reviewer's sight
-        messages.info(request, workflow.yours_recorded(review))
+        messages.info(request, services.yours_recorded(review))
         return leave_to(request, review.scheme)
     other = next(k for k in ReviewKind if k != kind)
     return transition_page(

@@ -307,8 +307,9 @@ def _months_waiting(waiting: list[MonthlyReturn]) -> dict[str, tuple[str, int]]:
     """Each month with returns waiting, oldest first: key -> (label, how many)."""
     months: dict[str, tuple[str, int]] = {}
     for ret in waiting:
+        key = _month_key(ret)
         label = schedule.month_label(ret.scheme.financial_year, ret.month)
-        months[_month_key(ret)] = (label, months.get(_month_key(ret), ("", 0))[1] + 1)
+        months[key] = (label, months[key][1] + 1 if key in months else 1)
     return months
 
 

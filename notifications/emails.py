@@ -25,7 +25,7 @@ def batch():
     if _batch.get() is not None:  # already in one: the outer one queues
         yield
         return
-    token = _batch.set({"mails": [], "qag": {}, "pmo": {}})
+    token = _batch.set({"mails": [], "qag": {}, "roles": {}})
     try:
         yield
         queue_mails(_batch.get()["mails"])
@@ -39,24 +39,26 @@ def lead_and_sro(scheme: Scheme) -> list[User]:
     return [user for user in people.values() if user.is_active]
 
 
-def pmo_of(scheme: Scheme) -> list[User]:
-    """The PMO of the scheme's organisation: its active members holding the PMO role, minus
-    the scheme's team, who are never given work on their own scheme (a PMO who leads or
-    owns it hears as the team). One query per organisation inside `batch()`."""
+def users_with_role(scheme: Scheme, *role_names: str) -> list[User]:
+    """Active users of the scheme's organisation holding any of the roles, minus its whole
+    team: a task mail never goes to someone the task list does not offer it (nobody reviews,
+    scores or signs their own scheme), and the team hears as the team. Inside `batch()`,
+    one query per organisation and roles, however many schemes are mailed."""
+    key = (scheme.organisation_id, role_names)
     current = _batch.get()
     if current is None:
-        found = _pmo(scheme.organisation_id)
+        found = _role_holders(*key)
     else:
-        if scheme.organisation_id not in current["pmo"]:
-            current["pmo"][scheme.organisation_id] = _pmo(scheme.organisation_id)
-        found = current["pmo"][scheme.organisation_id]
+        if key not in current["roles"]:
+            current["roles"][key] = _role_holders(*key)
+        found = current["roles"][key]
     return [user for user in found if user.pk not in scheme.team_ids]
 
 
-def _pmo(organisation_id: int) -> list[User]:
+def _role_holders(organisation_id: int, role_names: tuple[str, ...]) -> list[User]:
     return list(
         User.objects.filter(
-            is_active=True, groups__name=roles.PMO, organisations=organisation_id
+            is_active=True, groups__name__in=role_names, organisations=organisation_id
         ).distinct()
     )
 
@@ -154,7 +156,7 @@ def scheme_approved(*, scheme: Scheme, message: str = ""):
     _to_team(scheme, "scheme-approved", kind="approved", heading="Approved", message=message)
     _send(
         "scheme-approved",
-        pmo_of(scheme),
+        users_with_role(scheme, roles.PMO),
         kind="approved",
         scheme=scheme,
         url=reverse("scheme_start_delivery", args=[scheme.pk]),
@@ -250,7 +252,7 @@ def _about(escalation, template: str, to, *, key: str, summary: str, **context):
 def escalation_raised(*, escalation):
     """The mail says the scheme is escalated to the PMO: its organisation's PMO gets it, with
     the SRO who owns it and the project lead."""
-    recipients = [*lead_and_sro(escalation.scheme), *pmo_of(escalation.scheme)]
+    recipients = [*lead_and_sro(escalation.scheme), *users_with_role(escalation.scheme, roles.PMO)]
     _about(escalation, "escalation-raised", recipients, key="raised", summary=escalation.reason)
 
 
@@ -271,7 +273,7 @@ def escalation_decided(*, escalation):
     scheme = escalation.scheme
     recipients = [
         *lead_and_sro(scheme),
-        *pmo_of(scheme),
+        *users_with_role(scheme, roles.PMO),
         *qag_recipients(scheme.organisation.system_id),
     ]
     _about(

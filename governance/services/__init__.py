@@ -30,6 +30,8 @@ from governance.services.transitions import (
 )
 from governance.services.workflow import (
     SUBMIT_CHECKS,
+    AlreadyDone,
+    own_review,
     recorded_review,
     reviews_awaiting_response,
     scheme_review,
@@ -37,11 +39,13 @@ from governance.services.workflow import (
     scheme_withdraw,
     team_of,
     users_with_role,
+    yours_recorded,
 )
 
 __all__ = [
     "ACTION_VERBS",
     "ActionRefused",
+    "AlreadyDone",
     "CONFLICT_MESSAGE",
     "Conflict",
     "SUBMIT_CHECKS",
@@ -50,6 +54,7 @@ __all__ = [
     "document_remove",
     "lock_scheme",
     "make_reference",
+    "own_review",
     "record_refusal",
     "recorded_review",
     "refusals_recorded",
@@ -63,4 +68,5 @@ __all__ = [
     "scheme_withdraw",
     "team_of",
     "users_with_role",
+    "yours_recorded",
 ]

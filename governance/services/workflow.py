@@ -19,6 +19,7 @@ from governance.models import (
 from governance.services import transitions
 from governance.services.transitions import CONFLICT_MESSAGE, ActionRefused, Conflict
 from notifications import emails
+from notifications.emails import users_with_role
 from notifications.outbox import notify
 
 # --- the workflow ---
@@ -223,21 +224,6 @@ def scheme_withdraw(*, scheme_id: int, by: User, reason: str, expected_version: 
 def team_of(scheme: Scheme) -> list[User]:
     """The scheme's project lead, SRO, clinical and finance lead, those still active."""
     return list(User.objects.filter(pk__in=scheme.team_ids, is_active=True))
-
-
-def users_with_role(scheme: Scheme, *role_names: str) -> list[User]:
-    """Active users of the scheme's organisation holding any of the roles, minus its whole
-    team: a task mail never goes to someone the task list does not offer it (nobody reviews,
-    scores or signs their own scheme), and the team hears through team_of, once."""
-    return list(
-        User.objects.filter(
-            is_active=True,
-            groups__name__in=role_names,
-            organisations=scheme.organisation_id,
-        )
-        .exclude(pk__in=scheme.team_ids)
-        .distinct()
-    )
 
 
 def _notify_outcome(scheme: Scheme, *, label: str, comment: str) -> None:
