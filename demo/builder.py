@@ -6,9 +6,9 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from demo.data import DEFAULT_ANSWER, DEFAULT_CONCERN, PROFILE, SUPPORTED, S, Spec
+from demo.data import DEFAULT_ANSWER, DEFAULT_CONCERN, PANEL, PROFILE, SUPPORTED, S, Spec
 from governance import services
-from governance.delivery import lifecycle, monthly_returns
+from governance.delivery import lifecycle, monthly_returns, schedule
 from governance.models import (
     PLAN_FIELDS,
     Scheme,
@@ -68,15 +68,15 @@ class Builder:
         spec = self.spec
         version = newest_version(self.scheme)
         if spec.state == S.QIA_PANEL:
-            # one member has scored; the others' scores are still to come
-            self.score(version, "panel-member", shift=1)
+            # the scores of those not in spec.scored are still to come
+            for slug in spec.scored:
+                self.score(version, slug)
             return
         if spec.withdrawn_at == S.QIA_PANEL:
             self.withdraw(self.who("sro"))
             return
-        self.score(version, "quality-lead")
-        self.score(version, "panel-member", shift=1)
-        self.score(version, "panel-member-2")
+        for slug in PANEL:
+            self.score(version, slug)
         if spec.rejected_by == "panel":
             qia.panel_close(
                 version_id=version.pk,
@@ -110,7 +110,13 @@ class Builder:
             comment="Delivery starts; monthly returns from the finance lead.",
         )
         self.returns()
-        if spec.state == S.COMPLETED:
+        if spec.state == S.IN_DELIVERY:
+            # the rules run now rather than once the demo commits: its escalations are there
+            # with it, and their mail goes with the rest of the demo's
+            sweep.sweep(scheme_ids=[self.scheme.pk])
+            if spec.to_qag:
+                self.raise_to_qag(spec.to_qag)
+        elif spec.state == S.COMPLETED:
             plan = self.scheme.annual_plan
             saved = sum(self.scheme.returns.values_list("actual", flat=True), Decimal(0))
             lifecycle.scheme_complete(
@@ -123,17 +129,22 @@ class Builder:
         elif spec.state == S.STOPPED:
             self.stop_by_qag()
 
+    def raise_to_qag(self, note: str) -> Escalation | None:
+        """The PMO raises the scheme's live escalation, off track rather than any other, to
+        QAG. None when it has none: early in May no return of the year is due yet."""
+        live = Escalation.objects.filter(scheme=self.scheme, status__in=ACTIVE)
+        escalation = live.filter(rule=Rule.OFF_TRACK).first() or live.first()
+        if escalation is None:
+            return None
+        return escalations.escalation_raise_to_qag(
+            escalation_id=escalation.pk, by=self.who("pmo"), note=note
+        )
+
     def stop_by_qag(self) -> None:
         """As it happens in the product: the rules find the scheme off track, the PMO raises
         the escalation to QAG, and QAG decides to stop the scheme at its meeting (today's)."""
         sweep.sweep(scheme_ids=[self.scheme.pk])
-        live = Escalation.objects.filter(scheme=self.scheme, status__in=ACTIVE)
-        escalation = live.filter(rule=Rule.OFF_TRACK).first() or live.first()
-        escalations.escalation_raise_to_qag(
-            escalation_id=escalation.pk,
-            by=self.who("pmo"),
-            note="Behind plan with no prospect of recovery in year.",
-        )
+        escalation = self.raise_to_qag("Behind plan with no prospect of recovery in year.")
         escalations.escalation_decide(
             escalation_id=escalation.pk,
             by=self.who("qag-member"),
@@ -265,7 +276,9 @@ class Builder:
             },
         }
 
-    def score(self, version, slug: str, shift: int = 0) -> None:
+    def score(self, version, slug: str) -> None:
+        # the first panel member rates the risk a little higher than the others
+        shift = 1 if slug == "panel-member" else 0
         qia.panel_score_record(
             version_id=version.pk, by=self.who(slug), headings=self.assessment(shift)
         )
@@ -279,37 +292,49 @@ class Builder:
             comment="Mitigations are proportionate to the risk; approved.",
         )
 
+    def months_returned(self) -> int:
+        """How many months have a return: a past year's scheme, every month until it was
+        closed or stopped; one in delivery, up to last month, or, if late, not the month
+        whose deadline passed last (nor any after it)."""
+        spec = self.spec
+        if spec.state != S.IN_DELIVERY:
+            return spec.months
+        year, today = self.scheme.financial_year, timezone.localdate()
+        if spec.late:
+            return schedule.reporting_month(year, today) - 1
+        return schedule.last_month(year, today) or 0
+
     def returns(self) -> None:
         """Monthly returns from the first planned month, entered by the finance lead.
 
-        The PMO has assured all but the latest two, so there is still assurance to do.
+        The PMO has assured all but the latest two of a scheme in delivery, so there is
+        still assurance to do.
         """
         spec = self.spec
         scheme = Scheme.objects.get(pk=self.scheme.pk)
         plan = scheme.plan
         first = next(m for m, amount in enumerate(plan, 1) if amount)
+        upto = self.months_returned()
         saved = Decimal(0)
-        with monthly_returns.hooks_paused() as hooks:
-            for month in range(first, spec.months + 1):
+        # the rules run once, on the scheme as it ends up (deliver()): after each of a year's
+        # returns entered today, the later months would look overdue
+        with monthly_returns.hooks_paused():
+            for month in range(first, upto + 1):
                 # a little noise, -2% to +2%, so the months do not all look alike
                 wobble = Decimal(98 + (month * 7) % 5) / 100
                 actual = (plan[month - 1] * spec.delivery * wobble).quantize(Decimal("1"))
                 saved += actual
                 # the forecast: what is saved so far, plus the rest of the plan at this pace
                 rest = sum(plan[month:], Decimal(0)) * spec.delivery
-                latest = monthly_returns.return_save(
+                monthly_returns.return_save(
                     scheme_id=scheme.pk,
                     month=month,
                     by=self.who("finance-lead"),
                     actual=actual,
                     forecast_outturn=saved + rest.quantize(Decimal("1")),
                     commentary=spec.lag if spec.delivery < 1 else "On plan.",
-                ).monthly_return
-                if spec.state != S.IN_DELIVERY or month <= spec.months - 2:
+                )
+                if spec.state != S.IN_DELIVERY or month <= upto - 2:
                     monthly_returns.return_assure(
                         scheme_id=scheme.pk, month=month, by=self.who("pmo"), value=actual
                     )
-        if spec.state == S.IN_DELIVERY:
-            # the rules see the scheme as it stands, as if its latest return were just saved
-            for hook in hooks:
-                hook(monthly_return=latest, by=self.who("finance-lead"), created=False)

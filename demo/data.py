@@ -1,8 +1,10 @@
-"""What the demo holds: the LLR system and its organisations, the years, programme areas,
-areas of spend and targets, one person per role per organisation, and the 30 schemes, each
-with the state it reaches and how it got there."""
+"""What the demo holds: the LLR system and its organisations, its three financial years
+(last year, this year and next, around today), programme areas, areas of spend and targets,
+one person per role per organisation, and the 35 schemes, each with its year, the state it
+reaches and how it got there."""
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 from governance import roles
@@ -18,7 +20,26 @@ ORGANISATIONS = {
     "WL": "West Leicestershire CCG",
     "LC": "Leicester City CCG",
 }
-YEARS = [2018, 2019, 2020]
+# The demo's years, relative to this year: last year's schemes are closed, this year's are in
+# delivery with their returns up to last month, next year's are being planned.
+LAST, THIS, NEXT = -1, 0, 1
+YEARS = [LAST, THIS, NEXT]
+
+
+def start_years(today: date) -> dict[int, int]:
+    """The first calendar year of each demo year: {LAST: 2025, THIS: 2026, NEXT: 2027} on
+    4 December 2026.
+
+    This year is the one last month belongs to, so that it always has a month of returns:
+    the financial year containing today, except in April, when no month of the new year has
+    ended yet. Then this year is the one just ended (its March returns in, its schemes still
+    in delivery), and next year is the one just begun.
+    """
+    last_month = today.replace(day=1) - timedelta(days=1)
+    this = last_month.year if last_month.month >= 4 else last_month.year - 1
+    return {offset: this + offset for offset in YEARS}
+
+
 PROGRAMME_AREAS = [
     "CHC",
     "Community",
@@ -41,18 +62,19 @@ AREAS_OF_SPEND = [
     "Mental Health",
     "Commissioning System Admin",
 ]
-# (organisation, start year) -> (QIPP requirement, allocation) in pounds.
-# ELR's 2019/20 requirement is 6.0% of its allocation, as in its committee papers.
+# (organisation, year) -> (QIPP requirement, allocation) in pounds: the CCGs' published
+# figures for 2018/19 to 2020/21, given to last year, this year and next. This year's ELR
+# requirement is 6.0% of its allocation, as in its 2019/20 committee papers.
 TARGETS = {
-    ("ELR", 2018): ("17412000", "316800000"),
-    ("ELR", 2019): ("19647000", "327450000"),
-    ("ELR", 2020): ("20880000", "340000000"),
-    ("WL", 2018): ("18950000", "430000000"),
-    ("WL", 2019): ("20498000", "445600000"),
-    ("WL", 2020): ("21300000", "463000000"),
-    ("LC", 2018): ("16200000", "420000000"),
-    ("LC", 2019): ("18230000", "438300000"),
-    ("LC", 2020): ("19100000", "455000000"),
+    ("ELR", LAST): ("17412000", "316800000"),
+    ("ELR", THIS): ("19647000", "327450000"),
+    ("ELR", NEXT): ("20880000", "340000000"),
+    ("WL", LAST): ("18950000", "430000000"),
+    ("WL", THIS): ("20498000", "445600000"),
+    ("WL", NEXT): ("21300000", "463000000"),
+    ("LC", LAST): ("16200000", "420000000"),
+    ("LC", THIS): ("18230000", "438300000"),
+    ("LC", NEXT): ("19100000", "455000000"),
 }
 
 # Role slug -> group. The second panel member sits in the same group as the first.
@@ -116,7 +138,7 @@ class Spec:
     """One demo scheme and the path it takes to its state."""
 
     org: str
-    year: int
+    year: int  # LAST, THIS or NEXT
     title: str
     programme_area: str
     area_of_spend: str
@@ -131,130 +153,150 @@ class Spec:
     first_review: str = ""  # in confirm and challenge with this review already recorded
     rejected_by: str = ""  # "finance", "clinical" or "panel"
     withdrawn_at: str = ""  # withdrawn by the SRO from confirm and challenge or the QIA panel
+    scored: tuple[str, ...] = ()  # at the QIA panel: the members who have scored so far
     half_signed: bool = False  # awaiting sign-off with the Chief Nurse's signature given
     risk: tuple[int, int] = (2, 3)  # the QIA's one negative heading: consequence, likelihood
     concern: str = ""  # and why it is negative
     note: str = ""  # why it was rejected, withdrawn or stopped
     delivery: Decimal = Decimal("1.02")  # actual savings as a share of plan
     lag: str = ""  # the monthly commentary while behind plan
-    months: int = 12  # months of returns (stopped schemes stop early)
+    months: int = 12  # months of returns of a past year's scheme (stopped schemes stop early)
+    late: bool = False  # in delivery, with the return whose deadline passed last not in
+    to_qag: str = ""  # in delivery and off track: the PMO raised its escalation to QAG, saying so
 
 
 # fmt: off
 SCHEMES = [
     # --- East Leicestershire and Rutland ---
-    Spec("ELR", 2020, "Community nursing redesign", "Community", "Community Healthcare", 38000, S.DRAFT,
+    Spec("ELR", NEXT, "Community nursing redesign", "Community", "Community Healthcare", 38000, S.DRAFT,
          "District nurses, community matrons and the heart failure and respiratory teams form three locality teams aligned to primary care networks, with a single point of access. Saves through fewer duplicate visits and fewer avoidable admissions of housebound patients with long-term conditions.",
          scheme_type="transformational"),
-    Spec("ELR", 2020, "Urgent care streaming at the front door", "Urgent Care", "Emergency Care", 42000, S.CONFIRM_AND_CHALLENGE,
+    Spec("ELR", NEXT, "Urgent care streaming at the front door", "Urgent Care", "Emergency Care", 42000, S.CONFIRM_AND_CHALLENGE,
          "GP-led streaming at the emergency department front door directs walk-in patients with minor illness to the co-located urgent treatment centre, paid at the UTC rate rather than as a type 1 A&E attendance.",
          scheme_type="transformational", first_review="finance"),
-    Spec("ELR", 2020, "MSK pathway redesign", "Planned Care", "Elective Care", 87500, S.CONFIRM_AND_CHALLENGE,
+    Spec("ELR", NEXT, "MSK pathway redesign", "Planned Care", "Elective Care", 87500, S.CONFIRM_AND_CHALLENGE,
          "A physiotherapy-led clinical triage service, with GP specialist support, for hip, knee, back and shoulder referrals, so that only patients likely to need surgery see an orthopaedic surgeon. Reduces first outpatient attendances and referrals that do not convert to surgery.",
          scheme_type="transformational", returned_by="finance",
          challenge="Show the baseline activity and the tariff behind months 7-12, and how the cost of the triage service is netted off.",
-         answer="Baseline activity (2019/20 SUS data) and tariff added as appendix B; the triage contract cost is netted off each month from month 4."),
-    Spec("ELR", 2020, "Out-of-area mental health placements", "Mental Health/LD", "Mental Health", 56000, S.QIA_PANEL,
+         answer="Baseline activity (this year's SUS data to date) and tariff added as appendix B; the triage contract cost is netted off each month from month 4."),
+    Spec("ELR", NEXT, "Out-of-area mental health placements", "Mental Health/LD", "Mental Health", 56000, S.QIA_PANEL,
          "Every adult acute and rehabilitation placement outside LLR is reviewed with the partnership trust, bringing patients back to local beds or community support where clinically appropriate, with a step-down pathway so that new out-of-area placements become the exception.",
-         scheme_type="transformational", risk=(3, 2),
+         scheme_type="transformational", scored=("panel-member",), risk=(3, 2),
          concern="Moving a patient from a settled placement risks relapse: each move follows a clinical review and a transition plan."),
-    Spec("ELR", 2020, "Wound care formulary", "Medicines Management", "Optimising the Use of Medicines", 21000, S.AWAITING_SIGN_OFF,
+    Spec("ELR", NEXT, "Community ophthalmology service", "Planned Care", "Elective Care", 29000, S.QIA_PANEL,
+         "Community optometrists refine cataract referrals, monitor stable glaucoma and see minor eye conditions, so that only patients who need the hospital eye service are referred to it. Paid at the community price instead of the outpatient tariff.",
+         scheme_type="transformational"),
+    Spec("ELR", NEXT, "Wound care formulary", "Medicines Management", "Optimising the Use of Medicines", 21000, S.AWAITING_SIGN_OFF,
          "A single LLR wound care formulary, with dressings supplied directly to community nurses and practices instead of on prescription through community pharmacy. Saves through product standardisation and less waste."),
-    Spec("ELR", 2020, "Discharge to assess", "Community", "Discharge Programme", 64000, S.APPROVED,
+    Spec("ELR", NEXT, "Discharge to assess", "Community", "Discharge Programme", 64000, S.APPROVED,
          "Patients who are medically fit go home, or to an interim bed, for assessment of their long-term needs instead of waiting in an acute bed. Saves excess bed days and reduces long-term placements made straight from hospital.",
          scheme_type="transformational"),
-    Spec("ELR", 2019, "Outpatient follow-up reduction", "Planned Care", "Elective Care", 102000, S.IN_DELIVERY,
-         "Patient-initiated follow-up and virtual review in dermatology, ophthalmology, ENT and rheumatology, measured against the 2018/19 follow-up to new ratios. Saves the cost of follow-up attendances that do not change a patient's care.",
+    Spec("ELR", THIS, "Outpatient follow-up reduction", "Planned Care", "Elective Care", 102000, S.IN_DELIVERY,
+         "Patient-initiated follow-up and virtual review in dermatology, ophthalmology, ENT and rheumatology, measured against last year's follow-up to new ratios. Saves the cost of follow-up attendances that do not change a patient's care.",
          delivery=Decimal("1.03")),
-    Spec("ELR", 2019, "CHC care package review", "CHC", "Continuing Healthcare", 165000, S.IN_DELIVERY,
+    Spec("ELR", THIS, "CHC care package review", "CHC", "Continuing Healthcare", 165000, S.IN_DELIVERY,
          "Review of every continuing healthcare package over £1,000 a week against assessed need, with a brokerage function to place patients in care homes at the LLR framework rate.",
          delivery=Decimal("0.70"), risk=(3, 3),
          concern="Reassessment may reduce some packages: patients and families may find the change distressing, and some will appeal.",
-         lag="Behind plan: 140 of 310 package reviews done. The nurse assessor vacancy is not yet filled and two providers dispute the revised rates."),
-    Spec("ELR", 2019, "Medicines optimisation programme", "Medicines Management", "Optimising the Use of Medicines", 264000, S.IN_DELIVERY,
+         lag="Behind plan: 140 of 310 package reviews done. The nurse assessor vacancy is not yet filled and two providers dispute the revised rates.",
+         to_qag="Behind plan by nearly a third, with no recovery plan yet: QAG to decide whether the scheme continues."),
+    Spec("ELR", THIS, "Medicines optimisation programme", "Medicines Management", "Optimising the Use of Medicines", 264000, S.IN_DELIVERY,
          "Practice-based pharmacists support switches to cost-effective formulary choices, a repeat prescription ordering hub and structured medication reviews in care homes. Savings measured against ePACT2 prescribing data.",
          delivery=Decimal("1.05")),
-    Spec("ELR", 2019, "Running cost reduction", "Corporate", "Commissioning System Admin", 112000, S.COMPLETED,
+    Spec("ELR", LAST, "Running cost reduction", "Corporate", "Commissioning System Admin", 112000, S.COMPLETED,
          "Shared corporate services across the three LLR CCGs (finance, HR, communications and business intelligence), the end of two office leases and a vacancy control panel.",
          delivery=Decimal("1.00")),
-    Spec("ELR", 2018, "Procedures of limited clinical value", "Planned Care", "Elective Care", 14000, S.STOPPED,
+    Spec("ELR", LAST, "Procedures of limited clinical value", "Planned Care", "Elective Care", 14000, S.STOPPED,
          "Added in-year to close the gap: prior approval for procedures of limited clinical value (varicose veins, carpal tunnel release, grommets), with requests checked against the LLR policy before referral.",
          recovery=True, delivery=Decimal("0.40"), months=9,
          lag="Behind plan: most requests meet the policy criteria, so few procedures are avoided.",
          note="Prior approval duplicates the provider's own checks and the saving is not materialising. Replace it with a recovery scheme on consultant-to-consultant referrals."),
-    Spec("ELR", 2019, "Private ambulance contract", "Urgent Care", "Emergency Care", 30000, S.REJECTED,
+    Spec("ELR", THIS, "Private ambulance contract", "Urgent Care", "Emergency Care", 30000, S.REJECTED,
          "Move non-emergency inter-hospital and discharge transport from the current provider to a private ambulance operator at a lower price per journey.",
          rejected_by="clinical",
          note="The proposed response times are below the current provider's and the saving depends on fewer crews at night. The risk to patients outweighs the saving."),
     # --- West Leicestershire ---
-    Spec("WL", 2020, "Primary care prescribing hubs", "Primary Care", "Primary Care", 46000, S.DRAFT,
+    Spec("WL", NEXT, "Primary care prescribing hubs", "Primary Care", "Primary Care", 46000, S.DRAFT,
          "Repeat prescription requests for the practices of two primary care networks are handled by a hub of pharmacy technicians, reducing over-ordering and stockpiling.",
          scheme_type="transformational"),
-    Spec("WL", 2020, "Falls prevention service", "Community", "Community Healthcare", 25000, S.CONFIRM_AND_CHALLENGE,
+    Spec("WL", NEXT, "Falls prevention service", "Community", "Community Healthcare", 25000, S.CONFIRM_AND_CHALLENGE,
          "Strength and balance classes, home hazard assessment and medication review for people over 65 who have fallen or are at high risk, to reduce fall-related ambulance conveyances and hip fracture admissions.",
          scheme_type="transformational"),
-    Spec("WL", 2020, "Learning disability placements review", "Mental Health/LD", "Mental Health", 50500, S.QIA_PANEL,
+    Spec("WL", NEXT, "Learning disability placements review", "Mental Health/LD", "Mental Health", 50500, S.QIA_PANEL,
          "A joint review with the county council of high-cost placements for adults with a learning disability or autism, moving people to supported living near home where that meets their needs.",
          scheme_type="transformational"),
-    Spec("WL", 2020, "Stroke rehabilitation in the community", "Community", "Community Healthcare", 33000, S.AWAITING_SIGN_OFF,
+    Spec("WL", NEXT, "Stroke rehabilitation in the community", "Community", "Community Healthcare", 33000, S.AWAITING_SIGN_OFF,
          "Early supported discharge for stroke patients with mild to moderate disability: rehabilitation at home from a specialist community team, shortening stays on the acute stroke unit.",
          scheme_type="transformational", half_signed=True),
-    Spec("WL", 2019, "Medicines waste reduction", "Medicines Management", "Optimising the Use of Medicines", 177500, S.IN_DELIVERY,
+    Spec("WL", NEXT, "Anticoagulation monitoring in primary care", "Medicines Management", "Optimising the Use of Medicines", 31000, S.AWAITING_SIGN_OFF,
+         "INR monitoring for patients on warfarin moves from the hospital anticoagulation clinic to practices and community pharmacies, with a review of each patient for a switch to a DOAC where clinically appropriate."),
+    Spec("WL", THIS, "Medicines waste reduction", "Medicines Management", "Optimising the Use of Medicines", 177500, S.IN_DELIVERY,
          "Practices stop community pharmacies ordering repeat prescriptions on patients' behalf; patients order what they need. Targets the waste of unused medicines returned to pharmacies.",
          delivery=Decimal("0.93"),
          lag="Slightly behind plan: the new ordering arrangements started late in three practices."),
-    Spec("WL", 2019, "Non-acute contract review", "Finance", "Community Healthcare", 44600, S.IN_DELIVERY,
-         "Non-acute contracts (community hospitals, hospice, voluntary sector grants) re-based on the activity delivered in 2018/19, with a 2% efficiency applied at renewal.",
-         delivery=Decimal("1.00")),
-    Spec("WL", 2019, "Balance sheet and reserves review", "Finance", "Commissioning System Admin", 262000, S.IN_DELIVERY,
-         "Recovery action: release of accruals and provisions no longer needed, agreed with the external auditors. Non-recurrent: it closes the in-year gap but does not carry into 2020/21.",
+    Spec("WL", THIS, "Non-acute contract review", "Finance", "Community Healthcare", 44600, S.IN_DELIVERY,
+         "Non-acute contracts (community hospitals, hospice, voluntary sector grants) re-based on the activity delivered last year, with a 2% efficiency applied at renewal.",
+         delivery=Decimal("0.86"),
+         lag="Behind plan: the hospice and two voluntary sector contracts renew in the autumn, not in April as planned."),
+    Spec("WL", THIS, "Balance sheet and reserves review", "Finance", "Commissioning System Admin", 262000, S.IN_DELIVERY,
+         "Recovery action: release of accruals and provisions no longer needed, agreed with the external auditors. Non-recurrent: it closes the in-year gap but does not carry into next year.",
          recovery=True, delivery=Decimal("1.00")),
-    Spec("WL", 2018, "Enhanced services review", "Primary Care", "Primary Care", 43000, S.COMPLETED,
+    Spec("WL", LAST, "Enhanced services review", "Primary Care", "Primary Care", 43000, S.COMPLETED,
          "Local enhanced services paid to practices are reviewed: those now covered by the core contract stop, and the rest are re-specified with outcome measures.",
          delivery=Decimal("1.01")),
-    Spec("WL", 2020, "Diabetes structured education", "Planned Care", "Elective Care", 18000, S.WITHDRAWN,
+    Spec("WL", NEXT, "Diabetes structured education", "Planned Care", "Elective Care", 18000, S.WITHDRAWN,
          "Digital structured education for people with type 1 and type 2 diabetes, to improve control and reduce outpatient attendances and admissions for complications.",
          scheme_type="transformational", withdrawn_at=S.CONFIRM_AND_CHALLENGE,
          note="Superseded: the LLR diabetes programme now commissions structured education for all three CCGs."),
-    Spec("WL", 2019, "Closure of a minor injuries unit", "Urgent Care", "Emergency Care", 52000, S.REJECTED,
+    Spec("WL", THIS, "Closure of a minor injuries unit", "Urgent Care", "Emergency Care", 52000, S.REJECTED,
          "Close the minor injuries unit at a community hospital (open 8am to 8pm) and redirect patients to the urgent treatment centre and the GP extended access hubs.",
          rejected_by="panel", risk=(4, 4),
          concern="Rural patients lose local minor injury care; the nearest alternative is 14 miles away with no direct public transport.",
          note="The nearest alternative is 14 miles away with no direct public transport: the panel judged the impact on access and patient experience for rural patients detrimental."),
     # --- Leicester City ---
-    Spec("LC", 2020, "Frailty virtual ward", "Urgent Care", "Emergency Care", 61000, S.DRAFT,
+    Spec("LC", NEXT, "Frailty virtual ward", "Urgent Care", "Emergency Care", 61000, S.DRAFT,
          "A consultant-led virtual ward for frail older people: remote monitoring and daily review at home by the community frailty team, instead of an admission or to shorten one.",
          scheme_type="transformational", returned_by="clinical",
          challenge="The plan assumes 30 avoided admissions a month from April. Show the evidence for that rate, and a ramp-up while the team is recruited."),
-    Spec("LC", 2020, "Respiratory inhaler switch", "Medicines Management", "Optimising the Use of Medicines", 39000, S.CONFIRM_AND_CHALLENGE,
+    Spec("LC", NEXT, "Respiratory inhaler switch", "Medicines Management", "Optimising the Use of Medicines", 39000, S.CONFIRM_AND_CHALLENGE,
          "Review of patients with COPD and asthma on high-cost inhalers, switching where clinically appropriate to formulary inhalers of lower cost and carbon footprint, with an inhaler technique check at each review.",
          first_review="clinical"),
-    Spec("LC", 2020, "Dementia care navigators", "Mental Health/LD", "Mental Health", 27000, S.QIA_PANEL,
+    Spec("LC", NEXT, "Community phlebotomy hubs", "Community", "Community Healthcare", 12000, S.CONFIRM_AND_CHALLENGE,
+         "Blood tests requested by GPs and outpatient clinics are taken at three community hubs with evening and Saturday sessions instead of the hospital phlebotomy clinic, paid at the community price."),
+    Spec("LC", NEXT, "Dementia care navigators", "Mental Health/LD", "Mental Health", 27000, S.QIA_PANEL,
          "Navigators attached to primary care networks support people with dementia and their carers after diagnosis, preventing the crises that lead to emergency admission or early care home placement.",
          scheme_type="transformational"),
-    Spec("LC", 2020, "Hospital discharge hub", "Community", "Discharge Programme", 58000, S.APPROVED,
+    Spec("LC", NEXT, "Enhanced health in care homes", "Urgent Care", "Emergency Care", 34000, S.AWAITING_SIGN_OFF,
+         "Each care home has a named practice and a multidisciplinary team with a weekly round, medication reviews and an advance care plan for every resident, reducing emergency admissions and ambulance call-outs from care homes.",
+         scheme_type="transformational"),
+    Spec("LC", NEXT, "Hospital discharge hub", "Community", "Discharge Programme", 58000, S.APPROVED,
          "One discharge hub with social care, community health and the voluntary sector takes referrals from the wards by 11am, so that patients leave on the day they are medically fit.",
          scheme_type="transformational"),
-    Spec("LC", 2019, "Elective referral management", "Planned Care", "Elective Care", 95000, S.IN_DELIVERY,
+    Spec("LC", THIS, "Elective referral management", "Planned Care", "Elective Care", 95000, S.IN_DELIVERY,
          "Advice and guidance before referral in cardiology, gastroenterology and gynaecology, and peer review of referrals in the practices with the highest referral rates.",
-         delivery=Decimal("0.97"),
+         delivery=Decimal("0.97"), late=True,
          lag="Slightly behind plan while practices took up advice and guidance; catching up."),
-    Spec("LC", 2019, "CHC fast-track review", "CHC", "Continuing Healthcare", 72000, S.STOPPED,
+    Spec("LC", THIS, "Continence products review", "Community", "Community Healthcare", 16000, S.IN_DELIVERY,
+         "Continence products move from prescriptions to a home delivery service, each patient assessed by a specialist continence nurse, reducing waste and the price paid per product.",
+         delivery=Decimal("1.01")),
+    Spec("LC", LAST, "CHC fast-track review", "CHC", "Continuing Healthcare", 72000, S.STOPPED,
          "Fast-track (end of life) continuing healthcare packages reviewed at 12 weeks, moving patients no longer in the terminal phase to a full assessment.",
          delivery=Decimal("0.55"), months=8, risk=(3, 3),
          concern="Reviewing care at the end of life may distress patients and their families.",
          lag="Behind plan: few fast-track packages are still in place at 12 weeks, so there is little to review.",
          note="The saving is not materialising and the reviews distressed families at the end of a patient's life. Stopped on quality and delivery grounds."),
-    Spec("LC", 2019, "Estates rationalisation", "Corporate", "Commissioning System Admin", 48000, S.COMPLETED,
+    Spec("LC", LAST, "Estates rationalisation", "Corporate", "Commissioning System Admin", 48000, S.COMPLETED,
          "Two leased health centre floors are given up and their clinics consolidated into LIFT buildings with spare capacity, reducing void and under-used space charges.",
          delivery=Decimal("1.00")),
-    Spec("LC", 2020, "Community equipment tender", "Community", "Community Healthcare", 15000, S.WITHDRAWN,
+    Spec("LC", NEXT, "Community equipment tender", "Community", "Community Healthcare", 15000, S.WITHDRAWN,
          "Re-tender the CCG's share of the integrated community equipment service, with a recycling target of 85% for returned equipment.",
          withdrawn_at=S.QIA_PANEL,
-         note="The county council is re-procuring the joint equipment service for 2021/22; the saving will be sought through that tender instead."),
+         note="The county council is re-procuring the joint equipment service a year later; the saving will be sought through that tender instead."),
 ]
 # fmt: on
 
+# Who scores a QIA at the panel: its chair, the quality lead, and two members.
+PANEL = ["quality-lead", "panel-member", "panel-member-2"]
 # Savings build through the year as a change beds in.
 PROFILE = [Decimal(x) for x in "0.6 0.7 0.8 0.9 1 1 1.1 1.1 1.2 1.2 1.2 1.2".split()]
 SUPPORTED = {

@@ -253,14 +253,7 @@ class SchemeFilterForm(forms.Form):
         self.fields["organisation"].queryset = Organisation.objects.filter(
             system_id__in=user.system_ids
         )
-        self.helper = filter_helper(
-            ("q", "col-12 col-md-3"),
-            ("organisation", "col-6 col-md-2"),
-            ("financial_year", "col-6 col-md-2"),
-            ("programme_area", "col-6 col-md-2"),
-            ("state", "col-6 col-md-2"),
-            button=("filter", "Filter"),
-        )
+        # drawn by templates/governance/scheme_list.html: filters that wrap, never cut off
 
 
 class ReviewForm(VersionedForm):

@@ -59,7 +59,7 @@ class ReturnForm(forms.Form):
     actual = _money_field(
         "Actual saving in the month (£)",
         limit=MAX_MONTHLY_AMOUNT,
-        help_text="Negative if costs rose instead.",
+        help_text="The saving, e.g. 83,000 or 83k; negative if costs rose instead.",
     )
     forecast_outturn = _money_field(
         "Forecast outturn for the year (£)",

@@ -5,21 +5,60 @@ from decimal import Decimal, localcontext
 
 
 def pounds(value) -> str:
-    """£12,345 for whole pounds, £12,345.67 otherwise; negatives as -£12,345."""
+    """£12,345 for whole pounds, £12,345.67 otherwise; negatives as -£12,345.
+
+    For an amount as typed into a form (savings positive) and for amounts that are not savings.
+    A page that reports savings shows them with saving() and variances with variance()."""
     if value is None or value == "":
         return ""
     value = Decimal(value)
     sign = "-" if value < 0 else ""
-    value = abs(value)
-    text = f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
-    return f"{sign}£{text}"
+    return f"{sign}£{_digits(abs(value))}"
 
 
-def pounds_and_pence(value: Decimal | None) -> str:
-    """£12,345.00 and -£12,345.67: always the pence, as the history records a figure."""
-    if value is None:
+def _digits(value: Decimal) -> str:
+    return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
+
+
+# The committee papers' sign convention, used on every page that reports money: a saving is a
+# negative figure, shown in brackets; a variance is actual minus plan in that sign, so a positive
+# variance is under-delivery. SIGN_CONVENTION says it once on each such page.
+SIGN_CONVENTION = (
+    "Savings are shown as negative figures in brackets, as in the committee papers; "
+    "a positive variance is under-delivery."
+)
+
+
+def signed(value) -> str:
+    """A figure already in the papers' sign: (£12,345) when negative, £12,345 otherwise."""
+    if value is None or value == "":
         return ""
-    return f"-£{-value:,.2f}" if value < 0 else f"£{value:,.2f}"
+    value = Decimal(value)
+    return f"(£{_digits(-value)})" if value < 0 else f"£{_digits(value)}"
+
+
+def saving(value) -> str:
+    """A saving stored as a positive amount, in the papers' sign: 83000 -> (£83,000); a cost
+    (a negative saving) shows as a plain £500."""
+    if value is None or value == "":
+        return ""
+    return signed(-Decimal(value))
+
+
+def variance(plan, actual) -> Decimal | None:
+    """Actual minus plan in the papers' sign, from savings stored positive: plan - actual.
+    Positive is under-delivery."""
+    if plan is None or actual is None:
+        return None
+    return Decimal(plan) - Decimal(actual)
+
+
+def signed_percent(part, whole, places: str = "0.1") -> str:
+    """part / whole as a percent with part's sign, bracketed when negative: (5.2%), 93.8%."""
+    if part is None or not whole:
+        return ""
+    value = (Decimal(part) / abs(Decimal(whole)) * 100).quantize(Decimal(places))
+    return f"({-value}%)" if value < 0 else f"{value}%"
 
 
 # What people type for an amount: 83000, 83,000, £83,000, 83k, 1.5m, -83,000, (83,000).

@@ -1,8 +1,8 @@
 """Read-only queries the pages share: the user's tasks, a scheme's history, its actions."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 from django_fsm_log.models import StateLog
 
-from governance import money, policy, roles
+from governance import money, policy, roles, text
 from governance.models import MONTH_NAMES, Review, ReviewKind, Scheme, SchemeState
 
 
@@ -161,6 +161,38 @@ def tasks_for(user, limit: int) -> Tasks:
     return Tasks(items[:limit], sum(tasks.total for tasks in found))
 
 
+# A changed text longer than this (a PID's description) shows cut short in the history.
+LONG_CHANGE = 200
+# A long text that keeps at least this share of its words shows what changed word by word.
+MOSTLY_KEPT = 0.5
+# Field changes recorded by one person within this time of the first are one save, unless a
+# field comes again: one save changes a field once (the history keeps no save number).
+ONE_SAVE = timedelta(seconds=1)
+
+
+@dataclass
+class FieldChange:
+    """One field's change within a save, as the history shows it."""
+
+    field: str
+    old: str
+    new: str
+
+    @property
+    def long(self) -> bool:
+        """Too long to show whole in the timeline: shown cut short, the rest on request."""
+        return max(len(self.old), len(self.new)) > LONG_CHANGE
+
+    @property
+    def diff(self) -> list[tuple[str, str]]:
+        """(op, text) pairs, word by word, that the template marks as <del> and <ins>; none
+        for a text mostly rewritten, whose marks would be a patchwork: the page shows it
+        before and after instead."""
+        pairs = text.word_diff(self.old, self.new)
+        kept = sum(len(piece) for op, piece in pairs if op == "equal")
+        return pairs if kept >= max(len(self.old), len(self.new)) * MOSTLY_KEPT else []
+
+
 @dataclass
 class Event:
     at: datetime
@@ -168,6 +200,7 @@ class Event:
     what: str
     detail: str = ""
     kind: str = "change"
+    changes: list[FieldChange] = field(default_factory=list)  # of one save, in field order
 
 
 # Other apps add their own events (QIA scores, returns, escalations): scheme -> [Event].
@@ -175,8 +208,8 @@ HISTORY_SOURCES: list[Callable] = []
 
 
 def history(scheme: Scheme) -> list[Event]:
-    """The scheme's timeline, newest first: transitions, field changes and document uploads,
-    ending with its creation."""
+    """The scheme's timeline, newest first: transitions, field changes (one entry per save)
+    and document uploads, ending with its creation."""
     logs = StateLog.objects.for_(scheme).select_related("by").order_by("pk")
     states = dict(SchemeState.choices)
 
@@ -197,20 +230,38 @@ def history(scheme: Scheme) -> list[Event]:
         )
         for log in logs
     ]
-    events += [
-        Event(
-            at=change.changed_at,
-            who=change.changed_by,
-            what=f"Changed {change.field}",
-            detail=f"{change.old_value or '(empty)'} → {change.new_value or '(empty)'}",
-        )
-        for change in scheme.changes.select_related("changed_by")
-    ]
+    events += _saves(scheme.changes.select_related("changed_by").order_by("pk"))
     for source in HISTORY_SOURCES:
         events += source(scheme)
     # The creation comes first in time whatever the timestamps say: an entry saved in the
     # same instant must not sort before it.
     return sorted(events, key=lambda e: e.at, reverse=True) + [_created(scheme)]
+
+
+def _saves(changes) -> list[Event]:
+    """The field changes as one entry per save: "Changed title", or "Changed 4 fields" listing
+    each. A save is a run of changes by one person in the same second, each field once."""
+    saves: list[list] = []
+    for change in changes:
+        last = saves[-1] if saves else None
+        if (
+            last
+            and change.changed_by_id == last[0].changed_by_id
+            and change.changed_at - last[0].changed_at < ONE_SAVE
+            and change.field not in {c.field for c in last}
+        ):
+            last.append(change)
+        else:
+            saves.append([change])
+    return [
+        Event(
+            at=save[0].changed_at,
+            who=save[0].changed_by,
+            what=f"Changed {save[0].field}" if len(save) == 1 else f"Changed {len(save)} fields",
+            changes=[FieldChange(c.field, c.old_value, c.new_value) for c in save],
+        )
+        for save in saves
+    ]
 
 
 def _created(scheme: Scheme) -> Event:
@@ -250,12 +301,13 @@ class Section:
     context: dict
 
 
-# Each source gives (user, scheme) -> Section or None; the scheme page shows them in order.
+# Each source gives (user, scheme, as_at_month) -> Section or None; the scheme page shows them
+# in order. as_at_month is the one month of the scheme's year the page's figures are as at.
 SECTION_SOURCES: list[Callable] = []
 
 
-def sections_for(user, scheme: Scheme) -> list[Section]:
-    return [section for source in SECTION_SOURCES if (section := source(user, scheme))]
+def sections_for(user, scheme: Scheme, as_at_month: int) -> list[Section]:
+    return [section for source in SECTION_SOURCES if (section := source(user, scheme, as_at_month))]
 
 
 def actions_for(user, scheme: Scheme) -> list[Action]:

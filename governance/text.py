@@ -1,5 +1,6 @@
 """Text as the pages and mails show it."""
 
+import difflib
 import re
 
 # Control characters (line breaks and tabs among them) and the Unicode line and paragraph
@@ -22,3 +23,50 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def spreadsheet_text(value: str) -> str:
     """A text cell of a CSV, with a quote before it when it would start a formula."""
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
+def keep_as_text(sheet) -> None:
+    """Every text cell of an openpyxl sheet stored as text: openpyxl stores a string starting
+    with "=" as a formula, and a name typed in the admin must never become one."""
+    for cells in sheet.iter_rows():
+        for cell in cells:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+
+
+# The words and the runs of spaces between them: joined again, the pieces are the text
+# exactly, line breaks included.
+_WORDS = re.compile(r"\s+|\S+")
+
+
+def word_diff(old: str, new: str) -> list[tuple[str, str]]:
+    """How `new` differs from `old`, word by word: (op, text) pairs in reading order, op
+    "equal", "delete" (only in old) or "insert" (only in new). The equal and deleted pieces
+    make `old`, the equal and inserted ones `new`."""
+    before, after = _WORDS.findall(old), _WORDS.findall(new)
+    opcodes = difflib.SequenceMatcher(None, before, after).get_opcodes()
+    pairs: list[tuple[str, str]] = []
+    removed: list[str] = []
+    added: list[str] = []
+
+    def changed():
+        if removed:
+            pairs.append(("delete", "".join(removed)))
+        if added:
+            pairs.append(("insert", "".join(added)))
+        removed.clear()
+        added.clear()
+
+    for index, (op, i1, i2, j1, j2) in enumerate(opcodes):
+        same = "".join(before[i1:i2])
+        # a space between two changes belongs to them: "<del>a b</del><ins>x y</ins>", not
+        # "<del>a</del><ins>x</ins> <del>b</del><ins>y</ins>"
+        between = 0 < index < len(opcodes) - 1 and not same.strip()
+        if op == "equal" and not between:
+            changed()
+            pairs.append(("equal", same))
+        else:
+            removed.extend(before[i1:i2])
+            added.extend(after[j1:j2])
+    changed()
+    return pairs

@@ -6,9 +6,13 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_POST
 
 from governance import policy, services
+from governance.delivery import schedule
+from governance.delivery.rating import rag_for
 from governance.forms import (
     DocumentForm,
     ReviewForm,
@@ -35,6 +39,7 @@ from governance.pages import (
     transition_page,
     visible_scheme,
 )
+from governance.reports import lists
 from governance.selectors import (
     LONG_TEXTS,
     actions_for,
@@ -46,6 +51,7 @@ from governance.selectors import (
     visible_schemes,
     with_schemes,
 )
+from qia.case import case_for
 
 HOME_TASKS = 10
 
@@ -104,6 +110,7 @@ def my_tasks(request):
 
 @signed_in
 def scheme_list(request):
+    """The schemes the user may see, filtered; ?format=csv or xlsx downloads all of them."""
     form = SchemeFilterForm(request.GET or None, user=request.user)
     schemes = visible_schemes(request.user)
     if form.is_valid():
@@ -120,14 +127,40 @@ def scheme_list(request):
     schemes = schemes.select_related(
         "organisation", "financial_year", "programme_area", "sro"
     ).defer(*LONG_TEXTS)
-    page = Paginator(schemes, SCHEMES_PER_PAGE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    output = request.GET.get("format") or "html"
+    error = None if output == "html" else lists.problem(output, filters_valid=not form.errors)
+    if output != "html" and error is None:
+        return lists.response(_scheme_download(schemes), output)
+    query = lists.page_query(request.GET)
     return render(
         request,
         "governance/scheme_list.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {
+            "form": form,
+            "page": Paginator(schemes, SCHEMES_PER_PAGE).get_page(request.GET.get("page")),
+            "query": query.urlencode(),
+            "downloads": lists.download_queries(query),
+            "download_error": error,
+        },
+        status=400 if error else 200,
     )
+
+
+def _scheme_download(schemes) -> lists.Download:
+    """The scheme list's columns as its page shows them, for every scheme it lists."""
+    rags = rag_for(schemes)
+    columns = [
+        lists.Column("Reference", lambda s: s.reference),
+        lists.Column("Title", lambda s: f"{s.title} (Recovery)" if s.is_recovery else s.title),
+        lists.Column("Organisation", lambda s: s.organisation.code),
+        lists.Column("Year", lambda s: s.financial_year.label),
+        lists.Column("Programme area", lambda s: s.programme_area),
+        lists.Column("SRO", lambda s: s.sro),
+        lists.Column("State", lambda s: s.get_state_display()),
+        lists.Column("RAG", lambda s: rags[s.pk].label if rags[s.pk] else ""),
+        lists.Column("Annual plan", lambda s: s.annual_plan, saving=True),
+    ]
+    return lists.Download(f"schemes_{timezone.localdate():%Y-%m-%d}", columns, schemes)
 
 
 @signed_in
@@ -135,6 +168,7 @@ def scheme_detail(request, pk: int):
     scheme = visible_scheme(request, pk)
     plan = list(zip(MONTH_NAMES, scheme.plan, strict=True))
     may_edit = policy.refusal("edit", request.user, scheme) is None
+    as_at_month = _as_at_month(request, scheme)
     return render(
         request,
         "governance/scheme_detail.html",
@@ -147,11 +181,20 @@ def scheme_detail(request, pk: int):
             "actions": actions_for(request.user, scheme),
             "may_edit": may_edit,
             "document_form": DocumentForm() if may_edit else None,
-            "sections": sections_for(request.user, scheme),
+            "sections": sections_for(request.user, scheme, as_at_month),
             "judged_by_own_team": judged_by_own_team(scheme),
             "plan_warnings": plan_warnings(scheme),
         },
     )
+
+
+def _as_at_month(request, scheme) -> int:
+    """The month of the scheme's year the page's figures are as at: ?month=N (1-12), else the
+    latest month whose returns are due. A month that is not 1-12 is ignored, not an error."""
+    chosen = request.GET.get("month", "")
+    if chosen.isascii() and chosen.isdigit() and 1 <= int(chosen) <= 12:
+        return int(chosen)
+    return schedule.reporting_month(scheme.financial_year, schedule.today_or(None))
 
 
 @signed_in
@@ -281,6 +324,8 @@ def scheme_review(request, pk: int, kind: str):
         messages.info(request, services.yours_recorded(review))
         return leave_to(request, review.scheme)
     other = next(k for k in ReviewKind if k != kind)
+    # the case beside the form, assembled only when the page is drawn (access checked by then)
+    case = SimpleLazyObject(lambda: case_for(request.user, visible_scheme(request, pk)))
     return transition_page(
         request,
         pk,
@@ -288,6 +333,7 @@ def scheme_review(request, pk: int, kind: str):
         form_class=ReviewForm,
         template="governance/scheme_review.html",
         kind_label=ReviewKind(kind).label,
+        case=case,
         done=lambda scheme: _review_recorded(scheme, kind, request.user),
         still=lambda scheme: (
             f"Your {ReviewKind(kind).label.lower()} review of {scheme.reference} is recorded. "

@@ -31,6 +31,7 @@ from governance.pages import (
     visible_scheme,
 )
 from governance.services import ActionRefused, Conflict
+from qia.case import case_for, cases_for
 
 
 def _delivery_url(scheme: Scheme) -> str:
@@ -213,6 +214,7 @@ def return_assure(request, pk: int, month: int):
             "plan": scheme.plan[month - 1],
             "ret": monthly_return,
             "history": monthly_returns.return_history(scheme, month),
+            "case": case_for(request.user, scheme, as_at_month=month),
         },
     )
 
@@ -264,6 +266,11 @@ def returns_assure_all(request):
         query = urlencode({"organisation": organisation.pk, "month": chosen})
         return redirect(f"{reverse('returns_assure_all')}?{query}")
     by_id = {r.pk: r for r in mine}
+    # the case of each scheme beside the form, its delivery as at the month chosen
+    month = in_month[0].month if in_month else None
+    cases = cases_for(request.user, [r.scheme for r in mine], as_at_month=month)
+    for ret in mine:
+        ret.case = cases[ret.scheme_id]
     context = {
         "organisation": organisation,
         "organisations": Organisation.objects.filter(pk__in=request.user.organisation_ids),

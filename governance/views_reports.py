@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from governance import importers, reports, roles
+from governance import importers, reports, roles, selectors
 from governance.models import MONTH_NAMES, FinancialYear, ImportRun
 from governance.pages import Refused, signed_in
 
@@ -87,6 +87,14 @@ def report_table(request, table: str):
     if output != "html":
         return _download(result, output)
     context.update(_table_page(result, year, month, by, system_ids))
+    if table == "area_of_spend":
+        context["drill_down"] = reports.area_of_spend_schemes(year, system_ids)
+        # a draft PID counts in the table, but only its team and the PMO may open it
+        context["may_open"] = set(
+            selectors.visible_schemes(request.user)
+            .filter(financial_year=year)
+            .values_list("pk", flat=True)
+        )
     return render(request, "reports/table.html", context)
 
 
@@ -101,20 +109,25 @@ def _download(result: reports.Table, output: str) -> HttpResponse:
 
 
 def _table_page(result: reports.Table, year, month: int, by: str, system_ids) -> dict:
-    """What the table's page shows besides the choices: the table, the chart, the downloads."""
+    """What the table's page shows besides the choices: the table, the downloads, and under the
+    summary (only there: it is one chart for the whole year) the cumulative chart."""
     selection = {"year": year.label, "month": month, "by": by}
-    series = reports.chart(year, month, system_ids)
-    chart_title = f"Cumulative savings, {year.label}, as at month {month}"
-    return {
+    page = {
         "chosen": selection,
         "table": result,
-        "chart": reports.chart_drawing(series, title=chart_title),
-        "chart_title": chart_title,
-        "series": series,
         "csv_query": urlencode({**selection, "format": "csv"}),
         "xlsx_query": urlencode({**selection, "format": "xlsx"}),
         "no_organisation": not system_ids,
     }
+    if result.name == "summary":
+        series = reports.chart(year, month, system_ids)
+        chart_title = f"Cumulative savings, {year.label}, as at month {month}"
+        page.update(
+            chart=reports.chart_drawing(series, title=chart_title),
+            chart_title=chart_title,
+            series=series,
+        )
+    return page
 
 
 class ImportForm(forms.Form):

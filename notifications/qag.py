@@ -87,21 +87,11 @@ def pack_due(meeting: date) -> date:
 @dataclass
 class OffTrack:
     scheme: Scheme
-    rag: object  # governance.delivery.rating.Rag
+    rag: object  # governance.delivery.rating.Rag, as at the pack's month
 
     @property
-    def as_at(self) -> str:
-        return schedule.month_label(self.scheme.financial_year, self.rag.as_at_month)
-
-    @property
-    def behind_plan_by(self):
-        """Year-to-date plan minus actual, in pounds: positive when behind.
-
-        The pack shows plan and actual as positive pounds, as the dashboard and the escalation
-        ("Behind year-to-date plan by £2,700") do. The committee reports' convention (savings
-        negative, so under-delivery is a positive variance) would put a figure of the opposite
-        sense in the same row, so the column says what it is instead of "variance".
-        """
+    def ytd_variance(self):
+        """Actual minus plan to date in the committee papers' sign: positive is behind plan."""
         return self.rag.ytd_shortfall
 
 
@@ -111,10 +101,15 @@ class Pack:
     meeting_date: date | None
     today: date
     since: datetime | None  # the previous pack, if any
+    as_at: date  # the first day of the one month every figure of the pack is as at
     escalations: list[Escalation] = field(default_factory=list)
     off_track: list[OffTrack] = field(default_factory=list)
     qia_flags: list[QiaFlag] = field(default_factory=list)
     decisions: list[Escalation] = field(default_factory=list)  # since the last pack
+
+    @property
+    def as_at_label(self) -> str:
+        return f"{self.as_at:%B %Y}"
 
     @property
     def decisions_due(self) -> list[Escalation]:
@@ -142,30 +137,47 @@ def _decisions(system: System, since: datetime | None) -> list[Escalation]:
     return list(found.order_by("-decided_at", "-pk"))
 
 
-def _off_track(system: System, escalations: list[Escalation], today: date) -> list[OffTrack]:
-    """The schemes in delivery rated red, most behind first.
-
-    A scheme with a live off-track escalation is rated as its escalation is, as at the latest
-    month returned up to the month due, so the pack and the escalation quote the same
-    figures; any other scheme as at its year's reporting month, as the dashboard does.
-    """
+def _ratings(system: System, as_at: date) -> list[tuple[Scheme, object]]:
+    """Every scheme in delivery of the system with its RAG as at the calendar month `as_at`:
+    month_at(its year, as_at), as the dashboard and the scheme page rate it. A query for the
+    schemes and one for the returns of each financial year among them."""
     schemes = list(
         Scheme.objects.filter(
             state=SchemeState.IN_DELIVERY, organisation__system=system
         ).select_related("organisation", "financial_year", "sro")
     )
-    escalated = {e.scheme_id for e in escalations if e.rule == Rule.OFF_TRACK}
-    ratings = rating.rag_for(schemes, today=today, as_reported=escalated)
+    by_year: dict[int, list[Scheme]] = {}
+    for scheme in schemes:
+        by_year.setdefault(scheme.financial_year_id, []).append(scheme)
+    rated = {}
+    for group in by_year.values():
+        month = schedule.month_at(group[0].financial_year, as_at)
+        rated.update(rating.rag_for(group, month))
+    return [(scheme, rated[scheme.pk]) for scheme in schemes]
+
+
+def _off_track(ratings: list[tuple[Scheme, object]]) -> list[OffTrack]:
+    """The schemes rated red, most behind first."""
     found = [
-        OffTrack(scheme, ratings[scheme.pk])
-        for scheme in schemes
-        if ratings[scheme.pk] is not None and ratings[scheme.pk].status == rating.RED
+        OffTrack(scheme, rag)
+        for scheme, rag in ratings
+        if rag is not None and rag.status == rating.RED
     ]
-    return sorted(found, key=lambda row: -row.behind_plan_by)
+    return sorted(found, key=lambda row: -row.ytd_variance)
 
 
-def assemble(system: System, *, meeting_date: date | None = None, today: date | None = None):
+def assemble(
+    system: System,
+    *,
+    meeting_date: date | None = None,
+    today: date | None = None,
+    as_at: date | None = None,
+):
+    """The pack, its figures as at the calendar month `as_at` (default: the latest month whose
+    returns are due). A live off-track escalation quotes its scheme's RAG as at that month
+    (escalation.live_rag), so the pack says one month throughout."""
     today = today or timezone.localdate()
+    as_at = as_at or schedule.latest_month_due(today)
     if meeting_date is None:
         meeting_date = next_meeting(system, today)
     previous = (
@@ -173,15 +185,20 @@ def assemble(system: System, *, meeting_date: date | None = None, today: date | 
         .order_by("-meeting_date")
         .first()
     )
-    pack = Pack(system, meeting_date, today, previous.assembled_at if previous else None)
+    pack = Pack(system, meeting_date, today, previous.assembled_at if previous else None, as_at)
     pack.escalations = list(
         Escalation.objects.filter(status__in=ACTIVE, scheme__organisation__system=system)
         .select_related("scheme__organisation", "owner", "remedial_by")
         .order_by("-level", "raised_at")
     )
+    ratings = _ratings(system, as_at)
+    rag_of = {scheme.pk: rag for scheme, rag in ratings}
     for escalation in pack.escalations:
         escalation.age_days = (today - timezone.localdate(escalation.raised_at)).days
-    pack.off_track = _off_track(system, pack.escalations, today)
+        escalation.live_rag = (
+            rag_of.get(escalation.scheme_id) if escalation.rule == Rule.OFF_TRACK else None
+        )
+    pack.off_track = _off_track(ratings)
     pack.decisions = _decisions(system, pack.since)
     pack.qia_flags = list(escalation_feed.flagged_to_qag(system.pk, pack.since))
     return pack

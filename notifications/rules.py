@@ -23,7 +23,7 @@ from governance.models import (
     SchemeState,
     User,
 )
-from governance.money import pounds
+from governance.money import saving
 from notifications import conf
 from notifications.models import (
     Escalation,
@@ -215,9 +215,9 @@ def delivery_rules(schemes: list[Facts], today: date, findings: Findings) -> Non
             month = schedule.month_label(year, reported)
             findings.found[(scheme.pk, Rule.OFF_TRACK)] = (
                 f"RAG red as at {month}: {rated.summary} Year to date: actual "
-                f"{pounds(rated.ytd_actual)} against plan {pounds(rated.ytd_plan)}; forecast "
-                f"outturn {pounds(rated.forecast_outturn)} against annual plan "
-                f"{pounds(rated.annual_plan)}."
+                f"{saving(rated.ytd_actual)} against plan {saving(rated.ytd_plan)}; forecast "
+                f"outturn {saving(rated.forecast_outturn)} against annual plan "
+                f"{saving(rated.annual_plan)}."
             )
         missing = [
             month

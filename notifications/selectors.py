@@ -4,8 +4,9 @@ Added to governance.selectors' extension points by NotificationsConfig.ready()."
 from django.urls import reverse
 
 from governance import policy, roles
+from governance.delivery import rating, schedule
 from governance.selectors import Event, Judgement, Section, Task, Tasks, oldest
-from notifications.models import ACTIVE, Escalation, EscalationEvent, Level
+from notifications.models import ACTIVE, Escalation, EscalationEvent, Level, Rule
 
 
 def escalation_history(scheme) -> list[Event]:
@@ -26,19 +27,35 @@ def escalation_history(scheme) -> list[Event]:
     ]
 
 
-def escalation_section(user, scheme) -> Section | None:
-    """The scheme page's Escalations block, for those who may see escalations."""
+def escalation_section(user, scheme, as_at_month: int) -> Section | None:
+    """The scheme page's Escalations block, for those who may see escalations. A live
+    off-track escalation quotes the RAG as at the page's month, as the Delivery block does;
+    the figures it was raised on stay on the escalation's own page."""
     if policy.refusal("escalation_view", user, scheme) is not None:
         return None
     escalations = list(scheme.escalations.select_related("owner").order_by("-raised_at")[:10])
     if not escalations:
         return None
+    live_rag = None
+    if any(e.rule == Rule.OFF_TRACK and e.status in ACTIVE for e in escalations):
+        live_rag = rating.rag(scheme, as_at_month)
     for escalation in escalations:
         escalation.may_remedial = (
             escalation.status in ACTIVE
             and policy.refusal("escalation_remedial", user, scheme) is None
         )
-    return Section("notifications/_scheme_escalations.html", {"escalations": escalations})
+        escalation.live_rag = (
+            live_rag if escalation.rule == Rule.OFF_TRACK and escalation.status in ACTIVE else None
+        )
+    return Section(
+        "notifications/_scheme_escalations.html",
+        {
+            "escalations": escalations,
+            "as_at_label": schedule.month_label(scheme.financial_year, as_at_month)
+            if as_at_month
+            else "",
+        },
+    )
 
 
 def remedial_tasks(user, limit: int) -> Tasks:

@@ -1,7 +1,7 @@
 """Notifications, escalations and the QAG pack. Thin: check access, validate, call one service,
 redirect with a message; a refusal is a message or a 403 page that says why, never a 500."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from governance import policy
+from governance.delivery import schedule
 from governance.models import System
 from governance.pages import Refused, check, signed_in, visible_scheme
 from governance.services import ActionRefused, Conflict
@@ -25,6 +26,7 @@ from notifications.forms import (
     RemedialActionForm,
 )
 from notifications.models import ACTIVE, Escalation, Level
+from qia.case import case_for
 
 # --- in-app notifications ---
 
@@ -161,10 +163,13 @@ def _next(request, escalation: Escalation) -> str:
     return escalation.get_absolute_url()
 
 
-def _action_page(request, pk, *, action, form_class, template, call, initial=None, ready=None):
+def _action_page(
+    request, pk, *, action, form_class, template, call, initial=None, ready=None, beside=None
+):
     """GET shows the form; POST records it. A refusal (a due date in the past, the escalation
     resolved meanwhile) shows the form again with the reason and what was typed, never
-    losing it. `ready(escalation)` says why the form is not offered yet, if it is not."""
+    losing it. `ready(escalation)` says why the form is not offered yet, if it is not;
+    `beside(escalation)` gives the page more to show beside the form."""
     escalation = _escalation_for(request, pk, action=action)
     _check(request, action, escalation)
     if request.method == "GET" and ready is not None and (why := ready(escalation)):
@@ -185,6 +190,7 @@ def _action_page(request, pk, *, action, form_class, template, call, initial=Non
             "escalation": escalation,
             "scheme": escalation.scheme,
             "next": request.GET.get("next", ""),
+            **(beside(escalation) if beside else {}),
         },
     )
 
@@ -276,6 +282,7 @@ def escalation_decide(request, pk: int):
             due=data["due"],
             expected_version=data["version"],
         ),
+        beside=lambda e: {"case": case_for(request.user, e.scheme)},
     )
 
 
@@ -307,7 +314,11 @@ def qag_pack(request):
     if not systems:
         raise Refused("You are not a member of any organisation yet.", action="pack")
     system = _chosen_system(request, systems)
-    pack = qag.assemble(system, meeting_date=_chosen_meeting(request))
+    latest = schedule.latest_month_due(timezone.localdate())
+    as_at_months = _months_back_from(latest, 12)
+    pack = qag.assemble(
+        system, meeting_date=_chosen_meeting(request), as_at=_chosen_as_at(request, as_at_months)
+    )
     user = request.user
     for escalation in pack.escalations:
         escalation.may_decide = escalation.level == Level.QAG and _may(
@@ -320,6 +331,7 @@ def qag_pack(request):
             "pack": pack,
             "systems": systems,
             "meetings": qag.meetings(system, timezone.localdate()),
+            "as_at_months": as_at_months,
             "here": f"{reverse('qag_pack')}?{request.GET.urlencode()}",
         },
     )
@@ -331,6 +343,24 @@ def _chosen_system(request, systems) -> System:
         return systems.get(pk=int(request.GET.get("system") or systems[0].pk))
     except (ValueError, System.DoesNotExist):
         raise Http404("No such system.") from None
+
+
+def _months_back_from(month: date, count: int) -> list[date]:
+    """`month` and the count - 1 calendar months before it, newest first."""
+    months = [month]
+    while len(months) < count:
+        months.append((months[-1] - timedelta(days=1)).replace(day=1))
+    return months
+
+
+def _chosen_as_at(request, months: list[date]) -> date | None:
+    """The month the figures are as at (?as_at=YYYY-MM), one of `months`; None (the latest
+    month whose returns are due) when none or another is asked for."""
+    try:
+        chosen = date.fromisoformat(f"{request.GET.get('as_at', '')}-01")
+    except ValueError:
+        return None
+    return chosen if chosen in months else None
 
 
 def _chosen_meeting(request) -> date | None:

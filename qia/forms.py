@@ -1,5 +1,7 @@
 """The QIA's forms. A scoring sheet is six small forms, one per heading, each with a prefix."""
 
+from dataclasses import dataclass
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -34,8 +36,57 @@ def _score_choices(choices):
     return [("", "—"), *choices]
 
 
+@dataclass(frozen=True)
+class Level:
+    """A level of consequence or likelihood, as the score sheet explains it beside the choice."""
+
+    value: int
+    label: str  # "3 Moderate"
+    descriptor: str
+
+
+# What each level means: the NPSA's descriptors ("A risk matrix for risk managers", 2008), in
+# short. The score sheet shows them beside the consequence and likelihood of every heading.
+CONSEQUENCE_DESCRIPTORS = {
+    1: "Minimal injury requiring no/minimal intervention or treatment; no impact on services",
+    2: "Minor injury or illness requiring minor intervention; short-term reduction in service "
+    "quality",
+    3: "Moderate injury requiring professional intervention; sustained reduction in service "
+    "quality",
+    4: "Major injury leading to long-term incapacity; non-compliance with national standards "
+    "with significant risk to patients",
+    5: "Incident leading to death; totally unacceptable level or quality of treatment/service",
+}
+LIKELIHOOD_DESCRIPTORS = {
+    1: "This will probably never happen/recur",
+    2: "Do not expect it to happen/recur but it is possible it may do so",
+    3: "Might happen or recur occasionally",
+    4: "Will probably happen/recur but it is not a persisting issue",
+    5: "Will undoubtedly happen/recur, possibly frequently",
+}
+CONSEQUENCE_LEVELS = [Level(v, label, CONSEQUENCE_DESCRIPTORS[v]) for v, label in CONSEQUENCES]
+LIKELIHOOD_LEVELS = [Level(v, label, LIKELIHOOD_DESCRIPTORS[v]) for v, label in LIKELIHOODS]
+
+# What a heading's score badge and the sheet's summary say of an impact that is not scored.
+UNSCORED_WORDS = {
+    Impact.POSITIVE: "Positive impact: not scored",
+    Impact.NONE: "No impact: not scored",
+}
+
+
+def _level(value) -> int | None:
+    """A level as chosen in a form (posted text, or a saved number); None if none is."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 class HeadingForm(forms.Form):
     """Impact on one heading; consequence and likelihood when it is negative."""
+
+    consequence_levels = CONSEQUENCE_LEVELS
+    likelihood_levels = LIKELIHOOD_LEVELS
 
     impact = forms.ChoiceField(choices=Impact.choices, widget=forms.RadioSelect, required=False)
     consequence = forms.TypedChoiceField(
@@ -53,8 +104,10 @@ class HeadingForm(forms.Form):
         self.heading = heading
         self.label = Heading(heading).label
         self.strict = strict
-        self.fields["consequence"].widget.attrs["data-qia"] = "consequence"
-        self.fields["likelihood"].widget.attrs["data-qia"] = "likelihood"
+        for name in ("consequence", "likelihood"):
+            # the levels' descriptors beside the list (qia/_levels.html) describe it
+            self.fields[name].widget.attrs["data-qia"] = name
+            self.fields[name].widget.attrs["aria-describedby"] = self.levels_ids[name]
         self.fields[
             "rationale"
         ].help_text = (
@@ -101,6 +154,38 @@ class HeadingForm(forms.Form):
     @property
     def shown_band(self) -> str | None:
         return band_of(self.shown_score)
+
+    @property
+    def levels_ids(self) -> dict[str, str]:
+        """The ids of the lists of levels beside the consequence and likelihood: they describe
+        the choices."""
+        return {name: f"{self.heading}-{name}-levels" for name in ("consequence", "likelihood")}
+
+    @property
+    def chosen_impact(self) -> str:
+        """The impact as chosen on the page: what was sent, else what was saved."""
+        return self["impact"].value() or ""
+
+    @property
+    def chosen_consequence(self) -> int | None:
+        return _level(self["consequence"].value())
+
+    @property
+    def chosen_likelihood(self) -> int | None:
+        return _level(self["likelihood"].value())
+
+    @property
+    def score_words(self) -> str:
+        """What the heading's score badge and the sheet's summary say: nothing before an impact
+        is chosen (qia/static/qia/sheet.js says the same as the choices change)."""
+        impact = self.chosen_impact
+        if impact in UNSCORED_WORDS:
+            return UNSCORED_WORDS[impact]
+        if impact != Impact.NEGATIVE:
+            return ""
+        if self.shown_score is None:
+            return "Negative: pick the consequence and likelihood"
+        return f"Score {self.shown_score} · {Band(self.shown_band).label}"
 
 
 class ScoreSheet:

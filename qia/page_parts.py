@@ -164,7 +164,7 @@ def _due_reassessments(user) -> list[selectors.Task]:
     ]
 
 
-def scheme_section(user, scheme: Scheme) -> selectors.Section | None:
+def scheme_section(user, scheme: Scheme, as_at_month: int) -> selectors.Section | None:
     version = newest_on_page(scheme)
     if version is None and scheme.state != SchemeState.DRAFT:
         return None

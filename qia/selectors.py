@@ -6,7 +6,15 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    F,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    prefetch_related_objects,
+)
 from django.urls import reverse
 from django_fsm_log.models import StateLog
 
@@ -23,6 +31,7 @@ from qia.models import (
     AssessmentKind,
     Band,
     Heading,
+    PanelScore,
     QiaVersion,
     VersionStatus,
     band_of,
@@ -67,6 +76,52 @@ class HeadingRow:
     def disagree(self) -> bool:
         return self.spread >= SPREAD_BANDS
 
+    @property
+    def lowest(self) -> int | None:
+        """The lowest of the members' scores (None: no negative impact, or no scores)."""
+        return min((score.score or 0 for score in self.scores), default=0) or None
+
+    @property
+    def highest(self) -> int | None:
+        """The highest of the members' scores (None: no negative impact, or no scores)."""
+        return max((score.score or 0 for score in self.scores), default=0) or None
+
+
+def load_contents(versions) -> None:
+    """Read the versions' assessments, mitigations and panel scores (with their members) in
+    three queries, whatever their number: heading_rows and panel_members then read none."""
+    prefetch_related_objects(
+        list(versions),
+        "assessments",
+        "mitigations",
+        Prefetch(
+            "panel_scores",
+            queryset=PanelScore.objects.select_related("member").order_by("created_at", "id"),
+            to_attr="loaded_scores",
+        ),
+    )
+
+
+def newest_versions(schemes) -> dict[int, QiaVersion]:
+    """Each scheme's newest QIA version by scheme id, in one query (none for a scheme with no
+    QIA yet), each knowing its scheme without reading it again."""
+    by_id = {scheme.pk: scheme for scheme in schemes}
+    newest = QiaVersion.objects.filter(qia=OuterRef("qia")).order_by("-number").values("pk")[:1]
+    versions = QiaVersion.objects.filter(qia__scheme_id__in=by_id, pk=Subquery(newest))
+    found = {}
+    for version in versions.select_related("qia"):
+        version.qia.scheme = by_id[version.qia.scheme_id]
+        found[version.qia.scheme_id] = version
+    return found
+
+
+def _scores_of(version: QiaVersion) -> list[PanelScore]:
+    """The version's panel scores with their members, in the order they were recorded: as
+    load_contents read them, or read now."""
+    if hasattr(version, "loaded_scores"):
+        return version.loaded_scores
+    return list(version.panel_scores.select_related("member").order_by("created_at", "id"))
+
 
 def heading_rows(version: QiaVersion, *, with_scores: bool) -> list[HeadingRow]:
     """The six headings, each with its self-assessment, agreed score, mitigations and (with
@@ -74,9 +129,7 @@ def heading_rows(version: QiaVersion, *, with_scores: bool) -> list[HeadingRow]:
     whether its viewer may see them."""
     by_kind = {kind: services.assessments(version, kind) for kind in AssessmentKind.values}
     mitigations = list(version.mitigations.all())
-    scores = []
-    if with_scores:
-        scores = list(version.panel_scores.select_related("member").order_by("created_at", "id"))
+    scores = _scores_of(version) if with_scores else []
     rows = []
     for heading in HEADINGS:
         rows.append(
@@ -96,7 +149,7 @@ def heading_rows(version: QiaVersion, *, with_scores: bool) -> list[HeadingRow]:
 def panel_members(version: QiaVersion) -> list[dict]:
     """Who has scored, with their profession, in the order they scored."""
     seen = {}
-    for score in version.panel_scores.select_related("member").order_by("created_at", "id"):
+    for score in _scores_of(version):
         seen.setdefault(score.member_id, {"user": score.member, "at": score.created_at})
         seen[score.member_id]["profession"] = (
             score.get_profession_display() or "no profession recorded"

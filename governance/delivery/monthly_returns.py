@@ -93,7 +93,7 @@ def return_token(monthly_return: MonthlyReturn | None) -> str:
 
 
 def _show(name: str, value) -> str:
-    return value if name == "commentary" else money.pounds_and_pence(value)
+    return value if name == "commentary" else money.saving(value)
 
 
 def entered_changes(monthly_return: MonthlyReturn, *, by) -> list[SchemeChange]:
@@ -195,7 +195,7 @@ def return_save(
                         scheme=scheme,
                         changed_by=by,
                         field=assured_field(month),
-                        old_value=money.pounds_and_pence(ret.pmo_assured),
+                        old_value=money.saving(ret.pmo_assured),
                         new_value="cleared: the figures were corrected",
                     )
                 )
@@ -247,8 +247,8 @@ def return_assure(
                 scheme=scheme,
                 changed_by=by,
                 field=assured_field(month),
-                old_value=money.pounds_and_pence(old),
-                new_value=money.pounds_and_pence(value),
+                old_value=money.saving(old),
+                new_value=money.saving(value),
             )
             return ret
 

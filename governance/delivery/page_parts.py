@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from governance import policy, roles, selectors
+from governance import money, policy, roles, selectors
 from governance.delivery.monthly_returns import return_fields, return_history
 from governance.delivery.rating import assess
 from governance.delivery.schedule import (
@@ -21,7 +21,6 @@ from governance.delivery.schedule import (
     month_end,
     month_label,
     owes_return,
-    reporting_month,
     return_deadline,
     start_of_day,
     today_or,
@@ -203,17 +202,16 @@ def _month_status(year: FinancialYear, month: int, ret, day: date, owed: bool) -
     return f"due by {day_text(return_deadline(year, month))}"
 
 
-def _delivery_section(user, scheme: Scheme) -> selectors.Section | None:
-    """The scheme page's Delivery block: plan against returns by month, RAG, history."""
+def _delivery_section(user, scheme: Scheme, as_at_month: int) -> selectors.Section | None:
+    """The scheme page's Delivery block: plan against returns by month, RAG, history; the RAG
+    and the figures to date as at the page's month."""
     if scheme.state not in DELIVERY_STATES:
         return None
-    year, day = scheme.financial_year, today_or(None)
+    year, day, as_at = scheme.financial_year, today_or(None), as_at_month
     returns = {r.month: r for r in scheme.returns.select_related("entered_by", "assured_by")}
+    to_date = [returns[m] for m in sorted(returns) if m <= as_at]
     history = list(return_history(scheme))
-    as_at = reporting_month(year, day)
-    rating = assess(
-        scheme.plan, {m: (r.actual, r.forecast_outturn) for m, r in returns.items()}, as_at
-    )
+    rating = assess(scheme.plan, {r.month: (r.actual, r.forecast_outturn) for r in to_date}, as_at)
     may_enter = policy.refusal("enter_return", user, scheme) is None
     may_assure = policy.refusal("assure_return", user, scheme) is None
     touched = {c.field for c in history if c.changed_by_id == user.pk}
@@ -231,37 +229,33 @@ def _delivery_section(user, scheme: Scheme) -> selectors.Section | None:
                 "label": month_label(year, month),
                 "plan": plan,
                 "ret": ret,
-                "variance": ret.actual - plan if ret else None,
+                "variance": money.variance(plan, ret.actual) if ret else None,
                 "cumulative_plan": cumulative_plan,
                 "cumulative_actual": cumulative_actual
                 if month <= max(returns, default=0)
                 else None,
+                "after_as_at": month > as_at,
                 "status": _month_status(year, month, ret, day, owes_return(scheme, month)),
                 "may_edit": may_enter and year.month_start(month) <= day,
                 "may_assure": may_assure and ret is not None and not mine,
             }
         )
-    latest_forecast = next(
-        (
-            returns[m].forecast_outturn
-            for m in sorted(returns, reverse=True)
-            if returns[m].forecast_outturn is not None
-        ),
-        None,
-    )
+    forecasts = [r.forecast_outturn for r in to_date if r.forecast_outturn is not None]
     return selectors.Section(
         "delivery/_section.html",
         {
             "scheme": scheme,
             "rag": rating,
+            "as_at_month": as_at,
             "as_at_label": month_label(year, as_at) if as_at else "",
+            "months": [(m, month_label(year, m)) for m in MONTHS],
             "first_deadline": day_text(return_deadline(year, 1)),
             "rows": rows,
-            "actual_to_date": sum((r.actual for r in returns.values()), ZERO),
+            "actual_to_date": sum((r.actual for r in to_date), ZERO),
             "assured_to_date": sum(
-                (r.pmo_assured for r in returns.values() if r.pmo_assured is not None), ZERO
+                (r.pmo_assured for r in to_date if r.pmo_assured is not None), ZERO
             ),
-            "latest_forecast": latest_forecast,
+            "latest_forecast": forecasts[-1] if forecasts else None,
             "history": history,
             "may_enter": may_enter and scheme.state == SchemeState.IN_DELIVERY,
         },

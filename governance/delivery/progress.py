@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
+from governance import money
 from governance.delivery.rating import (
     AMBER,
     RAG_COUNT_KEYS,
@@ -135,7 +136,8 @@ class OrganisationTotals:
 
     @property
     def gap(self) -> Decimal | None:
-        """How far the total forecast falls short of the target (negative: beyond it)."""
+        """How far the total forecast falls short of the target (negative: beyond it); in the
+        papers' sign, total forecast minus target."""
         return None if self.target is None else self.target - self.total_forecast
 
     @property
@@ -146,7 +148,8 @@ class OrganisationTotals:
 
     @property
     def ytd_variance(self) -> Decimal:
-        return self.ytd_actual - self.ytd_plan
+        """Actual minus plan in the papers' sign (savings negative): positive is behind plan."""
+        return money.variance(self.ytd_plan, self.ytd_actual)
 
 
 @dataclass

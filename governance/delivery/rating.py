@@ -96,12 +96,12 @@ def assess(
         elif behind * 100 > amber * ytd_plan:
             status = AMBER
         share = f" ({_percent(behind, ytd_plan)})" if ytd_plan > 0 else ""
-        reasons.append(f"Behind year-to-date plan by {money.pounds_and_pence(behind)}{share}.")
+        reasons.append(f"Behind year-to-date plan by {money.pounds(behind)}{share}.")
     short = annual - forecast
     if short > 0 and (annual <= 0 or short * 100 > forecast_red * annual):
         status = RED
         share = f" ({_percent(short, annual)})" if annual > 0 else ""
-        shown = money.pounds_and_pence(short)
+        shown = money.pounds(short)
         reasons.append(f"Forecast outturn is short of the annual plan by {shown}{share}.")
     if not reasons:
         reasons.append("On or ahead of plan.")

@@ -47,7 +47,13 @@ def financial_month(financial_year: FinancialYear, day: date) -> int | None:
 
 def return_deadline(financial_year: FinancialYear, month: int) -> date:
     """The day a month's return is due: QIPP_RETURN_DEADLINE_DAY of the following month."""
-    following = month_end(financial_year, month) + timedelta(days=1)
+    return _deadline(financial_year.month_start(month))
+
+
+def _deadline(month_start: date) -> date:
+    """The return deadline of the calendar month starting on month_start."""
+    following = month_start.replace(day=monthrange(month_start.year, month_start.month)[1])
+    following += timedelta(days=1)
     day = int(setting("QIPP_RETURN_DEADLINE_DAY", 10))
     last_day = monthrange(following.year, following.month)[1]
     return following.replace(day=max(1, min(day, last_day)))
@@ -73,6 +79,26 @@ def reporting_month(financial_year: FinancialYear, today: date) -> int:
         if is_overdue(financial_year, month, today):
             return month
     return 0
+
+
+def latest_month_due(today: date) -> date:
+    """The first day of the latest calendar month whose returns are due (deadline passed): the
+    default "as at" month of every page that rates schemes. For any financial year,
+    month_at(year, latest_month_due(today)) is reporting_month(year, today)."""
+    last = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    if today > _deadline(last):
+        return last
+    return (last - timedelta(days=1)).replace(day=1)
+
+
+def month_at(financial_year: FinancialYear, as_at: date) -> int:
+    """The year's month that calendar month `as_at` stands for: 0 before the year starts, 12
+    after it ends (a scheme of a past year is rated on its whole year)."""
+    if as_at < financial_year.start_date:
+        return 0
+    if as_at > financial_year.end_date:
+        return 12
+    return financial_month(financial_year, as_at)
 
 
 def current_year(today: date) -> FinancialYear | None:

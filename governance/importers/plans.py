@@ -98,7 +98,7 @@ def _plan_display(lookups: Lookups, name: str, value) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, Decimal):
-        return money.pounds_and_pence(value)
+        return money.saving(value)
     if name == "scheme_type":
         return SchemeType(value).label
     return str(value)

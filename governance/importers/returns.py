@@ -81,7 +81,7 @@ def _correct_return(monthly: MonthlyReturn, values: dict, *, by, now) -> list:
     changes = []
     for name, value in _figures_changed(monthly, values).items():
         old = getattr(monthly, name)
-        show = (lambda v: v) if name == "commentary" else money.pounds_and_pence
+        show = (lambda v: v) if name == "commentary" else money.saving
         changes.append(
             SchemeChange(
                 scheme_id=monthly.scheme_id,
@@ -99,7 +99,7 @@ def _correct_return(monthly: MonthlyReturn, values: dict, *, by, now) -> list:
                 scheme_id=monthly.scheme_id,
                 changed_by=by,
                 field=monthly_returns.assured_field(month),
-                old_value=money.pounds_and_pence(monthly.pmo_assured),
+                old_value=money.saving(monthly.pmo_assured),
                 new_value="cleared: the figures were corrected",
             )
         )

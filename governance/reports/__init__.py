@@ -26,7 +26,7 @@ from governance.reports.parts import (
     ReportError,
     Table,
 )
-from governance.reports.tables import build, parse_selection
+from governance.reports.tables import area_of_spend_schemes, build, parse_selection
 
 __all__ = [
     "BY_CHOICES",
@@ -39,6 +39,7 @@ __all__ = [
     "ReportError",
     "Series",
     "Table",
+    "area_of_spend_schemes",
     "build",
     "chart",
     "chart_drawing",

@@ -4,25 +4,25 @@ import csv
 import io
 
 from governance.reports.parts import TABLES, XLSX_MONEY_FORMAT, XLSX_PERCENT_FORMAT, Table
-from governance.text import spreadsheet_text
+from governance.text import keep_as_text, spreadsheet_text
 
 # --- renderers ---
 
 
 def to_csv(table: Table) -> str:
-    """Header row first, plain signed £'000 and whole percents, as finance teams' scripts read.
-    Names (organisations, areas) are text cells that no spreadsheet runs as a formula."""
+    """The page's columns under the page's headings, then one line per row: plain signed £'000
+    and whole percents. Names (organisations, areas) are text cells that no spreadsheet runs as
+    a formula."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
-        [spreadsheet_text(table.label_key), *(spreadsheet_text(k) for k in table.csv_keys)]
+        [spreadsheet_text(table.label_header), *(spreadsheet_text(c.label) for c in table.columns)]
     )
     for row in table.rows:
-        by_key = {cell.column.key: cell.value for cell in row.cells}
         writer.writerow(
             [
                 spreadsheet_text(row.label),
-                *("" if by_key[k] is None else by_key[k] for k in table.csv_keys),
+                *("" if cell.value is None else cell.value for cell in row.cells),
             ]
         )
     return out.getvalue()
@@ -80,12 +80,7 @@ def to_xlsx(table: Table) -> bytes:
     for index in range(2, len(table.columns) + 2):
         sheet.column_dimensions[get_column_letter(index)].width = 14
     sheet.freeze_panes = sheet.cell(row=header_row + 1, column=2)
-    # every text cell is stored as text: openpyxl would store one starting with "=" as a
-    # formula, and a name typed in the admin must never become one
-    for cells in sheet.iter_rows():
-        for cell in cells:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"
+    keep_as_text(sheet)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

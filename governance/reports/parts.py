@@ -2,7 +2,7 @@
 figure shown) and how a figure is shown: thousands of pounds, whole percents, losses in
 brackets."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from governance.models import (
@@ -59,6 +59,11 @@ def bracketed(value: int | None, suffix: str = "") -> str:
     return f"{value:,}{suffix}"
 
 
+def area_anchor(number: int) -> str:
+    """The id of the drill-down list of the `number`th area of spend, in label order."""
+    return f"area-{number}"
+
+
 @dataclass(frozen=True)
 class Column:
     key: str
@@ -82,6 +87,7 @@ class Row:
     label: str
     cells: list[Cell]
     total: bool = False
+    anchor: str = ""  # the id of the list of its schemes on the page, where there is one
 
     def value(self, key: str) -> int | None:
         return next(cell.value for cell in self.cells if cell.column.key == key)
@@ -94,11 +100,10 @@ class Table:
     year: FinancialYear
     month: int
     by: str
-    label_key: str  # the first CSV column's name
+    label_key: str  # what the first column holds, for code that reads rows by key
     label_header: str
     columns: list[Column]
     rows: list[Row]
-    csv_keys: list[str] = field(default_factory=list)
 
     @property
     def as_at(self) -> str:
@@ -121,9 +126,10 @@ def money(column: Column, pounds: Decimal | None) -> Cell:
 
 
 def percent(column: Column, part: Decimal, whole: Decimal) -> Cell:
+    """part as a percent of whole, with part's sign (a variance's percent has its sign)."""
     if not whole:
         return Cell(column, None, None)
-    exact = part / whole * 100
+    exact = part / abs(whole) * 100
     return Cell(column, exact, whole_percent(exact))
 
 

@@ -1,6 +1,7 @@
 """The four committee tables of DESIGN.md ("Committee reports"), and choosing one: table,
 year, month and grouping, checked."""
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from governance.models import (
@@ -14,6 +15,7 @@ from governance.reports.parts import (
     TABLES_WITH_BY,
     UNIDENTIFIED,
     ZERO,
+    Cell,
     Column,
     Figures,
     ReportError,
@@ -48,7 +50,8 @@ def summary(year: FinancialYear, month: int, by: str = "organisation", system_id
     )
 
     def row(label: str, f: Figures, total: bool = False) -> Row:
-        # variance = actual - plan in the report's sign: positive is under-delivery
+        # variance = actual - plan in the report's sign: positive is under-delivery; its percent
+        # of the plan carries the same sign
         return Row(
             label,
             [
@@ -59,7 +62,7 @@ def summary(year: FinancialYear, month: int, by: str = "organisation", system_id
                 parts.money(annual_plan, f.annual_plan),
                 parts.money(outturn, f.forecast),
                 parts.money(variance, f.forecast - f.annual_plan),
-                parts.percent(pct, -(f.forecast - f.annual_plan), -f.annual_plan),
+                parts.percent(pct, f.annual_plan - f.forecast, f.annual_plan),
             ],
             total,
         )
@@ -76,7 +79,6 @@ def summary(year: FinancialYear, month: int, by: str = "organisation", system_id
         label_header=BY_CHOICES[by],
         columns=SUMMARY_COLUMNS,
         rows=rows,
-        csv_keys=[c.key for c in SUMMARY_COLUMNS if c.key != "ytd_assured"],
     )
 
 
@@ -108,7 +110,6 @@ def forecast(year: FinancialYear, month: int, by: str = "organisation", system_i
         label_header=BY_CHOICES[by],
         columns=FORECAST_COLUMNS,
         rows=rows,
-        csv_keys=[c.key for c in FORECAST_COLUMNS],
     )
 
 
@@ -152,7 +153,6 @@ def requirement(
         label_header="",
         columns=columns,
         rows=rows,
-        csv_keys=[c.key for c in columns],
     )
 
 
@@ -172,6 +172,8 @@ def area_of_spend(
         return Row(label, [parts.money(c, v) for c, v in zip(columns, values, strict=True)], total)
 
     rows = [row(area, {o: v for (o, a), v in plans.items() if a == area}) for area in areas]
+    for number, area_row in enumerate(rows, start=1):
+        area_row.anchor = parts.area_anchor(number)
     found = {code: sum((v for (o, _a), v in plans.items() if o == code), ZERO) for code in codes}
     gap = {code: _unidentified(required.get(code), found[code]) for code in codes}
     rows.append(row(UNIDENTIFIED, gap))
@@ -188,8 +190,47 @@ def area_of_spend(
         label_header="Area of spend",
         columns=columns,
         rows=rows,
-        csv_keys=[c.key for c in columns],
     )
+
+
+@dataclass
+class SchemeLine:
+    """A scheme behind a figure of the area-of-spend table."""
+
+    pk: int
+    reference: str
+    title: str
+    organisation: str
+    state: str
+    annual_plan: Cell
+
+
+@dataclass
+class AreaSchemes:
+    area: str
+    anchor: str  # the id of its list on the page
+    schemes: list[SchemeLine]
+
+
+def area_of_spend_schemes(year: FinancialYear, system_ids=None) -> list[AreaSchemes]:
+    """The schemes behind each row of the area-of-spend table, area by area (the drill-down)."""
+    plan = Column("annual_plan", "Annual plan")
+    by_area: dict[str, list[SchemeLine]] = {}
+    for scheme in queries.identified_schemes(year, system_ids):
+        by_area.setdefault(scheme.area_of_spend.name, []).append(
+            SchemeLine(
+                scheme.pk,
+                scheme.reference,
+                scheme.title,
+                scheme.organisation.code,
+                scheme.get_state_display(),
+                parts.money(plan, queries.pounds(scheme.plan_pence)),
+            )
+        )
+    return [
+        AreaSchemes(area, parts.area_anchor(number), by_area[area])
+        for number, area in enumerate(queries.sorted_labels(by_area), start=1)
+    ]
 
 
 BUILDERS = {

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
-from governance import policy
+from governance import money, policy
 from governance.models import (
     PLAN_FIELDS,
     Organisation,
@@ -41,8 +41,8 @@ def _display(scheme: Scheme, field: str) -> str:
         return ""
     if isinstance(value, bool):
         return "Yes" if value else "No"
-    if isinstance(value, Decimal):
-        return f"£{value:,.2f}"
+    if isinstance(value, Decimal):  # a month of the savings plan
+        return money.saving(value)
     if field == "scheme_type":
         return scheme.get_scheme_type_display()
     return str(value)

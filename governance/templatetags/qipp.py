@@ -19,6 +19,15 @@ STATE_STYLES = {
 
 
 register.filter("pounds", money.pounds)
+# savings and variances in the committee papers' sign (money.SIGN_CONVENTION)
+register.filter("saving", money.saving)
+register.filter("signed", money.signed)
+
+
+@register.simple_tag
+def sign_convention() -> str:
+    """The sentence stating the sign convention, once on each page that shows money."""
+    return money.SIGN_CONVENTION
 
 
 @register.filter

@@ -11,6 +11,7 @@ from governance.pages import Refused, act, leave_to, posted, signed_in
 from governance.services import record_refusal
 from qia import policy as rules
 from qia import selectors, services
+from qia.case import case_for
 from qia.forms import (
     AgreeForm,
     MitigationFormSet,
@@ -47,6 +48,7 @@ def score(request, pk: int):
             "version": version,
             "sheet": sheet,
             "rows": selectors.heading_rows(version, with_scores=False),
+            "case": case_for(request.user, scheme),
         },
     )
 
@@ -123,6 +125,7 @@ def agree(request, pk: int):
             "mitigations": mitigations,
             **selectors.panel_scores_for(request.user, scheme, version),
             "composition_problem": services.composition_problem(version, request.user),
+            "case": case_for(request.user, scheme),
         },
     )
 
@@ -136,7 +139,12 @@ def _score_first(request, scheme: Scheme, version: QiaVersion):
         )
         messages.error(request, SCORE_FIRST)
         return redirect("qia_score", pk=scheme.pk)
-    context = {"scheme": scheme, "version": version, "score_first": SCORE_FIRST}
+    context = {
+        "scheme": scheme,
+        "version": version,
+        "score_first": SCORE_FIRST,
+        "case": case_for(request.user, scheme),
+    }
     return render(request, "qia/agree.html", context)
 
 

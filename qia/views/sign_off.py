@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from governance.pages import act, check, leave_to, posted, signed_in
 from qia import policy as rules
 from qia import selectors, services
+from qia.case import case_for
 from qia.forms import ReassessForm, SignOffForm
 from qia.models import Capacity
 from qia.views.access import scheme_for
@@ -36,7 +37,8 @@ def sign_off(request, pk: int):
         return redirect("qia_detail", pk=scheme.pk)
     version.qia.scheme = scheme
     page = selectors.version_page(request.user, scheme, version)
-    return render(request, "qia/sign_off.html", {**page, "form": form})
+    context = {**page, "form": form, "case": case_for(request.user, scheme)}
+    return render(request, "qia/sign_off.html", context)
 
 
 @signed_in

@@ -46,4 +46,14 @@
 
   markScrolling();
   window.addEventListener("resize", markScrolling);
+
+  // A link to a folded part of the page (a <details>, as the schemes behind a report's figure)
+  // unfolds it: the browser would only scroll to its summary.
+  function openTarget() {
+    var target = window.location.hash && document.getElementById(window.location.hash.slice(1));
+    if (target && target.tagName === "DETAILS") { target.open = true; }
+  }
+
+  openTarget();
+  window.addEventListener("hashchange", openTarget);
 }());

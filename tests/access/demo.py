@@ -58,6 +58,7 @@ from qia.models import (
     QiaVersion,
     SignOff,
 )
+from tests.access.table import FREE_MONTH
 from tests.factories import add_document
 
 # The ELR schemes the cases name, by their demo titles.
@@ -130,8 +131,8 @@ def build() -> Demo:
         by=users["elr-quality-lead"],
         reason="The hub now covers care homes too.",
     )
-    # the seed returns every month: leave March for a new return
-    MonthlyReturn.objects.filter(scheme=schemes["delivery"], month=12).delete()
+    # the seed returns every month up to last month: leave one that has begun for a new return
+    MonthlyReturn.objects.filter(scheme=schemes["delivery"], month=FREE_MONTH).delete()
     now = timezone.now()
     # the seed's returns may have raised some already: one of each level, on the same scheme
     escalation, _ = Escalation.objects.update_or_create(
@@ -144,6 +145,9 @@ def build() -> Demo:
             "reason": "RAG red: 140 of 310 reviews done.",
             "raised_at": now - timedelta(days=3),
             "last_fired_at": now,
+            # the seed's PMO raised it to QAG: here it is still with the PMO
+            "raised_to_qag_at": None,
+            "raised_to_qag_by": None,
         },
     )
     qag_escalation, _ = Escalation.objects.update_or_create(
@@ -153,7 +157,7 @@ def build() -> Demo:
             "level": Level.QAG,
             "status": EscalationStatus.OPEN,
             "owner": users["elr-sro"],
-            "reason": "The March return is missing.",
+            "reason": "A monthly return is missing.",
             "raised_at": now - timedelta(days=40),
             "last_fired_at": now,
             "raised_to_qag_at": now - timedelta(days=2),

@@ -53,6 +53,13 @@ DRAFT_READERS = TEAM | {"elr-pmo"}
 PROJECT_LEAD = frozenset({"elr-project-lead"})
 
 
+# A month of the demo's year in delivery that has begun and has no return yet: this month,
+# since the demo's returns go up to last month; in April, when that year has just ended with
+# every month returned, March, whose return tests.access.demo deletes.
+TODAY = date.today()
+FREE_MONTH = 12 if TODAY.month == 4 else (TODAY.month - 4) % 12 + 1
+
+
 def elr(*roles: str) -> frozenset:
     return frozenset(f"elr-{role}" for role in roles)
 
@@ -170,7 +177,7 @@ TABLE: dict[str, list[Case]] = {
             "delivery",
             get=elr("project-lead", "finance-lead"),
             post=elr("project-lead", "finance-lead"),
-            data={"month": "12", "actual": "1000", "commentary": "On plan."},
+            data={"month": str(FREE_MONTH), "actual": "1000", "commentary": "On plan."},
         ),
         Case("draft", get=NOBODY, post=NOBODY, data={"month": "1", "actual": "1000"}),
     ],

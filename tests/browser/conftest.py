@@ -193,7 +193,8 @@ class Visit:
 
 @pytest.fixture
 def demo(transactional_db):
-    """The whole demo: its people, reference data and 30 schemes in every state."""
+    """The whole demo: its people, reference data and 35 schemes in every state, over last
+    year, this year and next."""
     from django.core.management import call_command
 
     call_command("seed_demo", password=PASSWORD, stdout=io.StringIO())

@@ -1,8 +1,10 @@
 """The whole journey of a new scheme in a real browser, as the demo users of ELR drive it:
-the PID and its QIA, confirm and challenge, the blind panel, the agreed QIA, both sign-offs,
-delivery and its returns imported by the PMO, the daily escalation sweep, the SRO's remedial
-action from the e-mail's link, and the QAG pack. Every page is screenshotted and checked with
-axe-core; a serious or critical violation anywhere fails the test."""
+the PID (its plan typed as "83k" and "5k") and its QIA, confirm and challenge, the blind panel,
+the agreed QIA, both sign-offs with the case beside the form, the PMO assuring a month's returns
+of other schemes at once, delivery and its returns imported by the PMO, the daily escalation
+sweep, the SRO's remedial action from the e-mail's link, and the QAG pack. Every page is
+screenshotted and checked with axe-core; a serious or critical violation anywhere fails the
+test."""
 
 import re
 from datetime import date, timedelta
@@ -13,8 +15,10 @@ from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from demo.builder import Builder
+from demo.data import LAST, SCHEMES, THIS, start_years
 from governance.forms import person_label
-from governance.models import MonthlyReturn, Scheme, SchemeState, User
+from governance.models import FinancialYear, MonthlyReturn, Scheme, SchemeState, User
 from notifications.models import Escalation, OutboxEmail, Rule
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,6 +34,11 @@ SCORES = {
     "evidence_base": ("positive", "", "", "Published self-referral pilots."),
     "resources": ("negative", "2", "3", "Physiotherapy capacity is tight in winter."),
 }
+
+
+def last_year() -> FinancialYear:
+    """The demo's last financial year: it has ended, so a whole year of returns is imported."""
+    return FinancialYear.objects.get(start_year=start_years(timezone.localdate())[LAST])
 
 
 def field(scope, label: str):
@@ -79,11 +88,11 @@ def write_pid(visit) -> str:
     page.get_by_label("Organisation").select_option(
         label="ELR - East Leicestershire and Rutland CCG"
     )
-    page.get_by_label("Financial year").select_option(label="2020/21")
+    page.get_by_label("Financial year").select_option(label=last_year().label)
     page.get_by_label("Programme area").select_option(label="Planned Care")
     page.get_by_label("Area of spend").select_option(label="Elective Care")
     field(page, "Type").select_option("transformational")
-    page.get_by_label("Start date").fill("2020-04-01")
+    page.get_by_label("Start date").fill(last_year().start_date.isoformat())
     # a person is shown with their roles and organisations: "Richard Moss (SRO; ELR)"
     sro = User.objects.get(username="elr-sro")
     page.get_by_label("SRO").select_option(label=person_label(sro))
@@ -93,6 +102,8 @@ def write_pid(visit) -> str:
     for month in ("Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb"):
         field(page, month).fill(str(MONTHLY_PLAN))
     # typed as finance people type it; the annual total follows as they type
+    field(page, "Mar").fill("83k")
+    expect(page.locator("[data-plan-total]")).to_have_text("Annual total: £138,000")
     field(page, "Mar").fill("5k")
     expect(page.locator("[data-plan-total]")).to_have_text("Annual total: £60,000")
     field(page, "Mar").fill("5 grand")
@@ -177,6 +188,12 @@ def sign_off(visit, reference: str, username: str) -> None:
     open_scheme(visit, reference)
     page.get_by_role("link", name="Sign off the QIA").first.click()
     visit.step(f"sign-off form for {username}")
+    # the case beside the form: the plan and its total, both reviews, whether the panel agreed
+    case = page.get_by_role("region", name="The case")
+    expect(case).to_contain_text("(£60,000)")
+    expect(case).to_contain_text("The financial case is sound and the plan is evidenced.")
+    expect(case).to_contain_text("The clinical case is sound and the plan is evidenced.")
+    expect(case).to_contain_text("The panel members gave the same score on every heading.")
     page.get_by_label("Approve", exact=True).check()
     page.get_by_label("Comment").fill("Risks are understood and mitigated.")
     page.get_by_role("button", name="Record my decision").click()
@@ -191,6 +208,7 @@ def test_a_new_scheme_goes_from_pid_to_the_qag_pack_in_the_browser(
     settings.SITE_URL = visit.base_url  # the links in the e-mails lead to this server
     page = visit.page
 
+    demo_schemes_in_delivery(demo_people)
     reference = write_pid(visit)
     scheme = Scheme.objects.get(reference=reference)
     assert scheme.title == TITLE
@@ -220,6 +238,7 @@ def test_a_new_scheme_goes_from_pid_to_the_qag_pack_in_the_browser(
     assert scheme.state == SchemeState.APPROVED
 
     visit.sign_in("elr-pmo")
+    assure_the_waiting_returns_a_month_at_a_time(visit)
     open_scheme(visit, reference)
     page.get_by_role("link", name="Start delivery").first.click()
     visit.step("start delivery")
@@ -241,7 +260,9 @@ def test_a_new_scheme_goes_from_pid_to_the_qag_pack_in_the_browser(
     visit.step("returns imported")
     assert MonthlyReturn.objects.filter(scheme=scheme).count() == 12
     open_scheme(visit, reference)
-    expect(page.get_by_text("RAG as at Mar 2021")).to_contain_text("Red: Behind year-to-date plan")
+    expect(page.get_by_text(f"RAG as at Mar {last_year().start_year + 1}")).to_contain_text(
+        "Red: Behind year-to-date plan"
+    )
     visit.step("scheme off track")
     visit.sign_out()
 
@@ -292,6 +313,45 @@ def test_a_new_scheme_goes_from_pid_to_the_qag_pack_in_the_browser(
 
     visit.assert_accessible()
     visit.assert_no_browser_errors()
+
+
+def demo_schemes_in_delivery(demo_people) -> None:
+    """The demo's three ELR schemes in delivery this year, built as seed_demo builds them: the
+    finance lead's returns up to last month, the latest two months not yet assured."""
+    for index, spec in enumerate(SCHEMES):
+        if spec.org == "ELR" and spec.year == THIS and spec.state == SchemeState.IN_DELIVERY:
+            Builder(spec, index, demo_people, demo_people["users"]).build()
+
+
+def assure_the_waiting_returns_a_month_at_a_time(visit) -> None:
+    """The PMO assures each month's waiting returns at once, one of them below its actual:
+    six returns, three in each of two months (three in May, when only April's are in)."""
+    page = visit.page
+    waiting = MonthlyReturn.objects.filter(
+        scheme__organisation__code="ELR", scheme__state=SchemeState.IN_DELIVERY, assured_at=None
+    )
+    months = sorted(set(waiting.values_list("month", flat=True)))
+    assert waiting.count() == 3 * len(months) and len(months) in (1, 2)
+    below = waiting.order_by("month", "scheme__reference").first()
+    visit.nav("My tasks").click()
+    page.get_by_role("link", name="Assure a month's returns at once").click()
+    for number in range(len(months)):
+        if number:
+            page.get_by_role("navigation", name="Months with returns waiting").get_by_role(
+                "link"
+            ).first.click()
+        expect(page.locator("form tbody tr")).to_have_count(3)
+        visit.step(f"a month's returns to assure at once ({number + 1})")
+        if number == 0:
+            # typed as the PMO would; the default is the actual
+            page.get_by_label(f"PMO assured value for {below.scheme.reference}").fill("1k")
+        page.get_by_role("button", name="Assure the ticked returns").click()
+        expect(page.get_by_role("alert").first).to_contain_text("3 returns assured.")
+    expect(page.get_by_text("No returns are waiting for assurance.")).to_be_visible()
+    visit.step("every return assured")
+    assert waiting.count() == 0
+    below.refresh_from_db()
+    assert below.pmo_assured == Decimal("1000")
 
 
 def stop_by_qag_decision(visit, scheme, escalation) -> None:

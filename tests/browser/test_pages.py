@@ -55,6 +55,11 @@ def test_every_page_of_the_navigation_passes_the_accessibility_checks(demo, visi
     page.get_by_role("main").get_by_role("link").filter(has_text="summary").first.click()
     expect(page.get_by_role("table").first).to_be_visible()
     visit.step("a committee report")
+    visit.nav("Reports").click()
+    page.get_by_role("main").get_by_role("link", name="Schemes by area of spend").click()
+    page.get_by_role("table").first.get_by_role("link").first.click()  # drills down
+    expect(page.locator("details[open]").first).to_be_visible()
+    visit.step("the schemes behind a figure of the area-of-spend table")
 
     visit.nav("Escalations").click()
     page.get_by_role("table").get_by_role("link").first.click()

@@ -15,7 +15,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from governance.models import PLAN_FIELDS, AreaOfSpend, FinancialYear, ProgrammeArea
+from governance.models import PLAN_FIELDS, AreaOfSpend, ProgrammeArea
 from qia.models import HEADINGS
 from tests.access.demo import hidden_fields, problems, undone
 
@@ -190,7 +190,9 @@ def mitigations() -> dict:
 
 def forms(demo) -> dict[str, Form]:
     users = demo.users
-    year = FinancialYear.objects.get(start_year=2020).pk
+    # the year of the demo's draft: a PID of next year's plan
+    draft_year = demo.objects["draft"].financial_year
+    year = draft_year.pk
     area = ProgrammeArea.objects.order_by("pk").first().pk
     spend = AreaOfSpend.objects.order_by("pk").first().pk
     elr = demo.objects["draft"].organisation_id
@@ -205,7 +207,7 @@ def forms(demo) -> dict[str, Form]:
         "sro": (str(sro), ids(sro)),
         "clinical_lead": ("", ids(sro)),
         "finance_lead": ("", ids(users["elr-finance-reviewer"].pk)),
-        "start_date": d("2020-04-01"),
+        "start_date": d(draft_year.start_date.isoformat()),
         **plan(),
     }
     return {

@@ -84,40 +84,42 @@ def test_totals_against_target_per_organisation_as_at_the_latest_returns_due(
     assert header[:3] == ["Organisation", "Target", "Identified"]
     # target, identified, unidentified, YTD plan, YTD actual, YTD variance, YTD assured,
     # forecast, recovery forecast, total forecast, gap to target, %, RAG G/A/R
+    # savings negative in brackets, as in the committee papers; a positive variance or gap is
+    # under-delivery
     assert elr == [
         "ELR East Leics and Rutland",
-        "£100,000",
-        "£60,000",  # 3 x £12,000 in delivery + the draft's £24,000; not the rejected one
-        "£40,000",
-        "£20,000",
-        "£9,200",  # 4,000 + 1,500 + 3,700
-        "-£10,800",
-        "£2,000",
-        "£49,200",  # 12,000 + (1,500 + 8,000) + (3,700 + 8,000) + the draft's 16,000 to come
-        "£6,000",
-        "£55,200",
+        "(£100,000)",
+        "(£60,000)",  # 3 x £12,000 in delivery + the draft's £24,000; not the rejected one
+        "(£40,000)",
+        "(£20,000)",
+        "(£9,200)",  # 4,000 + 1,500 + 3,700
+        "£10,800",  # behind plan
+        "(£2,000)",
+        "(£49,200)",  # 12,000 + (1,500 + 8,000) + (3,700 + 8,000) + the draft's 16,000 to come
+        "(£6,000)",
+        "(£55,200)",
         "£44,800",
         "55%",
         "2 / 1 / 1",
     ]
     assert wl == [
         "WL West Leics",
-        "£50,000",
-        "£12,000",
-        "£38,000",
-        "£4,000",
-        "£4,000",
+        "(£50,000)",
+        "(£12,000)",
+        "(£38,000)",
+        "(£4,000)",
+        "(£4,000)",
         "£0",
         "£0",
-        "£13,000",
+        "(£13,000)",
         "£0",
-        "£13,000",
+        "(£13,000)",
         "£37,000",
         "26%",
         "1 / 0 / 0",
     ]
-    assert total[:2] == ["Total", "£150,000"]
-    assert total[-4:] == ["£68,200", "£81,800", "45%", "3 / 1 / 1"]
+    assert total[:2] == ["Total", "(£150,000)"]
+    assert total[-4:] == ["(£68,200)", "£81,800", "45%", "3 / 1 / 1"]
     assert "NN" not in [row[0][:2] for row in (elr, wl, total)]  # another system
 
 
@@ -131,7 +133,7 @@ def test_rag_counts_and_the_off_track_schemes_red_first(client, people, schemes)
         (f"{schemes['red'].reference} Far behind", "Red"),
         (f"{schemes['amber'].reference} A little behind", "Amber"),
     ]
-    assert "Behind year-to-date plan by £2,500.00 (62.5%)." in off_track[0][-1]
+    assert "Behind year-to-date plan by £2,500 (62.5%)." in off_track[0][-1]
 
 
 @time_machine.travel(date(2019, 8, 15), tick=False)
@@ -175,9 +177,9 @@ def test_the_target_shows_its_share_of_the_allocation_when_there_is_one(client, 
 
     header, elr, wl, total = table(dashboard(client, people["elr-pmo"]), "totals-table")
 
-    assert elr[1].startswith("£19,647,000") and elr[1].endswith("6.0% of allocation")
-    assert wl[1] == "£50,000"  # no allocation imported: no share shown
-    assert total[1] == "£19,697,000"  # not every row has an allocation: no total share
+    assert elr[1].startswith("(£19,647,000)") and elr[1].endswith("6.0% of allocation")
+    assert wl[1] == "(£50,000)"  # no allocation imported: no share shown
+    assert total[1] == "(£19,697,000)"  # not every row has an allocation: no total share
 
 
 @time_machine.travel(date(2019, 8, 15), tick=False)
@@ -186,7 +188,8 @@ def test_any_year_and_month_can_be_chosen(client, people, schemes):
 
     assert "Figures as at May 2019 (month 2)" in text(response)
     elr = table(response, "totals-table")[1]
-    assert elr[4:6] == ["£10,000", "£5,000"]  # YTD plan 2 x (3 x 1,000 + 2,000); actual 2 x 2,500
+    # YTD plan 2 x (3 x 1,000 + 2,000); actual 2 x 2,500
+    assert elr[4:6] == ["(£10,000)", "(£5,000)"]
     assert "Every scheme in delivery has its May 2019 return in." in text(response)
 
 

@@ -109,7 +109,7 @@ def test_a_connection_cut_after_the_commit_leaves_the_correction_saved_and_says_
         shown = text(client.get(response["Location"]))
 
     assert "The Apr 2019 return is corrected; the change is in its history." in shown
-    assert stored(scheme) == (1500, [("£1,000.00", "£1,500.00")])
+    assert stored(scheme) == (1500, [("(£1,000)", "(£1,500)")])
 
 
 @pytest.mark.django_db
@@ -129,7 +129,7 @@ def test_a_session_that_cannot_be_saved_after_the_correction_still_says_it_is_sa
 
     assert response.status_code == 302
     assert "The Apr 2019 return is corrected; the change is in its history." in shown
-    assert stored(scheme) == (1500, [("£1,000.00", "£1,500.00")])
+    assert stored(scheme) == (1500, [("(£1,000)", "(£1,500)")])
 
 
 @pytest.mark.django_db

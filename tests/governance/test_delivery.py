@@ -298,8 +298,8 @@ def test_the_finance_lead_or_project_lead_enters_a_return(people, make_scheme, w
     assert ret.assured_at is None
     recorded = {c.field: (c.old_value, c.new_value) for c in SchemeChange.objects.all()}
     assert recorded == {
-        "Month 3 actual": ("", "£900.50"),
-        "Month 3 forecast outturn": ("", "£11,500.00"),
+        "Month 3 actual": ("", "(£900.50)"),
+        "Month 3 forecast outturn": ("", "(£11,500)"),
         "Month 3 commentary": ("", "Slow start"),
     }
 
@@ -343,7 +343,7 @@ def test_a_completed_scheme_can_still_have_a_past_return_corrected(people, make_
 
     saved = save(scheme, people["elr-finance-reviewer"], actual="600")
 
-    assert [c.new_value for c in saved.changes] == ["£600.00"]
+    assert [c.new_value for c in saved.changes] == ["(£600)"]
 
 
 @time_machine.travel(date(2019, 6, 20), tick=False)
@@ -371,7 +371,7 @@ def test_negative_actuals_and_forecasts_are_accepted_when_costs_rose(people, mak
 
     ret = MonthlyReturn.objects.get()
     assert (ret.actual, ret.forecast_outturn) == (Decimal("-250"), Decimal("-1000"))
-    assert SchemeChange.objects.get(field="Month 3 actual").new_value == "-£250.00"
+    assert SchemeChange.objects.get(field="Month 3 actual").new_value == "£250"
 
 
 def test_a_correction_records_each_changed_figure_with_who_and_what_it_was(people, make_scheme):
@@ -392,16 +392,16 @@ def test_a_correction_records_each_changed_figure_with_who_and_what_it_was(peopl
     [change] = corrected.changes
     assert (change.field, change.old_value, change.new_value, change.changed_by) == (
         "Month 3 actual",
-        "£900.00",
-        "£950.00",
+        "(£900)",
+        "(£950)",
         lead,
     )
     ret = MonthlyReturn.objects.get()
     assert ret.actual == Decimal("950")
     assert ret.entered_by == finance  # who first entered it; the correction is in the history
     history = [(c.field, c.new_value) for c in monthly_returns.return_history(scheme, 3)]
-    assert history[0] == ("Month 3 actual", "£950.00")
-    assert ("Month 3 actual", "£900.00") in history
+    assert history[0] == ("Month 3 actual", "(£950)")
+    assert ("Month 3 actual", "(£900)") in history
 
 
 def test_saving_the_same_figures_again_records_nothing(people, make_scheme):
@@ -439,7 +439,7 @@ def test_correcting_the_figures_of_an_assured_return_clears_its_assurance(people
     assert (ret.pmo_assured, ret.assured_by, ret.assured_at) == (None, None, None)
     cleared = [c for c in saved.changes if c.field == "Month 3 PMO assured value"]
     assert [(c.old_value, c.new_value) for c in cleared] == [
-        ("£850.00", "cleared: the figures were corrected")
+        ("(£850)", "cleared: the figures were corrected")
     ]
 
 
@@ -492,7 +492,7 @@ def test_the_pmo_of_the_organisation_assures_a_return_at_its_own_value(people, m
     assert (ret.actual, ret.pmo_assured, ret.assured_by) == (Decimal("900"), Decimal("850"), pmo)
     assert ret.assured_at is not None
     change = SchemeChange.objects.get(field="Month 3 PMO assured value")
-    assert (change.old_value, change.new_value, change.changed_by) == ("", "£850.00", pmo)
+    assert (change.old_value, change.new_value, change.changed_by) == ("", "(£850)", pmo)
 
 
 @pytest.mark.parametrize(

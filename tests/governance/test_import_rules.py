@@ -317,5 +317,5 @@ def test_another_pmo_of_the_organisation_assures_what_someone_else_entered_on_ei
     assert (first.pmo_assured, first.assured_by) == (Decimal("950"), people["elr-pmo"])
     assert (second.pmo_assured, second.assured_by) == (Decimal("900"), people["elr-pmo-2"])
     history = {(c.field, c.new_value, c.changed_by) for c in scheme.changes.all()}
-    assert ("Month 2 PMO assured value", "£900.00", people["elr-pmo-2"]) in history
+    assert ("Month 2 PMO assured value", "(£900)", people["elr-pmo-2"]) in history
     assert "950" in shown

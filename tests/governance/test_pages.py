@@ -197,7 +197,9 @@ def test_the_project_lead_edits_a_draft_and_the_change_is_in_its_history(client,
     response = lead.post(reverse("scheme_edit", args=[draft.pk]), data)
     assert response.status_code == 302
     page = text(lead.get(draft.get_absolute_url()))
-    assert "Changed title" in page
+    assert (
+        "title: Outpatient follow-up reduction → Outpatient follow-up reduction (phase 2)" in page
+    )
     assert "Outpatient follow-up reduction (phase 2)" in page
     change = SchemeChange.objects.get(field="title")
     assert change.old_value == "Outpatient follow-up reduction"

@@ -62,8 +62,8 @@ def test_the_reason_is_given_in_words_and_figures(people, make_scheme):
 
     assert outcome.label == "Red"
     assert outcome.summary == (
-        "Behind year-to-date plan by £500.00 (12.5%). "
-        "Forecast outturn is short of the annual plan by £3,000.00 (25.0%)."
+        "Behind year-to-date plan by £500 (12.5%). "
+        "Forecast outturn is short of the annual plan by £3,000 (25.0%)."
     )
 
 
@@ -108,7 +108,7 @@ def test_costs_rising_against_a_plan_of_nothing_is_red(people, make_scheme):
     outcome = rated(make_scheme, {1: "0", 2: "-100"}, as_at=2, plan=plan)
 
     assert outcome.status == "red"
-    assert outcome.summary == "Behind year-to-date plan by £100.00."
+    assert outcome.summary == "Behind year-to-date plan by £100."
 
 
 def test_thresholds_are_settings(people, make_scheme, settings):

@@ -94,7 +94,8 @@ def test_the_table_downloads_as_csv_and_xlsx(client, world):
     assert csv_response["Content-Type"] == "text/csv; charset=utf-8"
     assert "summary_by_organisation_2019-20_m01.csv" in csv_response["Content-Disposition"]
     assert (
-        csv_response.content.decode().splitlines()[1] == "ELR,-1637,-1500,137,-19647,-19000,647,-3"
+        csv_response.content.decode().splitlines()[1]
+        == "ELR,-1637,-1500,-1400,137,-19647,-19000,647,3"
     )
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx_response.content)).active
     elr = next(row for row in sheet.iter_rows() if row[0].value == "ELR")

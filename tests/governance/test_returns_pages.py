@@ -226,7 +226,7 @@ def test_the_finance_lead_enters_a_return_and_sees_it_on_the_scheme_page(
     assert response["Location"] == scheme.get_absolute_url() + "#delivery"
     page = text(finance.get(response["Location"]))
     assert "The Jul 2019 return is saved." in page
-    assert "£950.50" in page and "£11,800" in page and "Two clinics cancelled" in page
+    assert "(£950.50)" in page and "£11,800" in page and "Two clinics cancelled" in page
     assert "Awaiting assurance" in page
     ret = MonthlyReturn.objects.get()
     assert (ret.month, ret.actual, ret.entered_by) == (
@@ -306,10 +306,10 @@ def test_a_correction_shows_and_keeps_the_history_of_the_return(client, people, 
 
     page = text(response)
     assert "The Jun 2019 return is corrected; the change is in its history." in page
-    assert "Month 3 actual: £900.00 → £975.00" in page
+    assert "Month 3 actual: (£900) → (£975)" in page
     history = text(lead.get(edit_url(scheme, 3)))
-    assert "Month 3 actual: £900.00 → £975.00" in history
-    assert "Month 3 actual: (empty) → £900.00" in history
+    assert "Month 3 actual: (£900) → (£975)" in history
+    assert "Month 3 actual: (empty) → (£900)" in history
     assert "Month 3 commentary: (empty) → Late invoice" in history
 
 
@@ -397,7 +397,7 @@ def test_the_pmo_assures_a_return_at_a_value_of_its_own(client, people, make_sch
 
     page = text(response)
     assert "The Jun 2019 return is assured." in page
-    assert "Month 3 PMO assured value: (empty) → £850.00" in page
+    assert "Month 3 PMO assured value: (empty) → (£850)" in page
     ret = MonthlyReturn.objects.get()
     assert (ret.actual, ret.pmo_assured, ret.assured_by) == (
         Decimal("900"),

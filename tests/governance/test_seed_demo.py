@@ -4,10 +4,12 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.utils import timezone
 from django_fsm_log.models import StateLog
 
+from demo.data import LAST, NEXT, THIS, start_years
 from governance import roles
-from governance.delivery import rating
+from governance.delivery import rating, schedule
 from governance.models import (
     AreaOfSpend,
     FinancialYear,
@@ -64,6 +66,10 @@ def counts() -> dict[str, int]:
     return {model._meta.label: model.objects.count() for model in MODELS}
 
 
+def months_returned(scheme: Scheme) -> int:
+    return max(scheme.returns.values_list("month", flat=True), default=0)
+
+
 def history(scheme: Scheme) -> list[tuple[str, str, str, str]]:
     logs = StateLog.objects.for_(scheme).order_by("timestamp", "pk")
     return [(log.transition, log.source_state, log.state, log.by.username) for log in logs]
@@ -98,7 +104,7 @@ def test_it_prints_the_users_the_password_and_the_counts():
     assert "Demo users, each with the password: s3cret-demo" in output
     for username in ["admin", "elr-project-lead", "lc-panel-member-2", "wl-viewer"]:
         assert f"  {username} " in output
-    assert "Schemes created by this run: 30." in output
+    assert "Schemes created by this run: 35." in output
     assert "monthly returns" in output
 
 
@@ -149,8 +155,11 @@ class TestTheDemo:
             )
             assert len({user.profession for user in panel}) == 3
 
-    def test_the_elr_target_for_2019_20_is_six_percent(self):
-        target = QippTarget.objects.get(organisation__code="ELR", financial_year__start_year=2019)
+    def test_the_elr_target_for_this_year_is_six_percent(self):
+        this_year = start_years(timezone.localdate())[THIS]
+        target = QippTarget.objects.get(
+            organisation__code="ELR", financial_year__start_year=this_year
+        )
         assert target.target_percent == Decimal("6.0")
         assert QippTarget.objects.count() == 9
 
@@ -190,8 +199,8 @@ class TestTheDemo:
         ]
         assert [by for *_rest, by in steps] == [
             "elr-project-lead",
-            "elr-clinical-reviewer",
             "elr-finance-reviewer",
+            "elr-clinical-reviewer",
             "elr-quality-lead",
             "elr-chief-nurse",
             "elr-clinical-chair",
@@ -213,12 +222,15 @@ class TestTheDemo:
             assert version.overall_score and version.review_date
 
     def test_schemes_on_the_way_show_the_qia_part_done(self):
-        for scheme in Scheme.objects.filter(state=SchemeState.QIA_PANEL):
-            version = newest_version(scheme)
-            assert version.panel_scores.values("member").distinct().count() == 1
+        # one panel has begun scoring, blind; the others wait for every member's scores
+        at_panel = Scheme.objects.filter(state=SchemeState.QIA_PANEL)
+        scorers = sorted(
+            newest_version(s).panel_scores.values("member").distinct().count() for s in at_panel
+        )
+        assert scorers == [0, 0, 0, 1]
         awaiting = Scheme.objects.filter(state=SchemeState.AWAITING_SIGN_OFF)
         signatures = sorted(newest_version(s).sign_offs.count() for s in awaiting)
-        assert signatures == [0, 1]
+        assert signatures == [0, 0, 0, 1]
         dismissed = Scheme.objects.get(title="Closure of a minor injuries unit")
         assert dismissed.state == SchemeState.REJECTED
         assert newest_version(dismissed).status == VersionStatus.DISMISSED
@@ -241,16 +253,55 @@ class TestTheDemo:
 
     def test_schemes_in_delivery_have_returns_on_and_off_track(self):
         in_delivery = Scheme.objects.filter(state=SchemeState.IN_DELIVERY)
-        rags = {s.title: rating.rag(s, 12).status for s in in_delivery}
+        rags = {s.title: rating.rag(s, max(months_returned(s), 1)).status for s in in_delivery}
         assert rags["CHC care package review"] == rating.RED
         assert rags["Outpatient follow-up reduction"] == rating.GREEN
-        returns = MonthlyReturn.objects.filter(scheme__in=in_delivery)
-        assert returns.filter(pmo_assured__isnull=False).exists()
-        assert returns.filter(pmo_assured__isnull=True).exists()
         for scheme in in_delivery:
             entered = set(scheme.returns.values_list("entered_by", flat=True))
-            assert entered == {scheme.finance_lead_id}
+            assert entered <= {scheme.finance_lead_id}
             assert scheme.finance_lead.username.endswith("-finance-lead")
+            # the PMO has assured all but the latest two months
+            latest = months_returned(scheme)
+            unassured = scheme.returns.filter(pmo_assured__isnull=True)
+            assert set(unassured.values_list("month", flat=True)) == {
+                m for m in (latest - 1, latest) if scheme.returns.filter(month=m).exists()
+            }
+
+    def test_this_years_schemes_have_returns_up_to_last_month_but_the_late_one(self):
+        today = timezone.localdate()
+        for scheme in Scheme.objects.filter(state=SchemeState.IN_DELIVERY):
+            year = scheme.financial_year
+            assert year.start_year == start_years(today)[THIS]
+            first = schedule.financial_month(year, scheme.start_date)
+            expected = schedule.last_month(year, today)
+            if scheme.title == "Elective referral management":  # late on purpose
+                expected = schedule.reporting_month(year, today) - 1
+            months = list(scheme.returns.order_by("month").values_list("month", flat=True))
+            assert months == list(range(first, expected + 1)), scheme.title
+
+    def test_last_years_schemes_are_closed_with_their_returns(self):
+        last_year = start_years(timezone.localdate())[LAST]
+        closed = Scheme.objects.filter(financial_year__start_year=last_year)
+        assert set(closed.values_list("state", flat=True)) == {
+            SchemeState.COMPLETED,
+            SchemeState.STOPPED,
+        }
+        for scheme in closed.filter(state=SchemeState.COMPLETED):
+            assert scheme.returns.count() == 12
+            assert not scheme.returns.filter(pmo_assured__isnull=True).exists()
+
+    def test_next_years_plan_is_still_being_decided(self):
+        next_year = start_years(timezone.localdate())[NEXT]
+        planned = Scheme.objects.filter(financial_year__start_year=next_year)
+        assert set(planned.values_list("state", flat=True)) == {
+            SchemeState.DRAFT,
+            SchemeState.CONFIRM_AND_CHALLENGE,
+            SchemeState.QIA_PANEL,
+            SchemeState.AWAITING_SIGN_OFF,
+            SchemeState.APPROVED,
+            SchemeState.WITHDRAWN,
+        }
+        assert not MonthlyReturn.objects.filter(scheme__in=planned).exists()
 
     def test_nobody_judged_their_own_scheme(self):
         for scheme in Scheme.objects.all():

@@ -559,7 +559,7 @@ def test_each_changed_field_is_recorded_with_its_old_and_new_value(llr):
     }
     assert recorded == {
         ("title", scheme.title, "PIFU in trauma and orthopaedics", lead),
-        ("Jun (month 3)", "£7,500.00", "£8,000.00", lead),
+        ("Jun (month 3)", "(£7,500)", "(£8,000)", lead),
         ("SRO", "ELR Sro", "Asha Patel", lead),
     }
     assert len(changes) == 3

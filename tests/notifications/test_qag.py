@@ -187,8 +187,9 @@ def test_the_pack_mail_goes_to_the_list_two_working_days_before_the_meeting_once
     assert "raised 14 days ago" in decisions
     assert f"/notifications/escalations/{Escalation.objects.get(scheme=first).pk}/decide/" in body
     off_track = body.split("OFF-TRACK SCHEMES")[1]
-    assert "as at May 2019: YTD plan £2,000, actual £1,000, behind plan by £1,000" in off_track
-    assert "actual £1,500, behind plan by £500" in off_track
+    assert "Figures as at May 2019" in body
+    assert "YTD plan (£2,000), actual (£1,000), variance £1,000" in off_track
+    assert "actual (£1,500), variance £500" in off_track
     assert "Extreme risk signed off, agreed score 20" in body
     html = llr_mail[0].alternatives[0][0]
     assert "Record QAG&#x27;s decision" in html or "Record QAG's decision" in html
@@ -203,7 +204,8 @@ def test_the_pack_page_shows_the_same_and_decisions_are_recorded_from_it(
         page = text(client.get(reverse("qag_pack")))
         assert "For the meeting of <strong>Thursday 27 June 2019</strong>" in page
         assert "Decisions due (1)" in page and "Open escalations (2)" in page
-        assert "Off-track schemes, RAG red (2)" in page and "Behind YTD plan by" in page
+        assert "Off-track schemes, RAG red (2)" in page and "YTD variance" in page
+        assert "figures as at <strong>May 2019</strong>" in page
         first = Escalation.objects.get(scheme=escalated[0])
         decide = reverse("escalation_decide", args=[first.pk])
         assert decide in page
@@ -257,7 +259,7 @@ def test_qia_flags_are_those_since_the_last_pack(escalated, system, monkeypatch)
     assert seen == [at(2019, 6, 11, 7)]
 
 
-def test_the_pack_rates_an_escalated_scheme_as_at_its_escalations_month(
+def test_the_pack_rates_every_scheme_as_at_one_month_the_escalation_quoting_it_too(
     make_scheme, commit, client, people, system
 ):
     scheme = make_scheme()  # £1,000 a month
@@ -265,22 +267,32 @@ def test_the_pack_rates_an_escalated_scheme_as_at_its_escalations_month(
         add_return(scheme, month, 100)
     with time_machine.travel(at(2019, 7, 11, 9), tick=False):  # June's return was due
         commit(sweep)
-    with time_machine.travel(at(2020, 4, 21, 9), tick=False):  # every month of 2019/20 due
+    with time_machine.travel(at(2019, 10, 22, 9), tick=False):  # September's return was due
         commit(sweep)
         escalation = Escalation.objects.get(scheme=scheme, rule="off_track")
+        # raised on the figures returned: June's, kept on the escalation's own page
         assert "as at Jun 2019" in escalation.reason
-        assert "actual £300 against plan £3,000" in escalation.reason
+        assert "actual (£300) against plan (£3,000)" in escalation.reason
         client.force_login(people["elr-qag-member"])
         page = text(client.get(reverse("qag_pack")))
+        june = text(client.get(reverse("qag_pack"), {"as_at": "2019-06"}))
+        nonsense = text(client.get(reverse("qag_pack"), {"as_at": "June"}))
         commit(qag.send_due_packs)
-    row = page.split("Off-track schemes, RAG red (1)")[1].split("</tr>", 2)[1]
-    cells = [cell.split("<")[0] for cell in row.split('class="num">')[1:]]
-    # YTD plan, YTD actual, behind plan by, forecast outturn, annual plan
-    assert cells[:3] == ["£3,000", "£300", "£2,700"]
-    assert cells[4] == "£12,000"
-    assert "Jun 2019" in row and "Behind YTD plan by" in page
+
+    def off_track_row(page):
+        row = page.split("Off-track schemes, RAG red (1)")[1].split("</tr>", 2)[1]
+        return [cell.split("<")[0] for cell in row.split('class="num">')[1:]]
+
+    # YTD plan, YTD actual, YTD variance, forecast outturn, annual plan: as at September
+    assert "figures as at <strong>September 2019</strong>" in page
+    assert off_track_row(page)[:3] == ["(£6,000)", "(£300)", "£5,700"]
+    assert off_track_row(page)[4] == "(£12,000)"
+    assert "As at September 2019: RAG red. Behind year-to-date plan by £5,700" in page
+    assert "RAG red as at Jun 2019" not in page  # the reason it was raised with
+    # the month is chosen on the page
+    assert "figures as at <strong>June 2019</strong>" in june
+    assert off_track_row(june)[:3] == ["(£3,000)", "(£300)", "£2,700"]
+    assert "figures as at <strong>September 2019</strong>" in nonsense
     body = next(m.body for m in mail.outbox if m.subject.startswith("QAG pack LLR"))
-    assert (
-        "as at Jun 2019: YTD plan £3,000, actual £300, behind plan by £2,700; forecast "
-        in body.split("OFF-TRACK SCHEMES")[1]
-    )
+    assert "Figures as at September 2019" in body
+    assert "YTD plan (£6,000), actual (£300), variance £5,700;" in body

@@ -75,7 +75,7 @@ def test_a_scheme_behind_by_more_than_ten_percent_raises_one_escalation_and_one_
         EscalationStatus.OPEN,
     )
     assert escalation.owner == people["elr-sro"]
-    assert "May 2019" in escalation.reason and "£201.00" in escalation.reason
+    assert "May 2019" in escalation.reason and "£201" in escalation.reason
     assert len(mails_to("elr-sro@example.nhs.uk")) == 1
     assert len(mails_to("elr-project-lead@example.nhs.uk")) == 1
     assert len(mails_to("elr-pmo@example.nhs.uk")) == 1  # "escalated to the PMO"
@@ -93,9 +93,10 @@ def test_the_escalation_states_its_figures_as_the_pages_do(make_scheme, commit):
     add_return(scheme, 2, Decimal("0"))
     run(commit, JUNE_11)
     reason = Escalation.objects.get().reason
-    # pence kept and the sign before the pound sign, as on the scheme page
-    assert "actual -£1,500.25 against plan £10,001" in reason
-    assert "against annual plan £60,006" in reason
+    # pence kept, and savings in the committee papers' sign, as on the scheme page: a cost
+    # (costs rose) is a plain amount, a saving is in brackets
+    assert "actual £1,500.25 against plan (£10,001)" in reason
+    assert "against annual plan (£60,006)" in reason
 
 
 def test_the_rag_is_read_as_at_the_month_whose_return_is_due(make_scheme, commit):
@@ -131,7 +132,7 @@ def test_the_sweep_run_twice_raises_once_and_mails_once(make_scheme, commit):
         "reminded": 0,
     }
     escalation = Escalation.objects.get()
-    assert "£950.00" in escalation.reason  # the finding is kept up to date
+    assert "£950" in escalation.reason  # the finding is kept up to date
     assert len(mail.outbox) == 3 and OutboxEmail.objects.count() == 3
     assert Notification.objects.count() == 3
 

@@ -362,8 +362,16 @@ def test_the_agree_page_has_no_skipped_or_empty_heading(qia, as_user):
     assert_outline_reads_well(outline(page))
     assert [text for _level, text, _hidden in outline(page)] == [
         "Agree the QIA, version 1",
+        # the case beside the form: before it in the page, so first on a narrow screen
+        "The case",
+        "PID",
+        "Savings plan",
+        "Documents",
+        "Confirm and challenge",
+        "Quality impact assessment",
         "The panel's scores",
         "The agreed QIA",
+        "The agreed scores",  # the summary at the end of the sheet
     ]
     # the scores by heading are still there, behind "Show each member's scores by heading"
     shown = words(page)

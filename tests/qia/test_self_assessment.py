@@ -134,7 +134,7 @@ def test_the_page_saves_the_self_assessment_and_shows_its_scores(qia, as_user):
     lead = as_user(qia["elr-project-lead"])
     page = text(lead.get(reverse("qia_self_assessment", args=[scheme.pk])))
     assert "Patient safety" in page and "Contributory factor" in page
-    assert 'src="/static/js/qia.js"' in page
+    assert 'src="/static/qia/sheet.js"' in page
 
     response = lead.post(reverse("qia_self_assessment", args=[scheme.pk]), sheet())
     assert response.status_code == 302

@@ -45,7 +45,7 @@ def scripts() -> list[Path]:
 def test_there_are_templates_and_scripts_to_check():
     names = {path.name for path in templates()}
     assert {"base.html", "login.html", "403.html"} <= names
-    assert "qia.js" in {path.name for path in scripts()}
+    assert "sheet.js" in {path.name for path in scripts()}
 
 
 @pytest.mark.parametrize("path", templates(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -63,7 +63,7 @@ def test_no_script_evaluates_strings_as_code(path):
 
 def test_the_patterns_catch_what_they_are_for():
     assert INLINE_SCRIPT.search("<script>alert(1)</script>")
-    assert not INLINE_SCRIPT.search('<script src="/static/js/qia.js"></script>')
+    assert not INLINE_SCRIPT.search('<script src="/static/qia/sheet.js"></script>')
     assert EVENT_HANDLER.search('<button class="btn" onclick="go()">')
     assert not EVENT_HANDLER.search('<button class="btn" data-once="go">')
     assert EVAL_LIKE.search('setTimeout("go()", 10)')

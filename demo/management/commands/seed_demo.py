@@ -1,4 +1,5 @@
-"""Load the demo: the LLR system, one user per role per organisation, and 30 schemes.
+"""Load the demo: the LLR system, one user per role per organisation, and 35 schemes over
+last year, this year and next, counted from today (demo.data.start_years).
 
 Every scheme reaches its state through the services users drive (the PID, confirm and
 challenge, the QIA's self-assessment, panel and sign-off, delivery), so its history is real.
@@ -12,6 +13,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.db.models import Count, Max
+from django.utils import timezone
 from django_fsm_log.models import StateLog
 
 from demo.builder import Builder
@@ -19,15 +21,19 @@ from demo.data import (
     AREAS_OF_SPEND,
     EMAIL_DOMAIN,
     GROUPS,
+    LAST,
+    NEXT,
     ORGANISATIONS,
     PEOPLE,
     PROGRAMME_AREAS,
     SCHEMES,
     SYSTEM,
     TARGETS,
-    YEARS,
+    THIS,
     S,
+    start_years,
 )
+from governance.delivery import schedule
 from governance.models import (
     AreaOfSpend,
     FinancialYear,
@@ -70,7 +76,7 @@ class Command(BaseCommand):
             # The demo's past is not news: its users keep their in-app notifications, but
             # nobody is mailed about it (and its addresses are made up).
             OutboxEmail.objects.filter(pk__gt=last_mail).delete()
-        self.report(users, password, created)
+        self.report(ref["years"], users, password, created)
 
     # --- reference data ---
 
@@ -83,7 +89,10 @@ class Command(BaseCommand):
             )[0]
             for code, name in ORGANISATIONS.items()
         }
-        years = {y: FinancialYear.objects.get_or_create(start_year=y)[0] for y in YEARS}
+        years = {
+            offset: FinancialYear.objects.get_or_create(start_year=start_year)[0]
+            for offset, start_year in start_years(timezone.localdate()).items()
+        }
         for (code, year), (requirement, allocation) in TARGETS.items():
             QippTarget.objects.get_or_create(
                 organisation=orgs[code],
@@ -138,8 +147,14 @@ class Command(BaseCommand):
 
     # --- the summary ---
 
-    def report(self, users: dict, password: str, created: int) -> None:
+    def report(self, years: dict, users: dict, password: str, created: int) -> None:
         out = self.stdout
+        this = years[THIS]
+        returned = schedule.month_label(this, schedule.last_month(this, timezone.localdate()))
+        out.write(
+            f"Demo years: {years[LAST].label} (closed), {this.label} (in delivery, returns up "
+            f"to {returned}) and {years[NEXT].label} (being planned)."
+        )
         states = dict(Scheme.objects.order_by().values_list("state").annotate(Count("id")))
         counts = {
             "users": User.objects.count(),
@@ -167,8 +182,10 @@ class Command(BaseCommand):
         demo = User.objects.filter(pk__in=[u.pk for u in users.values()]).prefetch_related("groups")
         for user in sorted(demo, key=lambda u: u.username):
             role = ", ".join(sorted(group.name for group in user.groups.all()))
+            if user.is_superuser:
+                role = "superuser (admin site)"
             out.write(
                 f"  {user.username:<22} {user.get_full_name():<22} "
-                f"{user.get_profession_display():<22} {role or 'superuser (admin site)'}"
+                f"{user.get_profession_display():<22} {role or 'none: enters the returns'}"
             )
         out.write(self.style.SUCCESS(f"Sign in as any user above with the password {password}."))
