@@ -24,7 +24,9 @@ from governance.models.reference import (
 )
 from governance.models.returns import MonthlyReturn
 from governance.models.schemes import (
+    RECURRENT_FIELDS,
     DocumentKind,
+    Recurrence,
     Review,
     ReviewDecision,
     ReviewKind,
@@ -44,7 +46,9 @@ __all__ = [
     "state_words",
     "AccessRefusal",
     "AreaOfSpend",
+    "RECURRENT_FIELDS",
     "DocumentKind",
+    "Recurrence",
     "FinancialYear",
     "ImportRun",
     "ImportStatus",

@@ -39,6 +39,24 @@ class MonthlyReturn(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     assured_at = models.DateTimeField(null=True, blank=True)
+    # Why the PMO assured a value other than the actual, and what backs the value assured
+    assured_reason = models.TextField(
+        "reason for the assured value",
+        max_length=5000,
+        blank=True,
+        help_text="Required when the assured value differs from the actual.",
+    )
+    assured_link = models.URLField(
+        "evidence link", max_length=500, blank=True, help_text="A link to the evidence."
+    )
+    assured_document = models.ForeignKey(
+        "governance.SchemeDocument",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="evidence document",
+    )
 
     class Meta:
         # by the scheme's id, not its own ordering: that joined three tables to every query

@@ -28,6 +28,18 @@ class SchemeType(models.TextChoices):
     TRANSACTIONAL = "transactional", "Transactional"
 
 
+class Recurrence(models.TextChoices):
+    """Whether a saving goes on in later years (NAO: about £1 in £4 saved was one-off)."""
+
+    RECURRENT = "recurrent", "Recurrent"
+    NON_RECURRENT = "non_recurrent", "Non-recurrent (one-off)"
+    MIXED = "mixed", "Mixed (the recurrent part given month by month)"
+
+
+# The recurrent part of each month's plan, used when a scheme's saving is mixed.
+RECURRENT_FIELDS = [f"recurrent_m{month:02d}" for month in range(1, 13)]
+
+
 def _plan_field(month: int):
     return models.DecimalField(
         f"{MONTH_NAMES[month - 1]} (month {month})",
@@ -35,6 +47,28 @@ def _plan_field(month: int):
         decimal_places=2,
         default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(MAX_MONTHLY_AMOUNT)],
+    )
+
+
+def _recurrent_field(month: int):
+    return models.DecimalField(
+        f"recurrent part of {MONTH_NAMES[month - 1]} (month {month})",
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(MAX_MONTHLY_AMOUNT)],
+    )
+
+
+def _investment_field(label: str, help_text: str):
+    return models.DecimalField(
+        label,
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(MAX_MONTHLY_AMOUNT)],
+        help_text=help_text,
     )
 
 
@@ -129,6 +163,40 @@ class Scheme(ConcurrentTransitionMixin, models.Model):
     plan_m11 = _plan_field(11)
     plan_m12 = _plan_field(12)
 
+    # What kind of saving it is: recurrent or one-off, cash-releasing or not, and what it costs
+    recurrence = models.CharField(
+        max_length=20,
+        choices=Recurrence.choices,
+        default=Recurrence.RECURRENT,
+        help_text="Recurrent: the saving goes on in later years. Non-recurrent: this year only.",
+    )
+    recurrent_m01 = _recurrent_field(1)
+    recurrent_m02 = _recurrent_field(2)
+    recurrent_m03 = _recurrent_field(3)
+    recurrent_m04 = _recurrent_field(4)
+    recurrent_m05 = _recurrent_field(5)
+    recurrent_m06 = _recurrent_field(6)
+    recurrent_m07 = _recurrent_field(7)
+    recurrent_m08 = _recurrent_field(8)
+    recurrent_m09 = _recurrent_field(9)
+    recurrent_m10 = _recurrent_field(10)
+    recurrent_m11 = _recurrent_field(11)
+    recurrent_m12 = _recurrent_field(12)
+    cash_releasing = models.BooleanField(
+        "cash-releasing",
+        default=True,
+        help_text=(
+            "Cash-releasing: the money leaves the budget. Not cash-releasing: time or capacity "
+            "freed for other work (HM Treasury's efficiency framework)."
+        ),
+    )
+    investment_one_off = _investment_field(
+        "one-off investment", "What the scheme costs once to set up, in pounds."
+    )
+    investment_recurring = _investment_field(
+        "recurring investment a year", "What the scheme costs to run each year, in pounds."
+    )
+
     state = FSMField(
         max_length=30, choices=SchemeState.choices, default=SchemeState.DRAFT, protected=True
     )
@@ -194,7 +262,42 @@ class Scheme(ConcurrentTransitionMixin, models.Model):
 
     @property
     def annual_plan(self) -> Decimal:
+        """The gross saving planned in the year."""
         return sum(self.plan, Decimal("0"))
+
+    @property
+    def recurrent_plan(self) -> list[Decimal]:
+        """The recurrent part of each month's plan: all of it, none of it, or as given."""
+        if self.recurrence == Recurrence.RECURRENT:
+            return self.plan
+        if self.recurrence == Recurrence.NON_RECURRENT:
+            return [Decimal("0")] * 12
+        return [getattr(self, name) or Decimal("0") for name in RECURRENT_FIELDS]
+
+    @property
+    def recurrent_annual(self) -> Decimal:
+        return sum(self.recurrent_plan, Decimal("0"))
+
+    @property
+    def non_recurrent_annual(self) -> Decimal:
+        return self.annual_plan - self.recurrent_annual
+
+    @property
+    def full_year_effect(self) -> Decimal:
+        """What the recurrent saving is worth over a whole year: the last month's recurrent
+        saving twelve times (a scheme saving £10,000 a month from October saves £60,000
+        this year and £120,000 next)."""
+        return self.recurrent_plan[-1] * 12
+
+    @property
+    def net_saving(self) -> Decimal:
+        """The gross saving of the year less this year's investment, one-off and recurring."""
+        return self.annual_plan - self.investment_one_off - self.investment_recurring
+
+    @property
+    def net_full_year_effect(self) -> Decimal:
+        """The full-year effect less the recurring investment: what recurs, net."""
+        return self.full_year_effect - self.investment_recurring
 
     @property
     def team_ids(self) -> set[int]:
@@ -328,6 +431,7 @@ class DocumentKind(models.TextChoices):
     PID = "pid", "PID"
     BUSINESS_CASE = "business_case", "Business case"
     SUPPORTING = "supporting", "Supporting paper"
+    EVIDENCE = "evidence", "Evidence of savings delivered"
 
 
 def document_path(instance, filename):
