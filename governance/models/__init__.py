@@ -1,6 +1,7 @@
 """The governance app's models, one module per kind of thing: reference data, people, schemes,
-monthly returns and import runs. Every model is importable from here (`from governance.models
-import Scheme`), as Django and the migrations expect."""
+monthly returns, import runs and the pipeline (opportunities, stage weights). Every model is
+importable from here (`from governance.models import Scheme`), as Django and the migrations
+expect."""
 
 from governance.models.imports import ImportRun, ImportStatus, import_path
 from governance.models.people import (
@@ -11,6 +12,15 @@ from governance.models.people import (
     System,
     User,
     UserSession,
+)
+from governance.models.pipeline import (
+    DEFAULT_WEIGHTS,
+    STAGE_OF_STATE,
+    Opportunity,
+    OpportunityEvent,
+    OpportunityStatus,
+    PipelineStage,
+    StageWeight,
 )
 from governance.models.reference import (
     MAX_MONTHLY_AMOUNT,
@@ -46,7 +56,14 @@ __all__ = [
     "state_words",
     "AccessRefusal",
     "AreaOfSpend",
+    "DEFAULT_WEIGHTS",
     "RECURRENT_FIELDS",
+    "STAGE_OF_STATE",
+    "Opportunity",
+    "OpportunityEvent",
+    "OpportunityStatus",
+    "PipelineStage",
+    "StageWeight",
     "DocumentKind",
     "Recurrence",
     "FinancialYear",
