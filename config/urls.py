@@ -16,6 +16,7 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("reports/", include("governance.urls_reports")),
     path("", include("governance.urls_delivery")),
+    path("pipeline/", include("governance.urls_pipeline")),
     path("qia/", include("qia.urls")),
     path("", include("governance.urls")),
 ]

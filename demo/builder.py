@@ -11,6 +11,8 @@ from governance import services
 from governance.delivery import lifecycle, monthly_returns, schedule
 from governance.models import (
     PLAN_FIELDS,
+    RECURRENT_FIELDS,
+    Recurrence,
     Scheme,
     User,
 )
@@ -161,6 +163,15 @@ class Builder:
         plan = [(Decimal(spec.monthly) * factor).quantize(Decimal("1")) for factor in PROFILE]
         if spec.recovery:  # added in-year: saves from month 6 only
             plan = [amount if month >= 6 else Decimal(0) for month, amount in enumerate(plan, 1)]
+        recurrent = {}  # the recurrent part of each month, given for a mixed saving only
+        if spec.recurrent == 1:
+            recurrence = Recurrence.RECURRENT
+        elif spec.recurrent == 0:
+            recurrence = Recurrence.NON_RECURRENT
+        else:
+            recurrence = Recurrence.MIXED
+            parts = [(amount * spec.recurrent).quantize(Decimal("1")) for amount in plan]
+            recurrent = dict(zip(RECURRENT_FIELDS, parts, strict=True))
         self.scheme = services.scheme_create(
             by=self.who("project-lead"),
             data={
@@ -178,6 +189,11 @@ class Builder:
                 "finance_lead": self.who("finance-lead"),
                 "start_date": year.month_start(6 if spec.recovery else 1),
                 **dict(zip(PLAN_FIELDS, plan, strict=True)),
+                "recurrence": recurrence,
+                **recurrent,
+                "cash_releasing": spec.cash_releasing,
+                "investment_one_off": Decimal(spec.investment_one_off),
+                "investment_recurring": Decimal(spec.investment_recurring),
             },
         )
         qia.self_assessment_save(

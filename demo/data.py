@@ -163,6 +163,13 @@ class Spec:
     months: int = 12  # months of returns of a past year's scheme (stopped schemes stop early)
     late: bool = False  # in delivery, with the return whose deadline passed last not in
     to_qag: str = ""  # in delivery and off track: the PMO raised its escalation to QAG, saying so
+    # what kind of saving: the share of each month's saving that recurs in later years (1 is
+    # recurrent, 0 one-off, a share between them mixed), whether it releases cash, and what the
+    # scheme costs, once and each year, in pounds
+    recurrent: Decimal = Decimal(1)
+    cash_releasing: bool = True
+    investment_one_off: int = 0
+    investment_recurring: int = 0
 
 
 # fmt: off
@@ -176,7 +183,7 @@ SCHEMES = [
          scheme_type="transformational", first_review="finance"),
     Spec("ELR", NEXT, "MSK pathway redesign", "Planned Care", "Elective Care", 87500, S.CONFIRM_AND_CHALLENGE,
          "A physiotherapy-led clinical triage service, with GP specialist support, for hip, knee, back and shoulder referrals, so that only patients likely to need surgery see an orthopaedic surgeon. Reduces first outpatient attendances and referrals that do not convert to surgery.",
-         scheme_type="transformational", returned_by="finance",
+         scheme_type="transformational", returned_by="finance", investment_one_off=35000, investment_recurring=240000,
          challenge="Show the baseline activity and the tariff behind months 7-12, and how the cost of the triage service is netted off.",
          answer="Baseline activity (this year's SUS data to date) and tariff added as appendix B; the triage contract cost is netted off each month from month 4."),
     Spec("ELR", NEXT, "Out-of-area mental health placements", "Mental Health/LD", "Mental Health", 56000, S.QIA_PANEL,
@@ -189,8 +196,8 @@ SCHEMES = [
     Spec("ELR", NEXT, "Wound care formulary", "Medicines Management", "Optimising the Use of Medicines", 21000, S.AWAITING_SIGN_OFF,
          "A single LLR wound care formulary, with dressings supplied directly to community nurses and practices instead of on prescription through community pharmacy. Saves through product standardisation and less waste."),
     Spec("ELR", NEXT, "Discharge to assess", "Community", "Discharge Programme", 64000, S.APPROVED,
-         "Patients who are medically fit go home, or to an interim bed, for assessment of their long-term needs instead of waiting in an acute bed. Saves excess bed days and reduces long-term placements made straight from hospital.",
-         scheme_type="transformational"),
+         "Patients who are medically fit go home, or to an interim bed, for assessment of their long-term needs instead of waiting in an acute bed. Saves excess bed days and reduces long-term placements made straight from hospital. The interim beds cost £50,000 to set up.",
+         scheme_type="transformational", investment_one_off=50000),
     Spec("ELR", THIS, "Outpatient follow-up reduction", "Planned Care", "Elective Care", 102000, S.IN_DELIVERY,
          "Patient-initiated follow-up and virtual review in dermatology, ophthalmology, ENT and rheumatology, measured against last year's follow-up to new ratios. Saves the cost of follow-up attendances that do not change a patient's care.",
          delivery=Decimal("1.03")),
@@ -201,8 +208,8 @@ SCHEMES = [
          lag="Behind plan: 140 of 310 package reviews done. The nurse assessor vacancy is not yet filled and two providers dispute the revised rates.",
          to_qag="Behind plan by nearly a third, with no recovery plan yet: QAG to decide whether the scheme continues."),
     Spec("ELR", THIS, "Medicines optimisation programme", "Medicines Management", "Optimising the Use of Medicines", 264000, S.IN_DELIVERY,
-         "Practice-based pharmacists support switches to cost-effective formulary choices, a repeat prescription ordering hub and structured medication reviews in care homes. Savings measured against ePACT2 prescribing data.",
-         delivery=Decimal("1.05")),
+         "Practice-based pharmacists support switches to cost-effective formulary choices, a repeat prescription ordering hub and structured medication reviews in care homes. Savings measured against ePACT2 prescribing data. Three quarters of each month's saving (the switches) recurs; the rest, from stock no longer wasted in care homes, is one-off.",
+         delivery=Decimal("1.05"), recurrent=Decimal("0.75")),
     Spec("ELR", LAST, "Running cost reduction", "Corporate", "Commissioning System Admin", 112000, S.COMPLETED,
          "Shared corporate services across the three LLR CCGs (finance, HR, communications and business intelligence), the end of two office leases and a vacancy control panel.",
          delivery=Decimal("1.00")),
@@ -226,8 +233,8 @@ SCHEMES = [
          "A joint review with the county council of high-cost placements for adults with a learning disability or autism, moving people to supported living near home where that meets their needs.",
          scheme_type="transformational"),
     Spec("WL", NEXT, "Stroke rehabilitation in the community", "Community", "Community Healthcare", 33000, S.AWAITING_SIGN_OFF,
-         "Early supported discharge for stroke patients with mild to moderate disability: rehabilitation at home from a specialist community team, shortening stays on the acute stroke unit.",
-         scheme_type="transformational", half_signed=True),
+         "Early supported discharge for stroke patients with mild to moderate disability: rehabilitation at home from a specialist community team, shortening stays on the acute stroke unit. Not cash-releasing: the stroke unit's beds freed are used for other patients.",
+         scheme_type="transformational", half_signed=True, cash_releasing=False),
     Spec("WL", NEXT, "Anticoagulation monitoring in primary care", "Medicines Management", "Optimising the Use of Medicines", 31000, S.AWAITING_SIGN_OFF,
          "INR monitoring for patients on warfarin moves from the hospital anticoagulation clinic to practices and community pharmacies, with a review of each patient for a switch to a DOAC where clinically appropriate."),
     Spec("WL", THIS, "Medicines waste reduction", "Medicines Management", "Optimising the Use of Medicines", 177500, S.IN_DELIVERY,
@@ -240,7 +247,7 @@ SCHEMES = [
          lag="Behind plan: the hospice and two voluntary sector contracts renew in the autumn, not in April as planned."),
     Spec("WL", THIS, "Balance sheet and reserves review", "Finance", "Commissioning System Admin", 262000, S.IN_DELIVERY,
          "Recovery action: release of accruals and provisions no longer needed, agreed with the external auditors. Non-recurrent: it closes the in-year gap but does not carry into next year.",
-         recovery=True, delivery=Decimal("1.00")),
+         recovery=True, delivery=Decimal("1.00"), recurrent=Decimal(0)),
     Spec("WL", LAST, "Enhanced services review", "Primary Care", "Primary Care", 43000, S.COMPLETED,
          "Local enhanced services paid to practices are reviewed: those now covered by the core contract stop, and the rest are re-specified with outcome measures.",
          delivery=Decimal("1.01")),

@@ -4,10 +4,13 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django_fsm_log.models import StateLog
 
 from governance.models import (
+    DEFAULT_WEIGHTS,
     AccessRefusal,
     AreaOfSpend,
     FinancialYear,
     Membership,
+    Opportunity,
+    OpportunityEvent,
     Organisation,
     ProgrammeArea,
     QippTarget,
@@ -15,6 +18,7 @@ from governance.models import (
     Scheme,
     SchemeChange,
     SchemeDocument,
+    StageWeight,
     System,
     User,
 )
@@ -73,6 +77,21 @@ class QippTargetAdmin(admin.ModelAdmin):
     list_filter = ["financial_year", "organisation"]
 
 
+@admin.register(StageWeight)
+class StageWeightAdmin(admin.ModelAdmin):
+    """Each system's weight for each stage of the pipeline, as the requirement table's
+    risk-weighted rows use it; a stage without one here takes the default weight."""
+
+    list_display = ["system", "stage", "weight_percent", "default_weight"]
+    list_editable = ["weight_percent"]
+    list_filter = ["system", "stage"]
+    ordering = ["system__name", "stage"]
+
+    @admin.display(description="default (%)")
+    def default_weight(self, obj):
+        return DEFAULT_WEIGHTS[obj.stage]
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -100,6 +119,40 @@ class SchemeAdmin(admin.ModelAdmin):
     list_filter = ["state", "organisation", "financial_year", "programme_area"]
     search_fields = ["reference", "title"]
     inlines = [ReviewInline, SchemeChangeInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class OpportunityEventInline(ReadOnlyInline):
+    model = OpportunityEvent
+
+
+@admin.register(Opportunity)
+class OpportunityAdmin(admin.ModelAdmin):
+    """Read-only here, like the schemes: an opportunity changes on its own pages, which keep its
+    history and refuse a stale edit."""
+
+    list_display = [
+        "reference",
+        "title",
+        "organisation",
+        "financial_year",
+        "estimated_saving",
+        "status",
+        "scheme",
+        "owner",
+    ]
+    list_filter = ["status", "financial_year", "organisation__system", "organisation"]
+    search_fields = ["reference", "title", "scheme__reference"]
+    list_select_related = ["organisation", "financial_year", "scheme", "owner"]
+    inlines = [OpportunityEventInline]
 
     def has_add_permission(self, request):
         return False

@@ -13,6 +13,7 @@ class GovernanceConfig(AppConfig):
         post_migrate.connect(ensure_roles, sender=self)
         self._connect_session_tracking()
         self._connect_delivery()
+        self._connect_pipeline()
 
     def _connect_delivery(self):
         """What delivery tracking adds to the PID workflow: its access rules, its tasks in the
@@ -28,6 +29,14 @@ class GovernanceConfig(AppConfig):
         selectors.TEAM_TASK_SOURCES.update(page_parts.TEAM_TASK_SOURCES)
         selectors.ACTION_SOURCES.extend(page_parts.ACTION_SOURCES)
         selectors.SECTION_SOURCES.extend(page_parts.SECTION_SOURCES)
+
+    def _connect_pipeline(self):
+        """What the pipeline adds to the scheme page: the events of the opportunity a scheme
+        was written up from, in its history."""
+        from governance import pipeline, selectors
+
+        if pipeline.scheme_events not in selectors.HISTORY_SOURCES:
+            selectors.HISTORY_SOURCES.append(pipeline.scheme_events)
 
     def _connect_session_tracking(self):
         from django.contrib.auth.signals import user_logged_in, user_logged_out

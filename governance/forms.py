@@ -3,21 +3,23 @@ from decimal import Decimal
 
 from crispy_forms.bootstrap import FormActions
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Div, Fieldset, Layout, Row, Submit
+from crispy_forms.layout import HTML, Column, Div, Fieldset, Layout, Row, Submit
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from governance import archives, money, roles
+from governance import archives, money, roles, services
 from governance.models import (
     MAX_MONTHLY_AMOUNT,
     MONTH_NAMES,
     PLAN_FIELDS,
+    RECURRENT_FIELDS,
     AreaOfSpend,
     DocumentKind,
     FinancialYear,
     Organisation,
     ProgrammeArea,
+    Recurrence,
     ReviewDecision,
     Scheme,
     SchemeState,
@@ -102,12 +104,14 @@ class VersionedForm(forms.Form):
         return {"expected_version": data.pop("version"), **data}
 
 
-def _people(role: str | None, organisation_ids):
+def people(role: str | None, organisation_ids):
+    """The active members of the organisations (holding `role`, if given), for a people
+    picker: sorted by name, with what person_label() shows of each loaded."""
     users = User.objects.filter(is_active=True, organisations__in=organisation_ids)
     if role:
         users = users.filter(groups__name=role)
-    people = users.distinct().order_by("last_name", "first_name", "username")
-    return people.prefetch_related("groups", "organisations")
+    found = users.distinct().order_by("last_name", "first_name", "username")
+    return found.prefetch_related("groups", "organisations")
 
 
 def person_label(user: User) -> str:
@@ -121,6 +125,28 @@ def person_label(user: User) -> str:
 class PersonChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
         return person_label(obj)
+
+
+# Whether a saving is cash-releasing, as the PID form asks it: both answers said in full.
+CASH_RELEASING_CHOICES = [
+    (True, "Cash-releasing: the money leaves the budget"),
+    (False, "Not cash-releasing: staff time, beds or capacity freed for other work"),
+]
+INVESTMENT_FIELDS = ["investment_one_off", "investment_recurring"]
+
+
+def plan_month_field(label: str, *, required: bool = True) -> MoneyField:
+    """A month of the PID's savings plan, or its recurrent part: pounds, from £0 to £1bn."""
+    field = MoneyField(
+        label=label,
+        required=required,
+        min_value=Decimal(0),
+        max_value=MAX_MONTHLY_AMOUNT,
+        max_digits=12,
+    )
+    field.error_messages["max_value"] = "That is more than £1bn in a month: check it."
+    field.error_messages["min_value"] = "Enter the saving as a positive amount."
+    return field
 
 
 class SchemeForm(forms.ModelForm):
@@ -144,10 +170,24 @@ class SchemeForm(forms.ModelForm):
             "finance_lead",
             "start_date",
             *PLAN_FIELDS,
+            "recurrence",
+            *RECURRENT_FIELDS,
+            "cash_releasing",
+            *INVESTMENT_FIELDS,
         ]
         widgets = {
             "start_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "description": forms.Textarea(attrs={"rows": 6}),
+            "recurrence": forms.RadioSelect,
+        }
+        labels = {"recurrence": "Does the saving recur in later years?"}
+        help_texts = {
+            "recurrence": (
+                "Recurrent: it goes on saving every year (a contract re-priced, a service "
+                "redesigned). Non-recurrent: this year only (a one-off rebate, a provision "
+                "released, a post held vacant). Mixed: part of each month's saving recurs; "
+                "give that part month by month."
+            ),
         }
         field_classes = dict.fromkeys(["sro", "clinical_lead", "finance_lead"], PersonChoiceField)
 
@@ -164,29 +204,58 @@ class SchemeForm(forms.ModelForm):
             if len(org_ids) == 1:
                 self.fields["organisation"].initial = next(iter(org_ids))
             self.fields["financial_year"].queryset = FinancialYear.objects.all()
-        self.fields["sro"].queryset = _people(roles.SRO, org_ids)
-        self.fields["clinical_lead"].queryset = _people(None, org_ids)
-        self.fields["finance_lead"].queryset = _people(None, org_ids)
+        self.fields["sro"].queryset = people(roles.SRO, org_ids)
+        self.fields["clinical_lead"].queryset = people(None, org_ids)
+        self.fields["finance_lead"].queryset = people(None, org_ids)
         self.fields["programme_area"].queryset = ProgrammeArea.objects.all()
         self.fields["area_of_spend"].queryset = AreaOfSpend.objects.all()
         self.fields["start_date"].input_formats = ["%Y-%m-%d", "%d/%m/%Y"]
         for name, month in zip(PLAN_FIELDS, MONTH_NAMES, strict=True):
+            field = plan_month_field(month)
+            field.initial = self.fields[name].initial  # the model's £0
+            field.widget.attrs["data-plan-month"] = ""  # summed as typed (static/js/plan.js)
+            self.fields[name] = field
+        for name, month in zip(RECURRENT_FIELDS, MONTH_NAMES, strict=True):
+            # blank is £0; read only for a mixed saving (clean)
+            self.fields[name] = plan_month_field(f"{month} (recurrent)", required=False)
+        self.fields["cash_releasing"] = forms.TypedChoiceField(
+            label="Is the saving cash-releasing?",
+            choices=CASH_RELEASING_CHOICES,
+            coerce=lambda value: value == "True",
+            widget=forms.RadioSelect,
+            initial=self.fields["cash_releasing"].initial,  # the model's: cash-releasing
+            help_text=(
+                "Cash-releasing when the budget pays out less: a lower price, a package or "
+                "prescription no longer paid for. Not when what is saved is time or capacity "
+                "that is used for other patients (HM Treasury's efficiency framework)."
+            ),
+        )
+        for name in INVESTMENT_FIELDS:
             field = MoneyField(
-                label=month,
+                label=Scheme._meta.get_field(name).verbose_name.capitalize(),
+                required=False,  # blank is none
                 min_value=Decimal(0),
                 max_value=MAX_MONTHLY_AMOUNT,
                 max_digits=12,
                 initial=self.fields[name].initial,  # the model's £0
             )
-            field.widget.attrs["data-plan-month"] = ""  # summed as typed (static/js/plan.js)
-            field.error_messages["max_value"] = "That is more than £1bn in a month: check it."
-            field.error_messages["min_value"] = "Enter the saving as a positive amount."
+            field.error_messages["max_value"] = "That is more than £1bn: check it."
+            field.error_messages["min_value"] = "Enter the cost as a positive amount."
             self.fields[name] = field
+        self.fields["investment_one_off"].help_text = (
+            "What the scheme costs once to set it up (project staff, IT, training), in pounds. "
+            "£0 if nothing."
+        )
+        self.fields["investment_recurring"].help_text = (
+            "What the scheme costs to run each year (new posts, licences, a service contract), "
+            "in pounds. £0 if nothing. The net saving is the saving less both investments."
+        )
         self.helper = FormHelper()
         self.helper.form_tag = False
         head = ["title", "description"]
         if not self.instance.pk:
             head.append(Row(Column("organisation"), Column("financial_year")))
+        months = "col-6 col-md-3 col-lg-2"
         self.helper.layout = Layout(
             "version",
             Fieldset("About the scheme", *head),
@@ -202,12 +271,41 @@ class SchemeForm(forms.ModelForm):
             ),
             Fieldset(
                 "Monthly savings plan (pounds saved in each month)",
-                Row(*[Column(name, css_class="col-6 col-md-3 col-lg-2") for name in PLAN_FIELDS]),
+                Row(*[Column(name, css_class=months) for name in PLAN_FIELDS]),
+                HTML('{% include "governance/_plan_total.html" %}'),
+            ),
+            Fieldset(
+                "What kind of saving",
+                "recurrence",
+                # shown only when "mixed" is chosen (static/js/plan.js); all shown without it
+                Fieldset(
+                    '<span class="h6">The recurrent part of each month '
+                    "(only for a mixed saving)</span>",
+                    HTML(
+                        '<p class="form-text mt-0">Of each month\'s saving, the part that goes '
+                        "on next year and after. Leave a month blank when none of it recurs. "
+                        "Ignored unless the saving is mixed.</p>"
+                    ),
+                    Row(*[Column(name, css_class=months) for name in RECURRENT_FIELDS]),
+                    css_class="border-start border-3 ps-3 mb-3",
+                    data_recurrent_parts="",
+                ),
+                "cash_releasing",
+            ),
+            Fieldset(
+                "What the scheme costs",
+                Row(Column("investment_one_off"), Column("investment_recurring")),
             ),
         )
 
     def clean_title(self):
         return one_line(self.cleaned_data["title"])
+
+    def clean_investment_one_off(self):
+        return self.cleaned_data["investment_one_off"] or Decimal(0)
+
+    def clean_investment_recurring(self):
+        return self.cleaned_data["investment_recurring"] or Decimal(0)
 
     def plan_total(self) -> Decimal | None:
         """The year's plan as the server reads it: the months as typed once they are all
@@ -228,6 +326,19 @@ class SchemeForm(forms.ModelForm):
                 self.add_error(
                     PLAN_FIELDS[0], "The savings plan must add up to more than £0 for the year."
                 )
+        if data.get("recurrence") == Recurrence.MIXED:
+            for name in RECURRENT_FIELDS:
+                if name in data and data[name] is None:
+                    data[name] = Decimal(0)
+            plan = [data.get(name) for name in PLAN_FIELDS]
+            parts = [data.get(name) for name in RECURRENT_FIELDS]
+            for name, problem in services.recurrent_part_problems(plan, parts).items():
+                self.add_error(name, problem)
+        else:
+            # the recurrent parts count only for a mixed saving: whatever they hold is ignored
+            for name in RECURRENT_FIELDS:
+                self.errors.pop(name, None)
+                data[name] = None
         return data
 
     def scheme_data(self) -> dict:

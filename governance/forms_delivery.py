@@ -1,10 +1,30 @@
 """Forms of the delivery pages: the delivery transitions, monthly returns, the dashboard."""
 
-from crispy_forms.layout import Column, Row
-from django import forms
+from decimal import Decimal
 
-from governance.forms import MoneyField, VersionedForm, action_helper, filter_helper
-from governance.models import MAX_MONTHLY_AMOUNT, MONTH_NAMES, MONTHS, FinancialYear
+from crispy_forms.layout import Column, Fieldset, Row
+from django import forms
+from django.core.exceptions import ValidationError
+
+from governance.delivery import monthly_returns
+from governance.forms import (
+    ACCEPTED,
+    DocumentForm,
+    MoneyField,
+    VersionedForm,
+    action_helper,
+    filter_helper,
+)
+from governance.models import (
+    MAX_MONTHLY_AMOUNT,
+    MONTH_NAMES,
+    MONTHS,
+    DocumentKind,
+    FinancialYear,
+    MonthlyReturn,
+    Organisation,
+    SchemeDocument,
+)
 
 # A forecast outturn is a year's saving: up to twelve of the largest months.
 MAX_FORECAST = MAX_MONTHLY_AMOUNT * 12
@@ -98,32 +118,153 @@ class ReturnForm(forms.Form):
         )
 
 
+class EvidenceLinkField(forms.URLField):
+    """A web address backing an assured value: http or https only, never javascript: or file:."""
+
+    default_validators = [monthly_returns.validate_evidence_link]
+    default_error_messages = {"invalid": monthly_returns.validate_evidence_link.message}
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=500, assume_scheme="https", **kwargs)
+
+
+def _reason_field():
+    return forms.CharField(
+        label="Reason for the assured value",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Needed when the assured value differs from the actual: what the PMO found.",
+    )
+
+
+class DocumentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.original_name} ({obj.get_kind_display()}, {obj.uploaded_at:%-d %b %Y})"
+
+
 class AssureForm(forms.Form):
+    """The assured value of one return and what backs it. Given the return, the form asks for
+    a reason when the value differs from its actual, and offers its scheme's documents."""
+
     pmo_assured = _money_field(
         "PMO assured value (£)",
         limit=MAX_MONTHLY_AMOUNT,
         help_text="The saving the PMO accepts for the month; it may differ from the actual.",
     )
+    assured_reason = _reason_field()
+    assured_link = EvidenceLinkField(
+        label="Evidence link",
+        required=False,
+        help_text="A web address, e.g. the ledger report or the signed contract variation.",
+    )
+    assured_document = DocumentChoiceField(
+        SchemeDocument.objects.none(),
+        label="Evidence document",
+        required=False,
+        empty_label="None",
+        help_text="One of the scheme's documents.",
+    )
+    evidence_file = forms.FileField(
+        label="…or upload a new evidence document",
+        required=False,
+        help_text=(
+            f"{ACCEPTED}; up to 20 MB. It backs the value in place of any document chosen, "
+            "and joins the scheme's documents."
+        ),
+    )
     token = forms.CharField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, monthly_return: MonthlyReturn | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = action_helper("token", "pmo_assured", button="Record assured value")
+        self.monthly_return = monthly_return
+        self.content_type = ""
+        if monthly_return is not None:
+            self.fields["assured_document"].queryset = monthly_return.scheme.documents.all()
+        self.fields["evidence_file"].widget.attrs["accept"] = ACCEPTED.replace(" ", "")
+        self.helper = action_helper(
+            "token",
+            "pmo_assured",
+            "assured_reason",
+            Fieldset(
+                "Evidence (optional)",
+                "assured_link",
+                Row(Column("assured_document"), Column("evidence_file")),
+            ),
+            button="Record assured value",
+        )
+
+    def clean_evidence_file(self):
+        upload = self.cleaned_data["evidence_file"]
+        if not upload:
+            return None
+        # checked as every scheme document is (size, and its type judged by its content)
+        checked = DocumentForm({"kind": DocumentKind.EVIDENCE}, {"file": upload})
+        if not checked.is_valid():
+            raise ValidationError(list(checked.errors["file"]))
+        self.content_type = checked.content_type
+        return upload
+
+    def clean(self):
+        data = super().clean()
+        if self.monthly_return is not None:
+            _ask_for_a_reason(self, self.monthly_return.actual)
+        return data
+
+    def service_arguments(self) -> dict:
+        """What monthly_returns.return_assure takes from this form (after is_valid)."""
+        data = self.cleaned_data
+        # a document uploaded takes the place of the one chosen (the list starts at the
+        # document backing the value now, so an upload would otherwise need it unset first)
+        document = None if data["evidence_file"] else data["assured_document"]
+        return {
+            "value": data["pmo_assured"],
+            "reason": data["assured_reason"],
+            "link": data["assured_link"],
+            "document_id": document.pk if document else None,
+            "upload": data["evidence_file"],
+            "content_type": self.content_type,
+            "expected_token": data["token"],
+        }
+
+
+def _ask_for_a_reason(form, actual: Decimal | None) -> None:
+    """The service's rule, checked with the form: a value other than the actual needs a reason
+    (on the page of many returns, no return is assured while one row lacks it)."""
+    data = form.cleaned_data
+    value = data.get("pmo_assured")
+    if actual is None or value is None or "assured_reason" in form.errors:
+        return
+    missing = monthly_returns.reason_missing(
+        actual=actual, value=value, reason=data.get("assured_reason", "")
+    )
+    if missing:
+        form.add_error("assured_reason", missing)
 
 
 class AssureRowForm(forms.Form):
     """One return on the page that assures many: ticked to assure it, at the value given
-    (the actual to start with)."""
+    (the actual to start with), with a reason when that is not the actual, and a link."""
 
     ret = forms.IntegerField(widget=forms.HiddenInput)
     token = forms.CharField(widget=forms.HiddenInput, required=False)
     assure = forms.BooleanField(label="Assure", required=False, initial=True)
     pmo_assured = _money_field("PMO assured value (£)", limit=MAX_MONTHLY_AMOUNT, required=False)
+    assured_reason = _reason_field()
+    assured_link = EvidenceLinkField(label="Evidence link", required=False)
+
+    def __init__(self, *args, actuals: dict[tuple, Decimal] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # the actual of each return on the page, by its id and token as the page drew it
+        self.actuals = actuals or {}
 
     def clean(self):
         data = super().clean()
-        if data.get("assure") and data.get("pmo_assured") is None and not self.errors:
+        if not data.get("assure"):
+            return data
+        if data.get("pmo_assured") is None and not self.errors:
             self.add_error("pmo_assured", "Enter the assured value, or untick the return.")
+        _ask_for_a_reason(self, self.actuals.get((data.get("ret"), data.get("token"))))
         return data
 
 
@@ -152,3 +293,33 @@ class DashboardForm(forms.Form):
             ("month", "col-6 col-md-3"),
             button=("show", "Show"),
         )
+
+
+class AssuredFilterForm(forms.Form):
+    """The filters of the list of assured values: the user's own organisations only."""
+
+    organisation = forms.ModelChoiceField(
+        Organisation.objects.none(), required=False, empty_label="All my organisations"
+    )
+    financial_year = forms.ModelChoiceField(
+        FinancialYear.objects.all(), required=False, label="Year", empty_label="All years"
+    )
+    assured_from = forms.DateField(
+        label="Assured from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    assured_to = forms.DateField(
+        label="Assured to", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = Organisation.objects.filter(
+            pk__in=user.organisation_ids
+        ).order_by("code")
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("assured_from"), data.get("assured_to")
+        if start and end and start > end:
+            self.add_error("assured_to", "This date is before the date assured from.")
+        return data

@@ -181,3 +181,93 @@ def refusal(action: str, user, scheme=None, **context) -> str | None:
     if scheme is not None and not can_view_scheme(user, scheme):
         return "You do not have access to this scheme."
     return RULES[action](user, scheme, **context)
+
+
+# --- the pipeline: opportunities (ACCESS.md). An opportunity is no scheme, so its rules are
+# asked through opportunity_refusal, with the opportunity (or, to add one, the organisation).
+
+
+def can_view_opportunity(user, opportunity) -> bool:
+    """Every signed-in user of its system sees an opportunity, whatever its status."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return opportunity.organisation.system_id in user.system_ids
+
+
+def _keeps_a_pipeline(user) -> bool:
+    """A project lead or the PMO: who adds an organisation's ideas and looks after them."""
+    return user.has_role(roles.PROJECT_LEAD) or user.has_role(roles.PMO)
+
+
+def _opportunity_closed(opportunity) -> str | None:
+    """Written up or closed, an opportunity is kept as it was: read-only. (Its status values
+    are OpportunityStatus's, spelt out: the models import this module.)"""
+    if opportunity.status == "converted":
+        return (
+            f"{opportunity.reference} has been written up as a PID, {opportunity.scheme.reference}:"
+            " it can no longer be changed."
+        )
+    if opportunity.status == "closed":
+        return f"{opportunity.reference} is closed: it can no longer be changed."
+    return None
+
+
+def _opportunity_create(user, organisation=None) -> str | None:
+    if not _keeps_a_pipeline(user):
+        return "Only a project lead or the PMO can add an opportunity."
+    if not user.organisation_ids:
+        return "You are not a member of any organisation yet: ask an administrator."
+    if organisation is not None and organisation.pk not in user.organisation_ids:
+        return f"You can add opportunities for your own organisation only, not {organisation.code}."
+    return None
+
+
+def _opportunity_change(user, opportunity) -> str | None:
+    """Edit or close: its owner (while still of its organisation), a project lead or the PMO
+    of its organisation."""
+    ours = opportunity.organisation_id in user.organisation_ids
+    if not (ours and (user.pk == opportunity.owner_id or _keeps_a_pipeline(user))):
+        return (
+            "Only the opportunity's owner, or a project lead or the PMO of "
+            f"{opportunity.organisation.code}, can change it."
+        )
+    return None
+
+
+def _opportunity_write_up(user, opportunity) -> str | None:
+    """The PID is written by the person the pipeline names: its owner, who becomes the PID's
+    project lead, and writing a PID is a project lead's (ACCESS.md "create a PID")."""
+    if user.pk != opportunity.owner_id:
+        return (
+            f"Only the opportunity's owner, {opportunity.owner}, writes it up as a PID, and "
+            "becomes its project lead: a project lead who is to write it is made its owner first."
+        )
+    if not (
+        user.has_role(roles.PROJECT_LEAD) and opportunity.organisation_id in user.organisation_ids
+    ):
+        return (
+            "Only a project lead can write a PID: a project lead of "
+            f"{opportunity.organisation.code} must be made the opportunity's owner first."
+        )
+    return None
+
+
+OPPORTUNITY_RULES: dict[str, Callable] = {
+    "opportunity_edit": _opportunity_change,
+    "opportunity_close": _opportunity_change,
+    "opportunity_write_up": _opportunity_write_up,
+}
+
+
+def opportunity_refusal(action: str, user, opportunity=None, *, organisation=None) -> str | None:
+    """Why `user` may not do `action` to `opportunity` (or, for "opportunity_create", add one
+    to `organisation`), or None if they may."""
+    reason = _not_signed_in(user)
+    if reason:
+        return reason
+    if action == "opportunity_create":
+        return _opportunity_create(user, organisation)
+    if not can_view_opportunity(user, opportunity):
+        return "You do not have access to this opportunity."
+    # written up or closed, it is read-only for everyone: that is the reason to give first
+    return _opportunity_closed(opportunity) or OPPORTUNITY_RULES[action](user, opportunity)

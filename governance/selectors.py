@@ -234,8 +234,12 @@ def history(scheme: Scheme) -> list[Event]:
     for source in HISTORY_SOURCES:
         events += source(scheme)
     # The creation comes first in time whatever the timestamps say: an entry saved in the
-    # same instant must not sort before it.
-    return sorted(events, key=lambda e: e.at, reverse=True) + [_created(scheme)]
+    # same instant must not sort before it. Only the opportunity it was written up from
+    # (governance.pipeline) has entries from before it.
+    created = _created(scheme)
+    newest_first = sorted(events, key=lambda e: e.at, reverse=True)
+    before = [e for e in newest_first if e.kind == "opportunity" and e.at < created.at]
+    return [e for e in newest_first if e not in before] + [created] + before
 
 
 def _saves(changes) -> list[Event]:

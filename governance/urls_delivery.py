@@ -16,6 +16,7 @@ urlpatterns = [
     # a scheme stops only by a QAG decision on an escalation: this leads to it
     path("schemes/<int:pk>/stop/", escalation_views.scheme_stop, name="scheme_stop"),
     path("returns/assure/", views.returns_assure_all, name="returns_assure_all"),
+    path("returns/assured/", views.assured_values, name="assured_values"),
     path("schemes/<int:pk>/returns/new/", views.return_edit, name="return_new"),
     path("schemes/<int:pk>/returns/<int:month>/", views.return_edit, name="return_edit"),
     path(

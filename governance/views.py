@@ -23,6 +23,7 @@ from governance.forms import (
 )
 from governance.models import (
     MONTH_NAMES,
+    Recurrence,
     Review,
     ReviewKind,
     Scheme,
@@ -166,7 +167,11 @@ def _scheme_download(schemes) -> lists.Download:
 @signed_in
 def scheme_detail(request, pk: int):
     scheme = visible_scheme(request, pk)
-    plan = list(zip(MONTH_NAMES, scheme.plan, strict=True))
+    # each month: its name, its saving and the part of it that recurs; in rows of six months,
+    # or of four for a mixed saving, whose recurrent part takes a row and its label a column
+    mixed = scheme.recurrence == Recurrence.MIXED
+    plan = list(zip(MONTH_NAMES, scheme.plan, scheme.recurrent_plan, strict=True))
+    size = 4 if mixed else 6
     may_edit = policy.refusal("edit", request.user, scheme) is None
     as_at_month = _as_at_month(request, scheme)
     return render(
@@ -174,7 +179,8 @@ def scheme_detail(request, pk: int):
         "governance/scheme_detail.html",
         {
             "scheme": scheme,
-            "plan": plan,
+            "plan_rows": [plan[start : start + size] for start in range(0, 12, size)],
+            "mixed": mixed,
             "reviews": scheme.reviews.select_related("reviewer"),
             "documents": scheme.documents.select_related("uploaded_by"),
             "history": history(scheme),

@@ -1,11 +1,14 @@
 """Delivery pages: start, close and stop a scheme; enter, correct and assure monthly returns;
 the dashboard. Thin: check access, validate, call one service, redirect with a message."""
 
+import logging
 import re
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,6 +17,7 @@ from django.utils import timezone
 from governance import policy, roles
 from governance.delivery import lifecycle, monthly_returns, progress, rating, schedule
 from governance.forms_delivery import (
+    AssuredFilterForm,
     AssureForm,
     AssureRowFormSet,
     CompleteForm,
@@ -30,8 +34,12 @@ from governance.pages import (
     transition_page,
     visible_scheme,
 )
+from governance.reports import lists
 from governance.services import ActionRefused, Conflict
 from qia.case import case_for, cases_for
+
+# who downloaded which records, for audit: a download takes them out of the product's sight
+audit = logging.getLogger("qipp.audit")
 
 
 def _delivery_url(scheme: Scheme) -> str:
@@ -191,16 +199,22 @@ def _say_saved(request, saved, label: str, month: int) -> None:
 def return_assure(request, pk: int, month: int):
     _check_month(month)
     scheme = visible_scheme(request, pk, action="assure_return")
-    monthly_return = MonthlyReturn.objects.filter(scheme=scheme, month=month).first()
+    monthly_return = (
+        MonthlyReturn.objects.filter(scheme=scheme, month=month)
+        .select_related("entered_by", "assured_by", "assured_document")
+        .first()
+    )
     check(request, "assure_return", scheme, monthly_return=monthly_return)
     label = schedule.month_label(scheme.financial_year, month)
     if monthly_return is None:
         messages.warning(request, f"There is no {label} return to assure yet.")
         return redirect(_delivery_url(scheme))
-    # the assured figure starts as the one already assured, or else as the return's actual
-    assured = monthly_return.pmo_assured if monthly_return.assured_at else monthly_return.actual
-    token = monthly_returns.return_token(monthly_return)
-    form = AssureForm(request.POST or None, initial={"token": token, "pmo_assured": assured})
+    form = AssureForm(
+        request.POST or None,
+        request.FILES or None,
+        initial=_assure_initial(monthly_return),
+        monthly_return=monthly_return,
+    )
     if request.method == "POST" and form.is_valid():
         if (answer := _assure(request, scheme, month, form, label)) is not None:
             return answer
@@ -219,15 +233,26 @@ def return_assure(request, pk: int, month: int):
     )
 
 
+def _assure_initial(monthly_return: MonthlyReturn) -> dict:
+    """The form as the return stands: what is assured already, with its reason and evidence
+    (sent back unless changed), or else the actual to start with."""
+    ret = monthly_return
+    initial = {"token": monthly_returns.return_token(ret), "pmo_assured": ret.actual}
+    if ret.assured_at:
+        initial.update(
+            pmo_assured=ret.pmo_assured,
+            assured_reason=ret.assured_reason,
+            assured_link=ret.assured_link,
+            assured_document=ret.assured_document_id,
+        )
+    return initial
+
+
 def _assure(request, scheme: Scheme, month: int, form, label: str):
     """Record the assured value; where the page goes next, or None to show the form again."""
     try:
         monthly_returns.return_assure(
-            scheme_id=scheme.pk,
-            month=month,
-            by=request.user,
-            value=form.cleaned_data["pmo_assured"],
-            expected_token=form.cleaned_data["token"],
+            scheme_id=scheme.pk, month=month, by=request.user, **form.service_arguments()
         )
     except Conflict:
         messages.warning(
@@ -236,11 +261,23 @@ def _assure(request, scheme: Scheme, month: int, form, label: str):
             "saved. Check the figures below and assure it again.",
         )
         return redirect("return_assure", scheme.pk, month)
-    except (ActionRefused, ValidationError) as exc:
-        form.add_error(None, _why(exc))
+    except ActionRefused as exc:
+        form.add_error(None, exc.message)
+        return None
+    except ValidationError as exc:
+        _add_errors(form, exc)
         return None
     messages.success(request, f"The {label} return is assured.")
     return redirect(_delivery_url(scheme))
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    """The service's objections beside the fields they are about, the rest at the top."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for name, errors in exc.error_dict.items():
+        form.add_error(name if name in form.fields else None, errors)
 
 
 @signed_in
@@ -260,6 +297,9 @@ def returns_assure_all(request):
             {"ret": r.pk, "token": monthly_returns.return_token(r), "pmo_assured": r.actual}
             for r in mine
         ],
+        # each row's actual as the page showed it (a return changed since is left to the
+        # service, which says so)
+        form_kwargs={"actuals": {(r.pk, monthly_returns.return_token(r)): r.actual for r in mine}},
     )
     if request.method == "POST" and formset.is_valid():
         _assure_rows(request, formset, {r.pk: r for r in mine})
@@ -353,6 +393,8 @@ def _assure_rows(request, formset, mine: dict[int, MonthlyReturn]) -> None:
                 month=ret.month,
                 by=request.user,
                 value=data["pmo_assured"],
+                reason=data["assured_reason"],
+                link=data["assured_link"],
                 expected_token=data["token"],
             )
         except Conflict:
@@ -365,6 +407,78 @@ def _assure_rows(request, formset, mine: dict[int, MonthlyReturn]) -> None:
         messages.success(request, f"{assured} return{'s' if assured != 1 else ''} assured.")
     if not_assured:
         messages.warning(request, "Not assured: " + "; ".join(not_assured) + ".")
+
+
+@signed_in
+def assured_values(request):
+    """The assured values of the PMO's organisations with their reasons and evidence, for
+    audit, filtered; ?format=csv or xlsx downloads all of them, and the download is logged."""
+    if not request.user.has_role(roles.PMO) or not request.user.organisation_ids:
+        raise Refused(
+            "The assured values and their reasons are for the PMO of an organisation.",
+            action="assured_values",
+        )
+    asked = request.GET.get("organisation")
+    if asked and _int(asked) not in request.user.organisation_ids:
+        raise Refused(
+            "You see the assured values of your own organisations only.",
+            action="assured_values",
+            target=f"organisation {asked}"[:200],
+        )
+    form = AssuredFilterForm(request.GET or None, user=request.user)
+    filters = form.cleaned_data if form.is_valid() else {}
+    returns = monthly_returns.assured_returns(request.user.organisation_ids, **filters)
+    output = request.GET.get("format") or "html"
+    error = None if output == "html" else lists.problem(output, filters_valid=not form.errors)
+    query = lists.page_query(request.GET)
+    if output != "html" and error is None:
+        download = _assured_download(list(returns))
+        audit.info(
+            "assured values downloaded: user=%s format=%s rows=%d filters=%s",
+            request.user.username,
+            output,
+            len(download.rows),
+            query.urlencode() or "none",
+        )
+        return lists.response(download, output)
+    page = Paginator(returns, settings.QIPP_PAGE_SIZE).get_page(request.GET.get("page"))
+    for ret in page:
+        ret.label = schedule.month_label(ret.scheme.financial_year, ret.month)
+        ret.difference = ret.pmo_assured - ret.actual
+    return render(
+        request,
+        "delivery/assured_values.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "downloads": lists.download_queries(query),
+            "download_error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+def _assured_download(returns: list[MonthlyReturn]) -> lists.Download:
+    """The list of assured values as its page shows it, every row its filters find."""
+    columns = [
+        lists.Column("Scheme reference", lambda r: r.scheme.reference),
+        lists.Column("Title", lambda r: r.scheme.title),
+        lists.Column("Organisation", lambda r: r.scheme.organisation.code),
+        lists.Column("Year", lambda r: r.scheme.financial_year.label),
+        lists.Column("Month", lambda r: schedule.month_label(r.scheme.financial_year, r.month)),
+        lists.Column("Actual", lambda r: r.actual, saving=True),
+        lists.Column("PMO assured value", lambda r: r.pmo_assured, saving=True),
+        lists.Column("Difference", lambda r: r.pmo_assured - r.actual, saving=True),
+        lists.Column("Reason", lambda r: r.assured_reason),
+        lists.Column(
+            "Evidence",
+            lambda r: monthly_returns.evidence_words(r.assured_link, r.assured_document),
+        ),
+        lists.Column("Assured by", lambda r: r.assured_by),
+        lists.Column("Assured at", lambda r: f"{timezone.localtime(r.assured_at):%Y-%m-%d %H:%M}"),
+    ]
+    return lists.Download(f"assured_values_{timezone.localdate():%Y-%m-%d}", columns, returns)
 
 
 @signed_in

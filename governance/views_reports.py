@@ -44,6 +44,7 @@ def _choices(request) -> dict:
         "years": FinancialYear.objects.order_by("-start_year"),
         "months": list(enumerate(MONTH_NAMES, start=1)),
         "by_choices": reports.BY_CHOICES,
+        "scopes": reports.SCOPES.values(),
         "may_import": request.user.has_role(roles.PMO),
     }
 
@@ -52,7 +53,7 @@ def _choices(request) -> dict:
 def report_index(request):
     year, month = _default_selection()
     links = [
-        (name, title, "?" + urlencode({"year": year, "month": month}))
+        (name, title, "?" + urlencode({"year": year, "month": month}), reports.DEFAULT_SCOPES[name])
         for name, title in reports.TABLES.items()
     ]
     return render(
@@ -72,23 +73,26 @@ def report_table(request, table: str):
         "month": request.GET.get("month") or default_month,
         "by": request.GET.get("by") or "organisation",
     }
+    # what the table counts: its own default unless the page asks for the other scope
+    chosen_scope = request.GET.get("scope") or reports.DEFAULT_SCOPES[table].key
     context = {**_choices(request), "table_name": table, "title": reports.TABLES[table]}
-    context.update(chosen=chosen, has_by=table in reports.TABLES_WITH_BY)
+    context.update(chosen={**chosen, "scope": chosen_scope}, has_by=table in reports.TABLES_WITH_BY)
     output = request.GET.get("format") or "html"
     try:
         if output not in FORMATS:
             raise reports.ReportError(f"Choose html, csv or xlsx, not {output!r}.")
         year, month, by = reports.parse_selection(table, **chosen)
+        scope = reports.parse_scope(table, chosen_scope)
     except reports.ReportError as exc:
         context["error"] = exc.message
         return render(request, "reports/table.html", context, status=400)
     system_ids = request.user.system_ids
-    result = reports.build(table, year=year, month=month, by=by, system_ids=system_ids)
+    result = reports.build(table, year=year, month=month, by=by, system_ids=system_ids, scope=scope)
     if output != "html":
         return _download(result, output)
-    context.update(_table_page(result, year, month, by, system_ids))
+    context.update(_table_page(result, system_ids))
     if table == "area_of_spend":
-        context["drill_down"] = reports.area_of_spend_schemes(year, system_ids)
+        context["drill_down"] = reports.area_of_spend_schemes(year, system_ids, scope)
         # a draft PID counts in the table, but only its team and the PMO may open it
         context["may_open"] = set(
             selectors.visible_schemes(request.user)
@@ -108,10 +112,12 @@ def _download(result: reports.Table, output: str) -> HttpResponse:
     return response
 
 
-def _table_page(result: reports.Table, year, month: int, by: str, system_ids) -> dict:
-    """What the table's page shows besides the choices: the table, the downloads, and under the
-    summary (only there: it is one chart for the whole year) the cumulative chart."""
-    selection = {"year": year.label, "month": month, "by": by}
+def _table_page(result: reports.Table, system_ids) -> dict:
+    """What the table's page shows besides the choices: the table, the downloads (of the same
+    choices, the scope included), and under the summary (only there: it is one chart for the
+    whole year) the cumulative chart of the same schemes."""
+    year, month = result.year, result.month
+    selection = {"year": year.label, "month": month, "by": result.by, "scope": result.scope.key}
     page = {
         "chosen": selection,
         "table": result,
@@ -120,8 +126,8 @@ def _table_page(result: reports.Table, year, month: int, by: str, system_ids) ->
         "no_organisation": not system_ids,
     }
     if result.name == "summary":
-        series = reports.chart(year, month, system_ids)
-        chart_title = f"Cumulative savings, {year.label}, as at month {month}"
+        series = reports.chart(year, month, system_ids, result.scope)
+        chart_title = f"Cumulative savings, {year.label}, as at month {month}, {result.scope.label}"
         page.update(
             chart=reports.chart_drawing(series, title=chart_title),
             chart_title=chart_title,

@@ -1,8 +1,9 @@
 """The case beside the decision: what a page on which someone judges a scheme shows beside its
-form. The PID in brief, its savings plan, its documents, the last round of confirm and
-challenge with the project team's answers, its QIA in brief and, once in delivery, its figures
-to date. One assembly for every such page (the financial and clinical reviews, panel scoring
-and agreement, both sign-offs, PMO assurance, QAG's decision), drawn by
+form. The PID in brief, its savings plan and what the saving is worth (gross, recurrent, net of
+investment, full-year effect: the Scheme's own figures), its documents, the last round of
+confirm and challenge with the project team's answers, its QIA in brief and, once in delivery,
+its figures to date. One assembly for every such page (the financial and clinical reviews,
+panel scoring and agreement, both sign-offs, PMO assurance, QAG's decision), drawn by
 templates/includes/case.html.
 
 It lives in qia because the QIA summary does (qia reads governance, never the other way

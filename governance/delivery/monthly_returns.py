@@ -7,13 +7,24 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from governance import money, policy, roles, services
 from governance.delivery.schedule import DELIVERY_STATES, month_label, today_or
-from governance.models import MONTHS, MonthlyReturn, Scheme, SchemeChange, User
+from governance.models import (
+    MONTHS,
+    DocumentKind,
+    MonthlyReturn,
+    Scheme,
+    SchemeChange,
+    SchemeDocument,
+    User,
+)
+from governance.selectors import LONG_TEXTS
 from governance.services import ActionRefused, Conflict
 
 # --- who may do what (ACCESS.md) ---
@@ -85,6 +96,58 @@ def return_fields(month: int) -> dict[str, str]:
 
 def assured_field(month: int) -> str:
     return f"Month {month} PMO assured value"
+
+
+def reason_field(month: int) -> str:
+    return f"Month {month} assurance reason"
+
+
+def evidence_field(month: int) -> str:
+    return f"Month {month} evidence"
+
+
+CLEARED = "cleared: the figures were corrected"
+
+# An evidence link is a web address: a javascript:, data: or file: link must never become a
+# link on a page.
+validate_evidence_link = URLValidator(
+    schemes=["http", "https"], message="Enter a web address starting http:// or https://."
+)
+
+
+def reason_missing(*, actual: Decimal, value: Decimal, reason: str) -> str | None:
+    """What to say when a value other than the actual is assured without a reason; None when
+    the value is the actual or a reason is given."""
+    if value == actual or reason.strip():
+        return None
+    return f"Say why the assured value differs from the actual {money.saving(actual)}."
+
+
+def evidence_words(link: str, document: SchemeDocument | None) -> str:
+    """What backs an assured value, as its history and the audit list say it: the link, the
+    document's name, or both."""
+    return "; ".join(part for part in (link, document.original_name if document else "") if part)
+
+
+def assurance_cleared(monthly_return: MonthlyReturn, *, by) -> list[SchemeChange]:
+    """Clear the assurance of a return whose figures were corrected (the PMO assured the figures
+    as they were): its value, reason and evidence. The history rows that say so; the evidence
+    document stays among the scheme's documents."""
+    ret, month = monthly_return, monthly_return.month
+    before = {
+        assured_field(month): money.saving(ret.pmo_assured),
+        reason_field(month): ret.assured_reason,
+        evidence_field(month): evidence_words(ret.assured_link, ret.assured_document),
+    }
+    ret.pmo_assured = ret.assured_by = ret.assured_at = ret.assured_document = None
+    ret.assured_reason = ret.assured_link = ""
+    return [
+        SchemeChange(
+            scheme_id=ret.scheme_id, changed_by=by, field=field, old_value=old, new_value=CLEARED
+        )
+        for field, old in before.items()
+        if old or field == assured_field(month)
+    ]
 
 
 def return_token(monthly_return: MonthlyReturn | None) -> str:
@@ -190,16 +253,7 @@ def return_save(
                 return SavedReturn(ret, False, [])
             figures_changed = any(c.field != labels["commentary"] for c in changes)
             if not created and figures_changed and ret.assured_at:
-                changes.append(
-                    SchemeChange(
-                        scheme=scheme,
-                        changed_by=by,
-                        field=assured_field(month),
-                        old_value=money.saving(ret.pmo_assured),
-                        new_value="cleared: the figures were corrected",
-                    )
-                )
-                ret.pmo_assured = ret.assured_by = ret.assured_at = None
+                changes += assurance_cleared(ret, by=by)
             ret.full_clean(validate_unique=False, validate_constraints=False)
             try:
                 ret.save()
@@ -220,39 +274,119 @@ def return_assure(
     month: int,
     by: User,
     value: Decimal,
+    reason: str = "",
+    link: str = "",
+    document_id: int | None = None,
+    upload=None,
+    content_type: str = "",
     expected_token: str | None = None,
 ) -> MonthlyReturn:
-    """The PMO records the assured value of a month's return (it may differ from the actual)."""
+    """The PMO records the assured value of a month's return, with what backs it.
+
+    A value other than the actual needs a reason. A link (http or https) and a document may
+    back any value: one of the scheme's documents (`document_id`), or a new one uploaded with
+    it (`upload`, already type-checked by the form, and its `content_type`), which joins the
+    scheme's documents as evidence. The reason and evidence given replace those recorded: a
+    page sends back those it showed. ValidationError, keyed by the return's field, for a
+    missing reason, a bad link or a document not of this scheme.
+    """
+    reason, link = (reason or "").strip(), (link or "").strip()
 
     def attempt():
         with transaction.atomic():
             scheme = _lock_scheme(scheme_id)
-            ret = MonthlyReturn.objects.filter(scheme=scheme, month=month).first()
+            ret = (
+                MonthlyReturn.objects.filter(scheme=scheme, month=month)
+                .select_related("assured_document")
+                .first()
+            )
             if ret is None:
                 raise ActionRefused("There is no return for that month to assure yet.")
             if expected_token is not None and return_token(ret) != expected_token:
                 raise Conflict(RETURN_CONFLICT)
-            reason = policy.refusal("assure_return", by, scheme, monthly_return=ret)
-            if reason:
-                raise ActionRefused(reason)
-            if ret.assured_at and ret.pmo_assured == value:
-                return ret  # already assured at this value: nothing to record
-            old = ret.pmo_assured if ret.assured_at else None
+            refused = policy.refusal("assure_return", by, scheme, monthly_return=ret)
+            if refused:
+                raise ActionRefused(refused)
+            _check_evidence(ret, value=value, reason=reason, link=link)
+            document = None
+            if document_id is not None:
+                if upload is not None:
+                    raise ValidationError(
+                        "Choose one of the scheme's documents or upload one, not both."
+                    )
+                document = scheme.documents.filter(pk=document_id).first()
+                if document is None:
+                    raise ValidationError(
+                        {"assured_document": "That document is not one of this scheme's."}
+                    )
+            changes = []
+            if upload is not None:
+                document = _evidence_added(scheme, month, by, upload, content_type)
+                changes.append(_document_added(document, by))
+            assured = (ret.pmo_assured, ret.assured_reason, ret.assured_link, ret.assured_document)
+            if ret.assured_at and assured == (value, reason, link, document):
+                return ret  # already assured so: nothing to record
+            before = {
+                assured_field(month): money.saving(ret.pmo_assured if ret.assured_at else None),
+                reason_field(month): ret.assured_reason,
+                evidence_field(month): evidence_words(ret.assured_link, ret.assured_document),
+            }
             ret.pmo_assured = value
+            ret.assured_reason, ret.assured_link, ret.assured_document = reason, link, document
             ret.assured_by = by
             ret.assured_at = timezone.now()
             ret.full_clean()
             ret.save()
-            SchemeChange.objects.create(
-                scheme=scheme,
-                changed_by=by,
-                field=assured_field(month),
-                old_value=money.saving(old),
-                new_value=money.saving(value),
-            )
+            after = {
+                assured_field(month): money.saving(value),
+                reason_field(month): reason,
+                evidence_field(month): evidence_words(link, document),
+            }
+            changes += [
+                SchemeChange(
+                    scheme=scheme, changed_by=by, field=field, old_value=old, new_value=after[field]
+                )
+                for field, old in before.items()
+                if old != after[field]
+            ]
+            SchemeChange.objects.bulk_create(changes)
             return ret
 
     return services.refuse_logged(by, "assure_return", scheme_id, attempt)
+
+
+def _check_evidence(ret: MonthlyReturn, *, value: Decimal, reason: str, link: str) -> None:
+    if missing := reason_missing(actual=ret.actual, value=value, reason=reason):
+        raise ValidationError({"assured_reason": missing})
+    if link:
+        try:
+            validate_evidence_link(link)
+        except ValidationError as exc:
+            raise ValidationError({"assured_link": exc.messages}) from None
+
+
+def _evidence_added(scheme: Scheme, month: int, by: User, upload, content_type: str):
+    return SchemeDocument.objects.create(
+        scheme=scheme,
+        kind=DocumentKind.EVIDENCE,
+        file=upload,
+        original_name=upload.name[:255],
+        content_type=content_type,
+        size=upload.size,
+        description=f"Evidence for the {month_label(scheme.financial_year, month)} return",
+        uploaded_by=by,
+    )
+
+
+def _document_added(document: SchemeDocument, by: User) -> SchemeChange:
+    """The history row of a document added, as the scheme's document list records it."""
+    return SchemeChange(
+        scheme_id=document.scheme_id,
+        changed_by=by,
+        field="documents",
+        old_value="",
+        new_value=f"added {document.get_kind_display()}: {document.original_name}",
+    )
 
 
 def waiting_assurance(organisation_id: int) -> QuerySet[MonthlyReturn]:
@@ -269,13 +403,48 @@ def waiting_assurance(organisation_id: int) -> QuerySet[MonthlyReturn]:
     )
 
 
+def assured_returns(
+    organisation_ids,
+    *,
+    organisation=None,
+    financial_year=None,
+    assured_from: date | None = None,
+    assured_to: date | None = None,
+) -> QuerySet[MonthlyReturn]:
+    """The assured returns of the organisations' schemes, with their reasons and evidence, for
+    audit: by organisation, year, scheme and month. Filtered by one of the organisations, a
+    year, and the days they were assured between (both included)."""
+    returns = MonthlyReturn.objects.filter(
+        scheme__organisation_id__in=organisation_ids, assured_at__isnull=False
+    )
+    if organisation is not None:
+        returns = returns.filter(scheme__organisation=organisation)
+    if financial_year is not None:
+        returns = returns.filter(scheme__financial_year=financial_year)
+    if assured_from is not None:
+        returns = returns.filter(assured_at__date__gte=assured_from)
+    if assured_to is not None:
+        returns = returns.filter(assured_at__date__lte=assured_to)
+    return (
+        returns.select_related(
+            "scheme__organisation", "scheme__financial_year", "assured_by", "assured_document"
+        )
+        .defer(*(f"scheme__{name}" for name in LONG_TEXTS))
+        .order_by(
+            "scheme__organisation__code",
+            "scheme__financial_year__start_year",
+            "scheme__reference",
+            "month",
+        )
+    )
+
+
 def return_history(scheme: Scheme, month: int | None = None) -> QuerySet[SchemeChange]:
     """The recorded figures of a scheme's returns (one month's, or all), newest first."""
     changes = scheme.changes.select_related("changed_by")
     if month is not None:
-        return changes.filter(
-            Q(field__in=return_fields(month).values()) | Q(field=assured_field(month))
-        )
+        assurance = [assured_field(month), reason_field(month), evidence_field(month)]
+        return changes.filter(Q(field__in=return_fields(month).values()) | Q(field__in=assurance))
     return changes.filter(field__startswith="Month ")
 
 

@@ -111,6 +111,8 @@ class OrganisationTotals:
     target: Decimal | None
     allocation: Decimal | None = None  # the organisation's allocation, when imported
     identified: Decimal = ZERO  # annual plans of the existing (non-recovery) schemes
+    drafts: int = 0  # the draft PIDs among them, and their annual plans
+    drafts_plan: Decimal = ZERO
     ytd_plan: Decimal = ZERO
     ytd_actual: Decimal = ZERO
     ytd_assured: Decimal = ZERO
@@ -125,6 +127,19 @@ class OrganisationTotals:
         if self.target is None or not self.allocation:
             return None
         return (self.target / self.allocation * 100).quantize(Decimal("0.1"))
+
+    @property
+    def drafts_note(self) -> str:
+        """What Identified owes to drafts, which only their team and PMO may open:
+        'Identified includes 2 draft PIDs, £24,000. ...'"""
+        if not self.drafts:
+            return "Identified includes no draft PIDs."
+        plural = "" if self.drafts == 1 else "s"
+        plan = money.pounds(self.drafts_plan)
+        return (
+            f"Identified includes {self.drafts} draft PID{plural}, {plan}. A draft opens only "
+            "to its team and the PMO of its organisation."
+        )
 
     @property
     def unidentified(self) -> Decimal | None:
@@ -150,6 +165,18 @@ class OrganisationTotals:
     def ytd_variance(self) -> Decimal:
         """Actual minus plan in the papers' sign (savings negative): positive is behind plan."""
         return money.variance(self.ytd_plan, self.ytd_actual)
+
+
+# what the total row adds up from the organisations' rows
+ADDED_UP = (
+    "identified",
+    "drafts",
+    "drafts_plan",
+    "ytd_plan",
+    "ytd_actual",
+    "ytd_assured",
+    "forecast",
+)
 
 
 @dataclass
@@ -224,6 +251,9 @@ def dashboard(
             row.recovery_forecast += rating.forecast_outturn
         else:
             row.identified += rating.annual_plan
+            if state == SchemeState.DRAFT:
+                row.drafts += 1
+                row.drafts_plan += rating.annual_plan
             row.ytd_plan += rating.ytd_plan
             row.ytd_actual += rating.ytd_actual
             row.ytd_assured += sum(
@@ -257,7 +287,7 @@ def dashboard(
     if shown and all(r.target is not None and r.allocation for r in shown):
         total.allocation = sum((r.allocation for r in shown), ZERO)
     for row in shown:
-        for name in ("identified", "ytd_plan", "ytd_actual", "ytd_assured", "forecast"):
+        for name in ADDED_UP:
             setattr(total, name, getattr(total, name) + getattr(row, name))
         total.recovery_forecast += row.recovery_forecast
         for status, n in row.rag_counts.items():

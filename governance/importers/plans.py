@@ -1,5 +1,5 @@
 """Importing scheme plans: new schemes (as drafts with their team) and changes to the plans of
-existing ones, by reference."""
+existing ones, by reference, with what kind of saving each is when the file says."""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -9,11 +9,23 @@ from django.utils import timezone
 from governance import money
 from governance.importers import cells
 from governance.importers.cells import Check, Lookups
-from governance.importers.tables import BATCH, TEAM, TEAM_REQUIRED, ImportResult, RowError
+from governance.importers.tables import (
+    BATCH,
+    INVESTMENT_FIELDS,
+    SAVING_FIELDS,
+    TEAM,
+    TEAM_REQUIRED,
+    ImportResult,
+    Invalid,
+    RowError,
+)
 from governance.models import (
+    MONTH_NAMES,
     PLAN_FIELDS,
+    RECURRENT_FIELDS,
     FinancialYear,
     Organisation,
+    Recurrence,
     Scheme,
     SchemeChange,
     SchemeState,
@@ -31,6 +43,15 @@ PLAN_COMPARED = [
     "is_recovery",
     *PLAN_FIELDS,
 ]
+# What kind of saving a scheme's is: optional columns. A cell left blank (or a column left out)
+# gives a new scheme the PID's defaults (recurrent, cash-releasing, nothing invested) and leaves
+# an existing scheme's own value as it is.
+RECURRENCE_WORDS = {
+    "recurrent": Recurrence.RECURRENT,
+    "non-recurrent": Recurrence.NON_RECURRENT,
+    "one-off": Recurrence.NON_RECURRENT,
+    "mixed": Recurrence.MIXED,
+}
 
 
 @dataclass
@@ -40,9 +61,58 @@ class PlanRow:
     sequence: int
     organisation: Organisation
     year: FinancialYear
-    values: dict  # PLAN_COMPARED -> value
+    values: dict  # PLAN_COMPARED, and the SAVING_FIELDS the row gives -> value
     state: str | None  # blank: a new scheme starts as a draft, an existing one keeps its state
     team: dict  # TEAM column -> User, or None when blank or not a column
+
+
+def recurrence(text: str) -> str:
+    """recurrent, non-recurrent (or one-off) or mixed, in any case, with _ or a space for -."""
+    word = "-".join(text.strip().lower().replace("_", " ").split())
+    if word not in RECURRENCE_WORDS:
+        raise Invalid(f"recurrence {text!r} should be recurrent, non-recurrent, one-off or mixed")
+    return RECURRENCE_WORDS[word]
+
+
+def _kind_of_saving(record: dict, plan: dict | None, check: Check) -> dict:
+    """The SAVING_FIELDS the row's cells give, as values to set. The recurrent part of each
+    month only with recurrence mixed (a blank month is £0, none more than its plan, unless the
+    plan could not be read: None); recurrent or non-recurrent clears them."""
+    given = {name for name in SAVING_FIELDS if record.get(name, "").strip()}
+    values = {}
+    if "cash_releasing" in given:
+        values["cash_releasing"] = check(cells.yes_no, record["cash_releasing"], "cash_releasing")
+    for name in INVESTMENT_FIELDS:
+        if name in given:
+            values[name] = check(cells.amount, record[name], name, minimum=0)
+    parts = [name for name in RECURRENT_FIELDS if name in given]
+    if "recurrence" not in given:
+        if parts:
+            check.fail(
+                f"{', '.join(parts)}: only a mixed saving has a recurrent part of each month "
+                "(say mixed in recurrence, or leave them blank)"
+            )
+        return values
+    kind = values["recurrence"] = check(recurrence, record["recurrence"])
+    if kind is None:
+        return values
+    if kind != Recurrence.MIXED:
+        if parts:
+            check.fail(
+                f"{', '.join(parts)}: only a mixed saving has a recurrent part of each month "
+                f"(recurrence is {record['recurrence'].strip()})"
+            )
+        return {**values, **dict.fromkeys(RECURRENT_FIELDS, None)}
+    for name, month, plan_name in zip(RECURRENT_FIELDS, MONTH_NAMES, PLAN_FIELDS, strict=True):
+        part = check(cells.amount, record.get(name, ""), name, required=False, minimum=0)
+        values[name] = part or Decimal("0.00")
+        if plan is not None and part is not None and part > plan[plan_name]:
+            check.fail(
+                f"{name} {money.pounds(part)} is more than {plan_name} "
+                f"{money.pounds(plan[plan_name])}: the recurrent part of {month} cannot be "
+                "more than its plan"
+            )
+    return values
 
 
 def _parse_plan(number, record, *, lookups: Lookups, result, has_state: bool, first_row: dict):
@@ -63,10 +133,12 @@ def _parse_plan(number, record, *, lookups: Lookups, result, has_state: bool, fi
     area_of_spend = check(lookups.area_of_spend, record["area_of_spend"])
     scheme_type = check(cells.scheme_type, record["scheme_type"])
     recovery = check(cells.yes_no, record["recovery"], "recovery")
+    problems_before = len(result.errors)
     plan = {
         name: check(cells.amount, record[name], name, required=False, minimum=0) or Decimal("0.00")
         for name in PLAN_FIELDS
     }
+    plan_read = len(result.errors) == problems_before
     state = None
     if has_state and record["state"].strip():
         state = check(cells.state, record["state"])
@@ -77,6 +149,7 @@ def _parse_plan(number, record, *, lookups: Lookups, result, has_state: bool, fi
                 team[column] = check(lookups.person, record[column], column, organisation)
     if reference and organisation and year:
         check(cells.reference_matches, reference, organisation, year)
+    saving = _kind_of_saving(record, plan if plan_read else None, check)
     if not check.ok:
         return None
     values = {
@@ -86,21 +159,29 @@ def _parse_plan(number, record, *, lookups: Lookups, result, has_state: bool, fi
         "scheme_type": scheme_type,
         "is_recovery": recovery,
         **plan,
+        **saving,
     }
     return PlanRow(number, reference, sequence, organisation, year, values, state, team)
 
 
 def _plan_display(lookups: Lookups, name: str, value) -> str:
+    """A value as the scheme's history shows it (governance.services.pid)."""
+    if value is None:
+        return ""
     if name == "programme_area_id":
         return next((a.name for a in lookups.programme_areas.values() if a.pk == value), "")
     if name == "area_of_spend_id":
         return next((a.name for a in lookups.areas_of_spend.values() if a.pk == value), "")
     if isinstance(value, bool):
         return "Yes" if value else "No"
+    if name in INVESTMENT_FIELDS:  # a cost, not a saving
+        return money.pounds(value)
     if isinstance(value, Decimal):
         return money.saving(value)
     if name == "scheme_type":
         return SchemeType(value).label
+    if name == "recurrence":
+        return Recurrence(value).label
     return str(value)
 
 
@@ -229,6 +310,27 @@ def _check_teams(parsed: list[PlanRow], existing: dict, result) -> None:
                 )
 
 
+def _check_recurrent_parts(parsed: list[PlanRow], existing: dict, result) -> None:
+    """A mixed scheme whose row leaves recurrence blank keeps its recurrent parts: the file's
+    plan must still cover each of them."""
+    for p in parsed:
+        scheme = existing.get(p.reference)
+        if scheme is None or "recurrence" in p.values or scheme.recurrence != Recurrence.MIXED:
+            continue
+        for name, month, plan_name in zip(RECURRENT_FIELDS, MONTH_NAMES, PLAN_FIELDS, strict=True):
+            part, planned = getattr(scheme, name), p.values[plan_name]
+            if part is not None and part > planned:
+                result.errors.append(
+                    RowError(
+                        p.row,
+                        f"{p.reference} is a mixed saving whose recurrent part of {month} "
+                        f"({money.pounds(part)}) is more than {plan_name} "
+                        f"{money.pounds(planned)}: give its recurrent parts too, with "
+                        "recurrence mixed",
+                    )
+                )
+
+
 def import_plans(
     header,
     records,
@@ -273,6 +375,7 @@ def import_plans(
     check_states(parsed, existing, result)
     _check_new_schemes(parsed, existing, result, historical=historical)
     _check_teams(parsed, existing, result)
+    _check_recurrent_parts(parsed, existing, result)
     if result.errors:
         return
 
@@ -303,7 +406,7 @@ def import_plans(
                 )
             )
             continue
-        fields = [name for name in PLAN_COMPARED if getattr(scheme, name) != p.values[name]]
+        fields = [name for name, value in p.values.items() if getattr(scheme, name) != value]
         for name in fields:
             changes.append(
                 SchemeChange(
@@ -320,7 +423,9 @@ def import_plans(
             scheme.updated_at = now
             changed.append(scheme)
     Scheme.objects.bulk_create(new, batch_size=BATCH)
-    Scheme.objects.bulk_update(changed, [*PLAN_COMPARED, "version", "updated_at"], batch_size=BATCH)
+    given = {name for p in parsed for name in p.values}
+    columns = [*PLAN_COMPARED, *(name for name in SAVING_FIELDS if name in given)]
+    Scheme.objects.bulk_update(changed, [*columns, "version", "updated_at"], batch_size=BATCH)
     SchemeChange.objects.bulk_create(changes, batch_size=BATCH)
     result.created, result.updated = len(new), len(changed)
     result.unchanged = len(parsed) - len(new) - len(changed)

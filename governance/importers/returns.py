@@ -4,13 +4,14 @@ browser."""
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from governance import money, policy, services
 from governance.delivery import monthly_returns, schedule
 from governance.importers import cells
 from governance.importers.cells import Check, Lookups
-from governance.importers.tables import BATCH, MAX_FORECAST, ImportResult, RowError
+from governance.importers.tables import BATCH, MAX_FORECAST, ImportResult, Invalid, RowError
 from governance.models import MonthlyReturn, Scheme, SchemeChange, User, state_words
 
 
@@ -22,6 +23,23 @@ class ReturnRow:
     month: int
     values: dict  # actual and the optional forecast_outturn, commentary given -> value
     assured: Decimal | None  # the PMO assured value; None when blank or not a column
+    # why it differs from the actual, and a link to the evidence; None when not a column
+    reason: str | None = None
+    link: str | None = None
+
+
+def _link(text: str) -> str:
+    link = text.strip()
+    if len(link) > 500:
+        raise Invalid("evidence_link is longer than 500 characters")
+    if link:
+        try:
+            monthly_returns.validate_evidence_link(link)
+        except ValidationError:
+            raise Invalid(
+                f"evidence_link {text!r} is not a web address starting http:// or https://"
+            ) from None
+    return link
 
 
 def _parse_return(number, record, *, schemes: dict, lookups: Lookups, result, first_row: dict):
@@ -61,12 +79,18 @@ def _parse_return(number, record, *, schemes: dict, lookups: Lookups, result, fi
         values["commentary"] = check(
             cells.text, record["commentary"], "commentary", max_length=10000
         )
-    assured = None
+    assured = reason = link = None
     if "pmo_assured" in record:
         assured = check(cells.amount, record["pmo_assured"], "pmo_assured", required=False)
+    if "assured_reason" in record:
+        reason = check(cells.text, record["assured_reason"], "assured_reason", max_length=5000)
+    if "evidence_link" in record:
+        link = check(_link, record["evidence_link"])
+    if (reason or link) and not record.get("pmo_assured", "").strip():
+        check.fail("assured_reason and evidence_link go with a pmo_assured value: give it too")
     if not check.ok:
         return None
-    return ReturnRow(number, reference, scheme[0], month, values, assured)
+    return ReturnRow(number, reference, scheme[0], month, values, assured, reason, link)
 
 
 def _correct_return(monthly: MonthlyReturn, values: dict, *, by, now) -> list:
@@ -94,16 +118,7 @@ def _correct_return(monthly: MonthlyReturn, values: dict, *, by, now) -> list:
         setattr(monthly, name, value)
     figures_changed = any(c.field != labels["commentary"] for c in changes)
     if figures_changed and monthly.assured_at:
-        changes.append(
-            SchemeChange(
-                scheme_id=monthly.scheme_id,
-                changed_by=by,
-                field=monthly_returns.assured_field(month),
-                old_value=money.saving(monthly.pmo_assured),
-                new_value="cleared: the figures were corrected",
-            )
-        )
-        monthly.pmo_assured = monthly.assured_by = monthly.assured_at = None
+        changes += monthly_returns.assurance_cleared(monthly, by=by)
     if changes:
         monthly.updated_at = now
     return changes
@@ -120,12 +135,31 @@ def _figures_changed(monthly: MonthlyReturn, values: dict) -> dict:
     }
 
 
+def _assurance(p: ReturnRow, monthly: MonthlyReturn) -> dict | None:
+    """What a row assures its return with (the service's value, reason, link and document), or
+    None when the return is assured so already.
+
+    While the value stays, a column the file does not have keeps what the return has (a file
+    names no document: the one chosen on the page stays). A new value starts afresh with the
+    row's reason and link: the earlier ones were about the earlier value.
+    """
+    if monthly.assured_at and monthly.pmo_assured == p.assured:
+        reason = monthly.assured_reason if p.reason is None else p.reason
+        link = monthly.assured_link if p.link is None else p.link
+        if (reason, link) == (monthly.assured_reason, monthly.assured_link):
+            return None
+        document_id = monthly.assured_document_id
+    else:
+        reason, link, document_id = p.reason or "", p.link or "", None
+    return {"value": p.assured, "reason": reason, "link": link, "document_id": document_id}
+
+
 def _check_assurance(parsed: list[ReturnRow], existing: dict, *, by: User, result) -> None:
-    """A PMO assured value in a row is checked by the rule of the assurance page
+    """A PMO assured value in a row is checked by the rules of the assurance page
     (governance.delivery: the PMO of the scheme's organisation, and never whoever entered or
-    corrected the return's figures), and the import enters and corrects returns as its
-    importer: so a row may not assure a return the file enters, nor one whose figures the
-    same row corrects."""
+    corrected the return's figures; a reason for a value other than the actual), and the
+    import enters and corrects returns as its importer: so a row may not assure a return the
+    file enters, nor one whose figures the same row corrects."""
     rows = [p for p in parsed if p.assured is not None]
     schemes = Scheme.objects.select_related("organisation").in_bulk({p.scheme_id for p in rows})
     for p in rows:
@@ -143,6 +177,17 @@ def _check_assurance(parsed: list[ReturnRow], existing: dict, *, by: User, resul
                     f"pmo_assured for {p.reference} month {p.month} is refused: {why} "
                     "Leave it blank; another member of the PMO assures the return.",
                     refused=True,
+                )
+            )
+        elif (assurance := _assurance(p, monthly)) and monthly_returns.reason_missing(
+            actual=monthly.actual, value=p.assured, reason=assurance["reason"]
+        ):
+            result.errors.append(
+                RowError(
+                    p.row,
+                    f"pmo_assured {money.pounds(p.assured)} for {p.reference} month {p.month} "
+                    f"differs from its actual {money.pounds(monthly.actual)}: say why in the "
+                    "assured_reason column",
                 )
             )
 
@@ -169,7 +214,9 @@ def import_returns(header, records, *, lookups: Lookups, by: User, result: Impor
         return
     existing = {}
     for chunk in cells.chunks(sorted({p.scheme_id for p in parsed})):
-        for monthly in MonthlyReturn.objects.filter(scheme_id__in=chunk):
+        # with its evidence document, whose name the history records if a correction clears it
+        found = MonthlyReturn.objects.filter(scheme_id__in=chunk).select_related("assured_document")
+        for monthly in found:
             existing[(monthly.scheme_id, monthly.month)] = monthly
     _check_assurance(parsed, existing, by=by, result=result)
     if result.errors:
@@ -196,8 +243,8 @@ def import_returns(header, records, *, lookups: Lookups, by: User, result: Impor
         if corrections:
             changes += corrections
             changed.append(monthly)
-        if p.assured is not None and not (monthly.assured_at and monthly.pmo_assured == p.assured):
-            assure.append(p)
+        if p.assured is not None and (assurance := _assurance(p, monthly)) is not None:
+            assure.append((p, assurance))
     MonthlyReturn.objects.bulk_create(new, batch_size=BATCH)
     MonthlyReturn.objects.bulk_update(
         changed,
@@ -208,20 +255,26 @@ def import_returns(header, records, *, lookups: Lookups, by: User, result: Impor
             "commentary",
             "assured_by",
             "assured_at",
+            "assured_reason",
+            "assured_link",
+            "assured_document",
             "updated_at",
         ],
         batch_size=BATCH,
     )
     SchemeChange.objects.bulk_create(changes, batch_size=BATCH)
-    for p in assure:
-        # the assurance page's own service: its rule again, the value and its history
+    for p, assurance in assure:
+        # the assurance page's own service: its rules again, the value, reason, evidence and
+        # their history
         try:
-            monthly_returns.return_assure(
-                scheme_id=p.scheme_id, month=p.month, by=by, value=p.assured
-            )
+            monthly_returns.return_assure(scheme_id=p.scheme_id, month=p.month, by=by, **assurance)
         except services.ActionRefused as exc:
             result.errors.append(RowError(p.row, exc.message, refused=True))
-    updated = {(m.scheme_id, m.month) for m in changed} | {(p.scheme_id, p.month) for p in assure}
+        except ValidationError as exc:
+            result.errors.append(RowError(p.row, " ".join(exc.messages)))
+    updated = {(m.scheme_id, m.month) for m in changed} | {
+        (p.scheme_id, p.month) for p, _ in assure
+    }
     result.created, result.updated = len(new), len(updated)
     result.unchanged = len(parsed) - len(new) - len(updated)
     result.changed_scheme_ids = sorted({m.scheme_id for m in [*new, *changed]})

@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 
 from governance import archives, roles
-from governance.models import PLAN_FIELDS
+from governance.models import PLAN_FIELDS, RECURRENT_FIELDS
 
 KINDS = ("targets", "plans", "returns")
 # A new scheme's team, named in the file by username or e-mail, and the role each must hold
@@ -24,6 +24,9 @@ TEAM = {
     "finance_lead": None,
 }
 TEAM_REQUIRED = ("project_lead", "sro")
+# What kind of saving a plan is (the PID's fields): optional, the PID's defaults when left out.
+INVESTMENT_FIELDS = ["investment_one_off", "investment_recurring"]
+SAVING_FIELDS = ["recurrence", *RECURRENT_FIELDS, "cash_releasing", *INVESTMENT_FIELDS]
 COLUMNS = {
     "targets": (["organisation", "financial_year", "requirement"], ["allocation"]),
     "plans": (
@@ -38,11 +41,11 @@ COLUMNS = {
             "recovery",
             *PLAN_FIELDS,
         ],
-        ["state", *TEAM],
+        ["state", *TEAM, *SAVING_FIELDS],
     ),
     "returns": (
         ["reference", "month", "actual"],
-        ["forecast_outturn", "pmo_assured", "commentary"],
+        ["forecast_outturn", "pmo_assured", "assured_reason", "evidence_link", "commentary"],
     ),
 }
 YES = {"yes", "true", "1"}

@@ -9,40 +9,53 @@ differ from the sum of its rounded rows, as in the published papers.
 The tables are plain data (columns, rows of cells holding the exact figure and the figure shown)
 that the HTML page, the CSV and XLSX downloads and the command's text table all render.
 
-parts: what a table is made of; queries: the figures; tables: the four tables and choosing
-one; exports: CSV, text and XLSX; chart: the cumulative chart. The names other modules use
-are listed here.
+Every table counts the schemes of one scope, and says so (DESIGN.md: "Every table says what it
+counts"): "approved and in delivery" (approved, in delivery, completed, stopped) by default for
+the summary and forecast tables, "whole pipeline" (every state but rejected and withdrawn,
+drafts in; open opportunities in the requirement table's pipeline rows) for the requirement
+and area-of-spend tables. Where drafts are in, the table says how many and how much.
+
+parts: what a table is made of, and the scopes; queries: the figures; tables: the four tables
+and choosing one; exports: CSV, text and XLSX; chart: the cumulative chart. The names other
+modules use are listed here.
 """
 
 from governance.reports.chart import Chart, Series, chart, chart_drawing
 from governance.reports.exports import to_csv, to_text, to_xlsx
 from governance.reports.parts import (
     BY_CHOICES,
+    DEFAULT_SCOPES,
     NOT_COUNTED,
+    SCOPES,
     TABLES,
     TABLES_WITH_BY,
     XLSX_MONEY_FORMAT,
     XLSX_PERCENT_FORMAT,
     ReportError,
+    Scope,
     Table,
 )
-from governance.reports.tables import area_of_spend_schemes, build, parse_selection
+from governance.reports.tables import area_of_spend_schemes, build, parse_scope, parse_selection
 
 __all__ = [
     "BY_CHOICES",
+    "DEFAULT_SCOPES",
     "NOT_COUNTED",
+    "SCOPES",
     "TABLES",
     "TABLES_WITH_BY",
     "XLSX_MONEY_FORMAT",
     "XLSX_PERCENT_FORMAT",
     "Chart",
     "ReportError",
+    "Scope",
     "Series",
     "Table",
     "area_of_spend_schemes",
     "build",
     "chart",
     "chart_drawing",
+    "parse_scope",
     "parse_selection",
     "to_csv",
     "to_text",

@@ -12,7 +12,7 @@ from governance.models import (
     MonthlyReturn,
 )
 from governance.reports import parts, queries
-from governance.reports.parts import ZERO
+from governance.reports.parts import DEFAULT_SCOPES, ZERO, Scope
 
 # --- the chart: cumulative plan, actual, forecast and assured value by month ---
 
@@ -25,13 +25,16 @@ class Series:
     dashed: bool = False
 
 
-def chart(year: FinancialYear, month: int, system_ids=None) -> list[Series]:
-    """Cumulative savings by month for the selection, savings positive: three queries.
+def chart(
+    year: FinancialYear, month: int, system_ids=None, scope: Scope = DEFAULT_SCOPES["summary"]
+) -> list[Series]:
+    """Cumulative savings by month for the selection, savings positive: three queries. It
+    counts the schemes its summary table counts (`scope`).
 
     The forecast runs from the actuals to date to the forecast outturn at month 12, spread over
     the remaining months in proportion to their plan (evenly where there is no plan left).
     """
-    schemes = queries.counted_schemes(year, system_ids)
+    schemes = queries.counted_schemes(year, scope, system_ids)
     plan_row = schemes.filter(is_recovery=False).aggregate(
         **{f"m{m}": Sum(queries.plan_pence([m])) for m in range(1, 13)}
     )
@@ -47,7 +50,7 @@ def chart(year: FinancialYear, month: int, system_ids=None) -> list[Series]:
     actual = {r["month"]: queries.pounds(r["actual"]) for r in delivered}
     assured = {r["month"]: r["assured"] for r in delivered}
     outturn = queries.total(
-        queries.scheme_figures(year, month, by=None, system_ids=system_ids).values()
+        queries.scheme_figures(year, month, scope, by=None, system_ids=system_ids).values()
     )
 
     def cumulative(values):

@@ -1,4 +1,8 @@
-"""A table as CSV, as text for the command line, and as an XLSX workbook."""
+"""A table as CSV, as text for the command line, and as an XLSX workbook.
+
+The text and the workbook open with the table's heading (its scope included) and close with
+what it counts (the states, the drafts); the CSV is the page's headings and rows only, and its
+file's name carries the scope."""
 
 import csv
 import io
@@ -46,6 +50,7 @@ def to_text(table: Table) -> str:
         if row.total:
             lines.append(rule)
         lines.append(line(cells))
+    lines += ["", table.counts, *table.notes]
     return "\n".join(lines) + "\n"
 
 
@@ -74,6 +79,9 @@ def to_xlsx(table: Table) -> bytes:
         if row.total:
             for cell in sheet[sheet.max_row]:
                 cell.font = Font(bold=True)
+    sheet.append([])
+    for line in (table.counts, *table.notes):
+        sheet.append([line])
     sheet.column_dimensions["A"].width = (
         max([len(table.label_header), *(len(r.label) for r in table.rows)]) + 2
     )

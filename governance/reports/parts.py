@@ -1,8 +1,8 @@
 """What a committee table is made of (columns, rows, cells holding the exact figure and the
-figure shown) and how a figure is shown: thousands of pounds, whole percents, losses in
-brackets."""
+figure shown), what it counts (its scope: which scheme states, whether drafts are in) and how a
+figure is shown: thousands of pounds, whole percents, losses in brackets."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from governance.models import (
@@ -30,8 +30,87 @@ ZERO = Decimal(0)
 LABEL_FIELDS = {"organisation": "organisation__code", "programme_area": "programme_area__name"}
 
 
+# --- what a table counts ---
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which schemes a table counts: those in `states`; with `opportunities`, the requirement
+    table's pipeline rows count the open opportunities too."""
+
+    key: str  # as the page's address and the command write it
+    label: str
+    states: tuple[SchemeState, ...]
+    opportunities: bool = False
+
+    @property
+    def includes_drafts(self) -> bool:
+        return SchemeState.DRAFT in self.states
+
+    @property
+    def counts(self) -> str:
+        """Which states it counts and whether drafts are in, in one sentence for every output:
+        'States counted: Approved, In delivery, Completed, Stopped; drafts are not in.'"""
+        named = ", ".join(SchemeState(state).label for state in self.states)
+        left_out = [SchemeState(state).label for state in SchemeState if state not in self.states]
+        but = f" (every state but {' and '.join(left_out)})" if len(left_out) <= 2 else ""
+        drafts = "drafts are in" if self.includes_drafts else "drafts are not in"
+        return f"States counted: {named}{but}; {drafts}."
+
+
+# The committee's figures: what has been signed off, and what became of it.
+DELIVERY = Scope(
+    "delivery",
+    "approved and in delivery",
+    (SchemeState.APPROVED, SchemeState.IN_DELIVERY, SchemeState.COMPLETED, SchemeState.STOPPED),
+)
+# Everything still in play: drafts and the PIDs in review too, and the open opportunities.
+PIPELINE = Scope(
+    "pipeline",
+    "whole pipeline",
+    tuple(state for state in SchemeState if state not in NOT_COUNTED),
+    opportunities=True,
+)
+SCOPES = {scope.key: scope for scope in (DELIVERY, PIPELINE)}
+# Delivery against plan is judged on the approved schemes. The requirement table weighs the
+# whole pipeline against the gap; the area-of-spend table splits its Identified row by area
+# (the same schemes, the same Unidentified row), so it counts the same scope.
+DEFAULT_SCOPES = {
+    "summary": DELIVERY,
+    "requirement": PIPELINE,
+    "area_of_spend": PIPELINE,
+    "forecast": DELIVERY,
+}
+
+
+@dataclass
+class Drafts:
+    """The draft PIDs a table counts: how many, and their annual plans in exact pounds."""
+
+    count: int = 0
+    plan: Decimal = ZERO
+
+    def __add__(self, other: "Drafts") -> "Drafts":
+        return Drafts(self.count + other.count, self.plan + other.plan)
+
+    @property
+    def note(self) -> str:
+        """'Includes 3 draft PIDs, with annual plans of (1,200).', in the table's £'000 (never
+        pounds and £'000 in one sentence). Every draft counted, whether or not the reader may
+        open it: a draft opens only to its team and its PMO."""
+        if not self.count:
+            return "Includes no draft PIDs."
+        plural = "" if self.count == 1 else "s"
+        return (
+            f"Includes {self.count} draft PID{plural}, with annual plans of "
+            f"{bracketed(thousands(self.plan))}. A draft opens only to its team and the PMO of "
+            "its organisation."
+        )
+
+
 class ReportError(Exception):
-    """A bad choice of table, year, month or grouping; `message` says what, for the user."""
+    """A bad choice of table, year, month, grouping or scope; `message` says what, for the
+    user."""
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -104,6 +183,9 @@ class Table:
     label_header: str
     columns: list[Column]
     rows: list[Row]
+    scope: Scope
+    drafts: Drafts | None = None  # the drafts it counts; None when its scope leaves them out
+    notes: list[str] = field(default_factory=list)  # what its rows mean, beyond the scope
 
     @property
     def as_at(self) -> str:
@@ -111,12 +193,22 @@ class Table:
 
     @property
     def heading(self) -> str:
-        return f"{self.title}, {self.year.label}, {self.as_at}"
+        return f"{self.title}, {self.year.label}, {self.as_at}, {self.scope.label}"
+
+    @property
+    def counts(self) -> str:
+        """The states it counts, then (when its scope takes drafts in) how many and how much:
+        said once, under the table, in every output but the CSV (whose name says the scope)."""
+        lines = [self.scope.counts]
+        if self.drafts is not None:
+            lines.append(self.drafts.note)
+        return " ".join(lines)
 
     @property
     def filename(self) -> str:
         by = f"_by_{self.by}" if self.name in TABLES_WITH_BY else ""
-        return f"{self.name}{by}_{self.year.start_year}-{self.year.code[2:]}_m{self.month:02d}"
+        year = f"{self.year.start_year}-{self.year.code[2:]}"
+        return f"{self.name}{by}_{year}_m{self.month:02d}_{self.scope.key}"
 
 
 def money(column: Column, pounds: Decimal | None) -> Cell:
@@ -147,6 +239,7 @@ class Figures:
     ytd_assured: Decimal | None = None
     existing_forecast: Decimal = ZERO
     recovery_forecast: Decimal = ZERO
+    drafts: Drafts = field(default_factory=Drafts)  # the drafts among them, recovery ones too
 
     @property
     def forecast(self) -> Decimal:
@@ -161,4 +254,5 @@ class Figures:
             ytd_assured=sum(assured, ZERO) if assured else None,
             existing_forecast=self.existing_forecast + other.existing_forecast,
             recovery_forecast=self.recovery_forecast + other.recovery_forecast,
+            drafts=self.drafts + other.drafts,
         )

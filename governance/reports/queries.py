@@ -5,17 +5,21 @@ from decimal import Decimal
 from functools import reduce
 from operator import add
 
-from django.db.models import BigIntegerField, F, OuterRef, Subquery, Sum, Value
+from django.db.models import BigIntegerField, Count, F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Round
 
 from governance.models import (
     PLAN_FIELDS,
     FinancialYear,
     MonthlyReturn,
+    Opportunity,
+    OpportunityStatus,
     QippTarget,
     Scheme,
+    SchemeState,
+    StageWeight,
 )
-from governance.reports.parts import GRAND_TOTAL, LABEL_FIELDS, NOT_COUNTED, Figures
+from governance.reports.parts import GRAND_TOTAL, LABEL_FIELDS, Drafts, Figures, Scope
 
 # --- the queries ---
 
@@ -35,21 +39,26 @@ def plan_pence(months):
     return pence(reduce(add, [F(PLAN_FIELDS[m - 1]) for m in months]))
 
 
-def counted_schemes(year: FinancialYear, system_ids=None):
-    """The schemes a report counts: those of the year, bar rejected and withdrawn ones."""
-    schemes = Scheme.objects.filter(financial_year=year).exclude(state__in=NOT_COUNTED)
+def counted_schemes(year: FinancialYear, scope: Scope, system_ids=None):
+    """The schemes a report counts: those of the year in the states of its scope."""
+    schemes = Scheme.objects.filter(financial_year=year, state__in=scope.states)
     if system_ids is not None:
         schemes = schemes.filter(organisation__system_id__in=system_ids)
     return schemes
 
 
+def _drafts(state: str, count: int, plan) -> Drafts:
+    return Drafts(count, pounds(plan)) if state == SchemeState.DRAFT else Drafts()
+
+
 def scheme_figures(
-    year: FinancialYear, month: int, *, by: str | None, system_ids=None
+    year: FinancialYear, month: int, scope: Scope, *, by: str | None, system_ids=None
 ) -> dict[str, Figures]:
     """Figures per organisation code or programme area name (by=None: one total): one query.
 
     A scheme's forecast outturn is the forecast on its latest return at or before the month;
-    without one, its actuals to date plus its plan for the months still to come.
+    without one, its actuals to date plus its plan for the months still to come. Grouped by
+    state too, so that the drafts among them are counted from the same rows.
     """
     returns = MonthlyReturn.objects.filter(scheme=OuterRef("pk"), month__lte=month).order_by()
     per_scheme = returns.values("scheme")
@@ -69,11 +78,11 @@ def scheme_figures(
         .values(p=pence(F("forecast_outturn")))[:1],
         output_field=BigIntegerField(),
     )
-    group = {"recovery": F("is_recovery")}
+    group = {"recovery": F("is_recovery"), "scheme_state": F("state")}
     if by is not None:
         group["label"] = F(LABEL_FIELDS[by])
     rows = (
-        counted_schemes(year, system_ids)
+        counted_schemes(year, scope, system_ids)
         .annotate(
             r_actual=Coalesce(actual, Value(0), output_field=BigIntegerField()),
             r_assured=assured,
@@ -81,6 +90,7 @@ def scheme_figures(
         )
         .values(**group)
         .annotate(
+            schemes=Count("pk"),
             annual_plan=Sum(plan_pence(range(1, 13))),
             ytd_plan=Sum(plan_pence(range(1, month + 1))),
             ytd_actual=Sum("r_actual"),
@@ -100,6 +110,7 @@ def scheme_figures(
         figures = Figures(
             ytd_actual=pounds(row["ytd_actual"]),
             ytd_assured=None if row["ytd_assured"] is None else pounds(row["ytd_assured"]),
+            drafts=_drafts(row["scheme_state"], row["schemes"], row["annual_plan"]),
         )
         if row["recovery"]:
             figures.recovery_forecast = pounds(row["forecast"])
@@ -112,22 +123,30 @@ def scheme_figures(
     return found
 
 
-def identified(year: FinancialYear, system_ids=None) -> dict[tuple[str, str], Decimal]:
-    """Annual plans of the identified (non-recovery) schemes per (organisation, area of spend)."""
+def identified(
+    year: FinancialYear, scope: Scope, system_ids=None
+) -> tuple[dict[tuple[str, str], Decimal], Drafts]:
+    """Annual plans of the identified (non-recovery) schemes per (organisation, area of spend),
+    and the drafts among them: one query."""
     rows = (
-        counted_schemes(year, system_ids)
+        counted_schemes(year, scope, system_ids)
         .filter(is_recovery=False)
-        .values_list("organisation__code", "area_of_spend__name")
-        .annotate(plan=Sum(plan_pence(range(1, 13))))
+        .values_list("organisation__code", "area_of_spend__name", "state")
+        .annotate(schemes=Count("pk"), plan=Sum(plan_pence(range(1, 13))))
         .order_by()
     )
-    return {(org, area): pounds(plan) for org, area, plan in rows}
+    plans: dict[tuple[str, str], Decimal] = {}
+    drafts = Drafts()
+    for org, area, state, schemes, plan in rows:
+        plans[org, area] = plans.get((org, area), Decimal(0)) + pounds(plan)
+        drafts += _drafts(state, schemes, plan)
+    return plans, drafts
 
 
-def identified_schemes(year: FinancialYear, system_ids=None):
+def identified_schemes(year: FinancialYear, scope: Scope, system_ids=None):
     """The schemes behind identified(): one query, with each scheme's annual plan in pence."""
     return (
-        counted_schemes(year, system_ids)
+        counted_schemes(year, scope, system_ids)
         .filter(is_recovery=False)
         .select_related("organisation", "area_of_spend")
         .only(
@@ -140,11 +159,61 @@ def identified_schemes(year: FinancialYear, system_ids=None):
 
 def requirements(year: FinancialYear, system_ids=None) -> dict[str, Decimal]:
     """Each organisation's QIPP requirement for the year, in pounds."""
+    return {org: required for org, _system, required in requirement_rows(year, system_ids)}
+
+
+def requirement_rows(year: FinancialYear, system_ids=None) -> list[tuple[str, str, Decimal]]:
+    """(organisation, its system's code, its requirement in pounds) for the year: one query."""
     targets = QippTarget.objects.filter(financial_year=year)
     if system_ids is not None:
         targets = targets.filter(organisation__system_id__in=system_ids)
-    rows = targets.values_list("organisation__code", pence(F("requirement")))
-    return {org: pounds(pence) for org, pence in rows}
+    rows = targets.values_list(
+        "organisation__code", "organisation__system__code", pence(F("requirement"))
+    )
+    return [(org, system, pounds(p)) for org, system, p in rows]
+
+
+# --- the pipeline: the identified schemes by state, the open opportunities, the weights ---
+
+
+def plans_by_state(
+    year: FinancialYear, scope: Scope, system_ids=None
+) -> list[tuple[str, str, str, int, Decimal]]:
+    """(organisation, its system's code, state, how many schemes, their annual plans in
+    pounds) of the identified (non-recovery) schemes: one query."""
+    rows = (
+        counted_schemes(year, scope, system_ids)
+        .filter(is_recovery=False)
+        .values_list("organisation__code", "organisation__system__code", "state")
+        .annotate(schemes=Count("pk"), plan=Sum(plan_pence(range(1, 13))))
+        .order_by()
+    )
+    return [(org, system, state, n, pounds(plan)) for org, system, state, n, plan in rows]
+
+
+def open_opportunities(year: FinancialYear, system_ids=None) -> list[tuple[str, str, Decimal]]:
+    """(organisation, its system's code, the estimated savings of its open opportunities in
+    pounds): one query. An opportunity written up as a PID counts as that PID's plan, whatever
+    its status says; a closed one not at all."""
+    opportunities = Opportunity.objects.filter(
+        financial_year=year, status=OpportunityStatus.OPEN, scheme__isnull=True
+    )
+    if system_ids is not None:
+        opportunities = opportunities.filter(organisation__system_id__in=system_ids)
+    rows = (
+        opportunities.values_list("organisation__code", "organisation__system__code")
+        .annotate(saving=Sum(pence(F("estimated_saving"))))
+        .order_by()
+    )
+    return [(org, system, pounds(saving)) for org, system, saving in rows]
+
+
+def stage_weights(system_codes) -> dict[tuple[str, str], Decimal]:
+    """{(system code, stage): weight in percent} set by the systems' admins: one query."""
+    rows = StageWeight.objects.filter(system__code__in=system_codes).values_list(
+        "system__code", "stage", "weight_percent"
+    )
+    return {(system, stage): weight for system, stage, weight in rows}
 
 
 def sorted_labels(labels):

@@ -14,6 +14,7 @@ from governance.services.pid import (
     document_add,
     document_remove,
     make_reference,
+    recurrent_part_problems,
     scheme_create,
     scheme_update,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "document_remove",
     "lock_scheme",
     "make_reference",
+    "recurrent_part_problems",
     "own_review",
     "record_refusal",
     "recorded_review",

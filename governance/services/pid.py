@@ -2,13 +2,17 @@
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from governance import money, policy
 from governance.models import (
+    MONTH_NAMES,
     PLAN_FIELDS,
+    RECURRENT_FIELDS,
     Organisation,
+    Recurrence,
     Scheme,
     SchemeChange,
     SchemeDocument,
@@ -32,7 +36,14 @@ TRACKED_FIELDS = [
     "finance_lead",
     "start_date",
     *PLAN_FIELDS,
+    "recurrence",
+    *RECURRENT_FIELDS,
+    "cash_releasing",
+    "investment_one_off",
+    "investment_recurring",
 ]
+# What the scheme costs: shown as pounds, not in the papers' sign for a saving
+INVESTMENT_FIELDS = ("investment_one_off", "investment_recurring")
 
 
 def _display(scheme: Scheme, field: str) -> str:
@@ -41,11 +52,43 @@ def _display(scheme: Scheme, field: str) -> str:
         return ""
     if isinstance(value, bool):
         return "Yes" if value else "No"
-    if isinstance(value, Decimal):  # a month of the savings plan
+    if field in INVESTMENT_FIELDS:
+        return money.pounds(value)
+    if isinstance(value, Decimal):  # a month of the savings plan, or its recurrent part
         return money.saving(value)
     if field == "scheme_type":
         return scheme.get_scheme_type_display()
+    if field == "recurrence":
+        return scheme.get_recurrence_display()
     return str(value)
+
+
+def recurrent_part_problems(
+    plan: list[Decimal | None], parts: list[Decimal | None]
+) -> dict[str, str]:
+    """{recurrent field: why} for each month whose recurrent part is more than its plan (a
+    month not given, None, is not judged)."""
+    problems = {}
+    for field, month, planned, part in zip(RECURRENT_FIELDS, MONTH_NAMES, plan, parts, strict=True):
+        if planned is not None and part is not None and part > planned:
+            limit = money.pounds(planned)
+            problems[field] = (
+                f"The recurrent part of {month} cannot be more than its plan ({limit})."
+            )
+    return problems
+
+
+def _settle_recurrent_parts(scheme: Scheme) -> None:
+    """The recurrent part of each month counts only for a mixed saving: kept (a month left
+    blank is £0) when mixed, cleared otherwise. ValidationError for a part above its plan."""
+    mixed = scheme.recurrence == Recurrence.MIXED
+    for field in RECURRENT_FIELDS:
+        part = getattr(scheme, field)
+        setattr(scheme, field, (part or Decimal(0)) if mixed else None)
+    parts = [getattr(scheme, field) for field in RECURRENT_FIELDS]
+    problems = recurrent_part_problems(scheme.plan, parts)
+    if problems:
+        raise ValidationError(problems)
 
 
 def _next_sequence(organisation: Organisation, financial_year) -> int:
@@ -88,6 +131,7 @@ def scheme_create(*, by: User, data: dict) -> Scheme:
                     created_by=by,
                 )
                 scheme.full_clean(exclude=["state"])  # protected: the workflow sets it
+                _settle_recurrent_parts(scheme)
                 scheme.save()
                 _now_on_its_team(scheme)
                 return scheme
@@ -112,6 +156,7 @@ def scheme_update(
                 if field in TRACKED_FIELDS:
                     setattr(scheme, field, value)
             scheme.full_clean(exclude=["state"])  # protected: the workflow sets it
+            _settle_recurrent_parts(scheme)
             changes = [
                 SchemeChange(
                     scheme=scheme,

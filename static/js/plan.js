@@ -1,6 +1,8 @@
-// The PID form's annual total, kept up to date as the twelve months are typed. The months are
-// read as the server reads them (governance.money.parse_pounds: 83000, 83,000, £83,000, 83k,
-// 1.5m); the total the server works out when the PID is saved is the one that counts.
+// The PID form's savings plan. Its annual total is kept up to date as the twelve months are
+// typed: the months are read as the server reads them (governance.money.parse_pounds: 83000,
+// 83,000, £83,000, 83k, 1.5m); the total the server works out when the PID is saved is the one
+// that counts. The recurrent part of each month shows only while "mixed" is chosen; without
+// this script every month's is shown, with a note that it is only for a mixed saving.
 (function () {
   const total = document.querySelector("[data-plan-total]");
   const months = Array.from(document.querySelectorAll("[data-plan-month]"));
@@ -41,4 +43,21 @@
 
   months.forEach((month) => month.addEventListener("input", update));
   update();
+})();
+
+(function () {
+  const parts = document.querySelector("[data-recurrent-parts]");
+  const kinds = Array.from(document.querySelectorAll('input[name="recurrence"]'));
+  if (!parts || kinds.length === 0) {
+    return;
+  }
+
+  // what the months hold stays as typed while hidden: the server ignores it unless mixed
+  function show() {
+    const chosen = kinds.find((kind) => kind.checked);
+    parts.hidden = !chosen || chosen.value !== "mixed";
+  }
+
+  kinds.forEach((kind) => kind.addEventListener("change", show));
+  show();
 })();

@@ -19,8 +19,11 @@ The people walked:
 `post=None` means the page has no form to post: its POST is not walked.
 """
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+
+from governance.models import AreaOfSpend, Opportunity, User
 
 ELR_ROLES = [
     "project-lead",
@@ -74,6 +77,41 @@ class Case:
     # a valid form: a refused user posting it must still change nothing
     data: dict = field(default_factory=dict)
 
+
+class Looked(Mapping):
+    """An `extra` or `data` whose values are looked up in the demo when the walk reads them:
+    the id of an opportunity for its address, a person's or an area's for a form (the demo's
+    objects, tests/access/demo.py, are schemes and what hangs off them)."""
+
+    def __init__(self, **lookups: Callable[[], object]):
+        self.lookups = lookups
+
+    def __getitem__(self, key):
+        return self.lookups[key]()
+
+    def __iter__(self):
+        return iter(self.lookups)
+
+    def __len__(self):
+        return len(self.lookups)
+
+
+def opportunity(title: str) -> Looked:
+    """The address of one of the demo's ELR opportunities (demo/opportunities.py)."""
+    return Looked(pk=lambda: Opportunity.objects.get(organisation__code="ELR", title=title).pk)
+
+
+# ELR's two demo opportunities: the project lead's own, and a GP's (elr-clinical-reviewer's),
+# which a project lead must own before it is written up
+OWN_IDEA = opportunity("Social prescribing for frequent attenders")
+GPS_IDEA = opportunity("Biosimilar adalimumab switch")
+# writing up OWN_IDEA: what the opportunity does not say (it has no area of spend)
+WRITE_UP = Looked(
+    scheme_type=lambda: "transformational",
+    sro=lambda: User.objects.get(username="elr-sro").pk,
+    area_of_spend=lambda: AreaOfSpend.objects.get(name="Primary Care").pk,
+)
+PIPELINE_KEEPERS = elr("project-lead", "pmo")
 
 WITHDRAW = {"reason": "Superseded by the system-wide programme."}
 REVIEW = {"decision": "supported", "comment": "Figures reconcile to the ledger."}
@@ -153,6 +191,41 @@ TABLE: dict[str, list[Case]] = {
         Case("draft_document", get=NOBODY, post=PROJECT_LEAD),
         Case("delivery_document", get=NOBODY, post=NOBODY),
     ],
+    # --- the pipeline: its whole system sees an opportunity; its owner, project leads and PMO
+    # of its organisation change it while open; its owner, a project lead, writes it up ---
+    "pipeline": [Case(None, get=SIGNED_IN)],
+    # an empty form is shown again: the walk's fingerprint does not count opportunities
+    "opportunity_create": [
+        Case(
+            None,
+            get=PIPELINE_KEEPERS | {"wl-all", "far-all"},
+            post=PIPELINE_KEEPERS | {"wl-all", "far-all"},
+        )
+    ],
+    "opportunity_detail": [Case(None, get=SYSTEM, extra=OWN_IDEA)],
+    "opportunity_edit": [
+        Case(None, get=PIPELINE_KEEPERS, post=PIPELINE_KEEPERS, extra=OWN_IDEA),
+        Case(
+            None,
+            get=PIPELINE_KEEPERS | elr("clinical-reviewer"),
+            post=PIPELINE_KEEPERS | elr("clinical-reviewer"),
+            extra=GPS_IDEA,
+        ),
+    ],
+    "opportunity_close": [
+        Case(None, get=PIPELINE_KEEPERS, post=PIPELINE_KEEPERS, extra=OWN_IDEA),
+        Case(
+            None,
+            get=PIPELINE_KEEPERS | elr("clinical-reviewer"),
+            post=PIPELINE_KEEPERS | elr("clinical-reviewer"),
+            extra=GPS_IDEA,
+        ),
+    ],
+    "opportunity_write_up": [
+        Case(None, get=PROJECT_LEAD, post=PROJECT_LEAD, extra=OWN_IDEA, data=WRITE_UP),
+        # its owner is no project lead: nobody writes it up until a project lead owns it
+        Case(None, get=NOBODY, post=NOBODY, extra=GPS_IDEA, data=WRITE_UP),
+    ],
     # --- delivery ---
     "dashboard": [Case(None, get=MEMBERS)],
     "scheme_start_delivery": [
@@ -196,7 +269,8 @@ TABLE: dict[str, list[Case]] = {
             get=elr("pmo"),
             post=elr("pmo"),
             extra={"month": 1},
-            data={"pmo_assured": "900"},
+            # a value other than the actual, with the reason it needs
+            data={"pmo_assured": "900", "assured_reason": "Two invoices fell in July."},
         ),
     ],
     # the PMO's returns to assure, many at once: each PMO user for their own organisation
@@ -207,6 +281,9 @@ TABLE: dict[str, list[Case]] = {
             post=elr("pmo") | {"wl-all", "far-all"},
         )
     ],
+    # the assured values with their reasons, for audit: each PMO user for their own
+    # organisations (staff only through the PMO role they hold)
+    "assured_values": [Case(None, get=elr("pmo") | {"wl-all", "far-all"})],
     # --- reports ---
     "report_index": [Case(None, get=SIGNED_IN)],
     "report_table": [Case(None, get=SIGNED_IN, extra={"table": "summary"})],

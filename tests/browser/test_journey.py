@@ -324,8 +324,9 @@ def demo_schemes_in_delivery(demo_people) -> None:
 
 
 def assure_the_waiting_returns_a_month_at_a_time(visit) -> None:
-    """The PMO assures each month's waiting returns at once, one of them below its actual:
-    six returns, three in each of two months (three in May, when only April's are in)."""
+    """The PMO assures each month's waiting returns at once, one of them below its actual with
+    the reason that needs: six returns, three in each of two months (three in May, when only
+    April's are in)."""
     page = visit.page
     waiting = MonthlyReturn.objects.filter(
         scheme__organisation__code="ELR", scheme__state=SchemeState.IN_DELIVERY, assured_at=None
@@ -345,6 +346,9 @@ def assure_the_waiting_returns_a_month_at_a_time(visit) -> None:
         if number == 0:
             # typed as the PMO would; the default is the actual
             page.get_by_label(f"PMO assured value for {below.scheme.reference}").fill("1k")
+            page.get_by_label(f"Reason for the assured value for {below.scheme.reference}").fill(
+                "Only £1,000 of it is invoiced so far; the rest is checked next month."
+            )
         page.get_by_role("button", name="Assure the ticked returns").click()
         expect(page.get_by_role("alert").first).to_contain_text("3 returns assured.")
     expect(page.get_by_text("No returns are waiting for assurance.")).to_be_visible()

@@ -15,6 +15,7 @@ NAVIGATION = [  # (what the page is called, the name of its link)
     ("Home", "Home"),
     ("My tasks", "My tasks"),
     ("Schemes", "Schemes"),
+    ("Pipeline", "Pipeline"),
     ("Dashboard", "Dashboard"),
     ("Reports", "Reports"),
     ("Risk heatmap", ("Quality risk", "Risk heatmap")),  # (menu, its link)

@@ -15,7 +15,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from governance.models import PLAN_FIELDS, AreaOfSpend, ProgrammeArea
+from governance.models import PLAN_FIELDS, RECURRENT_FIELDS, AreaOfSpend, ProgrammeArea
 from qia.models import HEADINGS
 from tests.access.demo import hidden_fields, problems, undone
 
@@ -209,6 +209,11 @@ def forms(demo) -> dict[str, Form]:
         "finance_lead": ("", ids(users["elr-finance-reviewer"].pk)),
         "start_date": d(draft_year.start_date.isoformat()),
         **plan(),
+        "recurrence": c("recurrent", "non_recurrent", "mixed"),
+        **{name: n("") for name in RECURRENT_FIELDS},  # read only for a mixed saving
+        "cash_releasing": c("True", "False"),
+        "investment_one_off": n("0"),
+        "investment_recurring": n("0"),
     }
     return {
         "scheme_create": Form(
@@ -490,6 +495,9 @@ def test_the_fuzzed_forms_are_every_form_of_the_product():
     buttons |= {"scheme_stop"}
     # a form per row: bad amounts and rows are posted in tests/governance/test_bulk_assurance.py
     elsewhere = {"qia_self_assessment", "returns_assure_all"}
+    # the pipeline's forms are fuzzed in tests/fuzz/test_pipeline_forms.py
+    elsewhere |= {"opportunity_create", "opportunity_edit", "opportunity_close"}
+    elsewhere |= {"opportunity_write_up"}
     assert posted - buttons - elsewhere - {"login"} <= set(FORM_NAMES)
     assert set(FORM_NAMES) <= set(TABLE)
 

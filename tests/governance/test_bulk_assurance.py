@@ -40,7 +40,7 @@ def post_rows(client, page, **changes) -> dict:
         "form-INITIAL_FORMS": str(formset.initial_form_count()),
     }
     for form in formset.forms:
-        for name in ("ret", "token", "pmo_assured"):
+        for name in ("ret", "token", "pmo_assured", "assured_reason", "assured_link"):
             value = form[name].value()
             data[form[name].html_name] = "" if value is None else str(value)
         data[form["assure"].html_name] = "on"
@@ -59,7 +59,14 @@ def test_the_pmo_assures_six_returns_at_once(client, people, june):
         assert scheme.reference in shown
     assert 'value="£900"' in text(page)  # the actual, to start with
 
-    response = client.post(URL, post_rows(client, page, **{"form-1-pmo_assured": "850"}))
+    response = client.post(
+        URL,
+        post_rows(
+            client,
+            page,
+            **{"form-1-pmo_assured": "850", "form-1-assured_reason": "£51 fell in July."},
+        ),
+    )
     assert response.status_code == 302
     after = client.get(response["Location"])
     assert "6 returns assured." in text(after)

@@ -124,6 +124,32 @@ def test_totals_against_target_per_organisation_as_at_the_latest_returns_due(
 
 
 @time_machine.travel(date(2019, 8, 15), tick=False)
+def test_identified_says_the_drafts_it_counts_to_readers_who_cannot_open_them(
+    client, people, schemes, make_scheme
+):
+    make_scheme(SchemeState.DRAFT, org="WL", title="West draft", monthly="500")
+    make_scheme(SchemeState.DRAFT, title="A recovery draft", monthly="900", is_recovery=True)
+
+    # WL's viewer may open neither ELR's draft nor WL's: both count in Identified
+    response = dashboard(client, people["wl-viewer"])
+
+    # ELR's £24,000 and WL's £6,000; the recovery action is not identified QIPP
+    shown = visible(response)
+    assert shown.count("Identified includes 2 draft PIDs, £30,000.") == 1
+    assert "drafts and PIDs in review included" in shown
+    assert text(response).index("Identified includes") > text(response).index("</table>")
+
+
+@time_machine.travel(date(2019, 8, 15), tick=False)
+def test_identified_without_a_draft_says_so(client, people, year, make_scheme):
+    make_scheme(title="On plan")
+
+    response = dashboard(client, people["elr-viewer"])
+
+    assert "Identified includes no draft PIDs." in visible(response)
+
+
+@time_machine.travel(date(2019, 8, 15), tick=False)
 def test_rag_counts_and_the_off_track_schemes_red_first(client, people, schemes):
     response = dashboard(client, people["elr-qag-member"])
 

@@ -430,7 +430,11 @@ def test_correcting_the_figures_of_an_assured_return_clears_its_assurance(people
     scheme = make_scheme()
     ret = add_return(scheme, 3, "900", by=people["elr-finance-reviewer"])
     monthly_returns.return_assure(
-        scheme_id=scheme.pk, month=3, by=people["elr-pmo"], value=Decimal("850")
+        scheme_id=scheme.pk,
+        month=3,
+        by=people["elr-pmo"],
+        value=Decimal("850"),
+        reason="An invoice of £50 fell in July.",
     )
 
     saved = save(scheme, people["elr-finance-reviewer"], actual="1000")
@@ -487,7 +491,9 @@ def test_the_pmo_of_the_organisation_assures_a_return_at_its_own_value(people, m
     add_return(scheme, 3, "900", by=people["elr-finance-reviewer"])
     pmo = people["elr-pmo"]
 
-    ret = monthly_returns.return_assure(scheme_id=scheme.pk, month=3, by=pmo, value=Decimal("850"))
+    ret = monthly_returns.return_assure(
+        scheme_id=scheme.pk, month=3, by=pmo, value=Decimal("850"), reason="£50 fell in July."
+    )
 
     assert (ret.actual, ret.pmo_assured, ret.assured_by) == (Decimal("900"), Decimal("850"), pmo)
     assert ret.assured_at is not None

@@ -193,13 +193,14 @@ def test_without_historical_the_command_line_imports_drafts_too(people, tmp_path
 # --- returns: a PMO assured value, by the rules of the assurance page, on both paths ---
 
 
-def assure_in_browser(client, user, scheme, month: int, value: str) -> str:
+def assure_in_browser(client, user, scheme, month: int, value: str, reason: str = "") -> str:
     """What the PMO sees after assuring on the page (the page again when refused)."""
     client.force_login(user)
     url = reverse("return_assure", args=[scheme.pk, month])
     form = client.get(url)
     token = form.context["form"].initial["token"] if form.status_code == 200 else ""
-    return text(client.post(url, {"token": token, "pmo_assured": value}, follow=True))
+    data = {"token": token, "pmo_assured": value, "assured_reason": reason}
+    return text(client.post(url, data, follow=True))
 
 
 def enter_in_browser(client, user, scheme, month: int, actual: str, *, correct=False) -> None:
@@ -214,12 +215,14 @@ def enter_in_browser(client, user, scheme, month: int, actual: str, *, correct=F
     assert client.post(url, data).status_code == 302
 
 
-def returns_row(scheme, month: int, actual: str, assured: str = "") -> dict:
+def returns_row(scheme, month: int, actual: str, assured: str = "", **evidence) -> dict:
+    """A row of a returns file; `evidence`: its assured_reason, evidence_link."""
     return {
         "reference": scheme.reference,
         "month": str(month),
         "actual": actual,
         "pmo_assured": assured,
+        **evidence,
     }
 
 
@@ -307,10 +310,9 @@ def test_another_pmo_of_the_organisation_assures_what_someone_else_entered_on_ei
     for month in (1, 2):
         add_return(scheme, month, "1000", by=people["elr-finance-reviewer"])
 
-    shown = assure_in_browser(client, people["elr-pmo"], scheme, 1, "950")
-    imported = text(
-        upload(client, people["elr-pmo-2"], "returns", [returns_row(scheme, 2, "1000", "900")])
-    )
+    shown = assure_in_browser(client, people["elr-pmo"], scheme, 1, "950", "£50 is July's.")
+    row = returns_row(scheme, 2, "1000", "900", assured_reason="£100 is July's.")
+    imported = text(upload(client, people["elr-pmo-2"], "returns", [row]))
 
     assert "Imported returns: 0 created, 1 updated" in imported
     first, second = MonthlyReturn.objects.filter(scheme=scheme).order_by("month")

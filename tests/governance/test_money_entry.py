@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from governance.forms import SchemeForm
 from governance.forms_delivery import AssureForm, ReturnForm
-from governance.models import PLAN_FIELDS, FinancialYear, SchemeState
+from governance.models import PLAN_FIELDS, RECURRENT_FIELDS, FinancialYear, SchemeState
 from tests.pages import text
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +42,9 @@ def money_fields(llr, people) -> dict:
     returns = ReturnForm(financial_year=year, fixed_month=None).fields
     return {
         **{f"PID {name}": plan[name] for name in PLAN_FIELDS},
+        **{f"PID {name}": plan[name] for name in RECURRENT_FIELDS},
+        "PID one-off investment": plan["investment_one_off"],
+        "PID recurring investment": plan["investment_recurring"],
         "return actual": returns["actual"],
         "return forecast outturn": returns["forecast_outturn"],
         "PMO assured value": AssureForm().fields["pmo_assured"],

@@ -44,6 +44,8 @@ def pid_post(people, **overrides):
         "clinical_lead": "",
         "finance_lead": "",
         "start_date": "2019-04-01",
+        "recurrence": "recurrent",
+        "cash_releasing": "True",
     }
     data.update({name: "10000.50" for name in PLAN_FIELDS})
     data.update(overrides)

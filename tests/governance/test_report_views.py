@@ -21,6 +21,7 @@ from governance.models import (
     Scheme,
 )
 from tests.governance.report_fixtures import add_return, add_scheme, report_world
+from tests.pages import visible
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.governance.report_urls")]
 
@@ -92,7 +93,9 @@ def test_the_table_downloads_as_csv_and_xlsx(client, world):
     )
 
     assert csv_response["Content-Type"] == "text/csv; charset=utf-8"
-    assert "summary_by_organisation_2019-20_m01.csv" in csv_response["Content-Disposition"]
+    # the scope in the file's name: the CSV itself is the page's headings and rows only
+    assert "summary_by_organisation_2019-20_m01_delivery.csv" in csv_response["Content-Disposition"]
+    assert len(csv_response.content.decode().splitlines()) == 1 + 2  # ELR and the Grand Total
     assert (
         csv_response.content.decode().splitlines()[1]
         == "ELR,-1637,-1500,-1400,137,-19647,-19000,647,3"
@@ -149,6 +152,11 @@ def test_names_that_look_like_formulas_download_as_plain_text(client, world, tab
         ({"year": "2031/32"}, "There is no financial year 2031/32"),
         ({"year": "2019/20", "by": "nonsense"}, "Group by organisation or programme_area"),
         ({"year": "2019/20", "format": "pdf"}, "Choose html, csv or xlsx"),
+        (
+            {"year": "2019/20", "scope": "drafts"},
+            "Choose what the table counts: delivery (approved and in delivery) or pipeline "
+            "(whole pipeline), not 'drafts'.",
+        ),
     ],
 )
 def test_a_bad_choice_on_the_report_page_shows_a_clear_message(client, world, params, message):
@@ -177,6 +185,9 @@ def test_the_index_lists_the_four_tables_and_offers_the_import_to_the_pmo_only(c
 
     for title in ("Summary", "Net QIPP requirement", "Schemes by area of spend", "Forecast"):
         assert title in for_viewer
+    shown = visible(page(client, world.users["elr-viewer"], reverse("report_index")))
+    assert "Summary (by default approved and in delivery)" in shown
+    assert "Net QIPP requirement (by default whole pipeline)" in shown
     assert reverse("import_upload") not in for_viewer
     assert reverse("import_upload") in for_pmo
 

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from governance import reports
-from governance.models import SchemeState, User
+from governance.models import Scheme, SchemeState, User
 from governance.reports.tables import FORECAST_COLUMNS, SUMMARY_COLUMNS
 from tests.governance.report_fixtures import (
     EXAMPLES,
@@ -19,6 +19,7 @@ from tests.governance.report_fixtures import (
     add_target,
     report_world,
 )
+from tests.governance.report_pipeline import add_opportunity
 
 pytestmark = pytest.mark.django_db
 
@@ -34,8 +35,15 @@ def report(*args) -> str:
     return out.getvalue()
 
 
-def table(name, world, month=12, by="organisation", system_ids=None):
-    return reports.build(name, year=world.year, month=month, by=by, system_ids=system_ids)
+def table(name, world, month=12, by="organisation", system_ids=None, scope=None):
+    return reports.build(
+        name,
+        year=world.year,
+        month=month,
+        by=by,
+        system_ids=system_ids,
+        scope=scope and reports.SCOPES[scope],
+    )
 
 
 def table_columns(name):
@@ -62,6 +70,10 @@ def test_the_published_month_4_tables_come_out_of_the_imported_files_exactly(db)
             *past_year,
             stdout=io.StringIO(),
         )
+    # a past year is loaded as it stood, in delivery: every scheme counts in the committee's
+    # default scope, so the published figures come out of it unchanged
+    assert set(Scheme.objects.values_list("state", flat=True)) == {SchemeState.IN_DELIVERY}
+    assert SchemeState.IN_DELIVERY in reports.DEFAULT_SCOPES["summary"].states
 
     expected = {
         ("summary", "organisation"): "expected_summary_by_organisation_m4.csv",
@@ -142,7 +154,7 @@ def test_unidentified_qipp_is_the_requirement_less_the_identified_schemes_plans(
     requirement = figures(table("requirement", world))
     by_area = figures(table("area_of_spend", world))
 
-    assert requirement == {
+    assert dict(list(requirement.items())[:3]) == {
         "Identified": {"ELR": -120, "WL": -60, "total": -180},
         "Unidentified": {"ELR": -30, "WL": 10, "total": -20},
         "Total": {"ELR": -150, "WL": -50, "total": -200},
@@ -165,7 +177,7 @@ def test_an_organisation_without_a_target_shows_no_unidentified_figure(world):
     assert "Unidentified,," in reports.to_csv(table("requirement", world))
 
 
-def test_rejected_and_withdrawn_schemes_do_not_count_but_drafts_and_stopped_ones_do(world):
+def test_rejected_and_withdrawn_schemes_never_count_and_drafts_only_in_the_pipeline(world):
     for state in (
         SchemeState.IN_DELIVERY,
         SchemeState.DRAFT,
@@ -176,10 +188,13 @@ def test_rejected_and_withdrawn_schemes_do_not_count_but_drafts_and_stopped_ones
         scheme = add_scheme(world, "ELR", monthly="1000", state=state)
         add_return(scheme, 1, actual="2000")
 
-    rows = figures(table("summary", world, month=1))
+    delivery = figures(table("summary", world, month=1))
+    pipeline = figures(table("summary", world, month=1, scope="pipeline"))
 
-    assert rows["ELR"]["annual_plan"] == -36
-    assert rows["ELR"]["ytd_actual"] == -6
+    assert delivery["ELR"]["annual_plan"] == -24  # in delivery and stopped
+    assert delivery["ELR"]["ytd_actual"] == -4
+    assert pipeline["ELR"]["annual_plan"] == -36  # and the draft
+    assert pipeline["ELR"]["ytd_actual"] == -6
 
 
 def test_variance_is_actual_less_plan_and_its_percent_of_the_plan_has_its_sign(world):
@@ -260,19 +275,31 @@ def test_a_report_for_a_system_leaves_other_systems_out(world):
     assert list(rows) == ["ELR", "Grand Total"]
 
 
+# the queries of each table, in either scope: the requirement table reads the plans by state,
+# the targets, the open opportunities and the systems' stage weights
+QUERIES = {"summary": 1, "forecast": 1, "area_of_spend": 2, "requirement": 4}
+
+
+@pytest.mark.parametrize("scope", list(reports.SCOPES))
 @pytest.mark.parametrize("name", list(reports.TABLES))
-def test_the_number_of_queries_does_not_grow_with_the_number_of_schemes(world, name):
-    def count_queries() -> int:
+def test_the_number_of_queries_does_not_grow_with_the_number_of_schemes(world, name, scope):
+    def count_queries() -> tuple[int, int]:
         with CaptureQueriesContext(connection) as captured:
-            table(name, world, month=6)
-            reports.chart(world.year, 6)
-        return len(captured)
+            table(name, world, month=6, scope=scope)
+        with CaptureQueriesContext(connection) as charted:
+            reports.chart(world.year, 6, scope=reports.SCOPES[scope])
+        return len(captured), len(charted)
+
+    states = [SchemeState.IN_DELIVERY, SchemeState.DRAFT, SchemeState.QIA_PANEL]
+    statuses = ["open", "converted", "closed"]
 
     def add(n):
         for i in range(n):
-            scheme = add_scheme(world, "ELR" if i % 2 else "WL", recovery=i % 5 == 0)
+            org = "ELR" if i % 2 else "NN"  # two systems, each with its own weights
+            scheme = add_scheme(world, org, recovery=i % 5 == 0, state=states[i % 3])
             add_return(scheme, 1, actual="900", forecast="11000" if i % 3 else None)
             add_return(scheme, 2, actual="1100", assured="1000")
+            add_opportunity(world, org, "5000", status=statuses[i % 3])
 
     add_target(world, "ELR", "100000")
     add(5)
@@ -281,7 +308,8 @@ def test_the_number_of_queries_does_not_grow_with_the_number_of_schemes(world, n
     many = count_queries()
 
     assert few == many
-    assert many <= 5
+    assert many[0] <= QUERIES[name]
+    assert many[1] <= 3  # the chart
 
 
 # --- formats ---
@@ -297,7 +325,11 @@ def test_the_text_table_prints_brackets_and_thousands_separators(world):
     elr = next(line for line in printed.splitlines() if line.startswith("ELR"))
     # no return by month 12: nothing delivered, nothing forecast, the whole plan behind
     assert elr.split() == ["ELR", "(19,647)", "0", "19,647", "(19,647)", "0", "19,647", "100%"]
-    assert printed.splitlines()[-1].startswith("Grand Total")
+    lines = printed.splitlines()
+    assert lines[-3].startswith("Grand Total")
+    assert (
+        lines[-1] == "States counted: Approved, In delivery, Completed, Stopped; drafts are not in."
+    )
 
 
 def test_the_xlsx_opens_with_openpyxl_and_carries_the_number_formats(world, tmp_path):

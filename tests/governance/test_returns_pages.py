@@ -391,7 +391,11 @@ def test_the_pmo_assures_a_return_at_a_value_of_its_own(client, people, make_sch
 
     response = pmo.post(
         assure_url(scheme, 3),
-        {"token": form.context["form"].initial["token"], "pmo_assured": "850"},
+        {
+            "token": form.context["form"].initial["token"],
+            "pmo_assured": "850",
+            "assured_reason": "£50 of it fell in July.",
+        },
         follow=True,
     )
 

@@ -48,6 +48,8 @@ def pid(people) -> dict:
         "sro": people["elr-sro"].pk,
         "start_date": "2019-04-01",
         **{name: "10000" for name in PLAN_FIELDS},
+        "recurrence": "recurrent",
+        "cash_releasing": "True",
     }
 
 

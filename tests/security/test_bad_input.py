@@ -66,6 +66,8 @@ def test_a_line_break_in_a_title_never_reaches_a_mail_as_a_line_of_its_own(clien
         "sro": data["sro"].pk,
         "start_date": "2019-04-01",
         **{f"plan_m{m:02d}": "1000" for m in range(1, 13)},
+        "recurrence": "recurrent",
+        "cash_releasing": "True",
     }
     assert client.post(reverse("scheme_create"), form).status_code == 302
     scheme = Scheme.objects.get()

@@ -33,6 +33,7 @@ from demo.data import (
     S,
     start_years,
 )
+from demo.opportunities import add_opportunities
 from governance.delivery import schedule
 from governance.models import (
     AreaOfSpend,
@@ -73,6 +74,7 @@ class Command(BaseCommand):
                 if not exists:  # a scheme that exists is left exactly as it is
                     Builder(spec, index, ref, users).build()
                     created += 1
+            add_opportunities(ref, users)
             # The demo's past is not news: its users keep their in-app notifications, but
             # nobody is mailed about it (and its addresses are made up).
             OutboxEmail.objects.filter(pk__gt=last_mail).delete()

@@ -1,7 +1,9 @@
 """python manage.py qipp_report summary|requirement|area_of_spend|forecast --year 2019/20
-[--month N] [--by organisation|programme_area] [--format table|csv|xlsx] [--output FILE]
+[--month N] [--by organisation|programme_area] [--scope delivery|pipeline]
+[--format table|csv|xlsx] [--output FILE]
 
-Other tools and finance teams' scripts call this: keep the interface as it is.
+Other tools and finance teams' scripts call this: keep the interface as it is (--scope is
+optional; without it each table counts what it always has by default, DEFAULT_SCOPES).
 """
 
 from pathlib import Path
@@ -26,19 +28,26 @@ class Command(BaseCommand):
             default="organisation",
             help="organisation or programme_area (summary and forecast)",
         )
+        parser.add_argument(
+            "--scope",
+            help="what the table counts: delivery (approved and in delivery: the default of "
+            "summary and forecast) or pipeline (every state but rejected and withdrawn, drafts "
+            "included: the default of requirement and area_of_spend)",
+        )
         parser.add_argument("--format", default="table", choices=["table", "csv", "xlsx"])
         parser.add_argument("--output", help="write to this file instead of the screen")
 
-    def handle(self, *args, table, year, month, by, format, output, **options):
+    def handle(self, *args, table, year, month, by, scope, format, output, **options):
         if format == "xlsx" and not output:
             raise CommandError("An XLSX workbook needs a file: add --output FILE.xlsx.")
         try:
             financial_year, month, by = reports.parse_selection(
                 table, year=year, month=month, by=by
             )
+            counted = reports.parse_scope(table, scope)
         except reports.ReportError as exc:
             raise CommandError(exc.message) from None
-        result = reports.build(table, year=financial_year, month=month, by=by)
+        result = reports.build(table, year=financial_year, month=month, by=by, scope=counted)
         if format == "xlsx":
             content = reports.to_xlsx(result)
         elif format == "csv":
