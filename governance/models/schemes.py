@@ -196,6 +196,26 @@ class Scheme(ConcurrentTransitionMixin, models.Model):
     investment_recurring = _investment_field(
         "recurring investment a year", "What the scheme costs to run each year, in pounds."
     )
+    # A recurrent saving carried into the next financial year: that year's plan line of it (its
+    # own reference), linked to the scheme it carries on, until its project lead confirms the
+    # carried plan or edits it
+    carried_from = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="carried_into",
+        editable=False,
+    )
+    carry_confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    carry_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
 
     state = FSMField(
         max_length=30, choices=SchemeState.choices, default=SchemeState.DRAFT, protected=True
