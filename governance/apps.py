@@ -17,7 +17,7 @@ class GovernanceConfig(AppConfig):
 
     def _connect_delivery(self):
         """What delivery tracking adds to the PID workflow: its access rules, its tasks in the
-        inbox, its buttons and its block on the scheme page."""
+        inbox, its buttons and its block on the scheme page, its entries in the history."""
         from governance import policy, selectors
         from governance.delivery import monthly_returns, page_parts
 
@@ -29,6 +29,7 @@ class GovernanceConfig(AppConfig):
         selectors.TEAM_TASK_SOURCES.update(page_parts.TEAM_TASK_SOURCES)
         selectors.ACTION_SOURCES.extend(page_parts.ACTION_SOURCES)
         selectors.SECTION_SOURCES.extend(page_parts.SECTION_SOURCES)
+        selectors.HISTORY_SOURCES.extend(page_parts.HISTORY_SOURCES)
 
     def _connect_pipeline(self):
         """What the pipeline adds to the scheme page: the events of the opportunity a scheme

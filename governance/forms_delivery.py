@@ -1,8 +1,10 @@
-"""Forms of the delivery pages: the delivery transitions, monthly returns, the dashboard."""
+"""Forms of the delivery pages: the delivery transitions, monthly returns, the dashboard, and
+carrying a recurrent saving into next year."""
 
+import re
 from decimal import Decimal
 
-from crispy_forms.layout import Column, Fieldset, Row
+from crispy_forms.layout import HTML, Column, Fieldset, Row
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -14,11 +16,13 @@ from governance.forms import (
     VersionedForm,
     action_helper,
     filter_helper,
+    plan_month_field,
 )
 from governance.models import (
     MAX_MONTHLY_AMOUNT,
     MONTH_NAMES,
     MONTHS,
+    PLAN_FIELDS,
     DocumentKind,
     FinancialYear,
     MonthlyReturn,
@@ -323,3 +327,79 @@ class AssuredFilterForm(forms.Form):
         if start and end and start > end:
             self.add_error("assured_to", "This date is before the date assured from.")
         return data
+
+
+# --- carrying a recurrent saving into next year ---
+
+
+class TickedField(forms.TypedMultipleChoiceField):
+    """The ids of the rows ticked on a page. Any id is taken: which of them may be acted on is
+    the service's to judge, and a refusal it gives is logged, where a form error would not be."""
+
+    def __init__(self, **kwargs):
+        super().__init__(coerce=int, **kwargs)
+
+    def valid_value(self, value) -> bool:
+        # a database id: digits only (never "²" or "1e3"), and not more than a row can have
+        return re.fullmatch(r"[0-9]{1,9}", str(value)) is not None
+
+
+class CarryForm(forms.Form):
+    """The schemes the PMO ticks on the carry page. The organisation and year the page was
+    drawn for go back with it as hidden fields, which the view reads before this form."""
+
+    scheme = TickedField(label="Schemes to carry", widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, following: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scheme"].error_messages["required"] = (
+            f"Tick the schemes to carry into {following}."
+        )
+
+
+class CarriedPlanForm(VersionedForm):
+    """The plan carried into a scheme's year, month by month, as its project lead confirms it:
+    prefilled with the carried plan, any month changed first."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, month in zip(PLAN_FIELDS, MONTH_NAMES, strict=True):
+            field = plan_month_field(month)
+            field.widget.attrs["data-plan-month"] = ""  # summed as typed (static/js/plan.js)
+            self.fields[name] = field
+        months = "col-6 col-md-3 col-lg-2"
+        self.helper = action_helper(
+            "version",
+            Fieldset(
+                "Monthly savings plan (pounds saved in each month)",
+                Row(*[Column(name, css_class=months) for name in PLAN_FIELDS]),
+                HTML('{% include "governance/_plan_total.html" %}'),
+            ),
+            button="Confirm this plan",
+        )
+
+    def plan_total(self) -> Decimal | None:
+        """The year's plan: as typed once every month is valid, else as drawn (None if unread)."""
+        if not self.is_bound:
+            amounts = [self.initial.get(name) for name in PLAN_FIELDS]
+        else:
+            amounts = [getattr(self, "cleaned_data", {}).get(name) for name in PLAN_FIELDS]
+        if any(amount is None for amount in amounts):
+            return None
+        return sum(amounts, Decimal(0))
+
+    def clean(self):
+        data = super().clean()
+        total = self.plan_total()
+        if total is not None and total <= 0:
+            # on the first month, so the error summary links to the plan (as the PID form's)
+            self.add_error(
+                PLAN_FIELDS[0], "The savings plan must add up to more than £0 for the year."
+            )
+        return data
+
+    def service_arguments(self) -> dict:
+        return {
+            "expected_version": self.cleaned_data["version"],
+            "plan": [self.cleaned_data[name] for name in PLAN_FIELDS],
+        }

@@ -152,6 +152,42 @@ def _complete(user, scheme) -> str | None:
     return None
 
 
+# A carried plan is confirmed while the scheme is still to deliver it.
+CONFIRMABLE_STATES = (SchemeState.APPROVED, SchemeState.IN_DELIVERY)
+
+
+def _carry(user, scheme=None, organisation=None) -> str | None:
+    """Carrying recurrent savings into next year: the PMO of the organisation, given the
+    organisation (the carry page) or the scheme. The scheme team is not excluded: carrying is
+    bookkeeping, not a judgement. The figure carried is the approved scheme's full-year effect,
+    worked out rather than chosen, and its project lead then confirms or edits it."""
+    if not user.has_role(roles.PMO):
+        return "Only the PMO carries recurrent savings into next year."
+    organisation = organisation or (scheme.organisation if scheme is not None else None)
+    if organisation is None:
+        return "You are not a member of any organisation yet: ask an administrator."
+    if organisation.pk not in user.organisation_ids:
+        return f"You carry the schemes of your own organisation only, not {organisation.code}."
+    return None
+
+
+def _confirm_carry(user, scheme) -> str | None:
+    """The plan a scheme carried on from last year: its project lead confirms or edits it,
+    once, while the scheme is still to deliver it."""
+    if scheme.carried_from_id is None:
+        return f"{scheme.reference} was not carried on from last year: it has no carried plan."
+    if user.pk != scheme.project_lead_id:
+        return "Only the scheme's project lead confirms the plan carried into its year."
+    if scheme.carry_confirmed_at is not None:
+        return "The carried plan is confirmed already: it is the scheme's plan now."
+    if scheme.state not in CONFIRMABLE_STATES:
+        return (
+            "A carried plan is confirmed while the scheme is approved or in delivery; it is now "
+            f"{scheme.state_words}."
+        )
+    return None
+
+
 RULES: dict[str, Callable] = {
     "edit": _edit,
     "submit": _submit,
@@ -162,6 +198,8 @@ RULES: dict[str, Callable] = {
     "sign_off": scheme_sign_off_rule,
     "start_delivery": _start_delivery,
     "complete": _complete,
+    "carry": _carry,
+    "confirm_carry": _confirm_carry,
     # "stop" is a QAG decision on an escalation: notifications.escalations gives its rule.
 }
 

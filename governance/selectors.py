@@ -270,6 +270,23 @@ def _saves(changes) -> list[Event]:
 
 def _created(scheme: Scheme) -> Event:
     """The oldest entry of every scheme's history: who made it, and how."""
+    if scheme.carried_from_id is not None:
+        # made by the PMO from last year's scheme (governance.delivery.carry)
+        original = scheme.carried_from
+        return Event(
+            at=scheme.created_at,
+            who=scheme.created_by,
+            what=(
+                f"Carried from {original.reference} "
+                f"(full-year effect {money.saving(original.full_year_effect)})"
+            ),
+            detail=(
+                f"The recurrent saving of {original.reference} over a whole year is this "
+                f"scheme's plan, approved as {original.reference} was; its project lead "
+                "confirms the plan or changes its months."
+            ),
+            kind="transition",
+        )
     if not scheme.imported_from:
         return Event(at=scheme.created_at, who=scheme.created_by, what="Created", kind="transition")
     return Event(

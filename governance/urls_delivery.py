@@ -15,6 +15,13 @@ urlpatterns = [
     path("schemes/<int:pk>/complete/", views.scheme_complete, name="scheme_complete"),
     # a scheme stops only by a QAG decision on an escalation: this leads to it
     path("schemes/<int:pk>/stop/", escalation_views.scheme_stop, name="scheme_stop"),
+    # the PMO carries recurrent savings into next year; the project lead confirms each plan
+    path("schemes/carry/", views.scheme_carry, name="scheme_carry"),
+    path(
+        "schemes/<int:pk>/carried-plan/",
+        views.carried_plan_confirm,
+        name="carried_plan_confirm",
+    ),
     path("returns/assure/", views.returns_assure_all, name="returns_assure_all"),
     path("returns/assured/", views.assured_values, name="assured_values"),
     path("schemes/<int:pk>/returns/new/", views.return_edit, name="return_new"),

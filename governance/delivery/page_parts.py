@@ -1,5 +1,6 @@
 """What delivery tracking adds to the PID workflow's pages: its tasks in the inbox, its buttons
-and its block on the scheme page (listed in GovernanceConfig.ready())."""
+and its block on the scheme page, and the carry into next year in the history (listed in
+GovernanceConfig.ready())."""
 
 from collections import defaultdict
 from datetime import date, timedelta
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from governance import money, policy, roles, selectors
+from governance.delivery import carry
 from governance.delivery.monthly_returns import return_fields, return_history
 from governance.delivery.rating import assess
 from governance.delivery.schedule import (
@@ -169,6 +171,32 @@ def _start_delivery_tasks(user, limit: int) -> selectors.Tasks:
     )
 
 
+def _carried_plan_tasks(user, limit: int) -> selectors.Tasks:
+    """Plans carried into a scheme's year, each waiting for the scheme's project lead to
+    confirm or edit it. Two queries, whatever the number of schemes they lead."""
+    waiting = Scheme.objects.filter(
+        project_lead=user,
+        carried_from__isnull=False,
+        carry_confirmed_at__isnull=True,
+        state__in=policy.CONFIRMABLE_STATES,
+    )
+    oldest_first = waiting.order_by("created_at", "pk").values_list(
+        "pk", "carried_from__reference", "created_at"
+    )
+    return selectors.Tasks(
+        [
+            selectors.Task.on(
+                pk,
+                f"Confirm the plan carried from {reference}",
+                reverse("carried_plan_confirm", args=[pk]),
+                since,
+            )
+            for pk, reference, since in oldest_first[:limit]
+        ],
+        waiting.count(),
+    )
+
+
 TRANSITION_BUTTONS = [
     ("start_delivery", "Start delivery", "scheme_start_delivery", "primary"),
     ("complete", "Close scheme", "scheme_complete", "outline-primary"),
@@ -190,6 +218,29 @@ def _delivery_actions(user, scheme: Scheme) -> list[selectors.Action]:
             0, selectors.Action("Enter a monthly return", reverse("return_new", args=[scheme.pk]))
         )
     return found
+
+
+def _carry_actions(user, scheme: Scheme) -> list[selectors.Action]:
+    """Its project lead confirms a carried plan; the PMO carries a scheme's recurrent saving
+    into next year, on the page of the organisation's year."""
+    if scheme.carried_from_id and policy.refusal("confirm_carry", user, scheme) is None:
+        url = reverse("carried_plan_confirm", args=[scheme.pk])
+        return [selectors.Action("Confirm the carried plan", url)]
+    year = scheme.financial_year
+    if (
+        policy.refusal("carry", user, scheme) is None
+        and carry.why_not_carried(scheme, scheme.organisation, year) is None
+        # offered once next year is there to carry it into (until then the page says so)
+        and carry.following_year(year) is not None
+    ):
+        return [
+            selectors.Action(
+                f"Carry into {carry.following_label(year)}",
+                carry.page_url(scheme.organisation_id, year),
+                "outline-primary",
+            )
+        ]
+    return []
 
 
 def _month_status(year: FinancialYear, month: int, ret, day: date, owed: bool) -> str:
@@ -263,7 +314,8 @@ def _delivery_section(user, scheme: Scheme, as_at_month: int) -> selectors.Secti
 
 
 # What delivery adds to the task inbox and the scheme page (GovernanceConfig.ready()).
-TASK_SOURCES = [_return_tasks, _assure_tasks, _start_delivery_tasks]
-TEAM_TASK_SOURCES = [_return_tasks]
-ACTION_SOURCES = [_delivery_actions]
+TASK_SOURCES = [_return_tasks, _assure_tasks, _start_delivery_tasks, _carried_plan_tasks]
+TEAM_TASK_SOURCES = [_return_tasks, _carried_plan_tasks]
+ACTION_SOURCES = [_delivery_actions, _carry_actions]
 SECTION_SOURCES = [_delivery_section]
+HISTORY_SOURCES = [carry.history_events]

@@ -11,12 +11,18 @@ that the HTML page, the CSV and XLSX downloads and the command's text table all 
 
 Every table counts the schemes of one scope, and says so (DESIGN.md: "Every table says what it
 counts"): "approved and in delivery" (approved, in delivery, completed, stopped) by default for
-the summary and forecast tables, "whole pipeline" (every state but rejected and withdrawn,
-drafts in; open opportunities in the requirement table's pipeline rows) for the requirement
-and area-of-spend tables. Where drafts are in, the table says how many and how much.
+the summary, forecast, recurrence and carry-forward tables, "whole pipeline" (every state but
+rejected and withdrawn, drafts in; open opportunities in the requirement table's pipeline rows)
+for the requirement and area-of-spend tables. Where drafts are in, the table says how many and
+how much.
 
-parts: what a table is made of, and the scopes; queries: the figures; tables: the four tables
-and choosing one; exports: CSV, text and XLSX; chart: the cumulative chart. The names other
+The recurrence table splits the year's plans into recurrent and one-off, cash-releasing or
+not, with the investment, net plan and full-year effect; the carry-forward table follows the
+recurrent savings delivered to date and what the next year's plan carries of them (its
+recurrent delivered is a share of each return, kept exact: queries.recurrent_delivered).
+
+parts: what a table is made of, and the scopes; queries: the figures; tables: the tables and
+choosing one; exports: CSV, text and XLSX; chart: the cumulative chart. The names other
 modules use are listed here.
 """
 

@@ -2,8 +2,10 @@
 figure shown), what it counts (its scope: which scheme states, whether drafts are in) and how a
 figure is shown: thousands of pounds, whole percents, losses in brackets."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from math import floor
 
 from governance.models import (
     FinancialYear,
@@ -15,10 +17,12 @@ TABLES = {
     "requirement": "Net QIPP requirement",
     "area_of_spend": "Schemes by area of spend",
     "forecast": "Forecast delivery",
+    "recurrence": "Recurrent and one-off savings",
+    "carry_forward": "Recurrent savings delivered and carried into next year",
 }
 BY_CHOICES = {"organisation": "Organisation", "programme_area": "Programme area"}
-# The other two tables are by organisation by nature.
-TABLES_WITH_BY = {"summary", "forecast"}
+# The others are by organisation by nature: a carried plan line is an organisation's.
+TABLES_WITH_BY = {"summary", "forecast", "recurrence"}
 # A scheme still in development is identified QIPP; a stopped one keeps its plan and actuals.
 NOT_COUNTED = [SchemeState.REJECTED, SchemeState.WITHDRAWN]
 GRAND_TOTAL = "Grand Total"
@@ -80,6 +84,8 @@ DEFAULT_SCOPES = {
     "requirement": PIPELINE,
     "area_of_spend": PIPELINE,
     "forecast": DELIVERY,
+    "recurrence": DELIVERY,
+    "carry_forward": DELIVERY,
 }
 
 
@@ -123,6 +129,13 @@ class ReportError(Exception):
 def thousands(pounds: Decimal) -> int:
     """Savings in pounds -> the report's £'000, savings negative, half away from zero."""
     return int((-pounds / 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def thousands_exactly(pounds: Fraction) -> int:
+    """thousands() of an exact fraction of pounds: savings negative, half away from zero."""
+    shown = -pounds / 1000
+    rounded = floor(abs(shown) + Fraction(1, 2))
+    return rounded if shown >= 0 else -rounded
 
 
 def whole_percent(value: Decimal) -> int:
@@ -217,6 +230,12 @@ def money(column: Column, pounds: Decimal | None) -> Cell:
     return Cell(column, -pounds, thousands(pounds))
 
 
+def money_exactly(column: Column, pounds: Fraction) -> Cell:
+    """money() of an exact fraction of pounds (a share of a return): the figure shown is
+    rounded from the fraction itself; the Decimal beside it is only near it."""
+    return Cell(column, -Decimal(pounds.numerator) / pounds.denominator, thousands_exactly(pounds))
+
+
 def percent(column: Column, part: Decimal, whole: Decimal) -> Cell:
     """part as a percent of whole, with part's sign (a variance's percent has its sign)."""
     if not whole:
@@ -256,3 +275,57 @@ class Figures:
             recovery_forecast=self.recovery_forecast + other.recovery_forecast,
             drafts=self.drafts + other.drafts,
         )
+
+
+def _add(first, second):
+    """The sum of two dataclasses of figures, field by field."""
+    return type(first)(
+        **{f.name: getattr(first, f.name) + getattr(second, f.name) for f in fields(first)}
+    )
+
+
+@dataclass
+class Kinds:
+    """Exact pounds of a group of schemes by kind of saving: the plans for the whole year,
+    savings positive, and the investment, pounds spent. Every scheme counted, recovery actions
+    too: what recurs and what it costs matter whichever plan a saving is in."""
+
+    annual_plan: Decimal = ZERO
+    recurrent_plan: Decimal = ZERO
+    cash_releasing_plan: Decimal = ZERO
+    investment_one_off: Decimal = ZERO
+    investment_recurring: Decimal = ZERO
+    full_year_effect: Decimal = ZERO
+    drafts: Drafts = field(default_factory=Drafts)
+
+    @property
+    def non_recurrent_plan(self) -> Decimal:
+        return self.annual_plan - self.recurrent_plan
+
+    @property
+    def non_cash_releasing_plan(self) -> Decimal:
+        return self.annual_plan - self.cash_releasing_plan
+
+    @property
+    def net_plan(self) -> Decimal:
+        """The gross plan less this year's investment, one-off and recurring (Scheme.net_saving)."""
+        return self.annual_plan - self.investment_one_off - self.investment_recurring
+
+    __add__ = _add
+
+
+@dataclass
+class Carry:
+    """Exact pounds of a group of schemes' recurrent savings as at month N, savings positive:
+    planned and delivered to date, the full-year effect, what next year's plan carries of it
+    and the full-year effect not carried yet. Recurrent delivered is a sum of shares of returns
+    (a fraction of a penny), kept exact as a Fraction."""
+
+    recurrent_plan: Decimal = ZERO
+    recurrent_delivered: Fraction = Fraction(0)
+    full_year_effect: Decimal = ZERO
+    carried: Decimal = ZERO
+    not_carried: Decimal = ZERO
+    drafts: Drafts = field(default_factory=Drafts)
+
+    __add__ = _add

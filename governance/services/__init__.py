@@ -11,9 +11,11 @@ The names other modules use are listed here.
 
 from governance.services.pid import (
     TRACKED_FIELDS,
+    display_value,
     document_add,
     document_remove,
     make_reference,
+    next_sequence,
     recurrent_part_problems,
     scheme_create,
     scheme_update,
@@ -28,6 +30,7 @@ from governance.services.transitions import (
     refusals_recorded,
     refuse_logged,
     run_transition,
+    save_scheme,
 )
 from governance.services.workflow import (
     SUBMIT_CHECKS,
@@ -51,10 +54,12 @@ __all__ = [
     "Conflict",
     "SUBMIT_CHECKS",
     "TRACKED_FIELDS",
+    "display_value",
     "document_add",
     "document_remove",
     "lock_scheme",
     "make_reference",
+    "next_sequence",
     "recurrent_part_problems",
     "own_review",
     "record_refusal",
@@ -63,6 +68,7 @@ __all__ = [
     "refuse_logged",
     "reviews_awaiting_response",
     "run_transition",
+    "save_scheme",
     "scheme_create",
     "scheme_review",
     "scheme_submit",

@@ -46,7 +46,9 @@ TRACKED_FIELDS = [
 INVESTMENT_FIELDS = ("investment_one_off", "investment_recurring")
 
 
-def _display(scheme: Scheme, field: str) -> str:
+def display_value(scheme: Scheme, field: str) -> str:
+    """A field's value as the scheme's history shows it: a saving in the papers' sign, an
+    investment in pounds, a choice by its label."""
     value = getattr(scheme, field)
     if value is None:
         return ""
@@ -91,7 +93,7 @@ def _settle_recurrent_parts(scheme: Scheme) -> None:
         raise ValidationError(problems)
 
 
-def _next_sequence(organisation: Organisation, financial_year) -> int:
+def next_sequence(organisation: Organisation, financial_year) -> int:
     top = Scheme.objects.filter(organisation=organisation, financial_year=financial_year).aggregate(
         top=Max("sequence")
     )["top"]
@@ -121,7 +123,7 @@ def scheme_create(*, by: User, data: dict) -> Scheme:
         try:
             with transaction.atomic():
                 Organisation.objects.select_for_update().get(pk=data["organisation"].pk)
-                sequence = _next_sequence(data["organisation"], data["financial_year"])
+                sequence = next_sequence(data["organisation"], data["financial_year"])
                 scheme = Scheme(
                     **data,
                     sequence=sequence,
@@ -151,7 +153,7 @@ def scheme_update(
             reason = policy.refusal("edit", by, scheme)
             if reason:
                 raise ActionRefused(reason)
-            before = {field: _display(scheme, field) for field in TRACKED_FIELDS}
+            before = {field: display_value(scheme, field) for field in TRACKED_FIELDS}
             for field, value in data.items():
                 if field in TRACKED_FIELDS:
                     setattr(scheme, field, value)
@@ -163,10 +165,10 @@ def scheme_update(
                     changed_by=by,
                     field=Scheme._meta.get_field(field).verbose_name,
                     old_value=before[field],
-                    new_value=_display(scheme, field),
+                    new_value=display_value(scheme, field),
                 )
                 for field in TRACKED_FIELDS
-                if _display(scheme, field) != before[field]
+                if display_value(scheme, field) != before[field]
             ]
             if not changes:
                 return scheme, []

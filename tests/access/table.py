@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from governance.models import AreaOfSpend, Opportunity, User
+from governance.models import AreaOfSpend, Opportunity, Scheme, User
 
 ELR_ROLES = [
     "project-lead",
@@ -112,6 +112,25 @@ WRITE_UP = Looked(
     area_of_spend=lambda: AreaOfSpend.objects.get(name="Primary Care").pk,
 )
 PIPELINE_KEEPERS = elr("project-lead", "pmo")
+
+# the demo's ELR scheme carried on from last year (demo/carried.py), its plan unconfirmed, and
+# that plan as its project lead confirms it
+CARRIED = Looked(
+    pk=lambda: Scheme.objects.get(organisation__code="ELR", carried_from__isnull=False).pk
+)
+CARRIED_PLAN = {f"plan_m{month:02d}": "134,400" for month in range(1, 13)}
+
+
+def _in_delivery(title: str) -> Scheme:
+    return Scheme.objects.get(organisation__code="ELR", title=title, carried_from__isnull=True)
+
+
+# one of this year's ELR schemes in delivery, ticked to carry into next year, with its year:
+# the organisation is the carry page's own, so only ELR's PMO carries it
+CARRY = Looked(
+    year=lambda: _in_delivery("Outpatient follow-up reduction").financial_year.label,
+    scheme=lambda: [_in_delivery("Outpatient follow-up reduction").pk],
+)
 
 WITHDRAW = {"reason": "Superseded by the system-wide programme."}
 REVIEW = {"decision": "supported", "comment": "Figures reconcile to the ledger."}
@@ -280,6 +299,23 @@ TABLE: dict[str, list[Case]] = {
             get=elr("pmo") | {"wl-all", "far-all"},
             post=elr("pmo") | {"wl-all", "far-all"},
         )
+    ],
+    # carrying recurrent savings into next year: each PMO user for their own organisation
+    # (the page's); nothing ticked, the form is shown again; another organisation's scheme
+    # ticked is refused with the reason
+    "scheme_carry": [
+        Case(
+            None,
+            get=elr("pmo") | {"wl-all", "far-all"},
+            post=elr("pmo") | {"wl-all", "far-all"},
+        ),
+        Case(None, get=elr("pmo") | {"wl-all", "far-all"}, post=elr("pmo"), data=CARRY),
+    ],
+    # a carried plan: only the carried scheme's project lead confirms it; a scheme not
+    # carried has none
+    "carried_plan_confirm": [
+        Case(None, get=PROJECT_LEAD, post=PROJECT_LEAD, extra=CARRIED, data=CARRIED_PLAN),
+        Case("delivery", get=NOBODY, post=NOBODY, data=CARRIED_PLAN),
     ],
     # the assured values with their reasons, for audit: each PMO user for their own
     # organisations (staff only through the PMO role they hold)

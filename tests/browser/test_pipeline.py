@@ -1,7 +1,9 @@
 """The Pipeline in a real browser, checked with axe-core: a project lead adds an idea (a saving
 typed in words is refused with an example), writes it up as a PID in one step from its
-confirmation page, and lands on the draft, whose history starts with the idea; a viewer reads
-the pipeline."""
+confirmation page, and lands on the draft, whose history starts with the idea; a second idea
+counts in the requirement table, as it is and risk-weighted; a viewer reads the pipeline."""
+
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -60,6 +62,33 @@ def test_a_project_lead_takes_an_idea_from_the_pipeline_to_a_draft_pid(demo_peop
     visit.nav("Pipeline").click()
     expect(main).to_contain_text("Written up as a PID")
     visit.step("the pipeline, with the idea written up")
+
+    # a second idea stays an idea: the requirement table counts it at its stage's weight
+    page.get_by_role("link", name="Add an opportunity").click()
+    page.get_by_label("Title").fill("Repeat prescriptions by app")
+    page.get_by_label("Financial year").select_option(label=demo_people["years"][NEXT].label)
+    page.get_by_label("Programme area").select_option(label="Primary Care")
+    page.get_by_label("Estimated saving in the year").fill("200k")
+    page.get_by_role("button", name="Add to the pipeline").click()
+    expect(heading).to_contain_text("Repeat prescriptions by app")
+    visit.nav("Reports").click()
+    page.get_by_role("main").get_by_role("link", name="Net QIPP requirement").click()
+    page.get_by_label("Financial year").select_option(label=demo_people["years"][NEXT].label)
+    page.get_by_label("Counting").select_option("pipeline")
+    page.get_by_role("button", name="Show").click()
+    table = page.get_by_role("table").first
+    # unweighted, then weighted: an opportunity counts at 10% until it is written up
+    expect(table.get_by_role("row", name=re.compile(r"^Identified: Opportunity"))).to_contain_text(
+        "(200)"
+    )
+    expect(
+        table.get_by_role("row", name=re.compile(r"^Risk-weighted: Opportunity"))
+    ).to_contain_text("(20)")
+    expect(table.get_by_role("row", name=re.compile(r"^Risk-weighted identified"))).to_be_visible()
+    expect(
+        table.get_by_role("row", name=re.compile(r"^Unidentified after risk weighting"))
+    ).to_be_visible()
+    visit.step("the requirement table, as it is and risk-weighted")
     visit.sign_out()
 
     visit.sign_in("elr-viewer")

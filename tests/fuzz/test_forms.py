@@ -498,6 +498,8 @@ def test_the_fuzzed_forms_are_every_form_of_the_product():
     # the pipeline's forms are fuzzed in tests/fuzz/test_pipeline_forms.py
     elsewhere |= {"opportunity_create", "opportunity_edit", "opportunity_close"}
     elsewhere |= {"opportunity_write_up"}
+    # carrying into next year and confirming a carried plan: tests/fuzz/test_carry_forms.py
+    elsewhere |= {"scheme_carry", "carried_plan_confirm"}
     assert posted - buttons - elsewhere - {"login"} <= set(FORM_NAMES)
     assert set(FORM_NAMES) <= set(TABLE)
 

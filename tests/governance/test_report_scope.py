@@ -96,6 +96,8 @@ def test_each_table_counts_its_own_scope_by_default(drafts):
         "requirement": "pipeline",
         "area_of_spend": "pipeline",
         "forecast": "delivery",
+        "recurrence": "delivery",
+        "carry_forward": "delivery",
     }
     assert figures(build("summary", drafts))["ELR"]["annual_plan"] == -120
     assert figures(build("area_of_spend", drafts))["Elective Care"]["ELR"] == -1320

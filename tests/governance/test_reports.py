@@ -276,8 +276,16 @@ def test_a_report_for_a_system_leaves_other_systems_out(world):
 
 
 # the queries of each table, in either scope: the requirement table reads the plans by state,
-# the targets, the open opportunities and the systems' stage weights
-QUERIES = {"summary": 1, "forecast": 1, "area_of_spend": 2, "requirement": 4}
+# the targets, the open opportunities and the systems' stage weights; the carry-forward table
+# the schemes and their carried lines, the returns, and whether the next year exists
+QUERIES = {
+    "summary": 1,
+    "forecast": 1,
+    "area_of_spend": 2,
+    "requirement": 4,
+    "recurrence": 1,
+    "carry_forward": 3,
+}
 
 
 @pytest.mark.parametrize("scope", list(reports.SCOPES))

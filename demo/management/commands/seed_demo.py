@@ -17,6 +17,7 @@ from django.utils import timezone
 from django_fsm_log.models import StateLog
 
 from demo.builder import Builder
+from demo.carried import add_carried
 from demo.data import (
     AREAS_OF_SPEND,
     EMAIL_DOMAIN,
@@ -75,6 +76,7 @@ class Command(BaseCommand):
                     Builder(spec, index, ref, users).build()
                     created += 1
             add_opportunities(ref, users)
+            add_carried(ref, users)
             # The demo's past is not news: its users keep their in-app notifications, but
             # nobody is mailed about it (and its addresses are made up).
             OutboxEmail.objects.filter(pk__gt=last_mail).delete()

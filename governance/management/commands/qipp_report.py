@@ -1,4 +1,5 @@
-"""python manage.py qipp_report summary|requirement|area_of_spend|forecast --year 2019/20
+"""python manage.py qipp_report
+summary|requirement|area_of_spend|forecast|recurrence|carry_forward --year 2019/20
 [--month N] [--by organisation|programme_area] [--scope delivery|pipeline]
 [--format table|csv|xlsx] [--output FILE]
 
@@ -26,13 +27,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--by",
             default="organisation",
-            help="organisation or programme_area (summary and forecast)",
+            help="organisation or programme_area (summary, forecast and recurrence)",
         )
         parser.add_argument(
             "--scope",
             help="what the table counts: delivery (approved and in delivery: the default of "
-            "summary and forecast) or pipeline (every state but rejected and withdrawn, drafts "
-            "included: the default of requirement and area_of_spend)",
+            "summary, forecast, recurrence and carry_forward) or pipeline (every state but "
+            "rejected and withdrawn, drafts included: the default of requirement and "
+            "area_of_spend)",
         )
         parser.add_argument("--format", default="table", choices=["table", "csv", "xlsx"])
         parser.add_argument("--output", help="write to this file instead of the screen")
