@@ -190,3 +190,20 @@ def transition_page(
             return leave_to(request, scheme)
         return redirect(scheme)
     return render(request, template, {"form": form, "scheme": scheme, **extra})
+
+
+def add_errors(form, exc: ValidationError) -> None:
+    """A service's objections beside the fields they are about, the rest at the top."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for name, errors in exc.error_dict.items():
+        form.add_error(name if name in form.fields else None, errors)
+
+
+def whole_number(value) -> int | None:
+    """A number from an address or a form's hidden field; None for anything else."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from governance import views_carry
 from governance import views_delivery as views
 from notifications import views as escalation_views
 
@@ -16,10 +17,10 @@ urlpatterns = [
     # a scheme stops only by a QAG decision on an escalation: this leads to it
     path("schemes/<int:pk>/stop/", escalation_views.scheme_stop, name="scheme_stop"),
     # the PMO carries recurrent savings into next year; the project lead confirms each plan
-    path("schemes/carry/", views.scheme_carry, name="scheme_carry"),
+    path("schemes/carry/", views_carry.scheme_carry, name="scheme_carry"),
     path(
         "schemes/<int:pk>/carried-plan/",
-        views.carried_plan_confirm,
+        views_carry.carried_plan_confirm,
         name="carried_plan_confirm",
     ),
     path("returns/assure/", views.returns_assure_all, name="returns_assure_all"),

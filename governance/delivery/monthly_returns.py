@@ -52,14 +52,42 @@ def touched_by(monthly_return: MonthlyReturn, user) -> bool:
     ).exists()
 
 
-def _assure_return(user, scheme: Scheme, monthly_return: MonthlyReturn | None = None) -> str | None:
+def touched_among(returns: list[MonthlyReturn], user) -> set[int]:
+    """The ids of the returns among `returns` that `user` entered or corrected: touched_by()
+    for a page of them, in one query."""
+    fields = {ret.pk: set(return_fields(ret.month).values()) for ret in returns}
+    corrected = set(
+        SchemeChange.objects.filter(
+            scheme_id__in={ret.scheme_id for ret in returns},
+            changed_by=user,
+            field__startswith="Month ",
+        ).values_list("scheme_id", "field")
+    )
+    return {
+        ret.pk
+        for ret in returns
+        if ret.entered_by_id == user.pk
+        or any((ret.scheme_id, field) in corrected for field in fields[ret.pk])
+    }
+
+
+def _assure_return(
+    user,
+    scheme: Scheme,
+    monthly_return: MonthlyReturn | None = None,
+    touched: bool | None = None,
+) -> str | None:
+    """`touched`: whether the user entered or corrected the return, when already known (a page
+    of returns asks touched_among() once); else it is looked up."""
     if not (user.has_role(roles.PMO) and policy.in_organisation(user, scheme)):
         return "Only the PMO of the scheme's organisation can assure its returns."
     if scheme.state not in DELIVERY_STATES:
         return "Returns are assured once the scheme is in delivery."
     if reason := policy.judging_own_scheme(user, scheme):
         return reason
-    if monthly_return is not None and touched_by(monthly_return, user):
+    if touched is None and monthly_return is not None:
+        touched = touched_by(monthly_return, user)
+    if touched:
         return (
             "You entered or corrected this return, so another member of the PMO must assure it "
             "(segregation of duties)."

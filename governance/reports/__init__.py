@@ -22,8 +22,9 @@ recurrent savings delivered to date and what the next year's plan carries of the
 recurrent delivered is a share of each return, kept exact: queries.recurrent_delivered).
 
 parts: what a table is made of, and the scopes; queries: the figures; tables: the tables and
-choosing one; exports: CSV, text and XLSX; chart: the cumulative chart. The names other
-modules use are listed here.
+choosing one; recurring: the recurrence and carry-forward tables; exports: CSV, text and XLSX;
+chart: the cumulative chart; lists: a list page (schemes, register, pipeline, assured values)
+as CSV or XLSX. The names other modules use are listed here.
 """
 
 from governance.reports.chart import Chart, Series, chart, chart_drawing

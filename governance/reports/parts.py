@@ -114,6 +114,11 @@ class Drafts:
         )
 
 
+def drafts_said(scope: Scope, drafts: Drafts) -> Drafts | None:
+    """What a table says of its drafts: nothing when its scope leaves them out."""
+    return drafts if scope.includes_drafts else None
+
+
 class ReportError(Exception):
     """A bad choice of table, year, month, grouping or scope; `message` says what, for the
     user."""

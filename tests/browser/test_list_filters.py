@@ -56,3 +56,23 @@ def test_the_filters_wrap_and_nothing_is_cut_off(demo, visit, path):
                 )
     visit.assert_accessible()
     visit.assert_no_browser_errors()
+
+
+NAV_ITEMS = """() => [...document.querySelectorAll('nav[aria-label="Main"] .nav-link')].map(a => {
+  const box = a.getBoundingClientRect();
+  return {text: a.textContent.trim(), right: box.right, width: box.width};
+})"""
+
+
+def test_the_main_navigation_wraps_rather_than_running_off_the_page(demo, visit):
+    """The PMO has the most links (escalations, the QAG pack): at the widths where the links
+    first show in a row, each stays in view, the row wrapping if it must."""
+    page = visit.page
+    visit.sign_in("elr-pmo")
+    for width in (1200, 1208, 1216, 1280):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(visit.url("/"))
+        for item in page.evaluate(NAV_ITEMS):
+            assert item["width"] == 0 or item["right"] <= width, (
+                f"at {width} px the link {item['text']!r} runs off the page"
+            )

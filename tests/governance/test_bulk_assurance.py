@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -137,3 +139,23 @@ def test_another_organisation_by_id_is_not_found(client, people, llr, june):
     assert client.get(URL, {"organisation": elr.pk}).status_code == 404
     assert client.get(URL, {"organisation": "x"}).status_code == 404
     assert "No returns are waiting" in text(client.get(URL))  # WL's own: none
+
+
+def test_the_rule_of_each_row_is_asked_without_a_query_per_return(client, people, make_scheme):
+    """Whether the PMO entered or corrected each return is read once for the page: the page
+    with two returns and with twelve makes as many queries, bar the case beside each scheme."""
+
+    def queries_for_page() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(URL).status_code == 200
+        return len(captured)
+
+    client.force_login(people["elr-pmo"])
+    for _ in range(2):
+        add_return(make_scheme(), 3, "900", by=people["elr-finance-reviewer"])
+    few = queries_for_page()
+    for _ in range(10):
+        add_return(make_scheme(), 3, "900", by=people["elr-finance-reviewer"])
+    many = queries_for_page()
+    # the case beside each scheme asks one question per scheme (the blind rule of its QIA)
+    assert many - few <= 10
