@@ -279,13 +279,8 @@ class SchemeForm(forms.ModelForm):
                 "recurrence",
                 # shown only when "mixed" is chosen (static/js/plan.js); all shown without it
                 Fieldset(
-                    '<span class="h6">The recurrent part of each month '
-                    "(only for a mixed saving)</span>",
-                    HTML(
-                        '<p class="form-text mt-0">Of each month\'s saving, the part that goes '
-                        "on next year and after. Leave a month blank when none of it recurs. "
-                        "Ignored unless the saving is mixed.</p>"
-                    ),
+                    "The recurrent part of each month (only for a mixed saving)",
+                    HTML('{% include "governance/_recurrent_help.html" %}'),
                     Row(*[Column(name, css_class=months) for name in RECURRENT_FIELDS]),
                     css_class="border-start border-3 ps-3 mb-3",
                     data_recurrent_parts="",

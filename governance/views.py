@@ -128,22 +128,18 @@ def scheme_list(request):
     schemes = schemes.select_related(
         "organisation", "financial_year", "programme_area", "sro"
     ).defer(*LONG_TEXTS)
-    output = request.GET.get("format") or "html"
-    error = None if output == "html" else lists.problem(output, filters_valid=not form.errors)
-    if output != "html" and error is None:
-        return lists.response(_scheme_download(schemes), output)
-    query = lists.page_query(request.GET)
+    listing = lists.listing(request, form)
+    if listing.wants_file:
+        return lists.response(_scheme_download(schemes), listing.output)
     return render(
         request,
         "governance/scheme_list.html",
         {
             "form": form,
             "page": Paginator(schemes, SCHEMES_PER_PAGE).get_page(request.GET.get("page")),
-            "query": query.urlencode(),
-            "downloads": lists.download_queries(query),
-            "download_error": error,
+            **listing.context(),
         },
-        status=400 if error else 200,
+        status=listing.status,
     )
 
 

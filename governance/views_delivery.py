@@ -424,19 +424,17 @@ def assured_values(request):
     form = AssuredFilterForm(request.GET or None, user=request.user)
     filters = form.cleaned_data if form.is_valid() else {}
     returns = monthly_returns.assured_returns(request.user.organisation_ids, **filters)
-    output = request.GET.get("format") or "html"
-    error = None if output == "html" else lists.problem(output, filters_valid=not form.errors)
-    query = lists.page_query(request.GET)
-    if output != "html" and error is None:
+    listing = lists.listing(request, form)
+    if listing.wants_file:
         download = _assured_download(list(returns))
         audit.info(
             "assured values downloaded: user=%s format=%s rows=%d filters=%s",
             request.user.username,
-            output,
+            listing.output,
             len(download.rows),
-            query.urlencode() or "none",
+            listing.query.urlencode() or "none",
         )
-        return lists.response(download, output)
+        return lists.response(download, listing.output)
     page = Paginator(returns, settings.QIPP_PAGE_SIZE).get_page(request.GET.get("page"))
     for ret in page:
         ret.label = schedule.month_label(ret.scheme.financial_year, ret.month)
@@ -444,14 +442,8 @@ def assured_values(request):
     return render(
         request,
         "delivery/assured_values.html",
-        {
-            "form": form,
-            "page": page,
-            "query": query.urlencode(),
-            "downloads": lists.download_queries(query),
-            "download_error": error,
-        },
-        status=400 if error else 200,
+        {"form": form, "page": page, **listing.context()},
+        status=listing.status,
     )
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from governance import policy
 from governance.forms_pipeline import CloseForm, OpportunityForm, PipelineFilterForm, WriteUpForm
 from governance.models import Opportunity, OpportunityStatus
-from governance.pages import Refused, form_version, signed_in
+from governance.pages import Refused, add_errors, form_version, signed_in
 from governance.pipeline import LONG_TEXTS, visible_opportunities
 from governance.reports import lists
 from governance.services import ActionRefused, Conflict
@@ -50,14 +50,6 @@ def check(request, action: str, opportunity: Opportunity) -> None:
         raise Refused(reason, action=action, target=opportunity.reference)
 
 
-def _add_errors(form, error: ValidationError) -> None:
-    """A service's ValidationError on the form: on its field where the form has it."""
-    found = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
-    for field, errors in found.items():
-        for message in errors:
-            form.add_error(field if field in form.fields else None, message)
-
-
 @signed_in
 def pipeline(request):
     """The opportunities the user sees, filtered; ?format=csv or xlsx downloads all of them."""
@@ -82,23 +74,19 @@ def pipeline(request):
         .defer(*LONG_TEXTS)
         .order_by("-financial_year__start_year", "organisation__code", "sequence")
     )
-    output = request.GET.get("format") or "html"
-    error = None if output == "html" else lists.problem(output, filters_valid=not form.errors)
-    if output != "html" and error is None:
-        return lists.response(_download(found), output)
-    query = lists.page_query(request.GET)
+    listing = lists.listing(request, form)
+    if listing.wants_file:
+        return lists.response(_download(found), listing.output)
     return render(
         request,
         "pipeline/list.html",
         {
             "form": form,
             "page": Paginator(found, OPPORTUNITIES_PER_PAGE).get_page(request.GET.get("page")),
-            "query": query.urlencode(),
-            "downloads": lists.download_queries(query),
-            "download_error": error,
+            **listing.context(),
             "may_add": policy.opportunity_refusal("opportunity_create", request.user) is None,
         },
-        status=400 if error else 200,
+        status=listing.status,
     )
 
 
@@ -161,7 +149,7 @@ def opportunity_create(request):
         except ActionRefused as exc:
             messages.error(request, exc.message)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc)
         else:
             messages.success(request, f"{opportunity.reference} added to the pipeline.")
             return redirect("opportunity_detail", opportunity.pk)
@@ -188,7 +176,7 @@ def opportunity_edit(request, pk: int):
             messages.warning(request, exc.message)
             return redirect("opportunity_detail", pk)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc)
         else:
             n = len(changes)
             messages.success(
@@ -250,7 +238,7 @@ def opportunity_write_up(request, pk: int):
             messages.warning(request, exc.message)
             return redirect("opportunity_detail", pk)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc)
         else:
             messages.success(
                 request,

@@ -50,6 +50,40 @@ class Download:
             yield [column.cell(row) for column in self.columns]
 
 
+@dataclass
+class Listing:
+    """What a list page with downloads makes of its address: the file asked for, or the page
+    with its download links."""
+
+    query: QueryDict  # the filters as asked, without the page number or the format
+    output: str  # "html", or the download asked for
+    error: str | None  # why no file can be made, when one was asked for
+
+    @property
+    def wants_file(self) -> bool:
+        return self.output != "html" and self.error is None
+
+    @property
+    def status(self) -> int:
+        return 400 if self.error else 200
+
+    def context(self) -> dict:
+        """What the page's template needs: the filters as asked, the links, the error."""
+        return {
+            "query": self.query.urlencode(),
+            "downloads": download_queries(self.query),
+            "download_error": self.error,
+        }
+
+
+def listing(request, form) -> Listing:
+    """The list page's address read: ?format= asks for a file, made only when the filters are
+    valid (else the page says why, with status 400)."""
+    output = request.GET.get("format") or "html"
+    error = None if output == "html" else problem(output, filters_valid=not form.errors)
+    return Listing(page_query(request.GET), output, error)
+
+
 def page_query(get: QueryDict) -> QueryDict:
     """The page's filters as asked, without the page number or the download format."""
     query = get.copy()

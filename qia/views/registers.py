@@ -40,29 +40,25 @@ def register(request):
     data = form.cleaned_data if form.is_valid() else {}
     sort = data.get("sort") or "score"
     versions = _register_versions(request.user, form, data, sort)
-    output = request.GET.get("format") or "html"
-    error = None if output == "html" else lists.problem(output, filters_valid=not form.errors)
-    if output != "html" and error is None:
-        return lists.response(_register_download(versions), output)
+    listing = lists.listing(request, form)
+    if listing.wants_file:
+        return lists.response(_register_download(versions), listing.output)
     page = Paginator(versions, getattr(settings, "QIPP_PAGE_SIZE", 25)).get_page(
         request.GET.get("page")
     )
     selectors.mark_due(page)
-    query = lists.page_query(request.GET)
     return render(
         request,
         "qia/register.html",
         {
             "form": form,
             "page": page,
-            "query": query.urlencode(),
-            "sorts": _sort_links(query),
+            **listing.context(),
+            "sorts": _sort_links(listing.query),
             "sort": sort,
             "heatmap_url": reverse("qia_heatmap"),
-            "downloads": lists.download_queries(query),
-            "download_error": error,
         },
-        status=400 if error else 200,
+        status=listing.status,
     )
 
 
