@@ -39,6 +39,12 @@ app.conf.beat_schedule = {
         "task": "notifications.tasks.send_qag_packs",
         "schedule": crontab(hour=7, minute=0),
     },
+    # The daily digests, from the time set in the admin (DigestSettings, 07:30 by default):
+    # every 10 minutes, so each leaves within 10 minutes of it; once per user and day.
+    "send-digests": {
+        "task": "notifications.tasks.send_digests",
+        "schedule": 600.0,
+    },
     # Imports uploaded while the broker was down: every 5 minutes.
     "start-waiting-imports": {
         "task": "governance.tasks.start_waiting_imports",

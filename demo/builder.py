@@ -99,7 +99,7 @@ class Builder:
         if spec.state == S.AWAITING_SIGN_OFF:
             return
         self.sign_off(version, "clinical-chair", "clinical_chair")
-        if spec.state == S.APPROVED:
+        if spec.state in (S.APPROVED, S.AWAITING_QAG):
             return
         self.deliver()
 

@@ -1,6 +1,6 @@
 """What the demo holds: the LLR system and its organisations, its three financial years
 (last year, this year and next, around today), programme areas, areas of spend and targets,
-one person per role per organisation, and the 35 schemes, each with its year, the state it
+one person per role per organisation, and the 36 schemes, each with its year, the state it
 reaches and how it got there."""
 
 from dataclasses import dataclass
@@ -275,6 +275,10 @@ SCHEMES = [
          scheme_type="transformational"),
     Spec("LC", NEXT, "Enhanced health in care homes", "Urgent Care", "Emergency Care", 34000, S.AWAITING_SIGN_OFF,
          "Each care home has a named practice and a multidisciplinary team with a weekly round, medication reviews and an advance care plan for every resident, reducing emergency admissions and ambulance call-outs from care homes.",
+         scheme_type="transformational"),
+    # on LC's route for large schemes (demo/routes.py): signed off, waiting for QAG's approval
+    Spec("LC", NEXT, "Acute length of stay programme", "Urgent Care", "Emergency Care", 320000, S.AWAITING_QAG,
+         "A system-wide programme with the acute trust: criteria-led discharge, same-day emergency care and a frailty assessment unit, to take 40 beds out of the bed base by the end of the year.",
          scheme_type="transformational"),
     Spec("LC", NEXT, "Hospital discharge hub", "Community", "Discharge Programme", 58000, S.APPROVED,
          "One discharge hub with social care, community health and the voluntary sector takes referrals from the wards by 11am, so that patients leave on the day they are medically fit.",

@@ -7,6 +7,8 @@ from governance.models import (
     DEFAULT_WEIGHTS,
     AccessRefusal,
     AreaOfSpend,
+    Delegation,
+    DelegationEvent,
     FinancialYear,
     Membership,
     Opportunity,
@@ -193,6 +195,37 @@ class HistoryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class DelegationEventInline(admin.TabularInline):
+    model = DelegationEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "by", "what"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Delegation)
+class DelegationAdmin(HistoryAdmin):
+    """Delegations are named, re-dated and ended on the Deputies page (an administrator may
+    name one for anyone there), so that each change is checked and in its history: here
+    they are read."""
+
+    list_display = [
+        "deputy",
+        "principal",
+        "role",
+        "organisation",
+        "starts_on",
+        "ends_on",
+        "ended_at",
+    ]
+    list_filter = ["role", "organisation"]
+    search_fields = ["deputy__username", "principal__username", "deputy__last_name"]
+    inlines = [DelegationEventInline]
 
 
 @admin.register(AccessRefusal)

@@ -14,6 +14,7 @@ class GovernanceConfig(AppConfig):
         self._connect_session_tracking()
         self._connect_delivery()
         self._connect_pipeline()
+        self._connect_deputies()
 
     def _connect_delivery(self):
         """What delivery tracking adds to the PID workflow: its access rules, its tasks in the
@@ -38,6 +39,16 @@ class GovernanceConfig(AppConfig):
 
         if pipeline.scheme_events not in selectors.HISTORY_SOURCES:
             selectors.HISTORY_SOURCES.append(pipeline.scheme_events)
+
+    def _connect_deputies(self):
+        """A workflow step a deputy takes for someone away says so in the history, and is kept
+        for the principal to read when back (governance.deputies.note_step)."""
+        from django.db.models.signals import pre_save
+        from django_fsm_log.models import StateLog
+
+        from governance import deputies
+
+        pre_save.connect(deputies.note_step, sender=StateLog, dispatch_uid="qipp_deputy_step")
 
     def _connect_session_tracking(self):
         from django.contrib.auth.signals import user_logged_in, user_logged_out

@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
-from governance import services
+from governance import deputies, services
 from governance.sessions import LAST_SEEN, SIGNED_IN_AT
 
 logger = logging.getLogger("qipp.governance")
@@ -85,6 +85,32 @@ class PrivatePagesMiddleware:
         if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
             add_never_cache_headers(response)
         return response
+
+
+class DeputyMiddleware:
+    """A page opened from a deputy's inbox (`?for=<delegation>`) is acted on for the person
+    away: the signed-in user is marked as deputising for this request (governance.deputies),
+    so the policy checks both people and the records name both. A delegation that is not the
+    user's, or no longer runs, is refused with the reason."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        wanted = request.GET.get("for")
+        if wanted is not None and request.user.is_authenticated:
+            acting = deputies.deputising_through(request.user, wanted)
+            if acting is None:
+                reason = (
+                    "You are not deputising through that link now: the delegation has ended, "
+                    "has not started, or is someone else's. Open the task from My tasks again."
+                )
+                services.record_refusal(
+                    user=request.user, action="deputise", target=request.path, reason=reason
+                )
+                return render(request, "403.html", {"reason": reason}, status=403)
+            request.user.deputising = acting
+        return self.get_response(request)
 
 
 class RefusalLogMiddleware:

@@ -4,6 +4,7 @@ Each rule answers with the reason for refusal in words a user understands, or No
 user may go ahead. The fsm transitions' `permission=` callables and the views both ask here.
 """
 
+import copy
 from collections.abc import Callable
 
 from django.db.models import Q
@@ -138,6 +139,16 @@ def scheme_sign_off_rule(user, scheme) -> str | None:
     return judging_own_scheme(user, scheme)
 
 
+def qag_decision_rule(user, scheme) -> str | None:
+    """A decision of QAG, on an escalation or on a scheme's approval: a QAG member of the
+    scheme's system, not on its team."""
+    if not user.has_role(roles.QAG_MEMBER):
+        return "Only a member of the QIPP Assurance Group can record QAG's decision."
+    if not in_system(user, scheme):
+        return "You decide on schemes of your own system only."
+    return judging_own_scheme(user, scheme)
+
+
 def _start_delivery(user, scheme) -> str | None:
     if not (user.has_role(roles.PMO) and in_organisation(user, scheme)):
         return "Only the PMO of the scheme's organisation can start delivery."
@@ -204,6 +215,69 @@ RULES: dict[str, Callable] = {
 }
 
 
+# --- deputies (ACCESS.md "Deputies"): a user acting for someone away carries `deputising`
+# (governance.deputies) for that request. The action is checked against the principal's role,
+# organisation and duties, and against the deputy's own: segregation of duties binds both.
+
+# The roles whose decisions a deputy may take for someone away, and the actions each covers.
+# Scoring at a QIA panel is a person's own opinion and the team's work is the team's: neither
+# is delegated.
+DELEGABLE_ACTIONS = {
+    roles.FINANCE_REVIEWER: ("finance_review",),
+    roles.CLINICAL_REVIEWER: ("clinical_review",),
+    roles.QUALITY_LEAD: ("panel_decide", "panel_agree", "panel_return", "panel_dismiss"),
+    roles.CHIEF_NURSE: ("sign_off", "decline_sign_off"),
+    roles.CLINICAL_CHAIR: ("sign_off", "decline_sign_off"),
+    roles.PMO: ("start_delivery",),
+    roles.QAG_MEMBER: ("escalation_decide", "stop", "qag_approve"),
+}
+DELEGATED = {action for actions in DELEGABLE_ACTIONS.values() for action in actions}
+
+# Checks on the deputy as a person for an action, beyond being off the scheme's team; later
+# apps add theirs (the QIA's: not on the panel, not the other signatory).
+DEPUTY_CHECKS: dict[str, Callable] = {}
+
+
+def _deputy_refusal(action: str, user, acting, scheme=None, **context) -> str | None:
+    principal = acting.principal
+    delegation = acting.delegation
+    if action not in delegation.actions:
+        if action in DELEGATED:
+            return (
+                f"You act for {principal} as {delegation.role} only, and this is not a "
+                "decision of that role."
+            )
+        # reading a page, say: the deputy's own right
+        return refusal(action, in_own_right(user), scheme, **context)
+    if scheme is not None:
+        if not can_view_scheme(user, scheme):
+            return "You do not have access to this scheme."
+        if not delegation.covers(scheme):
+            return (
+                f"You act for {principal} on schemes of {delegation.where} only, not "
+                f"{scheme.organisation.code}."
+            )
+        if reason := judging_own_scheme(user, scheme):
+            return reason
+    reason = refusal(action, principal, scheme, **context)
+    if reason:
+        return f"You act for {principal}, who may not do this: {reason}"
+    check = DEPUTY_CHECKS.get(action)
+    return check(user, scheme, **context) if check else None
+
+
+def in_own_right(user):
+    """The user as themselves, not deputising for anyone."""
+    own = copy.copy(user)
+    own.__dict__.pop("deputising", None)
+    return own
+
+
+def register_deputy_check(action: str, check: Callable) -> None:
+    """Later apps (QIA) add their checks on a deputy as a person here."""
+    DEPUTY_CHECKS[action] = check
+
+
 def register(action: str, rule: Callable) -> None:
     """Later apps (QIA, delivery) add their actions' rules here."""
     RULES[action] = rule
@@ -214,6 +288,9 @@ def refusal(action: str, user, scheme=None, **context) -> str | None:
     reason = _not_signed_in(user)
     if reason:
         return reason
+    acting = getattr(user, "deputising", None)
+    if acting is not None:
+        return _deputy_refusal(action, user, acting, scheme, **context)
     if action == "create":
         return _create(user, **context)
     if scheme is not None and not can_view_scheme(user, scheme):

@@ -4,16 +4,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
-from django.urls import reverse, reverse_lazy
+from django.urls import resolve, reverse, reverse_lazy
 from django.utils import timezone
 from django_fsm import can_proceed
 from django_fsm_log.models import StateLog
 
-from governance import money, policy, roles, text
-from governance.models import MONTH_NAMES, Review, ReviewKind, Scheme, SchemeState
+from governance import deputies, money, policy, roles, text
+from governance.models import MONTH_NAMES, Delegation, Review, ReviewKind, Scheme, SchemeState
 
 
 def visible_schemes(user) -> QuerySet[Scheme]:
@@ -147,18 +148,66 @@ TASK_SOURCES: list[Callable] = [
 # clinical or finance lead). Most users lead no scheme: user.on_a_team tells, instead of a
 # query each.
 TEAM_TASK_SOURCES: set[Callable] = {_project_lead_tasks}
+# The sources of work given to a person by name (a condition they own): never a deputy's.
+PERSONAL_TASK_SOURCES: set[Callable] = set()
 
 
-def tasks_for(user, limit: int) -> Tasks:
+def tasks_for(user, limit: int, *, delegated: bool = False) -> Tasks:
     """The oldest `limit` tasks waiting for `user`, and how many wait in all; `with_schemes`
-    loads the schemes of those shown."""
+    loads the schemes of those shown. `delegated`: only the tasks of their roles, which a
+    deputy may take for them (not their team's, nor those given to them by name)."""
     found = [
         source(user, limit)
         for source in TASK_SOURCES
-        if user.on_a_team or source not in TEAM_TASK_SOURCES
+        if (user.on_a_team and not delegated or source not in TEAM_TASK_SOURCES)
+        and not (delegated and source in PERSONAL_TASK_SOURCES)
     ]
     items = sorted((task for tasks in found for task in tasks.items), key=_order)
     return Tasks(items[:limit], sum(tasks.total for tasks in found))
+
+
+# How many of a principal's tasks a deputy's inbox lists under their name.
+DEPUTY_TASKS_SHOWN = 20
+
+
+@dataclass
+class DeputyTasks:
+    """The tasks of someone away that their deputy may act on, each link marked "for" them."""
+
+    delegation: Delegation
+    tasks: list[Task]
+    total: int
+
+
+def _for(url, delegation: Delegation) -> str:
+    """The task's address, opened as the delegation's deputy (governance.deputies)."""
+    url = str(url)
+    path, hash_, fragment = url.partition("#")
+    joiner = "&" if "?" in path else "?"
+    return f"{path}{joiner}for={delegation.pk}{hash_}{fragment}"
+
+
+def deputy_tasks(user) -> list[DeputyTasks]:
+    """For each delegation the user holds today: the principal's tasks of the delegated role
+    in its organisation, without those on schemes whose team the deputy is on (they may not
+    act on those)."""
+    found = []
+    for delegation in deputies.held_by(user):
+        # the principal as they are for this role only: their other roles' tasks, their
+        # team's and those given to them by name are not delegated
+        principal = delegation.principal
+        principal.__dict__["role_names"] = {delegation.role}
+        theirs = tasks_for(principal, DEPUTY_TASKS_SHOWN * 2, delegated=True).items
+        theirs = with_schemes(theirs)
+        tasks = [
+            Task(task.scheme, task.what, _for(task.url, delegation), task.since)
+            for task in theirs
+            if delegation.covers(task.scheme)
+            and user.pk not in task.scheme.team_ids
+            and resolve(urlsplit(str(task.url)).path).url_name in deputies.DEPUTY_PAGES
+        ]
+        found.append(DeputyTasks(delegation, tasks[:DEPUTY_TASKS_SHOWN], len(tasks)))
+    return found
 
 
 # A changed text longer than this (a PID's description) shows cut short in the history.

@@ -8,6 +8,8 @@ class SchemeState(models.TextChoices):
     CONFIRM_AND_CHALLENGE = "confirm_and_challenge", "Confirm and challenge"
     QIA_PANEL = "qia_panel", "QIA panel"
     AWAITING_SIGN_OFF = "awaiting_sign_off", "Awaiting sign-off"
+    # on the route "then QAG approves" (qia.routes): signed off, waiting for QAG's approval
+    AWAITING_QAG = "awaiting_qag", "Awaiting QAG approval"
     APPROVED = "approved", "Approved"
     IN_DELIVERY = "in_delivery", "In delivery"
     COMPLETED = "completed", "Completed"
@@ -28,4 +30,5 @@ WITHDRAWABLE = [
     SchemeState.CONFIRM_AND_CHALLENGE,
     SchemeState.QIA_PANEL,
     SchemeState.AWAITING_SIGN_OFF,
+    SchemeState.AWAITING_QAG,
 ]

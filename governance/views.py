@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_POST
 
-from governance import policy, services
+from governance import deputies, policy, services
 from governance.delivery import schedule
 from governance.delivery.rating import rag_for
 from governance.forms import (
@@ -44,6 +44,7 @@ from governance.reports import lists
 from governance.selectors import (
     LONG_TEXTS,
     actions_for,
+    deputy_tasks,
     history,
     judged_by_own_team,
     plan_warnings,
@@ -106,7 +107,17 @@ def my_tasks(request):
     found = _FoundTasks(tasks_for(request.user, number * TASKS_PER_PAGE))
     page = Paginator(found, TASKS_PER_PAGE).get_page(number)
     page.object_list = with_schemes(list(page.object_list))
-    return render(request, "governance/my_tasks.html", {"page": page, "tasks": page.object_list})
+    return render(
+        request,
+        "governance/my_tasks.html",
+        {
+            "page": page,
+            "tasks": page.object_list,
+            # the tasks of people away whose deputy the user is, and what deputies did for them
+            "deputy_tasks": deputy_tasks(request.user),
+            "done_for_you": deputies.done_for(request.user),
+        },
+    )
 
 
 @signed_in
@@ -177,7 +188,7 @@ def scheme_detail(request, pk: int):
             "scheme": scheme,
             "plan_rows": [plan[start : start + size] for start in range(0, 12, size)],
             "mixed": mixed,
-            "reviews": scheme.reviews.select_related("reviewer"),
+            "reviews": scheme.reviews.select_related("reviewer", "on_behalf_of"),
             "documents": scheme.documents.select_related("uploaded_by"),
             "history": history(scheme),
             "actions": actions_for(request.user, scheme),

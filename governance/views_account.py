@@ -1,4 +1,5 @@
-"""The signed-in user's own account: who they are here, and their password."""
+"""The signed-in user's own account: who they are here, how they hear of notices, and their
+password."""
 
 import logging
 
@@ -9,23 +10,35 @@ from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 
 from governance.middleware import locked_out
+from governance.pages import posted
+from notifications import digest
+from notifications.forms import NoticePreferencesForm
+from notifications.models import DigestSettings
 
 logger = logging.getLogger("qipp.security")
 
 
 @login_required
 def account(request):
+    """Who the user is here; and, posted, when they hear of each kind of notice by mail."""
     user = request.user
+    form = NoticePreferencesForm(posted(request), initial=digest.preferences_of(user))
+    if request.method == "POST" and form.is_valid():
+        digest.preferences_save(user=user, timings=form.cleaned_data)
+        messages.success(request, "Your choices of how to hear of notices are saved.")
+        return redirect("account")
     return render(
         request,
         "registration/account.html",
         {
             "organisations": user.organisations.select_related("system").order_by("code"),
             "roles": user.role_labels,
+            "form": form,
+            "digest_at": DigestSettings.load().send_at,
         },
     )
 

@@ -2,8 +2,12 @@ from django.contrib import admin
 from django.db import transaction
 
 from notifications.models import (
+    Digest,
+    DigestEntry,
+    DigestSettings,
     Escalation,
     EscalationEvent,
+    NoticePreference,
     Notification,
     OutboxEmail,
     QagListEntry,
@@ -115,6 +119,55 @@ class QagPackAdmin(ReadOnlyAdmin):
 
     list_display = ["meeting_date", "system", "assembled_at", "recipients"]
     list_filter = ["system"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- the daily digest ---
+
+
+@admin.register(DigestSettings)
+class DigestSettingsAdmin(admin.ModelAdmin):
+    """The one row that says when the daily digest goes out."""
+
+    list_display = ["__str__", "send_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return not DigestSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(NoticePreference)
+class NoticePreferenceAdmin(ReadOnlyAdmin):
+    """What each user chose, under Account: they change it there, not here."""
+
+    list_display = ["user", "kind", "timing"]
+    list_filter = ["kind", "timing"]
+    search_fields = ["user__username"]
+
+
+@admin.register(DigestEntry)
+class DigestEntryAdmin(ReadOnlyAdmin):
+    """Mail held for a digest, and the digest that listed it: written by the product only."""
+
+    list_display = ["created_at", "user", "subject", "kind", "digest"]
+    list_filter = ["kind"]
+    search_fields = ["user__username", "subject"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Digest)
+class DigestAdmin(ReadOnlyAdmin):
+    """The record that a user's digest of a day went out: deleting it would let it go again."""
+
+    list_display = ["day", "user", "sent_at", "entries_count"]
+    date_hierarchy = "day"
+    search_fields = ["user__username"]
 
     def has_delete_permission(self, request, obj=None):
         return False

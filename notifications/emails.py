@@ -96,7 +96,9 @@ def _qag_recipients(system_id: int) -> list:
     return members
 
 
-def _send(template, to, *, kind, scheme=None, url="", dedupe=None, topic="", **context):
+def _send(
+    template, to, *, kind, scheme=None, url="", dedupe=None, topic="", urgent=False, **context
+):
     mails = [
         Mail(
             template=template,
@@ -107,6 +109,7 @@ def _send(template, to, *, kind, scheme=None, url="", dedupe=None, topic="", **c
             url=url,
             dedupe=dedupe,
             topic=topic,
+            urgent=urgent,
         )
         for recipient in to
     ]
@@ -233,7 +236,9 @@ def step_reminder(
 # --- escalations (each mail once per escalation and recipient) ---
 
 
-def _about(escalation, template: str, to, *, key: str, summary: str, **context):
+def _about(
+    escalation, template: str, to, *, key: str, summary: str, urgent: bool = False, **context
+):
     """A mail about an escalation, linked to it: once per escalation, recipient and `key`."""
     _send(
         template,
@@ -243,6 +248,7 @@ def _about(escalation, template: str, to, *, key: str, summary: str, **context):
         url=escalation.get_absolute_url(),
         dedupe=f"escalation:{escalation.pk}:{key}",
         topic=f"escalation:{escalation.pk}",
+        urgent=urgent,
         escalation=escalation,
         summary=summary,
         **context,
@@ -258,12 +264,15 @@ def escalation_raised(*, escalation):
 
 def escalation_to_qag(*, escalation, again: bool = False):
     """The escalation goes before QAG: raised by the PMO, or `again` when QAG let the scheme
-    continue and the due date passed with it still off track (once per due date)."""
+    continue and the due date passed with it still off track (once per due date). It goes at
+    once to everyone, whatever they chose for escalations: QAG decides on it at its next
+    meeting, and the SRO and project lead must know before then."""
     scheme = escalation.scheme
     recipients = [*lead_and_sro(scheme), *qag_recipients(scheme.organisation.system_id)]
     key = f"qag-again:{escalation.remedial_due:%Y%m%d}" if again else "qag"
+    summary = escalation.reason
     _about(
-        escalation, "escalation-qag", recipients, key=key, summary=escalation.reason, again=again
+        escalation, "escalation-qag", recipients, key=key, summary=summary, urgent=True, again=again
     )
 
 

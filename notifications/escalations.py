@@ -12,7 +12,7 @@ from datetime import date, datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from governance import policy, roles
+from governance import deputies, policy, roles
 from governance.delivery import lifecycle
 from governance.models import Scheme, SchemeState, User
 from governance.services import ActionRefused, Conflict, record_refusal
@@ -96,18 +96,12 @@ def _raise(user, scheme: Scheme) -> str | None:
     return policy.judging_own_scheme(user, scheme)
 
 
-def _decide(user, scheme: Scheme) -> str | None:
-    if not user.has_role(roles.QAG_MEMBER):
-        return "Only a member of the QIPP Assurance Group can record QAG's decision."
-    if not policy.in_system(user, scheme):
-        return "You decide on schemes of your own system only."
-    return policy.judging_own_scheme(user, scheme)
 
 
 def _stop(user, scheme: Scheme) -> str | None:
     """Stopping a scheme is a QAG decision "stop" (or "replace") recorded on one of its live
     escalations at QAG level, by a QAG member of its system: escalation_decide."""
-    reason = _decide(user, scheme)
+    reason = policy.qag_decision_rule(user, scheme)
     if reason:
         return reason
     if not Escalation.objects.filter(scheme=scheme, status__in=ACTIVE, level=Level.QAG).exists():
@@ -123,7 +117,7 @@ POLICY_RULES = {
     "escalation_view": _see,
     "escalation_remedial": _remedial,
     "escalation_raise": _raise,
-    "escalation_decide": _decide,
+    "escalation_decide": policy.qag_decision_rule,
     "stop": _stop,
 }
 
@@ -314,6 +308,7 @@ def escalation_decide(
             escalation.decision_meeting = meeting
             escalation.decided_at = now
             escalation.decided_by = by
+            escalation.decided_for = deputies.on_behalf_of(by)
             label = Decision(decision).label
             if decision == Decision.CONTINUE:
                 if due is not None:
@@ -328,11 +323,14 @@ def escalation_decide(
                 escalation.closed_at = now
                 escalation.save()
                 _close_others(escalation, now=now, by=by, label=label)
+            if decision == Decision.CONTINUE:
+                # stopping is a step of the scheme, which records a deputy's part itself
+                deputies.record_act(by, escalation.scheme, f"QAG decision: {label.lower()}")
             EscalationEvent.objects.create(
                 escalation=escalation,
                 at=now,
                 by=by,
-                what=f"QAG decision: {label.lower()}",
+                what=f"QAG decision: {label.lower()}{deputies.for_whom(by)}",
                 # the minuted reasons as decided: a later decision overwrites the escalation's
                 # copy, so each decision's own words are kept here
                 detail=_decision_detail(meeting, note, due, earlier),

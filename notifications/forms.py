@@ -1,7 +1,7 @@
 from django import forms
 from django.utils import timezone
 
-from notifications.models import Decision, EscalationStatus, Level, Rule
+from notifications.models import Decision, EscalationStatus, Level, NoticeKind, Rule, Timing
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -91,3 +91,34 @@ class EscalationFilterForm(forms.Form):
     )
     level = forms.ChoiceField(required=False, choices=[("", "Any level"), *Level.choices])
     rule = forms.ChoiceField(required=False, choices=[("", "Any rule"), *Rule.choices])
+
+
+# What each kind of notice holds, under its choice on the account page.
+NOTICE_HELP = {
+    NoticeKind.TASKS: "A review, panel scoring, a sign-off, a return or a plan waiting for you.",
+    NoticeKind.DECISIONS: "Your scheme approved, returned, not supported, withdrawn, started, "
+    "closed or stopped.",
+    NoticeKind.QIA: "Your scheme's quality impact assessment returned, dismissed or signed off.",
+    NoticeKind.ESCALATIONS: "An escalation raised, decided or resolved. One put before QAG "
+    "always goes at once.",
+    NoticeKind.REMINDERS: "A step that has waited past its service level.",
+}
+
+
+class NoticePreferencesForm(forms.Form):
+    """When the user hears of each kind of notice by mail: at once, or in the daily digest."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for kind in NoticeKind:
+            self.fields[kind.value] = forms.ChoiceField(
+                label=kind.label,
+                choices=Timing.choices,
+                widget=forms.RadioSelect,
+                help_text=NOTICE_HELP[kind],
+                error_messages={
+                    "required": f"Choose when to hear of {kind.label.lower()}.",
+                    "invalid_choice": f"Choose at once or in a daily digest for "
+                    f"{kind.label.lower()}.",
+                },
+            )

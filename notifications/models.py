@@ -4,7 +4,7 @@ Every mail is first a row written in the same transaction as the change that cau
 Celery task delivers it afterwards (see notifications.tasks).
 """
 
-from datetime import date
+from datetime import date, time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -87,6 +87,7 @@ class Rule(models.TextChoices):
     MISSING_RETURN = "missing_return", "Monthly return missing"
     STEP_OVERDUE = "step_overdue", "Workflow step past its service level"
     QIA_REVIEW_DUE = "qia_review_due", "QIA past its review date"
+    CONDITION_OVERDUE = "condition_overdue", "Condition past its due date"
 
 
 RULE_PHRASES = {
@@ -94,6 +95,7 @@ RULE_PHRASES = {
     Rule.MISSING_RETURN: "monthly return missing",
     Rule.STEP_OVERDUE: "workflow step past its service level",
     Rule.QIA_REVIEW_DUE: "QIA past its review date",
+    Rule.CONDITION_OVERDUE: "condition past its due date",
 }
 
 
@@ -161,6 +163,10 @@ class Escalation(models.Model):
     decision_meeting = models.DateField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Set when a QAG member's deputy recorded the decision for them (governance.deputies)
+    decided_for = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -358,3 +364,138 @@ class RulesDue(models.Model):
 
     def __str__(self):
         return f"rules due for scheme {self.scheme_id} since {self.queued_at:%Y-%m-%d %H:%M}"
+
+
+# --- the daily digest ---
+
+
+class NoticeKind(models.TextChoices):
+    """The kinds of notice a user chooses to hear of at once or in the daily digest."""
+
+    TASKS = "tasks", "Tasks waiting for you"
+    DECISIONS = "decisions", "Decisions on your schemes"
+    QIA = "qia", "Quality impact assessments"
+    ESCALATIONS = "escalations", "Escalations"
+    REMINDERS = "reminders", "Reminders"
+
+
+class Timing(models.TextChoices):
+    AT_ONCE = "at_once", "At once"
+    DAILY = "daily", "In a daily digest"
+
+
+# The kind of each mail (Mail.kind, the `kind` passed to notify) that a user may put in their
+# digest, and the kind of notice it counts as. A kind not here always goes at once: the QAG
+# pack (a summary already, timed for its meeting), an extreme QIA risk flagged to QAG, and any
+# kind added later until someone decides where it belongs.
+NOTICE_KINDS = {
+    "task": NoticeKind.TASKS,
+    "returned": NoticeKind.DECISIONS,
+    "rejected": NoticeKind.DECISIONS,
+    "approved": NoticeKind.DECISIONS,
+    "withdrawn": NoticeKind.DECISIONS,
+    "delivery": NoticeKind.DECISIONS,
+    "qia": NoticeKind.QIA,
+    "escalation": NoticeKind.ESCALATIONS,
+    "reminder": NoticeKind.REMINDERS,
+}
+
+
+class NoticePreference(models.Model):
+    """How a user hears of one kind of notice by mail. No row means at once, so nothing
+    changes for someone who never chooses; the bell shows every notice at once either way."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_preferences"
+    )
+    kind = models.CharField(max_length=20, choices=NoticeKind.choices)
+    timing = models.CharField(max_length=10, choices=Timing.choices, default=Timing.AT_ONCE)
+
+    class Meta:
+        ordering = ["user", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="one_notice_preference_per_kind")
+        ]
+
+    def __str__(self):
+        return f"{self.user}: {self.get_kind_display()} {self.get_timing_display().lower()}"
+
+
+class DigestSettings(models.Model):
+    """One row: when the daily digest goes out."""
+
+    send_at = models.TimeField(
+        "send the digest at",
+        default=time(7, 30),
+        help_text="The time of day, in the site's time zone (Europe/London: GMT in winter, "
+        "BST in summer), from which each day's digest goes out. Beat looks every 10 minutes, "
+        "so a digest leaves within 10 minutes of it. Mail held after a day's digest waits "
+        "for the next day's.",
+    )
+
+    class Meta:
+        verbose_name = "daily digest settings"
+        verbose_name_plural = "daily digest settings"
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="one_digest_settings_row")]
+
+    def __str__(self):
+        return f"Daily digest at {self.send_at:%H:%M}"
+
+    def save(self, *args, **kwargs):
+        # always the one row, whatever the table's id sequence has reached (PostgreSQL's moves
+        # on even when the transaction that took a number is rolled back)
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> "DigestSettings":
+        """The row, or its defaults while the admin has saved none."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+
+class Digest(models.Model):
+    """One user's digest of one day. The row is the claim: the database refuses a second row
+    for the same user and day, so two beat runs or a retried task never send two."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    sent_at = models.DateTimeField(help_text="When it was written to the outbox.")
+    entries_count = models.PositiveIntegerField("notices listed", default=0)
+
+    class Meta:
+        ordering = ["-day", "user"]
+        verbose_name = "daily digest sent"
+        verbose_name_plural = "daily digests sent"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day"], name="one_digest_per_user_and_day")
+        ]
+
+    def __str__(self):
+        return f"digest of {self.day:%d %b %Y} for {self.user}"
+
+
+class DigestEntry(models.Model):
+    """A mail held for its recipient's daily digest instead of going at once; `digest` is set
+    when a digest lists it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digest_entries"
+    )
+    kind = models.CharField(max_length=30)
+    subject = models.CharField(max_length=255)
+    link = models.CharField(max_length=500)
+    # the key the mail would have had in the outbox: the same event is never held twice
+    dedupe_key = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    digest = models.ForeignKey(
+        Digest, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = "mail held for a digest"
+        verbose_name_plural = "mail held for digests"
+        indexes = [models.Index(fields=["digest", "created_at"])]
+
+    def __str__(self):
+        return f"{self.user}: {self.subject}"

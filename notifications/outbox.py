@@ -5,6 +5,9 @@ by a Celery task once it commits.
 small functions in notifications.emails. The outbox knows mails, recipients and templates,
 nothing of schemes or QIAs: it imports nothing from governance or qia (the import contract
 in pyproject.toml holds it to that).
+
+A user who chose the daily digest for a kind of notice gets its in-app notice at once, and
+its mail is held (a DigestEntry) until notifications.digest sends the day's digest.
 """
 
 import logging
@@ -26,7 +29,15 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from notifications import conf
-from notifications.models import EmailStatus, Notification, OutboxEmail
+from notifications.models import (
+    NOTICE_KINDS,
+    DigestEntry,
+    EmailStatus,
+    NoticePreference,
+    Notification,
+    OutboxEmail,
+    Timing,
+)
 
 logger = logging.getLogger("qipp.notifications")
 
@@ -47,6 +58,14 @@ class Mail:
     dedupe: str | None = None  # the same dedupe + recipient is never queued twice
     in_app: bool = True
     topic: str = ""  # what it is about, e.g. "escalation:42"
+    # Goes at once even to a user who chose the daily digest for its kind: an escalation put
+    # before QAG, whose members decide on it at their next meeting, must not wait a day.
+    urgent: bool = False
+
+    @property
+    def may_wait(self) -> bool:
+        """May this mail wait for its recipient's digest, if they chose one for its kind?"""
+        return not self.urgent and self.kind in NOTICE_KINDS
 
 
 # The kinds other apps pass to `notify`, and the mail each becomes; any other is a notice.
@@ -89,17 +108,30 @@ def _keys(mail: Mail, user, address: str) -> tuple[str | None, str | None]:
     )
 
 
+def _chunks(values: list) -> Iterable[list]:
+    """The values in as few lists as SQLite's limit of parameters a statement allows."""
+    size = connection.features.max_query_params or len(values) or 1
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 def _taken(model, keys: list) -> set[str]:
-    """Which of these dedupe keys are already written: one query, or as many as SQLite's
-    limit of parameters a statement needs."""
-    keys = [key for key in keys if key]
-    size = connection.features.max_query_params or len(keys) or 1
+    """Which of these dedupe keys are already written: one query (or one per chunk)."""
     found = set()
-    for start in range(0, len(keys), size):
-        chunk = keys[start : start + size]
+    for chunk in _chunks([key for key in keys if key]):
         found |= set(
             model.objects.filter(dedupe_key__in=chunk).values_list("dedupe_key", flat=True)
         )
+    return found
+
+
+def _digest_choices(planned: list) -> set[tuple[int, str]]:
+    """(user id, kind of notice) of the recipients here who chose the daily digest for it."""
+    user_ids = sorted({user.pk for mail, user, *_rest in planned if user and mail.may_wait})
+    found = set()
+    for chunk in _chunks(user_ids):
+        daily = NoticePreference.objects.filter(user_id__in=chunk, timing=Timing.DAILY)
+        found |= set(daily.values_list("user_id", "kind"))
     return found
 
 
@@ -115,9 +147,13 @@ def queue_mails(mails: Iterable[Mail]) -> list[OutboxEmail]:
         address = mail.to if user is None else user.email
         planned.append((mail, user, address, *_keys(mail, user, address)))
     deduped = [mail.dedupe is not None for mail, *_rest in planned]
-    seen = _taken(OutboxEmail, [p[3] for p, d in zip(planned, deduped, strict=True) if d])
+    mail_keys = [p[3] for p, d in zip(planned, deduped, strict=True) if d]
+    # a mail held for a digest counts as written: whenever the user changes their choice, an
+    # event seen twice is still told once
+    seen = _taken(OutboxEmail, mail_keys) | _taken(DigestEntry, mail_keys)
     seen |= _taken(Notification, [p[4] for p, d in zip(planned, deduped, strict=True) if d])
-    rows, notices, rendered = [], [], {}
+    daily = _digest_choices(planned)
+    rows, notices, held, rendered = [], [], [], {}
     for mail, user, address, key, notice_key in planned:
         send_mail = key is not None and key not in seen
         send_notice = notice_key is not None and notice_key not in seen
@@ -153,7 +189,18 @@ def queue_mails(mails: Iterable[Mail]) -> list[OutboxEmail]:
                     topic=mail.topic,
                 )
             )
-        if send_mail:
+        choice = (user.pk, NOTICE_KINDS.get(mail.kind)) if user is not None else None
+        if send_mail and mail.may_wait and choice in daily:
+            held.append(
+                DigestEntry(
+                    user=user,
+                    kind=mail.kind[:30],
+                    subject=subject,
+                    link=(_absolute(url) if url else settings.SITE_URL)[:500],
+                    dedupe_key=key,
+                )
+            )
+        elif send_mail:
             rows.append(
                 OutboxEmail(
                     recipient=address,
@@ -167,10 +214,11 @@ def queue_mails(mails: Iterable[Mail]) -> list[OutboxEmail]:
     try:
         with transaction.atomic():
             Notification.objects.bulk_create(notices)
+            DigestEntry.objects.bulk_create(held)
             created = OutboxEmail.objects.bulk_create(rows)
     except IntegrityError:
         # another transaction queued one of these at the same moment: go one by one
-        created = _queue_one_by_one(notices, rows)
+        created = _queue_one_by_one([*notices, *held], rows)
     ids = [row.pk for row in created if row.pk is not None]
     if ids:
         transaction.on_commit(lambda: enqueue_delivery(ids))
@@ -178,6 +226,7 @@ def queue_mails(mails: Iterable[Mail]) -> list[OutboxEmail]:
 
 
 def _queue_one_by_one(notices, rows) -> list[OutboxEmail]:
+    """`notices`: in-app notices and mails held for a digest."""
     created = []
     for notice in notices:
         try:

@@ -131,7 +131,7 @@ def _decisions(system: System, since: datetime | None) -> list[Escalation]:
     escalations they closed included: the standing decision of each, newest first."""
     found = Escalation.objects.filter(
         scheme__organisation__system=system, decided_at__isnull=False
-    ).select_related("scheme__organisation", "decided_by")
+    ).select_related("scheme__organisation", "decided_by", "decided_for")
     if since is not None:
         found = found.filter(decided_at__gte=since)
     return list(found.order_by("-decided_at", "-pk"))

@@ -29,7 +29,7 @@ from notifications.models import (
     Escalation,
     Rule,
 )
-from qia import escalation_feed
+from qia import conditions, escalation_feed
 from qia.escalation_feed import StepDone
 
 logger = logging.getLogger("qipp.notifications")
@@ -337,10 +337,21 @@ def qia_rules(schemes: list[Facts], today: date, findings: Findings) -> None:
         findings.found[(scheme_id, Rule.QIA_REVIEW_DUE)] = reason
 
 
+def condition_rules(schemes: list[Facts], today: date, findings: Findings) -> None:
+    """A condition of approval still open after its due date: the QIA app says which
+    (qia.conditions), naming each condition and its owner. Escalated to the PMO, owned by the
+    SRO, as a late return is; resolved when none is left open past its date."""
+    findings.rules.add(Rule.CONDITION_OVERDUE)
+    found = conditions.overdue_conditions([s.pk for s in schemes], today)
+    for scheme_id, reason in found.items():
+        findings.found[(scheme_id, Rule.CONDITION_OVERDUE)] = reason
+
+
 RULES = [
     lambda schemes, today, now, findings: delivery_rules(schemes, today, findings),
     lambda schemes, today, now, findings: step_rules(schemes, now, findings),
     lambda schemes, today, now, findings: qia_rules(schemes, today, findings),
+    lambda schemes, today, now, findings: condition_rules(schemes, today, findings),
 ]
 
 

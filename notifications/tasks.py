@@ -9,7 +9,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from notifications import conf, qag, reminders, sweep
+from notifications import conf, digest, qag, reminders, sweep
 from notifications.models import RulesDue
 
 logger = logging.getLogger("qipp.notifications")
@@ -50,6 +50,13 @@ def remind_returns_due() -> int:
 def send_qag_packs() -> list[str]:
     """Mail the QAG pack of every system whose next meeting is close enough."""
     return [str(pack) for pack in qag.send_due_packs()]
+
+
+@shared_task
+def send_digests() -> int:
+    """The daily digests due now: how many were sent (once per user and day, however often
+    it runs)."""
+    return digest.send_due_digests()
 
 
 # --- returns were saved or imported: the rules of their schemes run after the commit ---

@@ -74,6 +74,7 @@ def _escalation_for(request, pk: int, *, action: str):
             "remedial_by",
             "raised_to_qag_by",
             "decided_by",
+            "decided_for",
         ),
         pk=pk,
     )

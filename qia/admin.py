@@ -1,10 +1,21 @@
 """The QIA in the admin: for looking things up. Changes go through the pages and services,
-which check who may make them and keep the log, so the admin shows QIAs read-only."""
+which check who may make them and keep the log, so the admin shows QIAs read-only. The one
+thing set here is configuration: each organisation's sign-off route rules."""
 
 from django.contrib import admin
 from django.db import models
 
-from qia.models import Assessment, Mitigation, PanelScore, QagFlag, Qia, QiaVersion, SignOff
+from qia.models import (
+    Assessment,
+    Condition,
+    Mitigation,
+    PanelScore,
+    QagFlag,
+    Qia,
+    QiaVersion,
+    RouteRule,
+    SignOff,
+)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -35,7 +46,7 @@ class MitigationInline(ReadOnlyInline):
 
 class SignOffInline(ReadOnlyInline):
     model = SignOff
-    fields = ["capacity", "by", "at", "decision", "comment", "justification"]
+    fields = ["capacity", "by", "on_behalf_of", "at", "decision", "comment", "justification"]
     readonly_fields = ["at"]  # set when signed: a form field for it fails the whole page
 
 
@@ -63,7 +74,8 @@ class QiaVersionAdmin(ReadOnlyAdmin):
 
 @admin.register(Qia)
 class QiaAdmin(ReadOnlyAdmin):
-    list_display = ["__str__", "created_at"]
+    list_display = ["__str__", "created_at", "route"]
+    list_filter = ["route"]
     search_fields = ["scheme__reference", "scheme__title"]
 
 
@@ -71,3 +83,23 @@ class QiaAdmin(ReadOnlyAdmin):
 class QagFlagAdmin(ReadOnlyAdmin):
     list_display = ["version", "kind", "score", "raised_at"]
     list_filter = ["kind"]
+
+
+@admin.register(RouteRule)
+class RouteRuleAdmin(admin.ModelAdmin):
+    """An organisation's rules for the sign-off route of a first QIA (qia.routes): tried in
+    order at submission, the first that holds chooses; none holding, two sign-offs. A rule
+    changed here applies from each scheme's next submission or panel agreement."""
+
+    list_display = ["name", "organisation", "order", "below", "at_least", "worst_risk", "route"]
+    list_display_links = ["name"]
+    list_editable = ["order"]
+    list_filter = ["organisation", "route", "active"]
+    fields = ["organisation", "name", "order", "below", "at_least", "worst_risk", "route", "active"]
+
+
+@admin.register(Condition)
+class ConditionAdmin(ReadOnlyAdmin):
+    list_display = ["scheme", "text", "owner", "due_on", "met_at"]
+    list_filter = ["source", "scheme__organisation"]
+    search_fields = ["scheme__reference", "text"]

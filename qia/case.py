@@ -100,7 +100,7 @@ def cases_for(user, schemes, *, as_at_month: int | None = None) -> dict[int, Cas
         schemes,
         *PID_RELATED,
         Prefetch("documents", queryset=SchemeDocument.objects.select_related("uploaded_by")),
-        Prefetch("reviews", queryset=Review.objects.select_related("reviewer")),
+        Prefetch("reviews", queryset=Review.objects.select_related("reviewer", "on_behalf_of")),
     )
     versions = selectors.newest_versions(schemes)
     selectors.load_contents(versions.values())

@@ -438,8 +438,10 @@ class PanelCloseForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
 
 
+APPROVE_WITH_CONDITIONS = "approve_with_conditions"
 SIGN_OFF_DECISIONS = [
     ("approve", "Approve"),
+    (APPROVE_WITH_CONDITIONS, "Approve with conditions (give them below)"),
     ("revise", "Decline: return to the project lead for revision"),
     ("reject", "Decline: reject"),
 ]
@@ -473,24 +475,35 @@ class SignOffForm(RevisionForm):
         data = super().clean()
         if (
             self.extreme
-            and data.get("decision") == "approve"
+            and data.get("decision") in ("approve", APPROVE_WITH_CONDITIONS)
             and not (data.get("justification") or "").strip()
         ):
             self.add_error("justification", "The agreed risk is extreme: write your justification.")
         return data
 
-    def service_arguments(self) -> dict:
-        """What services.sign_off_record takes, from the form (after is_valid): approve, or
-        decline and send back for revision, or decline and reject."""
+    @property
+    def with_conditions(self) -> bool:
+        """Whether the signatory chose to approve with conditions, as posted: the page checks
+        the conditions (qia.forms_conditions) beside this form, not after it."""
+        return self.is_bound and self.data.get("decision") == APPROVE_WITH_CONDITIONS
+
+    def service_arguments(self, conditions: list[dict] | None = None) -> dict:
+        """What services.sign_off_record takes, from the form (after is_valid): approve (with
+        the `conditions`, the rows of the conditions formset, when approving with conditions),
+        or decline and send back for revision, or decline and reject."""
         decision = self.cleaned_data["decision"]
-        return {
+        approving = decision in ("approve", APPROVE_WITH_CONDITIONS)
+        arguments = {
             "capacity": self.cleaned_data["capacity"] or None,
-            "decision": "approved" if decision == "approve" else "declined",
+            "decision": "approved" if approving else "declined",
             "decline_outcome": "reject" if decision == "reject" else "revise",
             "comment": self.cleaned_data["comment"],
             "justification": self.cleaned_data.get("justification") or "",
             "expected_revision": self.cleaned_data["revision"],
         }
+        if decision == APPROVE_WITH_CONDITIONS:
+            arguments["conditions"] = list(conditions or [])
+        return arguments
 
 
 class ReassessForm(forms.Form):

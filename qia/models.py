@@ -120,9 +120,72 @@ class Capacity(models.TextChoices):
     CLINICAL_CHAIR = "clinical_chair", "Clinical Chair"
 
 
+class Route(models.TextChoices):
+    """Who signs a first QIA off, as the organisation's route rules choose at submission."""
+
+    TWO_SIGN_OFFS = "two_sign_offs", "Chief Nurse and Clinical Chair sign off"
+    CHIEF_NURSE_ONLY = "chief_nurse_only", "The Chief Nurse alone signs off; QAG is told"
+    QAG_APPROVAL = "qag_approval", "Chief Nurse and Clinical Chair sign off, then QAG approves"
+
+
+class RouteRule(models.Model):
+    """One of an organisation's rules for the sign-off route, set by an administrator. At
+    submission the first active rule (lowest `order`) whose conditions all hold chooses the
+    route; none holding, the scheme takes the usual route (two sign-offs)."""
+
+    organisation = models.ForeignKey(
+        "governance.Organisation", on_delete=models.CASCADE, related_name="route_rules"
+    )
+    name = models.CharField(
+        max_length=200, help_text='How the scheme page names it: "Small schemes".'
+    )
+    order = models.PositiveIntegerField(
+        default=1, help_text="Rules are tried lowest first; the first that holds chooses."
+    )
+    below = models.DecimalField(
+        "net annual saving below (£)",
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Holds when the scheme's net saving in the year is below this. Empty: no limit.",
+    )
+    at_least = models.DecimalField(
+        "net annual saving at least (£)",
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Holds when the net saving in the year is this or more. Empty: no limit.",
+    )
+    worst_risk = models.CharField(
+        "QIA risk no worse than",
+        max_length=10,
+        choices=Band.choices,
+        blank=True,
+        help_text="Holds when the QIA's highest score is in this band or a lower one (the "
+        "self-assessment at submission, the panel's agreed score once agreed). Empty: any.",
+    )
+    route = models.CharField(max_length=20, choices=Route.choices)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["organisation", "order", "id"]
+
+    def __str__(self):
+        return f"{self.organisation.code}: {self.name}"
+
+
 class Qia(models.Model):
     scheme = models.OneToOneField(Scheme, on_delete=models.CASCADE, related_name="qia")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The sign-off route of its first assessment, chosen at submission (qia.routes)
+    route = models.CharField(max_length=20, choices=Route.choices, default=Route.TWO_SIGN_OFFS)
+    route_rule = models.ForeignKey(
+        RouteRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    route_reason = models.TextField(blank=True, help_text="Why this route, in words.")
+    route_decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "QIA"
@@ -190,6 +253,10 @@ class QiaVersion(ConcurrentTransitionMixin, models.Model):
 
     # the panel's outcome
     agreed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Set when the quality lead's deputy recorded the agreement for them (governance.deputies)
+    agreed_for = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     agreed_at = models.DateTimeField(null=True, blank=True)
@@ -465,6 +532,14 @@ class SignOff(models.Model):
     version = models.ForeignKey(QiaVersion, on_delete=models.CASCADE, related_name="sign_offs")
     capacity = models.CharField(max_length=20, choices=Capacity.choices)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Set when `by` signed as the deputy of someone away: both count as having signed.
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     at = models.DateTimeField(auto_now_add=True)
     decision = models.CharField(max_length=10, choices=SignOffDecision.choices)
     comment = models.TextField(max_length=5000)
@@ -509,3 +584,42 @@ class QagFlag(models.Model):
 
     def __str__(self):
         return f"{self.version}: {self.get_kind_display()}"
+
+
+class ConditionSource(models.TextChoices):
+    SIGN_OFF = "sign_off", "QIA sign-off"
+    QAG_APPROVAL = "qag_approval", "QAG approval"
+
+
+class Condition(models.Model):
+    """A condition an approval was given on: its owner meets it by its due date, with
+    evidence; one overdue is escalated like a late return."""
+
+    scheme = models.ForeignKey(Scheme, on_delete=models.CASCADE, related_name="conditions")
+    source = models.CharField(max_length=20, choices=ConditionSource.choices)
+    text = models.TextField("condition", max_length=2000)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="conditions_owned"
+    )
+    due_on = models.DateField("due by")
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    set_at = models.DateTimeField(auto_now_add=True)
+    met_at = models.DateTimeField(null=True, blank=True)
+    met_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    evidence = models.TextField(max_length=5000, blank=True)
+    evidence_link = models.URLField(max_length=500, blank=True)
+    # bumped by every write, so that two people marking it met at once cannot both succeed
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        indexes = [models.Index(fields=["owner", "met_at"])]
+
+    def __str__(self):
+        return f"{self.scheme.reference}: {self.text[:60]}"
+
+    @property
+    def is_met(self) -> bool:
+        return self.met_at is not None

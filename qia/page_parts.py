@@ -2,7 +2,7 @@
 and its events in the scheme's history (listed in QiaConfig.ready())."""
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Max, Min, OuterRef, Q, Subquery
+from django.db.models import F, Max, Min, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django_fsm_log.models import StateLog
@@ -90,6 +90,26 @@ def sign_off_tasks(user, limit: int) -> selectors.Tasks:
             )
         )
     return selectors.oldest(tasks, limit)
+
+
+def qag_approval_tasks(user, limit: int) -> selectors.Tasks:
+    """Schemes signed off on the route that asks QAG to approve them next, for the QAG
+    members of their system (not on their team)."""
+    if not user.has_role(roles.QAG_MEMBER):
+        return selectors.Tasks([], 0)
+    waiting = Scheme.objects.filter(
+        state=SchemeState.AWAITING_QAG, organisation__system_id__in=user.system_ids
+    ).exclude(policy.on_team_of(user))
+    oldest_first = waiting.order_by(F("state_changed_at").asc(nulls_last=True), "pk")
+    return selectors.Tasks(
+        [
+            selectors.Task.on(
+                pk, "Record QAG's approval", reverse("qia_qag_approval", args=[pk]), since
+            )
+            for pk, since in oldest_first.values_list("pk", "state_changed_at")[:limit]
+        ],
+        waiting.count(),
+    )
 
 
 def project_lead_tasks(user, limit: int) -> selectors.Tasks:

@@ -7,7 +7,8 @@ current one. Imported once, by QiaConfig.ready().
 
 from governance import policy, roles
 from governance.models import Scheme, SchemeState
-from qia.models import Capacity, QiaVersion, VersionStatus
+from qia import routes
+from qia.models import Capacity, QiaVersion, Route, VersionStatus
 
 # A re-assessment is for a scheme that has been approved and is not closed.
 REASSESSABLE = [SchemeState.APPROVED, SchemeState.IN_DELIVERY]
@@ -164,9 +165,10 @@ def capacities_held(user) -> list[str]:
 
 
 def open_capacities(user, version: QiaVersion) -> list[str]:
-    """The capacities this user could sign this version in now."""
+    """The capacities this user could sign this version in now (those its route asks for)."""
     signed = set(version.sign_offs.values_list("capacity", flat=True))
-    return [capacity for capacity in capacities_held(user) if capacity not in signed]
+    required = routes.required_capacities(version)
+    return [c for c in capacities_held(user) if c not in signed and c in required]
 
 
 def _sign_off(
@@ -186,7 +188,8 @@ def _sign_off(
             "(segregation of duties)."
         )
     signed = {s.capacity: s for s in version.sign_offs.select_related("by")}
-    mine = [s for s in signed.values() if s.by_id == user.pk]
+    # a signature given by a deputy counts as the principal's too
+    mine = [s for s in signed.values() if user.pk in (s.by_id, s.on_behalf_of_id)]
     if mine:
         return (
             f"You have already signed this QIA version as {mine[0].get_capacity_display()}: "
@@ -197,6 +200,13 @@ def _sign_off(
     for name in wanted:
         if name not in held:
             return f"Only the {Capacity(name).label} can sign off in that capacity."
+    required = routes.required_capacities(version)
+    if not any(name in required for name in wanted):
+        return (
+            f"This scheme's sign-off route: {Route(version.qia.route).label}. "
+            f"{version.qia.route_reason} The {Capacity(wanted[0]).label} does not sign it."
+        )
+    wanted = [name for name in wanted if name in required]
     free = [name for name in wanted if name not in signed]
     if not free:
         done = signed[wanted[0]]
@@ -243,6 +253,32 @@ def _attach_eqia(user, scheme: Scheme, version: QiaVersion | None = None) -> str
     return None
 
 
+def _deputy_sign_off(
+    user, scheme: Scheme, version: QiaVersion | None = None, capacity: str | None = None
+) -> str | None:
+    """A deputy signing for someone away is checked as a person too: not on the version's
+    panel, and no signature of theirs (given themselves or for another) on it already."""
+    version = version or awaiting_version(scheme)
+    if version is None:
+        return None
+    if user.pk in panel_member_ids(version):
+        return (
+            "You were on the panel for this QIA version, so you cannot also sign it off, not "
+            "even as a deputy (segregation of duties)."
+        )
+    for signature in version.sign_offs.select_related("by", "on_behalf_of"):
+        if user.pk in (signature.by_id, signature.on_behalf_of_id):
+            return (
+                f"You signed this QIA version already ({signature.get_capacity_display()}): "
+                "the other signature must be by someone else, deputy or not."
+            )
+    return None
+
+
+# Checks on a deputy as a person, which QiaConfig.ready() gives governance.policy.
+DEPUTY_CHECKS = {"sign_off": _deputy_sign_off, "decline_sign_off": _deputy_sign_off}
+
+
 # The QIA's access rules, which QiaConfig.ready() gives governance.policy. run_transition
 # explains a refused scheme transition by the rule of the same name: hence the panel's three.
 POLICY_RULES = {
@@ -257,4 +293,6 @@ POLICY_RULES = {
     "panel_dismiss": _panel_decide,
     "sign_off": _sign_off,
     "decline_sign_off": _sign_off,
+    # QAG's approval, on the route that asks for it: a decision of QAG like any other
+    "qag_approve": policy.qag_decision_rule,
 }

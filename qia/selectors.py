@@ -185,7 +185,7 @@ def version_page(user, scheme: Scheme, version: QiaVersion) -> dict:
         "stage_label": label,
         **panel_scores_for(user, scheme, version),
         "member_count": version.panel_scores.values("member").distinct().count(),
-        "sign_offs": list(version.sign_offs.select_related("by")),
+        "sign_offs": list(version.sign_offs.select_related("by", "on_behalf_of")),
         "flags": list(version.flags.all()),
         "problems": services.self_assessment_problems(version)
         if version.status == VersionStatus.SELF_ASSESSMENT

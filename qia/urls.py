@@ -1,6 +1,15 @@
 from django.urls import path
 
-from qia.views import panel, reading, registers, self_assessment, sign_off
+from qia.views import (
+    bulk_sign_off,
+    conditions,
+    panel,
+    qag_approval,
+    reading,
+    registers,
+    self_assessment,
+    sign_off,
+)
 
 urlpatterns = [
     path("heatmap/", registers.heatmap, name="qia_heatmap"),
@@ -19,6 +28,9 @@ urlpatterns = [
     path("<int:pk>/agree/", panel.agree, name="qia_agree"),
     path("<int:pk>/return-or-dismiss/", panel.panel_close, name="qia_panel_close"),
     path("<int:pk>/sign-off/", sign_off.sign_off, name="qia_sign_off"),
+    path("<int:pk>/qag-approval/", qag_approval.qag_approval, name="qia_qag_approval"),
+    path("sign-off/several/", bulk_sign_off.bulk_sign_off, name="qia_bulk_sign_off"),
     path("<int:pk>/reassess/", sign_off.reassess, name="qia_reassess"),
     path("versions/<int:version_id>/eqia/", reading.eqia_download, name="qia_eqia_download"),
+    path("conditions/<int:pk>/meet/", conditions.condition_meet, name="qia_condition_meet"),
 ]

@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "governance.middleware.SessionTimeoutMiddleware",
+    "governance.middleware.DeputyMiddleware",
     "governance.middleware.PrivatePagesMiddleware",
     "governance.middleware.RefusalLogMiddleware",
     "governance.middleware.DatabaseUnavailableMiddleware",

@@ -3,6 +3,11 @@ monthly returns, import runs and the pipeline (opportunities, stage weights). Ev
 importable from here (`from governance.models import Scheme`), as Django and the migrations
 expect."""
 
+from governance.models.deputies import (
+    Delegation,
+    DelegationEvent,
+    DeputyAct,
+)
 from governance.models.imports import ImportRun, ImportStatus, import_path
 from governance.models.people import (
     AccessRefusal,
@@ -55,6 +60,9 @@ __all__ = [
     "SchemeState",
     "state_words",
     "AccessRefusal",
+    "Delegation",
+    "DelegationEvent",
+    "DeputyAct",
     "AreaOfSpend",
     "DEFAULT_WEIGHTS",
     "RECURRENT_FIELDS",

@@ -32,6 +32,7 @@ STAGE_OF_STATE = {
     SchemeState.CONFIRM_AND_CHALLENGE: PipelineStage.ASSURANCE,
     SchemeState.QIA_PANEL: PipelineStage.ASSURANCE,
     SchemeState.AWAITING_SIGN_OFF: PipelineStage.ASSURANCE,
+    SchemeState.AWAITING_QAG: PipelineStage.ASSURANCE,
     SchemeState.APPROVED: PipelineStage.APPROVED,
     SchemeState.IN_DELIVERY: PipelineStage.DELIVERY,
     SchemeState.COMPLETED: PipelineStage.DELIVERY,

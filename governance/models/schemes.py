@@ -364,10 +364,21 @@ class Scheme(ConcurrentTransitionMixin, models.Model):
 
     @_step(
         SchemeState.AWAITING_SIGN_OFF,
-        RETURN_VALUE(SchemeState.AWAITING_SIGN_OFF, SchemeState.APPROVED),
+        RETURN_VALUE(
+            SchemeState.AWAITING_SIGN_OFF, SchemeState.AWAITING_QAG, SchemeState.APPROVED
+        ),
         "sign_off",
     )
     def sign_off(self, outcome, by=None, description=None):
+        return outcome
+
+    # QAG's approval, on the route that asks for it after the two sign-offs (qia.routes)
+    @_step(
+        SchemeState.AWAITING_QAG,
+        RETURN_VALUE(SchemeState.APPROVED, SchemeState.DRAFT, SchemeState.REJECTED),
+        "qag_approve",
+    )
+    def qag_approve(self, outcome, by=None, description=None):
         return outcome
 
     @_step(
@@ -410,6 +421,14 @@ class Review(models.Model):
     kind = models.CharField(max_length=10, choices=ReviewKind.choices)
     round = models.PositiveIntegerField(help_text="Which submission of the scheme this reviews.")
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    # Set when the reviewer recorded it as the deputy of someone away: "reviewer for on_behalf_of".
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     decision = models.CharField(max_length=20, choices=ReviewDecision.choices)
     comment = models.TextField(max_length=10000)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -34,6 +34,7 @@ from governance.services.transitions import (
 )
 from governance.services.workflow import (
     SUBMIT_CHECKS,
+    SUBMIT_STEPS,
     AlreadyDone,
     own_review,
     recorded_review,
@@ -53,6 +54,7 @@ __all__ = [
     "CONFLICT_MESSAGE",
     "Conflict",
     "SUBMIT_CHECKS",
+    "SUBMIT_STEPS",
     "TRACKED_FIELDS",
     "display_value",
     "document_add",

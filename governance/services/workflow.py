@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from governance import roles
+from governance import deputies, roles
 from governance.models import (
     Review,
     ReviewDecision,
@@ -28,6 +28,9 @@ from notifications.outbox import notify
 # Gates on submission that other apps add (e.g. a complete QIA self-assessment): each
 # returns the reason the scheme cannot be submitted yet, or None.
 SUBMIT_CHECKS: list[Callable[[Scheme], str | None]] = []
+# What other apps decide as a scheme is submitted (e.g. its QIA's sign-off route): each
+# returns what the submission's history entry says of it ("" for nothing).
+SUBMIT_STEPS: list[Callable[[Scheme], str]] = []
 
 
 def reviews_awaiting_response(scheme: Scheme) -> list[Review]:
@@ -39,7 +42,11 @@ def reviews_awaiting_response(scheme: Scheme) -> list[Review]:
     """
     if scheme.submission_round == 0:
         return []
-    reviews = list(scheme.reviews.filter(round=scheme.submission_round).select_related("reviewer"))
+    reviews = list(
+        scheme.reviews.filter(round=scheme.submission_round).select_related(
+            "reviewer", "on_behalf_of"
+        )
+    )
     if all(review.decision == ReviewDecision.SUPPORTED for review in reviews):
         return []
     return [review for review in reviews if not review.response]
@@ -73,7 +80,9 @@ def scheme_submit(
             review.response = responses[review.pk].strip()
             review.responded_at = now
             review.save(update_fields=["response", "responded_at"])
-        scheme.submit(by=by, description=comment or "Submitted for confirm and challenge")
+        said = "".join(step(scheme) for step in SUBMIT_STEPS)
+        described = comment or "Submitted for confirm and challenge"
+        scheme.submit(by=by, description=f"{described}{said}")
         notify(
             users=users_with_role(scheme, roles.FINANCE_REVIEWER, roles.CLINICAL_REVIEWER),
             scheme=scheme,
@@ -175,6 +184,7 @@ def scheme_review(
             kind=kind,
             round=scheme.submission_round,
             reviewer=by,
+            on_behalf_of=deputies.on_behalf_of(by),
             decision=decision,
             comment=comment.strip(),
         )

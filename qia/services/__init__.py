@@ -20,6 +20,7 @@ from qia.services.contents import (
     unmitigated_message,
 )
 from qia.services.panel import panel_agree, panel_close, panel_score_record
+from qia.services.qag_approval import qag_approval_record
 from qia.services.reassessment import (
     PLAN_LABELS,
     due_reasons,
@@ -47,6 +48,7 @@ __all__ = [
     "panel_agree",
     "panel_close",
     "panel_score_record",
+    "qag_approval_record",
     "reassessment_due",
     "reassessment_open",
     "reassessment_send_to_panel",

@@ -2,17 +2,18 @@
 
 from django.utils import timezone
 
+from governance import deputies
 from governance.models import Scheme, User
 from governance.services import ActionRefused
 from notifications import emails
 from notifications.outbox import notify
 from qia import policy as rules
+from qia import routes
 from qia.models import (
     HEADINGS,
     SCORES,
     Assessment,
     AssessmentKind,
-    Capacity,
     FlagKind,
     Impact,
     PanelScore,
@@ -101,6 +102,7 @@ def panel_agree(
         version.top_likelihood = top.likelihood if top else None
         version.top_score = top.score if top else None
         version.agreed_by = by
+        version.agreed_for = deputies.on_behalf_of(by)
         version.agreed_at = timezone.now()
         band = band_of(overall)
         summary = (
@@ -110,7 +112,11 @@ def panel_agree(
         )
         steps.transition(version, "agree", by=by, description=summary)
         steps.touch(version)
-        later.append(lambda: steps.tell_signatories(scheme, version, list(Capacity)))
+        if version.drives_scheme:
+            # the agreed risk may take the scheme off its route (qia.routes)
+            summary += routes.decide(scheme, version, agreed=True)
+        required = routes.required_capacities(version)
+        later.append(lambda: steps.tell_signatories(scheme, version, required))
         return summary
 
     later = steps.Later()

@@ -2,16 +2,38 @@
 
 from django.utils import timezone
 
+from governance import deputies
 from governance.models import Scheme, SchemeState, User
 from governance.services import ActionRefused
 from notifications import emails
 from notifications.outbox import notify
+from qia import conditions as qia_conditions
 from qia import policy as rules
-from qia.models import Capacity, FlagKind, QiaVersion, SignOff, SignOffDecision, VersionStatus
-from qia.services import reassessment, steps
+from qia import routes
+from qia.models import (
+    Capacity,
+    ConditionSource,
+    FlagKind,
+    QiaVersion,
+    Route,
+    SignOff,
+    SignOffDecision,
+    VersionStatus,
+)
+from qia.services import qag_approval, reassessment, steps
 
 
 def _capacity_for(by: User, version: QiaVersion, capacity: str | None) -> str:
+    acting = deputies.deputising(by)
+    if acting is not None:
+        # a deputy signs in the one capacity they cover
+        covered = next(c for c, role in rules.CAPACITY_ROLES.items() if role == acting.role)
+        if capacity and capacity != covered:
+            raise ActionRefused(
+                f"You act for {acting.principal} as {acting.role} only: you cannot sign as "
+                f"{Capacity(capacity).label}."
+            )
+        return covered
     if capacity:
         if capacity not in Capacity.values:
             raise ActionRefused("Unknown sign-off capacity.")
@@ -32,6 +54,7 @@ def sign_off_record(
     justification: str = "",
     decline_outcome: str = "revise",
     expected_revision: int | None = None,
+    conditions: list[dict] | None = None,
 ) -> QiaVersion:
     """The Chief Nurse and Quality Officer or the Clinical Chair approves or declines.
 
@@ -60,6 +83,11 @@ def sign_off_record(
         label = Capacity(chosen).label
         if decision == SignOffDecision.APPROVED:
             _approve(scheme, version, chosen, label, comment, justification, by, result)
+            if conditions:
+                # approved on conditions: each with its owner and due date (qia.conditions)
+                qia_conditions.add_conditions(
+                    scheme=scheme, by=by, source=ConditionSource.SIGN_OFF, rows=conditions
+                )
         else:
             _decline(scheme, version, chosen, label, comment, by, decline_outcome, result)
 
@@ -88,8 +116,10 @@ def _approve(scheme, version, capacity, label, comment, justification, by, resul
             f"The agreed risk is extreme ({version.highest_agreed_score}): write your "
             "justification for accepting it."
         )
+    # the signatures the scheme's route asks for (qia.routes): both, or the Chief Nurse's alone
+    required = routes.required_capacities(version)
     approvals = version.sign_offs.filter(decision=SignOffDecision.APPROVED).count() + 1
-    both_signed = approvals == len(Capacity)
+    both_signed = approvals == len(required)
     outcome = VersionStatus.SIGNED_OFF if both_signed else VersionStatus.AWAITING_SIGN_OFF
     description = f"QIA v{version.number} signed off by the {label}: {comment}"
     # the transition's permission asks who has signed: record this signature after it
@@ -98,6 +128,7 @@ def _approve(scheme, version, capacity, label, comment, justification, by, resul
         version=version,
         capacity=capacity,
         by=by,
+        on_behalf_of=deputies.on_behalf_of(by),
         decision=SignOffDecision.APPROVED,
         comment=comment,
         justification=justification,
@@ -108,13 +139,16 @@ def _approve(scheme, version, capacity, label, comment, justification, by, resul
         version.review_date = reassessment.add_months(today, reassessment.review_months(version))
         version.plan_at_sign_off = scheme.annual_plan
     steps.touch(version)
-    result["scheme_outcome"] = (
-        SchemeState.APPROVED if both_signed else SchemeState.AWAITING_SIGN_OFF
-    )
+    if not both_signed:
+        result["scheme_outcome"] = SchemeState.AWAITING_SIGN_OFF
+    elif routes.needs_qag(version):
+        result["scheme_outcome"] = SchemeState.AWAITING_QAG
+    else:
+        result["scheme_outcome"] = SchemeState.APPROVED
     result["description"] = description
     later = result["later"]
     if not both_signed:
-        waiting = [c for c in Capacity if c != capacity]
+        waiting = [c for c in required if c != capacity]
         later.append(lambda: steps.tell_signatories(scheme, version, waiting))
         return
     if version.is_extreme:
@@ -133,12 +167,17 @@ def _approve(scheme, version, capacity, label, comment, justification, by, resul
             )
         )
     review = f"Review by {version.review_date:%-d %B %Y}."
-    if version.drives_scheme:
-        later.append(
-            lambda: emails.scheme_approved(
-                scheme=scheme, message=f"Both signatories signed off the QIA. {review}"
-            )
-        )
+    signed_by = (
+        "Both signatories signed off the QIA."
+        if len(required) > 1
+        else "The Chief Nurse and Quality Officer signed off the QIA: its route asks no more."
+    )
+    if routes.needs_qag(version):
+        later.append(lambda: qag_approval.tell_qag(scheme, version))
+    elif version.drives_scheme:
+        if version.qia.route == Route.CHIEF_NURSE_ONLY:
+            later.append(lambda: qag_approval.tell_qag_approved(scheme, version))
+        later.append(lambda: emails.scheme_approved(scheme=scheme, message=f"{signed_by} {review}"))
     else:
         later.append(
             lambda: notify(
@@ -163,6 +202,7 @@ def _decline(scheme, version, capacity, label, comment, by, outcome, result) -> 
         version=version,
         capacity=capacity,
         by=by,
+        on_behalf_of=deputies.on_behalf_of(by),
         decision=SignOffDecision.DECLINED,
         comment=comment,
     )

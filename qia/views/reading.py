@@ -45,7 +45,7 @@ def qia_history(request, pk: int):
     versions = list(
         QiaVersion.objects.filter(qia__scheme=scheme)
         .select_related("created_by", "agreed_by")
-        .prefetch_related("sign_offs__by")
+        .prefetch_related("sign_offs__by", "sign_offs__on_behalf_of")
         .order_by("-number")
     )
     rows = [

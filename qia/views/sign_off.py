@@ -8,6 +8,7 @@ from qia import policy as rules
 from qia import selectors, services
 from qia.case import case_for
 from qia.forms import ReassessForm, SignOffForm
+from qia.forms_conditions import condition_formset
 from qia.models import Capacity
 from qia.views.access import scheme_for
 
@@ -24,12 +25,13 @@ def sign_off(request, pk: int):
         extreme=version.is_extreme,
         initial={"revision": version.revision},
     )
-    if request.method == "POST" and form.is_valid():
+    conditions = condition_formset(posted(request), scheme=scheme, wanted=form.with_conditions)
+    # both checked, so that every problem shows at once
+    if request.method == "POST" and all([form.is_valid(), conditions.fit_the_decision()]):
+        arguments = form.service_arguments(conditions=conditions.rows())
         if act(
             request,
-            lambda: services.sign_off_record(
-                version_id=version.pk, by=request.user, **form.service_arguments()
-            ),
+            lambda: services.sign_off_record(version_id=version.pk, by=request.user, **arguments),
         ):
             messages.success(request, "Your decision is recorded.")
             scheme.refresh_from_db()
@@ -37,7 +39,12 @@ def sign_off(request, pk: int):
         return redirect("qia_detail", pk=scheme.pk)
     version.qia.scheme = scheme
     page = selectors.version_page(request.user, scheme, version)
-    context = {**page, "form": form, "case": case_for(request.user, scheme)}
+    context = {
+        **page,
+        "form": form,
+        "conditions": conditions,
+        "case": case_for(request.user, scheme),
+    }
     return render(request, "qia/sign_off.html", context)
 
 

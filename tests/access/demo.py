@@ -26,6 +26,8 @@ from django_fsm_log.models import StateLog
 
 from governance import roles
 from governance.models import (
+    Delegation,
+    DelegationEvent,
     ImportRun,
     ImportStatus,
     MonthlyReturn,
@@ -34,6 +36,7 @@ from governance.models import (
     Scheme,
     SchemeChange,
     SchemeDocument,
+    SchemeState,
     System,
     User,
 )
@@ -51,6 +54,8 @@ from notifications.models import (
 from qia import services as qia
 from qia.models import (
     Assessment,
+    Condition,
+    ConditionSource,
     FlagKind,
     Mitigation,
     PanelScore,
@@ -194,8 +199,36 @@ def build() -> Demo:
         first_errors=["row 2: no scheme has the reference 'X'"],
         all_errors=ContentFile(b"row,problem\n2,no scheme\n", name="returns-errors.csv"),
     )
+    # the seed has no scheme on a route to QAG's approval: one, copied from the approved one
+    copied = Scheme.objects.filter(pk=schemes["approved"].pk).values()[0]
+    del copied["id"]
+    copied.update(
+        reference=f"{copied['reference']}-Q",
+        sequence=copied["sequence"] + 900,
+        title="Waiting for QAG's approval",
+        state=SchemeState.AWAITING_QAG,
+    )
+    awaiting_qag = Scheme.objects.create(**copied)
+    # a condition of the scheme in delivery's approval, owned by the quality lead, and one met
+    condition, met_condition = (
+        Condition.objects.create(
+            scheme=schemes["delivery"],
+            source=ConditionSource.SIGN_OFF,
+            text=text,
+            owner=users["elr-quality-lead"],
+            due_on=now.date() + timedelta(days=30),
+            set_by=users["elr-chief-nurse"],
+        )
+        for text in ("Audit the first 50 discharges.", "Brief the care homes.")
+    )
+    Condition.objects.filter(pk=met_condition.pk).update(
+        met_at=now, met_by=users["elr-quality-lead"], evidence="Briefed on 3 June.", version=2
+    )
     objects = {
         **schemes,
+        "condition": condition,
+        "met_condition": met_condition,
+        "awaiting_qag": awaiting_qag,
         "import_run": import_run,
         "escalation": escalation,
         "qag_escalation": qag_escalation,
@@ -222,6 +255,8 @@ def seeded(django_db_blocker):
 
 COUNTED = [
     Review,
+    Delegation,
+    DelegationEvent,
     SchemeDocument,
     SchemeChange,
     StateLog,
@@ -258,6 +293,7 @@ def fingerprint() -> tuple:
             )
         ),
         Notification.objects.filter(read_at__isnull=True).count(),
+        list(Condition.objects.order_by("pk").values_list("pk", "met_at", "version")),
     )
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from governance.models import AreaOfSpend, Opportunity, Scheme, User
+from governance.models import AreaOfSpend, Delegation, Opportunity, Scheme, User
 
 ELR_ROLES = [
     "project-lead",
@@ -113,6 +113,15 @@ WRITE_UP = Looked(
 )
 PIPELINE_KEEPERS = elr("project-lead", "pmo")
 
+# the demo's delegation (demo/deputies.py), and dates it may be changed to
+LEAVE = Looked(pk=lambda: Delegation.objects.get(principal__username="elr-clinical-chair").pk)
+NEW_DATES = Looked(
+    starts_on=lambda: date.today().isoformat(),
+    ends_on=lambda: (date.today() + timedelta(days=20)).isoformat(),
+)
+CHAIR_OR_ADMIN = frozenset({"elr-clinical-chair", "admin"})
+SIGNATORIES = elr("chief-nurse", "clinical-chair") | {"wl-all", "far-all"}
+
 # the demo's ELR scheme carried on from last year (demo/carried.py), its plan unconfirmed, and
 # that plan as its project lead confirms it
 CARRIED = Looked(
@@ -132,7 +141,16 @@ CARRY = Looked(
     scheme=lambda: [_in_delivery("Outpatient follow-up reduction").pk],
 )
 
+# the demo's approved ELR scheme ticked on the page that starts several at once
+BULK_START = Looked(
+    scheme=lambda: [Scheme.objects.get(organisation__code="ELR", title="Discharge to assess").pk],
+    comment=lambda: "Go.",
+)
+
 WITHDRAW = {"reason": "Superseded by the system-wide programme."}
+# marking a condition met (tests/access/demo.py: its owner is elr-quality-lead)
+MET = {"evidence": "The audit went to the quality committee.", "evidence_link": "https://x.nhs.uk"}
+OWNER_OR_SRO = elr("quality-lead", "sro")
 REVIEW = {"decision": "supported", "comment": "Figures reconcile to the ledger."}
 
 TABLE: dict[str, list[Case]] = {
@@ -141,8 +159,29 @@ TABLE: dict[str, list[Case]] = {
     "login": [Case(None, get=ANYONE)],
     # logging out is a POST (a GET is 405 for everyone)
     "logout": [Case(None, get=NOBODY, post=ANYONE)],
-    "account": [Case(None, get=SIGNED_IN)],
+    # the page also takes how the user hears of each kind of notice (their own choice only);
+    # posted empty, the form is shown again with what to choose
+    "account": [Case(None, get=SIGNED_IN, post=SIGNED_IN)],
     "password_change": [Case(None, get=SIGNED_IN, post=SIGNED_IN)],
+    # naming a deputy: anyone signed in sees the page (a role with no delegable decisions is
+    # told so); posted empty, the form is shown again with what to fill in
+    # QAG's approval on the route that asks for it: a QAG member of the scheme's system, not
+    # on its team; posted incomplete, the form is shown again
+    "qia_qag_approval": [
+        Case(
+            "awaiting_qag", get=elr("qag-member") | {"wl-all"}, post=elr("qag-member") | {"wl-all"}
+        )
+    ],
+    # signing several QIAs off at once: whoever holds a signing role in an organisation (the
+    # page lists only what they may sign); posted empty, the form is shown again
+    "qia_bulk_sign_off": [
+        Case(None, get=SIGNATORIES, post=SIGNATORIES),
+    ],
+    "deputy_list": [Case(None, get=SIGNED_IN, post=SIGNED_IN)],
+    # the demo's delegation (ELR's Clinical Chair away, named by the administrator): only
+    # the person away or an administrator re-dates or ends it; a POST-only action
+    "deputy_dates": [Case(None, get=NOBODY, post=CHAIR_OR_ADMIN, extra=LEAVE, data=NEW_DATES)],
+    "deputy_end": [Case(None, get=NOBODY, post=CHAIR_OR_ADMIN, extra=LEAVE)],
     # --- the PID workflow ---
     "home": [Case(None, get=SIGNED_IN)],
     "my_tasks": [Case(None, get=SIGNED_IN)],
@@ -300,6 +339,13 @@ TABLE: dict[str, list[Case]] = {
             post=elr("pmo") | {"wl-all", "far-all"},
         )
     ],
+    # starting delivery of several approved schemes at once: each PMO user for their own
+    # organisations; nothing ticked, the form is shown again; another organisation's scheme
+    # ticked is refused, scheme by scheme, with the reason
+    "bulk_start": [
+        Case(None, get=elr("pmo") | {"wl-all", "far-all"}, post=elr("pmo") | {"wl-all", "far-all"}),
+        Case(None, get=elr("pmo") | {"wl-all", "far-all"}, post=elr("pmo"), data=BULK_START),
+    ],
     # carrying recurrent savings into next year: each PMO user for their own organisation
     # (the page's); nothing ticked, the form is shown again; another organisation's scheme
     # ticked is refused with the reason
@@ -441,6 +487,14 @@ TABLE: dict[str, list[Case]] = {
         )
     ],
     "qag_pack": [Case(None, get=elr("pmo", "qag-member") | {"wl-all", "far-all"})],
+    # --- conditions of approval ---
+    # the demo's conditions of the scheme in delivery, owned by elr-quality-lead: its owner or
+    # the scheme's SRO marks one met; one already met, the page sends them to the scheme page
+    # and a post is refused with the reason
+    "qia_condition_meet": [
+        Case("condition", get=OWNER_OR_SRO, post=OWNER_OR_SRO, data=MET),
+        Case("met_condition", get=OWNER_OR_SRO, post=NOBODY, data=MET),
+    ],
 }
 
 # The Django admin, one rule for every URL in its namespace: only staff reach it (the

@@ -193,7 +193,7 @@ class Visit:
 
 @pytest.fixture
 def demo(transactional_db):
-    """The whole demo: its people, reference data and 35 schemes in every state, over last
+    """The whole demo: its people, reference data and 36 schemes in every state, over last
     year, this year and next."""
     from django.core.management import call_command
 

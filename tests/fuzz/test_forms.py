@@ -484,6 +484,26 @@ def show_pages(demo, form: Form, url: str, response) -> list[str]:
     return pages
 
 
+def fuzz_posts(demo, name: str, who: str, url: str, fields: dict) -> None:
+    """Post generated values of `fields` (name -> (valid, odd)) to `url` as `who`, each post
+    undone: never a server error, and never a script shown raw, on the page or where it
+    leads. For the forms fuzzed in the other modules of this folder."""
+    client = demo.client(who)
+    hidden = hidden_fields(client.get(url))
+
+    @FUZZ
+    @given(data=st.fixed_dictionaries({field: odd for field, (_valid, odd) in fields.items()}))
+    def post(data):
+        with undone():
+            response = client.post(url, {**hidden, **data})
+            assert response.status_code < 500, (name, response.status_code)
+            assert RAW not in response.content.decode(errors="replace")
+            if response.status_code == 302:
+                assert RAW not in client.get(response["Location"]).content.decode()
+
+    post()
+
+
 def test_the_fuzzed_forms_are_every_form_of_the_product():
     """A form added to the product is added here too: the POST pages of the access table."""
     from tests.access.table import TABLE
@@ -500,6 +520,13 @@ def test_the_fuzzed_forms_are_every_form_of_the_product():
     elsewhere |= {"opportunity_write_up"}
     # carrying into next year and confirming a carried plan: tests/fuzz/test_carry_forms.py
     elsewhere |= {"scheme_carry", "carried_plan_confirm"}
+    # starting several schemes at once, how one hears of notices: tests/fuzz/test_bulk_forms.py
+    elsewhere |= {"bulk_start", "account"}
+    # deputies, QAG's approval on its route, several sign-offs: tests/fuzz/test_approval_forms.py
+    elsewhere |= {"deputy_list", "deputy_dates", "qia_qag_approval", "qia_bulk_sign_off"}
+    buttons |= {"deputy_end"}
+    # marking a condition met: tests/qia/test_conditions.py
+    elsewhere |= {"qia_condition_meet"}
     assert posted - buttons - elsewhere - {"login"} <= set(FORM_NAMES)
     assert set(FORM_NAMES) <= set(TABLE)
 

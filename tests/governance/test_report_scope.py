@@ -23,8 +23,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.governance.report_u
 
 DELIVERY_COUNTS = "States counted: Approved, In delivery, Completed, Stopped; drafts are not in."
 PIPELINE_COUNTS = (
-    "States counted: Draft, Confirm and challenge, QIA panel, Awaiting sign-off, Approved, "
-    "In delivery, Completed, Stopped (every state but Rejected and Withdrawn); drafts are in."
+    "States counted: Draft, Confirm and challenge, QIA panel, Awaiting sign-off, "
+    "Awaiting QAG approval, Approved, In delivery, Completed, Stopped (every state but "
+    "Rejected and Withdrawn); drafts are in."
 )
 THREE_DRAFTS = "Includes 3 draft PIDs, with annual plans of (1,200)."
 

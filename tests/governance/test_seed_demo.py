@@ -27,7 +27,7 @@ from governance.models import (
 )
 from governance.selectors import judged_by_own_team
 from notifications.models import Notification
-from qia.models import Assessment, PanelScore, QiaVersion, SignOff, VersionStatus
+from qia.models import Assessment, PanelScore, Qia, QiaVersion, Route, SignOff, VersionStatus
 from qia.policy import newest_version
 
 MODELS = [
@@ -104,7 +104,7 @@ def test_it_prints_the_users_the_password_and_the_counts():
     assert "Demo users, each with the password: s3cret-demo" in output
     for username in ["admin", "elr-project-lead", "lc-panel-member-2", "wl-viewer"]:
         assert f"  {username} " in output
-    assert "Schemes created by this run: 35." in output
+    assert "Schemes created by this run: 36." in output
     assert "monthly returns" in output
 
 
@@ -301,10 +301,20 @@ class TestTheDemo:
             SchemeState.CONFIRM_AND_CHALLENGE,
             SchemeState.QIA_PANEL,
             SchemeState.AWAITING_SIGN_OFF,
+            SchemeState.AWAITING_QAG,
             SchemeState.APPROVED,
             SchemeState.WITHDRAWN,
         }
         assert not MonthlyReturn.objects.filter(scheme__in=planned).exists()
+
+    def test_lcs_large_scheme_waits_for_qag_on_the_route_its_rule_chose(self):
+        scheme = Scheme.objects.get(title="Acute length of stay programme")
+        assert scheme.state == SchemeState.AWAITING_QAG
+        assert scheme.qia.route == Route.QAG_APPROVAL
+        assert scheme.qia.route_reason.startswith('Rule "Large schemes go to QAG" of LC')
+        # every other scheme of the demo is on the usual route
+        others = Qia.objects.exclude(scheme=scheme).exclude(route=Route.TWO_SIGN_OFFS)
+        assert not others.exists()
 
     def test_nobody_judged_their_own_scheme(self):
         for scheme in Scheme.objects.all():

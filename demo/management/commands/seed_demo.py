@@ -1,4 +1,4 @@
-"""Load the demo: the LLR system, one user per role per organisation, and 35 schemes over
+"""Load the demo: the LLR system, one user per role per organisation, and 36 schemes over
 last year, this year and next, counted from today (demo.data.start_years).
 
 Every scheme reaches its state through the services users drive (the PID, confirm and
@@ -34,7 +34,9 @@ from demo.data import (
     S,
     start_years,
 )
+from demo.deputies import add_deputy
 from demo.opportunities import add_opportunities
+from demo.routes import add_route_rules
 from governance.delivery import schedule
 from governance.models import (
     AreaOfSpend,
@@ -65,6 +67,7 @@ class Command(BaseCommand):
             last_mail = OutboxEmail.objects.aggregate(last=Max("pk"))["last"] or 0
             ref = self.reference_data()
             users = self.people(ref["orgs"], password)
+            add_route_rules(ref)
             created = 0
             for index, spec in enumerate(SCHEMES):
                 exists = Scheme.objects.filter(
@@ -77,6 +80,7 @@ class Command(BaseCommand):
                     created += 1
             add_opportunities(ref, users)
             add_carried(ref, users)
+            add_deputy(ref, users)
             # The demo's past is not news: its users keep their in-app notifications, but
             # nobody is mailed about it (and its addresses are made up).
             OutboxEmail.objects.filter(pk__gt=last_mail).delete()

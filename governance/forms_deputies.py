@@ -1,0 +1,80 @@
+"""The forms of the deputies page: naming a deputy, and changing a delegation's dates."""
+
+from crispy_forms.layout import Column, Row
+from django import forms
+from django.utils import timezone
+
+from governance.forms import PersonChoiceField, action_helper, people
+from governance.models import Organisation, User
+from governance.policy import DELEGABLE_ACTIONS
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class DatesForm(forms.Form):
+    starts_on = forms.DateField(label="First day", widget=DATE)
+    ends_on = forms.DateField(
+        label="Last day", widget=DATE, help_text="The deputy acts up to and including this day."
+    )
+
+    def clean(self):
+        data = super().clean()
+        starts_on, ends_on = data.get("starts_on"), data.get("ends_on")
+        if starts_on and ends_on and ends_on < starts_on:
+            self.add_error("ends_on", "The last day cannot be before the first.")
+        if ends_on and ends_on < timezone.localdate():
+            self.add_error("ends_on", "The last day has passed already.")
+        return data
+
+
+class DeputyForm(DatesForm):
+    """Name a deputy for one of the principal's roles. The principal names someone of their
+    organisation who holds that role; an administrator names anyone of it, for anyone."""
+
+    principal = PersonChoiceField(
+        queryset=User.objects.none(),
+        label="Who is away",
+        help_text="Administrators name deputies for others.",
+    )
+    role = forms.ChoiceField(
+        label="Role to cover", help_text="The deputy takes this role's decisions only."
+    )
+    deputy = PersonChoiceField(
+        queryset=User.objects.none(),
+        label="Deputy",
+        help_text="Someone of the same organisation who holds the same role.",
+    )
+    organisation = forms.ModelChoiceField(queryset=Organisation.objects.none())
+
+    field_order = ["principal", "role", "deputy", "organisation", "starts_on", "ends_on"]
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.admin = user.is_staff
+        if self.admin:
+            everyone = User.objects.filter(is_active=True).prefetch_related(
+                "groups", "organisations"
+            )
+            self.fields["principal"].queryset = everyone.filter(
+                groups__name__in=list(DELEGABLE_ACTIONS)
+            ).distinct()
+            self.fields["deputy"].queryset = everyone
+            self.fields["deputy"].help_text = "Someone of the same organisation as who is away."
+            self.fields["organisation"].queryset = Organisation.objects.all()
+            self.fields["role"].choices = [(r, r) for r in DELEGABLE_ACTIONS]
+        else:
+            del self.fields["principal"]
+            held = [r for r in DELEGABLE_ACTIONS if user.has_role(r)]
+            self.fields["role"].choices = [(r, r) for r in held]
+            self.fields["deputy"].queryset = people(None, user.organisation_ids).exclude(pk=user.pk)
+            self.fields["organisation"].queryset = Organisation.objects.filter(
+                pk__in=user.organisation_ids
+            )
+            if len(user.organisation_ids) == 1:
+                self.fields["organisation"].initial = next(iter(user.organisation_ids))
+                self.fields["organisation"].widget = forms.HiddenInput()
+        self.helper = action_helper(
+            *[name for name in self.fields if name not in ("starts_on", "ends_on")],
+            Row(Column("starts_on"), Column("ends_on")),
+            button="Name the deputy",
+        )
