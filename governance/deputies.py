@@ -78,22 +78,21 @@ def deputising(user) -> Deputising | None:
     return getattr(user, "deputising", None)
 
 
-def principal_of(user):
-    """The person whose authority the action is taken on: the principal of a deputy acting
-    for someone, otherwise the user."""
-    acting = deputising(user)
-    return acting.principal if acting else user
-
-
 def on_behalf_of(user) -> User | None:
     acting = deputising(user)
     return acting.principal if acting else None
 
 
-def for_whom(user) -> str:
-    """ " (Kwame Mensah for Dr Jane Smith)" after what a deputy did for someone; "" otherwise."""
+def signed_name(user) -> str:
+    """Who acted, as a record names them: "Kwame Mensah for Dr Jane Smith" when deputising,
+    else "Kwame Mensah"."""
     acting = deputising(user)
-    return f" ({user} for {acting.principal})" if acting else ""
+    return f"{user} for {acting.principal}" if acting else str(user)
+
+
+def for_whom(user) -> str:
+    """After what someone did: " (Kwame Mensah for Dr Jane Smith)" when deputising, else ""."""
+    return f" ({signed_name(user)})" if deputising(user) else ""
 
 
 def held_by(deputy, day: date | None = None) -> list[Delegation]:
@@ -307,7 +306,7 @@ def record_act(user, scheme: Scheme, what: str) -> None:
     acting = deputising(user)
     if acting is None:
         return
-    said = f"{user} for {acting.principal}: {what}"
+    said = f"{signed_name(user)}: {what}"
     DeputyAct.objects.create(delegation=acting.delegation, scheme=scheme, what=said)
     notify(
         users=[acting.principal, user],

@@ -100,19 +100,13 @@ def _tell_owner(condition: Condition, by: User) -> None:
             f"Condition to meet by {condition.due_on:%-d %B %Y}: {scheme.reference} {scheme.title}"
         ),
         message=(
-            f"{_who(by)} set this condition, which you own, at the "
+            f"{deputies.signed_name(by)} set this condition, which you own, at the "
             f"{ConditionSource(condition.source).label} of {scheme.reference}: "
             f"{condition.text}\n\nWhen it is met, mark it met on the scheme page with the "
             "evidence. Not met by its due date, it is escalated to the PMO."
         ),
         url=f"{scheme.get_absolute_url()}#conditions",
     )
-
-
-def _who(user: User) -> str:
-    """The person, and whom they act for when deputising: "Kwame Mensah for Dr Jane Smith"."""
-    acting = deputies.deputising(user)
-    return f"{user} for {acting.principal}" if acting else str(user)
 
 
 # --- meeting them ---
@@ -227,7 +221,7 @@ def _tell_met(condition: Condition, by: User) -> None:
         kind="qia",
         subject=f"Condition met: {scheme.reference} {scheme.title}",
         message=(
-            f"{_who(by)} marked this condition met: {condition.text}\n\n"
+            f"{deputies.signed_name(by)} marked this condition met: {condition.text}\n\n"
             f"Evidence: {condition.evidence}"
             + (f"\n{condition.evidence_link}" if condition.evidence_link else "")
         ),
