@@ -14,7 +14,6 @@ A deputy cannot pass the principal's tasks on: only the principal (or an adminis
 a deputy, and a deputy's own deputy gets only the deputy's own tasks.
 """
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import transaction
@@ -58,23 +57,9 @@ class DelegationRefused(Exception):
         self.message = message
 
 
-@dataclass
-class Deputising:
-    """For one request: the signed-in user acts for `principal`, in `delegation.role`."""
-
-    delegation: Delegation
-
-    @property
-    def principal(self) -> User:
-        return self.delegation.principal
-
-    @property
-    def role(self) -> str:
-        return self.delegation.role
-
-
-def deputising(user) -> Deputising | None:
-    """Whom the user acts for in this request, if anyone."""
+def deputising(user) -> Delegation | None:
+    """The delegation the user acts under in this request, if any: its principal is whom
+    they act for, its role what they act as."""
     return getattr(user, "deputising", None)
 
 
@@ -111,14 +96,14 @@ def held_by(deputy, day: date | None = None) -> list[Delegation]:
     )
 
 
-def deputising_through(deputy, delegation_id) -> Deputising | None:
+def deputising_through(deputy, delegation_id) -> Delegation | None:
     """The deputy's own delegation of that id, if it runs today."""
     try:
         pk = int(delegation_id)
     except (TypeError, ValueError):
         return None
     found = [d for d in held_by(deputy) if d.pk == pk]
-    return Deputising(found[0]) if found else None
+    return found[0] if found else None
 
 
 # --- naming, changing and ending a delegation ---
@@ -307,7 +292,7 @@ def record_act(user, scheme: Scheme, what: str) -> None:
     if acting is None:
         return
     said = f"{signed_name(user)}: {what}"
-    DeputyAct.objects.create(delegation=acting.delegation, scheme=scheme, what=said)
+    DeputyAct.objects.create(delegation=acting, scheme=scheme, what=said)
     notify(
         users=[acting.principal, user],
         scheme=scheme,

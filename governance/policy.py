@@ -238,9 +238,9 @@ DELEGATED = {action for actions in DELEGABLE_ACTIONS.values() for action in acti
 DEPUTY_CHECKS: dict[str, Callable] = {}
 
 
-def _deputy_refusal(action: str, user, acting, scheme=None, **context) -> str | None:
-    principal = acting.principal
-    delegation = acting.delegation
+def _deputy_refusal(action: str, user, delegation, scheme=None, **context) -> str | None:
+    """Why the deputy, acting under `delegation`, may not do this for its principal."""
+    principal = delegation.principal
     if action not in delegation.actions:
         if action in DELEGATED:
             return (
@@ -288,9 +288,9 @@ def refusal(action: str, user, scheme=None, **context) -> str | None:
     reason = _not_signed_in(user)
     if reason:
         return reason
-    acting = getattr(user, "deputising", None)
-    if acting is not None:
-        return _deputy_refusal(action, user, acting, scheme, **context)
+    delegation = getattr(user, "deputising", None)
+    if delegation is not None:
+        return _deputy_refusal(action, user, delegation, scheme, **context)
     if action == "create":
         return _create(user, **context)
     if scheme is not None and not can_view_scheme(user, scheme):

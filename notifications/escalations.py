@@ -15,7 +15,7 @@ from django.utils import timezone
 from governance import deputies, policy, roles
 from governance.delivery import lifecycle
 from governance.models import Scheme, SchemeState, User
-from governance.services import ActionRefused, Conflict, record_refusal
+from governance.services import ActionRefused, Conflict, logged
 from notifications import emails
 from notifications.models import (
     ACTIVE,
@@ -94,8 +94,6 @@ def _raise(user, scheme: Scheme) -> str | None:
     if not (user.has_role(roles.PMO) and policy.in_organisation(user, scheme)):
         return "Only the PMO of the scheme's organisation can raise an escalation to QAG."
     return policy.judging_own_scheme(user, scheme)
-
-
 
 
 def _stop(user, scheme: Scheme) -> str | None:
@@ -186,15 +184,7 @@ def _check(action: str, user, escalation: Escalation) -> None:
 
 
 def _refused(user, action: str, escalation_id: int, work):
-    try:
-        return work()
-    except Conflict:
-        raise  # not a refusal: the user acted on a page someone else has since changed
-    except ActionRefused as exc:
-        record_refusal(
-            user=user, action=action, target=f"escalation {escalation_id}", reason=exc.message
-        )
-        raise
+    return logged(user, action, f"escalation {escalation_id}", work)
 
 
 def escalation_record_remedial(

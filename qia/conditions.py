@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from governance import deputies, policy
 from governance.models import Scheme, SchemeState, User
-from governance.services import CONFLICT_MESSAGE, ActionRefused, Conflict, record_refusal
+from governance.services import CONFLICT_MESSAGE, ActionRefused, Conflict, logged
 from notifications.outbox import notify
 from qia.models import Condition, ConditionSource
 
@@ -172,15 +172,7 @@ def condition_meet(
                     hook(condition=condition, by=by)
             return condition
 
-    try:
-        return attempt()
-    except Conflict:
-        raise  # someone else's change, not a refusal
-    except ActionRefused as exc:
-        record_refusal(
-            user=by, action="condition_meet", target=f"condition {condition_id}", reason=exc.message
-        )
-        raise
+    return logged(by, "condition_meet", f"condition {condition_id}", attempt)
 
 
 def _locked(condition_id: int) -> Condition:

@@ -265,21 +265,11 @@ def carried_plan_confirm(
             reason = policy.refusal("confirm_carry", by, scheme)
             if reason:
                 raise ActionRefused(reason)
-            before = {field: services.display_value(scheme, field) for field in PLAN_FIELDS}
+            before = services.shown_values(scheme, PLAN_FIELDS)
             for field, amount in zip(PLAN_FIELDS, plan, strict=True):
                 setattr(scheme, field, amount)
             scheme.full_clean(exclude=["state"])  # protected: the workflow sets it
-            changes = [
-                SchemeChange(
-                    scheme=scheme,
-                    changed_by=by,
-                    field=Scheme._meta.get_field(field).verbose_name,
-                    old_value=before[field],
-                    new_value=services.display_value(scheme, field),
-                )
-                for field in PLAN_FIELDS
-                if services.display_value(scheme, field) != before[field]
-            ]
+            changes = services.field_changes(scheme, by, before)
             SchemeChange.objects.bulk_create(changes)
             # confirmed once the months are changed: the history reads in that order
             scheme.carry_confirmed_at = timezone.now()

@@ -364,9 +364,7 @@ class Scheme(ConcurrentTransitionMixin, models.Model):
 
     @_step(
         SchemeState.AWAITING_SIGN_OFF,
-        RETURN_VALUE(
-            SchemeState.AWAITING_SIGN_OFF, SchemeState.AWAITING_QAG, SchemeState.APPROVED
-        ),
+        RETURN_VALUE(SchemeState.AWAITING_SIGN_OFF, SchemeState.AWAITING_QAG, SchemeState.APPROVED),
         "sign_off",
     )
     def sign_off(self, outcome, by=None, description=None):

@@ -3,7 +3,6 @@ PID. Each asks governance.policy, works on the opportunity's locked row, refuses
 from an older version (Conflict), bumps the version and records an OpportunityEvent, the
 opportunity's history (and the start of its scheme's, once written up)."""
 
-from collections.abc import Callable
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
@@ -23,7 +22,7 @@ from governance.models import (
     User,
 )
 from governance.services.pid import scheme_create
-from governance.services.transitions import ActionRefused, Conflict, record_refusal
+from governance.services.transitions import ActionRefused, Conflict, logged, record_refusal
 
 OPPORTUNITY_CONFLICT = (
     "This opportunity was changed meanwhile by someone else, so nothing was saved. The page "
@@ -64,18 +63,6 @@ def _check_owner(owner: User, organisation: Organisation) -> None:
         raise ValidationError(
             {"owner": f"{owner} is not a member of {organisation.code}: choose one of its people."}
         )
-
-
-def _logged(by: User, action: str, target: str, work: Callable):
-    """work()'s result; a refusal it raises is recorded on the refusal log first (a conflict,
-    someone else's change, is not a refusal)."""
-    try:
-        return work()
-    except Conflict:
-        raise
-    except ActionRefused as exc:
-        record_refusal(user=by, action=action, target=target, reason=exc.message)
-        raise
 
 
 def _lock(opportunity_id: int, by: User, action: str, expected_version: int | None) -> Opportunity:
@@ -183,7 +170,7 @@ def opportunity_update(
             _save(opportunity, by=by, what=what, detail="\n".join(lines))
             return opportunity, lines
 
-    return _logged(by, "opportunity_edit", f"opportunity {opportunity_id}", attempt)
+    return logged(by, "opportunity_edit", f"opportunity {opportunity_id}", attempt)
 
 
 def opportunity_close(
@@ -199,7 +186,7 @@ def opportunity_close(
             _save(opportunity, by=by, what="Closed", detail=reason)
             return opportunity
 
-    return _logged(by, "opportunity_close", f"opportunity {opportunity_id}", attempt)
+    return logged(by, "opportunity_close", f"opportunity {opportunity_id}", attempt)
 
 
 def pid_start_date(financial_year: FinancialYear, today: date) -> date:
@@ -274,4 +261,4 @@ def opportunity_write_up(
             )
             return scheme
 
-    return _logged(by, "opportunity_write_up", f"opportunity {opportunity_id}", attempt)
+    return logged(by, "opportunity_write_up", f"opportunity {opportunity_id}", attempt)

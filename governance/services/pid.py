@@ -80,6 +80,26 @@ def recurrent_part_problems(
     return problems
 
 
+def shown_values(scheme: Scheme, fields) -> dict[str, str]:
+    """The fields' values as the history shows them: what field_changes compares with."""
+    return {field: display_value(scheme, field) for field in fields}
+
+
+def field_changes(scheme: Scheme, by: User, before: dict[str, str]) -> list[SchemeChange]:
+    """The history rows (not yet saved) of each field of `before` whose shown value changed."""
+    return [
+        SchemeChange(
+            scheme=scheme,
+            changed_by=by,
+            field=Scheme._meta.get_field(field).verbose_name,
+            old_value=old,
+            new_value=display_value(scheme, field),
+        )
+        for field, old in before.items()
+        if display_value(scheme, field) != old
+    ]
+
+
 def _settle_recurrent_parts(scheme: Scheme) -> None:
     """The recurrent part of each month counts only for a mixed saving: kept (a month left
     blank is £0) when mixed, cleared otherwise. ValidationError for a part above its plan."""
@@ -153,23 +173,13 @@ def scheme_update(
             reason = policy.refusal("edit", by, scheme)
             if reason:
                 raise ActionRefused(reason)
-            before = {field: display_value(scheme, field) for field in TRACKED_FIELDS}
+            before = shown_values(scheme, TRACKED_FIELDS)
             for field, value in data.items():
                 if field in TRACKED_FIELDS:
                     setattr(scheme, field, value)
             scheme.full_clean(exclude=["state"])  # protected: the workflow sets it
             _settle_recurrent_parts(scheme)
-            changes = [
-                SchemeChange(
-                    scheme=scheme,
-                    changed_by=by,
-                    field=Scheme._meta.get_field(field).verbose_name,
-                    old_value=before[field],
-                    new_value=display_value(scheme, field),
-                )
-                for field in TRACKED_FIELDS
-                if display_value(scheme, field) != before[field]
-            ]
+            changes = field_changes(scheme, by, before)
             if not changes:
                 return scheme, []
             transitions.save_scheme(scheme, state_before=scheme.state)

@@ -64,16 +64,21 @@ def record_refusal(*, user, action: str, target: str, reason: str) -> None:
     logger.warning("refused: user=%s action=%s target=%s reason=%s", actor, action, target, reason)
 
 
-def refuse_logged(user, action: str, scheme_id, work: Callable):
-    """work()'s result; a refusal it raises is recorded on the refusal log first (a conflict,
-    someone else's change, is not a refusal)."""
+def logged(user, action: str, target: str, work: Callable):
+    """work()'s result; a refusal it raises is recorded on the refusal log first, with its
+    target ("opportunity 12"). A conflict, someone else's change, is not a refusal."""
     try:
         return work()
     except Conflict:
         raise
     except ActionRefused as exc:
-        record_refusal(user=user, action=action, target=f"scheme {scheme_id}", reason=exc.message)
+        record_refusal(user=user, action=action, target=target, reason=exc.message)
         raise
+
+
+def refuse_logged(user, action: str, scheme_id, work: Callable):
+    """logged(), for a scheme."""
+    return logged(user, action, f"scheme {scheme_id}", work)
 
 
 def lock_scheme(scheme_id: int, expected_version: int | None) -> Scheme:

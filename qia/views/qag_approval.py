@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
+from governance.models import SchemeState
 from governance.pages import act, check, leave_to, posted, signed_in
 from qia import policy as rules
 from qia import services
@@ -17,7 +18,7 @@ from qia.views.access import scheme_for
 def qag_approval(request, pk: int):
     scheme = scheme_for(request, pk, action="qag_approve")
     check(request, "qag_approve", scheme)
-    if scheme.state != "awaiting_qag":
+    if scheme.state != SchemeState.AWAITING_QAG:
         messages.warning(
             request, f"{scheme.reference} is {scheme.state_words}: it is not waiting for QAG."
         )
