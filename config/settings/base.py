@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django_fsm_log",
     "axes",
     "governance",
+    "identity",
     "qia",
     "notifications",
     "demo",
@@ -124,10 +125,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# The lockout check runs first on every sign-in, then the ordinary password check.
+# The lockout check runs first on every sign-in, then the password check, then the identity
+# provider's (identity.backends; each answers only the sign-in that is its own).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "identity.backends.PasswordBackend",
+    "identity.backends.ProviderBackend",
 ]
 
 LOGIN_URL = "login"
@@ -298,6 +301,8 @@ AXES_RESET_ON_SUCCESS = True
 # more tries while locked out do not restart the wait: the lockout ends on time
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "governance.middleware.locked_out"
+# a sign-in through the identity provider is not counted (identity.backends)
+AXES_WHITELIST_CALLABLE = "identity.backends.is_provider_sign_in"
 # Behind reverse proxies the client's address is in X-Forwarded-For: TRUSTED_PROXY_COUNT says
 # how many proxies there are (each adds the address it received the request from), so the
 # lockout keys on the person's own address, which they cannot choose by sending the header
@@ -314,6 +319,26 @@ SESSION_COOKIE_AGE = QIPP_SESSION_MAX_HOURS * 3600
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
+# Sign-in with NHSmail / Entra ID (OpenID Connect, docs/sign-in.md): off unless OIDC_ISSUER is
+# set, e.g. https://login.microsoftonline.com/<tenant id>/v2.0. The provider's endpoints come
+# from its discovery document; the ID token must name this issuer and this client.
+OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "").strip()
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+# Entra ID tenant ids ('tid') whose people may sign in; empty: whichever the issuer signs in.
+OIDC_ALLOWED_TENANTS = env_list("OIDC_ALLOWED_TENANTS")
+OIDC_SIGN_IN_LABEL = os.environ.get("OIDC_SIGN_IN_LABEL", "Sign in with NHSmail")
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = "openid email profile"
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_STORE_ID_TOKEN = True  # sent back to the provider at sign-out (id_token_hint)
+OIDC_TIMEOUT = 10
+OIDC_AUTHENTICATION_CALLBACK_URL = "nhsmail_callback"
+# On: only superusers sign in with a password (break-glass, for when the provider is down);
+# everyone else signs in through the provider.
+QIPP_PASSWORD_SIGN_IN_SUPERUSERS_ONLY = env_bool("QIPP_PASSWORD_SIGN_IN_SUPERUSERS_ONLY", False)
+
 # Content Security Policy: scripts and styles from our own origin only. Inline style="" attributes
 # are allowed (style-src-attr); inline <script> and on*= handlers are not (tests/security).
 CONTENT_SECURITY_POLICY = {
@@ -329,6 +354,14 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
     },
 }
+
+if OIDC_ISSUER:
+    # Signing out posts a form whose answer sends the browser on to sign out at the provider:
+    # form-action must allow the provider's address, or the browser stops there.
+    _provider = urlparse(OIDC_ISSUER)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(
+        f"{_provider.scheme}://{_provider.netloc}"
+    )
 
 # A refused CSRF check is a refusal like any other: logged, and a page that says why.
 CSRF_FAILURE_VIEW = "governance.middleware.csrf_failure"

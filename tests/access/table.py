@@ -159,6 +159,10 @@ TABLE: dict[str, list[Case]] = {
     "login": [Case(None, get=ANYONE)],
     # logging out is a POST (a GET is 405 for everyone)
     "logout": [Case(None, get=NOBODY, post=ANYONE)],
+    # sign-in with NHSmail: public, and not there for anyone (404) while no identity provider
+    # is set up, as in this walk; tests/identity signs in through a real one
+    "nhsmail_start": [Case(None, get=NOBODY)],
+    "nhsmail_callback": [Case(None, get=NOBODY)],
     # the page also takes how the user hears of each kind of notice (their own choice only);
     # posted empty, the form is shown again with what to choose
     "account": [Case(None, get=SIGNED_IN, post=SIGNED_IN)],
@@ -496,6 +500,9 @@ TABLE: dict[str, list[Case]] = {
         Case("met_condition", get=OWNER_OR_SRO, post=NOBODY, data=MET),
     ],
 }
+
+# pages not there at all in the walk (see their rows): a 404 refuses the anonymous too
+ABSENT = {"nhsmail_start", "nhsmail_callback"}
 
 # The Django admin, one rule for every URL in its namespace: only staff reach it (the
 # superuser here); everyone else is sent to its own sign-in page, which is public.

@@ -19,6 +19,7 @@ APPEND_ONLY = {
     "governance_schemechange",
     "notifications_escalationevent",
     "governance_accessrefusal",
+    "identity_identityevent",
 }
 
 

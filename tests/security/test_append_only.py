@@ -1,6 +1,6 @@
-"""The history is append-only: the transition log, the field history, the escalation history
-and the refusal log. On PostgreSQL the database itself refuses to change or delete a row; in
-the admin nobody may add, change or delete one."""
+"""The history is append-only: the transition log, the field history, the escalation history,
+the refusal log and the sign-in log. On PostgreSQL the database itself refuses to change or
+delete a row; in the admin nobody may add, change or delete one."""
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -10,6 +10,7 @@ from django.utils import timezone
 from django_fsm_log.models import StateLog
 
 from governance.models import AccessRefusal, Scheme, SchemeChange, SchemeState
+from identity.models import IdentityEvent
 from notifications.models import Escalation, EscalationEvent, Rule
 from tests.factories import SchemeFactory
 
@@ -47,6 +48,9 @@ def history(lead):
         AccessRefusal: AccessRefusal.objects.create(
             user=lead, action="edit", target=scheme.reference, reason="Not a draft."
         ),
+        IdentityEvent: IdentityEvent.objects.create(
+            user=lead, kind=IdentityEvent.Kind.ROLE_ADDED, detail="Project lead"
+        ),
     }
 
 
@@ -61,7 +65,9 @@ def refused(sql: str, params) -> bool:
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("model", [StateLog, SchemeChange, EscalationEvent, AccessRefusal])
+@pytest.mark.parametrize(
+    "model", [StateLog, SchemeChange, EscalationEvent, AccessRefusal, IdentityEvent]
+)
 def test_the_database_refuses_to_update_or_delete_a_history_row(history, model):
     row = history[model]
     table = model._meta.db_table
@@ -90,6 +96,7 @@ ADMIN_NAMES = {
     SchemeChange: "governance_schemechange",
     EscalationEvent: "notifications_escalationevent",
     AccessRefusal: "governance_accessrefusal",
+    IdentityEvent: "identity_identityevent",
 }
 
 
