@@ -119,7 +119,7 @@ class ProviderBackend(OIDCAuthenticationBackend):
             # signed with a key the provider does not publish (SuspiciousOperation: no key
             # with the token's id)
             raise SignInRefused(BAD_SIGNATURE) from exc
-        except jwt.InvalidTokenError as exc:
+        except jwt.PyJWTError as exc:  # any other defect of the token or of the key
             raise SignInRefused(UNREADABLE) from exc
         if not constant_time_compare(str(claims.get("nonce", "")), str(kwargs.get("nonce", ""))):
             raise SignInRefused(REPLAYED_NONCE, who=str(claims.get("email", "")))

@@ -35,8 +35,8 @@ def refused(request, refusal: SignInRefused):
 
 
 class StartSignIn(OIDCAuthenticationRequestView):
-    """ "Sign in with NHSmail": off to the provider with a fresh state, nonce and PKCE
-    challenge, kept in the session for the way back."""
+    """The "Sign in with NHSmail" button: off to the provider with a fresh state, nonce and
+    PKCE challenge, kept in the session for the way back."""
 
     def __init__(self, **kwargs):
         # the library's own reads the provider's address here; it is read in get(), where
@@ -73,6 +73,13 @@ class FinishSignIn(OIDCAuthenticationCallbackView):
             request, {"username": user.get_username()}
         ):
             # the sign-in lockout holds whichever way the person signs in
+            record_refusal(
+                user=None,
+                action="sign in with the provider",
+                target=user.get_username(),
+                reason="Signed in at the provider, but sign-in is paused for this account "
+                "from this address after too many wrong passwords.",
+            )
             return locked_out(request)
         response = super().login_success()
         IdentityEvent.objects.create(user=user, kind=IdentityEvent.Kind.SIGNED_IN)
@@ -81,8 +88,6 @@ class FinishSignIn(OIDCAuthenticationCallbackView):
 
     def login_failure(self):
         request = self.request
-        if getattr(request, "axes_locked_out", False):
-            return locked_out(request)
         user = getattr(self, "user", None)
         if user is not None and not user.is_active:
             return self._inactive(user)

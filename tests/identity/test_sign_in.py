@@ -321,6 +321,7 @@ def test_the_lockout_holds_for_a_provider_sign_in(client, settings, nhsmail):
     assert response.status_code == 429
     assert "Sign-in paused" in response.content.decode()
     assert signed_in_as(client) is None
+    assert "too many wrong passwords" in AccessRefusal.objects.get().reason
 
 
 # --- passwords for break-glass administrators only ---
