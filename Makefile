@@ -15,7 +15,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# WeasyPrint (the PDFs) needs pango and a font from the system: installed when missing and we
+# may (root with apt-get), otherwise the script says what to install.
 $(STAMP): $(BIN)/python pyproject.toml
+	bin/install-system-packages
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
@@ -57,7 +60,7 @@ lint: install
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
-	$(BIN)/bandit -q -c pyproject.toml -r config governance qia notifications identity demo
+	$(BIN)/bandit -q -c pyproject.toml -r config governance qia notifications identity api demo
 	$(BIN)/lint-imports --no-cache
 
 # The whole suite on SQLite, then again on PostgreSQL when one is reachable (TEST_DATABASE_URL,

@@ -7,6 +7,7 @@ from governance.models import (
     DEFAULT_WEIGHTS,
     AccessRefusal,
     AreaOfSpend,
+    AuditExport,
     Delegation,
     DelegationEvent,
     FinancialYear,
@@ -232,6 +233,15 @@ class DelegationAdmin(HistoryAdmin):
 class AccessRefusalAdmin(HistoryAdmin):
     list_display = ["at", "user", "action", "target", "reason"]
     list_filter = ["action"]
+
+
+@admin.register(AuditExport)
+class AuditExportAdmin(HistoryAdmin):
+    """Each audit export taken: who, when, of what (governance.audit)."""
+
+    list_display = ["at", "by", "format", "date_from", "date_to", "rows"]
+    list_filter = ["format"]
+    search_fields = ["by__username", "by__last_name"]
 
 
 @admin.register(SchemeChange)

@@ -25,7 +25,7 @@ FORMATS = ("html", "csv", "xlsx")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _default_selection() -> tuple[str, int]:
+def default_selection() -> tuple[str, int]:
     """The current financial year at its last complete month, else the latest year at month 12."""
     today = timezone.localdate()
     current = today.year if today.month >= 4 else today.year - 1
@@ -51,7 +51,7 @@ def _choices(request) -> dict:
 
 @signed_in
 def report_index(request):
-    year, month = _default_selection()
+    year, month = default_selection()
     links = [
         (name, title, "?" + urlencode({"year": year, "month": month}), reports.DEFAULT_SCOPES[name])
         for name, title in reports.TABLES.items()
@@ -67,7 +67,7 @@ def report_index(request):
 def report_table(request, table: str):
     if table not in reports.TABLES:
         raise Http404("There is no such report.")
-    default_year, default_month = _default_selection()
+    default_year, default_month = default_selection()
     chosen = {
         "year": request.GET.get("year") or default_year,
         "month": request.GET.get("month") or default_month,

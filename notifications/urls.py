@@ -16,4 +16,5 @@ urlpatterns = [
     path("escalations/<int:pk>/raise/", views.escalation_raise, name="escalation_raise"),
     path("escalations/<int:pk>/decide/", views.escalation_decide, name="escalation_decide"),
     path("qag-pack/", views.qag_pack, name="qag_pack"),
+    path("qag-pack/pdf/", views.qag_pack_pdf, name="qag_pack_pdf"),
 ]

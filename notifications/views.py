@@ -16,6 +16,7 @@ from governance import policy
 from governance.delivery import schedule
 from governance.models import System
 from governance.pages import Refused, check, signed_in, visible_scheme
+from governance.pdf import pdf_response
 from governance.services import ActionRefused, Conflict
 from notifications import escalations as services
 from notifications import qag
@@ -306,6 +307,43 @@ def scheme_stop(request, pk: int):
 @signed_in
 def qag_pack(request):
     """The pack for the next meeting (or ?meeting=YYYY-MM-DD) of a system (?system=id)."""
+    pack, systems, as_at_months = _pack_for(request)
+    user = request.user
+    for escalation in pack.escalations:
+        escalation.may_decide = escalation.level == Level.QAG and _may(
+            user, "escalation_decide", escalation
+        )
+    return render(
+        request,
+        "notifications/qag_pack.html",
+        {
+            "pack": pack,
+            "systems": systems,
+            "meetings": qag.meetings(pack.system, timezone.localdate()),
+            "as_at_months": as_at_months,
+            "here": f"{reverse('qag_pack')}?{request.GET.urlencode()}",
+        },
+    )
+
+
+@signed_in
+def qag_pack_pdf(request):
+    """The same pack (same choices in the query) as a PDF for the meeting's papers: its own
+    address rather than ?format=pdf, so it has its own row in the access table and a link
+    that says what it gives."""
+    pack, _, _ = _pack_for(request)
+    meeting = pack.meeting_date.isoformat() if pack.meeting_date else pack.today.isoformat()
+    return pdf_response(
+        request,
+        "notifications/qag_pack_pdf.html",
+        {"pack": pack},
+        filename=f"QAG-pack-{pack.system.code}-{meeting}.pdf",
+    )
+
+
+def _pack_for(request):
+    """The pack the query asks for, if the user may see it (else Refused): the pack, the
+    user's systems and the months its figures may be as at, newest first."""
     if not services.may_see_escalations(request.user):
         raise Refused(
             "The QAG pack is for the PMO and the members of the QIPP Assurance Group.",
@@ -320,22 +358,7 @@ def qag_pack(request):
     pack = qag.assemble(
         system, meeting_date=_chosen_meeting(request), as_at=_chosen_as_at(request, as_at_months)
     )
-    user = request.user
-    for escalation in pack.escalations:
-        escalation.may_decide = escalation.level == Level.QAG and _may(
-            user, "escalation_decide", escalation
-        )
-    return render(
-        request,
-        "notifications/qag_pack.html",
-        {
-            "pack": pack,
-            "systems": systems,
-            "meetings": qag.meetings(system, timezone.localdate()),
-            "as_at_months": as_at_months,
-            "here": f"{reverse('qag_pack')}?{request.GET.urlencode()}",
-        },
-    )
+    return pack, systems, as_at_months
 
 
 def _chosen_system(request, systems) -> System:

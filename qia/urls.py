@@ -18,6 +18,7 @@ urlpatterns = [
     path("<int:pk>/", reading.qia_detail, name="qia_detail"),
     path("<int:pk>/v<int:number>/", reading.qia_detail, name="qia_version"),
     path("<int:pk>/v<int:number>/print/", reading.qia_print, name="qia_print"),
+    path("<int:pk>/v<int:number>/pdf/", reading.qia_pdf, name="qia_pdf"),
     path("<int:pk>/v<int:number>/panel/", panel.panel, name="qia_version_panel"),
     path("<int:pk>/history/", reading.qia_history, name="qia_history"),
     path("<int:pk>/self-assessment/", self_assessment.self_assessment, name="qia_self_assessment"),

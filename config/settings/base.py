@@ -40,10 +40,14 @@ INSTALLED_APPS = [
     "django_fsm",
     "django_fsm_log",
     "axes",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files served from here, not from a CDN
     "governance",
     "identity",
     "qia",
     "notifications",
+    "api",
     "demo",
 ]
 
@@ -365,3 +369,30 @@ if OIDC_ISSUER:
 
 # A refused CSRF check is a refusal like any other: logged, and a page that says why.
 CSRF_FAILURE_VIEW = "governance.middleware.csrf_failure"
+
+
+# --- the read-only API (api/): tokens only, read only, paginated, rate-limited ---
+REST_FRAMEWORK = {
+    # a key in the Authorization header only: no session, so no other site can borrow a
+    # signed-in browser to read it
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.ApiPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_token": os.environ.get("QIPP_API_RATE", "600/hour")},
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "QIPP governance API",
+    "DESCRIPTION": (
+        "Read-only. Send the header `Authorization: Bearer <key>`, with a key made on your "
+        "Account page. A token sees what its owner's pages show, in the organisations it names."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # no "valid" badge fetched from swagger.io: the CSP allows our own origin only
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+}

@@ -3,6 +3,7 @@ monthly returns, import runs and the pipeline (opportunities, stage weights). Ev
 importable from here (`from governance.models import Scheme`), as Django and the migrations
 expect."""
 
+from governance.models.audit import AuditExport
 from governance.models.deputies import (
     Delegation,
     DelegationEvent,
@@ -60,6 +61,7 @@ __all__ = [
     "SchemeState",
     "state_words",
     "AccessRefusal",
+    "AuditExport",
     "Delegation",
     "DelegationEvent",
     "DeputyAct",

@@ -24,11 +24,16 @@ recurrent delivered is a share of each return, kept exact: queries.recurrent_del
 parts: what a table is made of, and the scopes; queries: the figures; tables: the tables and
 choosing one; recurring: the recurrence and carry-forward tables; exports: CSV, text and XLSX;
 chart: the cumulative chart; lists: a list page (schemes, register, pipeline, assured values)
-as CSV or XLSX. The names other modules use are listed here.
+as CSV or XLSX; paper: the committee paper (its numbered tables, generated sentences and
+narrative placeholders) and paper_docx: that paper as a Word document. The names other modules
+use are listed here.
 """
 
 from governance.reports.chart import Chart, Series, chart, chart_drawing
 from governance.reports.exports import to_csv, to_text, to_xlsx
+from governance.reports.paper import CONTENTS as PAPER_CONTENTS
+from governance.reports.paper import Paper, committee_paper
+from governance.reports.paper_docx import to_docx
 from governance.reports.parts import (
     BY_CHOICES,
     DEFAULT_SCOPES,
@@ -48,12 +53,14 @@ __all__ = [
     "BY_CHOICES",
     "DEFAULT_SCOPES",
     "NOT_COUNTED",
+    "PAPER_CONTENTS",
     "SCOPES",
     "TABLES",
     "TABLES_WITH_BY",
     "XLSX_MONEY_FORMAT",
     "XLSX_PERCENT_FORMAT",
     "Chart",
+    "Paper",
     "ReportError",
     "Scope",
     "Series",
@@ -62,9 +69,11 @@ __all__ = [
     "build",
     "chart",
     "chart_drawing",
+    "committee_paper",
     "parse_scope",
     "parse_selection",
     "to_csv",
+    "to_docx",
     "to_text",
     "to_xlsx",
 ]

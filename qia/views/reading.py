@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, render
 
 from governance import policy
 from governance.pages import signed_in
+from governance.pdf import pdf_response
 from qia import selectors
 from qia.models import QiaVersion
 from qia.views.access import newest, scheme_for
@@ -33,10 +34,23 @@ def qia_detail(request, pk: int, number: int | None = None):
 
 @signed_in
 def qia_print(request, pk: int, number: int):
+    return render(request, "qia/print.html", _print_page(request, pk, number))
+
+
+@signed_in
+def qia_pdf(request, pk: int, number: int):
+    """The print view as a PDF: the same checks and the same content, blind scores included."""
+    page = _print_page(request, pk, number)
+    name = f"QIA-{page['scheme'].reference}-v{page['version'].number}.pdf"
+    return pdf_response(request, "qia/pdf.html", page, filename=name)
+
+
+def _print_page(request, pk: int, number: int) -> dict:
+    """What the print view shows of one version, as this user may see it (or Refused)."""
     scheme = scheme_for(request, pk)
     version = get_object_or_404(QiaVersion, qia__scheme=scheme, number=number)
     version.qia.scheme = scheme
-    return render(request, "qia/print.html", selectors.version_page(request.user, scheme, version))
+    return selectors.version_page(request.user, scheme, version)
 
 
 @signed_in

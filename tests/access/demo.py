@@ -26,6 +26,7 @@ from django_fsm_log.models import StateLog
 
 from governance import roles
 from governance.models import (
+    AuditExport,
     Delegation,
     DelegationEvent,
     ImportRun,
@@ -254,6 +255,7 @@ def seeded(django_db_blocker):
 
 
 COUNTED = [
+    AuditExport,  # an audit export is on record: the one thing it changes
     Review,
     Delegation,
     DelegationEvent,

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from governance.models import AreaOfSpend, Delegation, Opportunity, Scheme, User
+from governance.models import AreaOfSpend, Delegation, Opportunity, Organisation, Scheme, User
 
 ELR_ROLES = [
     "project-lead",
@@ -146,6 +146,16 @@ BULK_START = Looked(
     scheme=lambda: [Scheme.objects.get(organisation__code="ELR", title="Discharge to assess").pk],
     comment=lambda: "Go.",
 )
+
+# the audit export of ELR's trail for the last 30 days, everything in it, as CSV
+AUDIT_ELR = Looked(
+    organisations=lambda: [Organisation.objects.get(code="ELR").pk],
+    date_from=lambda: (TODAY - timedelta(days=30)).isoformat(),
+    date_to=lambda: TODAY.isoformat(),
+    kinds=lambda: ["transitions", "reviews", "scores", "sign_offs", "qag", "assured", "refusals"],
+    format=lambda: "csv",
+)
+AUDITORS = elr("pmo") | {"wl-all", "far-all", "admin"}
 
 WITHDRAW = {"reason": "Superseded by the system-wide programme."}
 # marking a condition met (tests/access/demo.py: its owner is elr-quality-lead)
@@ -373,6 +383,14 @@ TABLE: dict[str, list[Case]] = {
     # --- reports ---
     "report_index": [Case(None, get=SIGNED_IN)],
     "report_table": [Case(None, get=SIGNED_IN, extra={"table": "summary"})],
+    # the committee paper's page: anyone signed in, with their own systems' figures
+    "report_paper": [Case(None, get=SIGNED_IN)],
+    # the audit export: staff (the admin) any organisation, each PMO officer their own; an
+    # empty post shows the form again (400); ELR's trail asked for by another PMO is refused
+    "audit_export": [
+        Case(None, get=AUDITORS, post=AUDITORS),
+        Case(None, get=AUDITORS, post=elr("pmo") | {"admin"}, data=AUDIT_ELR),
+    ],
     "import_upload": [
         Case(None, get=elr("pmo") | {"wl-all", "far-all"}, post=elr("pmo") | {"wl-all", "far-all"})
     ],
@@ -395,6 +413,11 @@ TABLE: dict[str, list[Case]] = {
         Case("panel", get=SYSTEM, extra={"number": 1}),
     ],
     "qia_print": [
+        Case("draft", get=DRAFT_READERS, extra={"number": 1}),
+        Case("panel", get=SYSTEM, extra={"number": 1}),
+    ],
+    # the print view as a PDF: the same people
+    "qia_pdf": [
         Case("draft", get=DRAFT_READERS, extra={"number": 1}),
         Case("panel", get=SYSTEM, extra={"number": 1}),
     ],
@@ -491,6 +514,7 @@ TABLE: dict[str, list[Case]] = {
         )
     ],
     "qag_pack": [Case(None, get=elr("pmo", "qag-member") | {"wl-all", "far-all"})],
+    "qag_pack_pdf": [Case(None, get=elr("pmo", "qag-member") | {"wl-all", "far-all"})],
     # --- conditions of approval ---
     # the demo's conditions of the scheme in delivery, owned by elr-quality-lead: its owner or
     # the scheme's SRO marks one met; one already met, the page sends them to the scheme page

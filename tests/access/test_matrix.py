@@ -39,10 +39,13 @@ def demo(django_db_setup, django_db_blocker):
 
 PATTERNS = url_patterns()
 ADMIN = sorted(name for name in PATTERNS if name.startswith(f"{table.ADMIN_NAMESPACE}:"))
+# The API's routes answer tokens, not sessions: tests/api/test_access.py walks every one of
+# them for every person here, and fails on a route it has no case for.
+API = sorted(name for name in PATTERNS if name.startswith("api:"))
 
 
 def test_every_url_pattern_has_a_row_in_the_table():
-    missing = sorted(set(PATTERNS) - set(table.TABLE) - set(ADMIN))
+    missing = sorted(set(PATTERNS) - set(table.TABLE) - set(ADMIN) - set(API))
     stale = sorted(set(table.TABLE) - set(PATTERNS))
     assert not missing, f"URL patterns with no row in tests/access/table.py: {missing}"
     assert not stale, f"rows in tests/access/table.py for no URL pattern: {stale}"

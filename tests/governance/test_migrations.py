@@ -20,6 +20,7 @@ APPEND_ONLY = {
     "notifications_escalationevent",
     "governance_accessrefusal",
     "identity_identityevent",
+    "governance_auditexport",
 }
 
 

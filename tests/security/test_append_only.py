@@ -1,6 +1,6 @@
 """The history is append-only: the transition log, the field history, the escalation history,
-the refusal log and the sign-in log. On PostgreSQL the database itself refuses to change or
-delete a row; in the admin nobody may add, change or delete one."""
+the refusal log, the sign-in log and the log of audit exports. On PostgreSQL the database
+itself refuses to change or delete a row; in the admin nobody may add, change or delete one."""
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_fsm_log.models import StateLog
 
-from governance.models import AccessRefusal, Scheme, SchemeChange, SchemeState
+from governance.models import AccessRefusal, AuditExport, Scheme, SchemeChange, SchemeState
 from identity.models import IdentityEvent
 from notifications.models import Escalation, EscalationEvent, Rule
 from tests.factories import SchemeFactory
@@ -51,6 +51,9 @@ def history(lead):
         IdentityEvent: IdentityEvent.objects.create(
             user=lead, kind=IdentityEvent.Kind.ROLE_ADDED, detail="Project lead"
         ),
+        AuditExport: AuditExport.objects.create(
+            by=lead, date_from=now.date(), date_to=now.date(), format="csv", rows=1
+        ),
     }
 
 
@@ -66,7 +69,7 @@ def refused(sql: str, params) -> bool:
 
 @pytest.mark.postgres
 @pytest.mark.parametrize(
-    "model", [StateLog, SchemeChange, EscalationEvent, AccessRefusal, IdentityEvent]
+    "model", [StateLog, SchemeChange, EscalationEvent, AccessRefusal, IdentityEvent, AuditExport]
 )
 def test_the_database_refuses_to_update_or_delete_a_history_row(history, model):
     row = history[model]
@@ -97,6 +100,7 @@ ADMIN_NAMES = {
     EscalationEvent: "notifications_escalationevent",
     AccessRefusal: "governance_accessrefusal",
     IdentityEvent: "identity_identityevent",
+    AuditExport: "governance_auditexport",
 }
 
 
