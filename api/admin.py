@@ -7,6 +7,7 @@ from django.template.response import TemplateResponse
 
 from api import tokens
 from api.models import ApiCall, ApiToken
+from governance.admin import HistoryAdmin
 
 
 class ServiceTokenForm(forms.ModelForm):
@@ -105,17 +106,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiCall)
-class ApiCallAdmin(admin.ModelAdmin):
+class ApiCallAdmin(HistoryAdmin):
+    """The call log: read, never changed."""
+
     list_display = ["at", "token", "method", "path", "query", "status"]
     list_filter = ["status", "method"]
     search_fields = ["path", "token__name", "token__owner__username"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
