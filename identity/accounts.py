@@ -9,9 +9,11 @@ import logging
 import re
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
 from governance.models import Membership, User
 from identity.models import GroupRole, IdentityEvent, IdentityLink
+from notifications import outbox
 
 logger = logging.getLogger("qipp.security")
 
@@ -43,13 +45,33 @@ def user_signing_in(claims: dict, *, issuer: str) -> User:
             .filter(issuer=issuer, subject=subject_of(claims))
             .first()
         )
-        if link is None:
+        new = link is None
+        if new:
             link = _link_or_create(claims, issuer=issuer)
         elif link.email != claims["email"]:
             link.email = claims["email"]
             link.save(update_fields=["email"])
         follow_groups(link, claims)
+        if new and link.awaiting_approval and not link.user.is_active:
+            _tell_administrators(link)
         return link.user
+
+
+def _tell_administrators(link: IdentityLink) -> None:
+    """A notice and a mail to every active administrator: someone waits for their approval
+    (the person's page tells them to ask, but should not have to)."""
+    person = link.user
+    outbox.notify(
+        users=User.objects.filter(is_staff=True, is_active=True),
+        kind="account_waiting",
+        subject=f"{person.get_full_name() or link.email} is waiting for approval",
+        message=(
+            f"{link.email} signed in with NHSmail for the first time, and none of their "
+            "groups gives them a role here. Approve their account and give them their roles "
+            "and organisations, or leave it inactive."
+        ),
+        url=reverse("admin:identity_identitylink_changelist") + "?awaiting_approval__exact=1",
+    )
 
 
 def _link_or_create(claims: dict, *, issuer: str) -> IdentityLink:

@@ -144,6 +144,23 @@ def test_a_first_sign_in_with_no_mapped_group_waits_for_an_administrator(
     assert signed_in_as(client) == link.user
 
 
+def test_the_administrators_are_told_of_someone_waiting_and_only_then(
+    client, nhsmail, mapped, mailoutbox, django_capture_on_commit_callbacks
+):
+    admin = UserFactory(username="root", is_staff=True, email="root@example.nhs.uk")
+    UserFactory(username="gone", is_staff=True, is_active=False, email="gone@example.nhs.uk")
+    with django_capture_on_commit_callbacks(execute=True):  # mail goes once the sign-in commits
+        sign_in(client, "newcomer")
+    assert [mail.to for mail in mailoutbox] == [["root@example.nhs.uk"]]
+    assert "is waiting for approval" in mailoutbox[0].subject
+    assert "nadia.new@nhs.net" in mailoutbox[0].body
+    assert admin.notifications.count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_in(client, "newcomer")  # again: no second notice
+        sign_in(client, "finance")  # a group gives roles: nobody to approve
+    assert len(mailoutbox) == 1
+
+
 def test_with_no_groups_mapped_a_newcomer_waits_and_roles_are_left_to_administrators(
     client, nhsmail
 ):
