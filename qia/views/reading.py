@@ -39,7 +39,7 @@ def qia_print(request, pk: int, number: int):
 
 @signed_in
 def qia_pdf(request, pk: int, number: int):
-    """The print view as a PDF: the same checks and the same content, blind scores included."""
+    """The print view as a PDF: the same checks and the same content, blind scoring kept."""
     page = _print_page(request, pk, number)
     name = f"QIA-{page['scheme'].reference}-v{page['version'].number}.pdf"
     return pdf_response(request, "qia/pdf.html", page, filename=name)
