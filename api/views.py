@@ -87,18 +87,14 @@ class SchemeViewSet(ReadOnlyViewSet):
     to_scheme = ""
 
     queryset = Scheme.objects.none()  # for the schema; the rows come from rows()
+    # what the serializer reads of each scheme's neighbours, in the same query
+    related = ("organisation", "financial_year", "programme_area", "area_of_spend")
+    related += ("project_lead", "sro")
 
     def rows(self):
         return (
             visibility.schemes(self.request.auth)
-            .select_related(
-                "organisation",
-                "financial_year",
-                "programme_area",
-                "area_of_spend",
-                "project_lead",
-                "sro",
-            )
+            .select_related(*self.related)
             .defer("description", "closure_delivered", "closure_lessons", "stop_decision")
             .order_by("financial_year__start_year", "organisation__code", "reference")
         )
@@ -109,14 +105,7 @@ class PlanViewSet(SchemeViewSet):
     """Each visible scheme's monthly savings plan (month 1 is April)."""
 
     serializer_class = serializers.PlanSerializer
-
-    def rows(self):
-        return (
-            visibility.schemes(self.request.auth)
-            .select_related("organisation", "financial_year")
-            .defer("description", "closure_delivered", "closure_lessons", "stop_decision")
-            .order_by("financial_year__start_year", "organisation__code", "reference")
-        )
+    related = ("organisation", "financial_year")
 
 
 @LIST_PARAMETERS

@@ -140,10 +140,8 @@ def _name(user: User | None, for_user: User | None = None) -> str:
     """A person as the history names them; a deputy "Kwame Mensah for Dr Jane Smith"."""
     if user is None:
         return ""
-    name = user.get_full_name() or user.username
-    if for_user is not None:
-        name = f"{name} for {for_user.get_full_name() or for_user.username}"
-    return name
+    # as the pages name people (User.__str__: the full name, else the username)
+    return f"{user} for {for_user}" if for_user is not None else str(user)
 
 
 def _label(choices, value) -> str:

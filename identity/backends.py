@@ -86,8 +86,9 @@ class ProviderBackend(OIDCAuthenticationBackend):
         self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
         self.OIDC_RP_CLIENT_SECRET = settings.OIDC_RP_CLIENT_SECRET
         try:
-            self.OIDC_OP_TOKEN_ENDPOINT = provider.endpoint("token_endpoint")
-            self.OIDC_OP_JWKS_ENDPOINT = provider.endpoint("jwks_uri")
+            self.OIDC_OP_TOKEN_ENDPOINT, self.OIDC_OP_JWKS_ENDPOINT = provider.endpoints(
+                "token_endpoint", "jwks_uri"
+            )
             return super().authenticate(request, nonce=nonce, code_verifier=code_verifier)
         except SignInRefused as refusal:
             request.sign_in_refusal = refusal

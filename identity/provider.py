@@ -7,15 +7,9 @@ from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
-from django.core.cache import cache
 from django.urls import reverse
 
 logger = logging.getLogger("qipp.security")
-
-# The provider's discovery document (its endpoints and key address) is kept in the cache
-# this long: it changes only when the provider moves. The signing keys are fetched afresh at
-# every sign-in.
-DISCOVERY_SECONDS = 3600
 
 
 class Unavailable(Exception):
@@ -26,30 +20,24 @@ def configured() -> bool:
     return bool(settings.OIDC_ISSUER)
 
 
-def _discovery() -> dict:
-    key = f"oidc-discovery:{settings.OIDC_ISSUER}"
-    found = cache.get(key)
-    if found is None:
-        address = f"{settings.OIDC_ISSUER.rstrip('/')}/.well-known/openid-configuration"
-        try:
-            response = requests.get(address, timeout=settings.OIDC_TIMEOUT)
-            response.raise_for_status()
-            found = response.json()
-        except (requests.RequestException, ValueError) as exc:
-            logger.warning("the identity provider's discovery document failed: %s", exc)
-            raise Unavailable(str(exc)) from exc
-        if not isinstance(found, dict):
-            raise Unavailable(f"{address} is not a discovery document")
-        cache.set(key, found, DISCOVERY_SECONDS)
-    return found
-
-
-def endpoint(name: str) -> str:
-    """The address the provider publishes under `name` ("token_endpoint", "jwks_uri")."""
-    address = _discovery().get(name)
-    if not isinstance(address, str) or not address:
-        raise Unavailable(f"the provider publishes no {name}")
-    return address
+def endpoints(*names: str) -> list[str]:
+    """The addresses the provider publishes under `names` ("token_endpoint", "jwks_uri"), read
+    from its discovery document, asked afresh each time: a sign-in asks once or twice, and a
+    provider that moves is followed at once."""
+    address = f"{settings.OIDC_ISSUER.rstrip('/')}/.well-known/openid-configuration"
+    try:
+        response = requests.get(address, timeout=settings.OIDC_TIMEOUT)
+        response.raise_for_status()
+        found = response.json()
+    except (requests.RequestException, ValueError) as exc:
+        logger.warning("the identity provider's discovery document failed: %s", exc)
+        raise Unavailable(str(exc)) from exc
+    if not isinstance(found, dict):
+        raise Unavailable(f"{address} is not a discovery document")
+    missing = [name for name in names if not isinstance(found.get(name), str) or not found[name]]
+    if missing:
+        raise Unavailable(f"the provider publishes no {', '.join(missing)}")
+    return [found[name] for name in names]
 
 
 def sign_out_address(request) -> str | None:
@@ -59,7 +47,7 @@ def sign_out_address(request) -> str | None:
     if not id_token or not configured():
         return None
     try:
-        end_session = endpoint("end_session_endpoint")
+        (end_session,) = endpoints("end_session_endpoint")
     except Unavailable:
         return None  # signed out here; the provider's own session ends on its own
     query = urlencode(

@@ -28,10 +28,14 @@ ALREADY_USED = (
 
 
 def refused(request, refusal: SignInRefused):
-    record_refusal(
-        user=None, action="sign in with the provider", target=refusal.who, reason=refusal.reason
-    )
+    _on_record(refusal.who, refusal.reason)
     return render(request, "identity/refused.html", {"reason": refusal.reason}, status=403)
+
+
+def _on_record(who: str, reason: str) -> None:
+    """A refused sign-in on the refusal log: nobody is signed in, so the person is named by
+    what the provider said (their e-mail address or username)."""
+    record_refusal(user=None, action="sign in with the provider", target=who, reason=reason)
 
 
 class StartSignIn(OIDCAuthenticationRequestView):
@@ -47,7 +51,7 @@ class StartSignIn(OIDCAuthenticationRequestView):
         if not provider.configured():
             raise Http404("Sign-in with an identity provider is not set up here.")
         try:
-            self.OIDC_OP_AUTH_ENDPOINT = provider.endpoint("authorization_endpoint")
+            (self.OIDC_OP_AUTH_ENDPOINT,) = provider.endpoints("authorization_endpoint")
         except provider.Unavailable:
             return refused(request, SignInRefused(UNAVAILABLE))
         self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
@@ -73,12 +77,10 @@ class FinishSignIn(OIDCAuthenticationCallbackView):
             request, {"username": user.get_username()}
         ):
             # the sign-in lockout holds whichever way the person signs in
-            record_refusal(
-                user=None,
-                action="sign in with the provider",
-                target=user.get_username(),
-                reason="Signed in at the provider, but sign-in is paused for this account "
-                "from this address after too many wrong passwords.",
+            _on_record(
+                user.get_username(),
+                "Signed in at the provider, but sign-in is paused for this account from this "
+                "address after too many wrong passwords.",
             )
             return locked_out(request)
         response = super().login_success()
@@ -104,12 +106,7 @@ class FinishSignIn(OIDCAuthenticationCallbackView):
             if waiting
             else "your account here has been deactivated"
         )
-        record_refusal(
-            user=None,
-            action="sign in with the provider",
-            target=user.email,
-            reason=f"Signed in at the provider, but {reason}.",
-        )
+        _on_record(user.email, f"Signed in at the provider, but {reason}.")
         return render(self.request, "identity/inactive.html", {"waiting": waiting}, status=403)
 
 

@@ -5,7 +5,6 @@ signs out here and at the provider; someone from another organisation's tenant i
 with the reason. Our pages are checked with axe-core (the provider's own are not ours)."""
 
 import pytest
-from django.core.cache import cache
 from playwright.sync_api import expect
 
 from governance import roles
@@ -26,7 +25,6 @@ def nhsmail(live_server, settings):
     provider = Provider(site=live_server.url, people=PEOPLE)
     for name, value in provider.settings().items():
         setattr(settings, name, value)
-    cache.clear()
     yield provider
     provider.stop()
 

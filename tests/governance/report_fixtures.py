@@ -4,19 +4,53 @@
 programme area (Urgent Care) and a second area of spend (Emergency Care).
 `add_scheme(world, org, **fields)`: a scheme straight in a state (default in delivery), its
 plan `monthly` pounds in each month unless `plan=[12 amounts]` is given.
-`add_return`, `add_target`; EXAMPLES: the published committee report's figures.
+`add_return`, `add_target`; EXAMPLES: the published committee report's figures, and
+`import_example()`, which imports them as a finance officer would.
 """
 
+import io
 from decimal import Decimal
 from pathlib import Path
 
+from django.core.management import call_command
+
 from governance import roles
-from governance.models import AreaOfSpend, FinancialYear, ProgrammeArea, QippTarget, Scheme
+from governance.models import (
+    AreaOfSpend,
+    FinancialYear,
+    ProgrammeArea,
+    QippTarget,
+    Scheme,
+    User,
+)
 from tests.world import World, add_return, build_world
 
-__all__ = ["EXAMPLES", "add_return", "add_scheme", "add_target", "report_world"]
+__all__ = [
+    "EXAMPLES",
+    "add_return",
+    "add_scheme",
+    "add_target",
+    "import_example",
+    "report_world",
+]
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "data" / "month4-2018-19"
+
+
+def import_example() -> None:
+    """The published month-4 example's targets, plans and returns, imported with the command
+    (the plans as they stood in that past year, in delivery)."""
+    User.objects.create_superuser("admin", password="pw")  # who the command line imports as
+    for kind in ("targets", "plans", "returns"):
+        past_year = ["--historical"] if kind == "plans" else []
+        call_command(
+            "qipp_import",
+            kind,
+            str(EXAMPLES / f"{kind}.csv"),
+            "--create-missing",
+            *past_year,
+            stdout=io.StringIO(),
+        )
 
 
 def report_world() -> World:

@@ -15,14 +15,14 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from governance import reports
-from governance.models import FinancialYear, User
+from governance.models import FinancialYear
 from governance.reports.paper import Text
 from governance.reports.paper_docx import NOTE_STYLE, PLACEHOLDER_STYLE
 from tests.governance.report_fixtures import (
-    EXAMPLES,
     add_return,
     add_scheme,
     add_target,
+    import_example,
     report_world,
 )
 from tests.pages import text
@@ -45,17 +45,7 @@ def world(db):
     """The test world (ELR and WL in LLR, NN in another system) with the month-4 example
     imported as the published-example test imports it, and one NN scheme in 2018/19."""
     world = report_world()
-    User.objects.create_superuser("admin", password="pw")  # who the command line imports as
-    for kind in ("targets", "plans", "returns"):
-        past_year = ["--historical"] if kind == "plans" else []  # loaded as it stood
-        call_command(
-            "qipp_import",
-            kind,
-            str(EXAMPLES / f"{kind}.csv"),
-            "--create-missing",
-            *past_year,
-            stdout=io.StringIO(),
-        )
+    import_example()
     world.example_year = FinancialYear.objects.get(start_year=2018)
     add_scheme(world, "NN", monthly="5000", year=world.example_year)
     return world

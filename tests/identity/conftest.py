@@ -3,7 +3,6 @@ and the groups of the demo's ELR mapped to roles."""
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 
 from governance import roles
 from identity.models import GroupRole
@@ -32,7 +31,6 @@ def nhsmail(settings, provider):
     provider.people = PEOPLE
     for name, value in provider.settings().items():
         setattr(settings, name, value)
-    cache.clear()  # the discovery document of another module's provider
     return provider
 
 

@@ -1,10 +1,10 @@
 """What the notification and escalation tests share, beside the test world (tests/world.py):
 `at(...)`, a moment in UTC; `commit`, which runs what a committed transaction runs next; an
 off-track scheme's `escalation`, raised on 11 June 2019, and what the escalation pages' tests
-do with it.
+do with it; `escalated`, the two escalations the QAG pack's tests put in the pack.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
@@ -47,6 +47,29 @@ def escalation(make_scheme, commit) -> Escalation:
         commit(sweep)
     mail.outbox.clear()
     return Escalation.objects.get()
+
+
+@pytest.fixture
+def escalated(make_scheme, commit, people):
+    """Two off-track ELR schemes escalated on 11 June; the first since raised to QAG, with a
+    remedial action agreed."""
+    schemes = []
+    for actual in (0, 500):
+        scheme = make_scheme()
+        add_return(scheme, 1, 1000)
+        add_return(scheme, 2, actual)
+        schemes.append(scheme)
+    with time_machine.travel(at(2019, 6, 11, 9), tick=False):
+        commit(sweep)
+    Escalation.objects.filter(scheme=schemes[0]).update(
+        level=Level.QAG,
+        raised_to_qag_at=at(2019, 6, 20, 9),
+        remedial_action="Reopen the clinic.",
+        remedial_due=date(2019, 6, 30),
+        status="remedial_agreed",
+    )
+    mail.outbox.clear()
+    return schemes
 
 
 def at_qag(escalation: Escalation) -> Escalation:

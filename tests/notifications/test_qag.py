@@ -12,7 +12,6 @@ from notifications import qag
 from notifications.emails import qag_recipients
 from notifications.models import (
     Escalation,
-    Level,
     QagListEntry,
     QagMeeting,
     QagPack,
@@ -116,29 +115,6 @@ def test_the_pack_is_due_two_working_days_before_the_meeting(meeting, due):
 
 
 # --- the pack ---
-
-
-@pytest.fixture
-def escalated(make_scheme, commit, people):
-    """Two off-track ELR schemes escalated on 11 June; the first since raised to QAG."""
-    schemes = []
-    for actual in (0, 500):
-        scheme = make_scheme()
-        add_return(scheme, 1, 1000)
-        add_return(scheme, 2, actual)
-        schemes.append(scheme)
-    with time_machine.travel(at(2019, 6, 11, 9), tick=False):
-        commit(sweep)
-    first = Escalation.objects.get(scheme=schemes[0])
-    Escalation.objects.filter(pk=first.pk).update(
-        level=Level.QAG,
-        raised_to_qag_at=at(2019, 6, 20, 9),
-        remedial_action="Reopen the clinic.",
-        remedial_due=date(2019, 6, 30),
-        status="remedial_agreed",
-    )
-    mail.outbox.clear()
-    return schemes
 
 
 def _extreme(system_id, since):

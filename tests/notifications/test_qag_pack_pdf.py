@@ -3,49 +3,21 @@ pypdf, for the PMO and QAG only; a server without WeasyPrint's libraries says so
 
 import io
 import logging
-from datetime import date
 
 import pytest
 import time_machine
-from django.core import mail
 from django.urls import reverse
 from pypdf import PdfReader
 
 from governance import pdf
 from governance.models import AccessRefusal
-from notifications.models import Escalation, Level
-from notifications.sweep import sweep
 from tests.notifications.conftest import at
 from tests.pages import text
-from tests.world import add_return
 
 pytestmark = pytest.mark.django_db
 
 # two days before the meeting of Thursday 27 June 2019
 PACK_DAY = at(2019, 6, 25, 9)
-
-
-@pytest.fixture
-def escalated(make_scheme, commit, people):
-    """Two off-track ELR schemes escalated on 11 June; the first since raised to QAG, with a
-    remedial action agreed."""
-    schemes = []
-    for actual in (0, 500):
-        scheme = make_scheme()
-        add_return(scheme, 1, 1000)
-        add_return(scheme, 2, actual)
-        schemes.append(scheme)
-    with time_machine.travel(at(2019, 6, 11, 9), tick=False):
-        commit(sweep)
-    Escalation.objects.filter(scheme=schemes[0]).update(
-        level=Level.QAG,
-        raised_to_qag_at=at(2019, 6, 20, 9),
-        remedial_action="Reopen the clinic.",
-        remedial_due=date(2019, 6, 30),
-        status="remedial_agreed",
-    )
-    mail.outbox.clear()
-    return schemes
 
 
 def read(response) -> str:
