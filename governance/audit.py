@@ -44,7 +44,7 @@ from governance.models import (
     User,
 )
 from governance.services import ActionRefused
-from governance.text import spreadsheet_text
+from governance.text import BYTE_ORDER_MARK, spreadsheet_text
 from notifications.models import EscalationEvent
 from qia.models import Assessment, AssessmentKind, QiaVersion, SignOff, VersionStatus
 
@@ -495,6 +495,7 @@ def _local(when: datetime) -> datetime:
 def to_csv(choice: Choice, lookup: _Lookup) -> tuple[bytes, int]:
     """One table: the kind, then the six columns; every text cell safe from formulas."""
     out = io.StringIO()
+    out.write(BYTE_ORDER_MARK)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["Kind", *HEADINGS])
     written = 0

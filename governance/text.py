@@ -20,6 +20,12 @@ def one_line(text: str) -> str:
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+# Every CSV a person downloads starts with a byte order mark: without one, Excel reads the
+# file as Windows-1252 and a £ or an accented name as "Â£" or "Ã©". Python reads it back
+# with encoding="utf-8-sig".
+BYTE_ORDER_MARK = "\ufeff"
+
+
 def spreadsheet_text(value: str) -> str:
     """A text cell of a CSV, with a quote before it when it would start a formula."""
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value

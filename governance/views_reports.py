@@ -18,6 +18,7 @@ from django.utils.http import urlencode
 from governance import importers, reports, roles, selectors
 from governance.models import MONTH_NAMES, FinancialYear, ImportRun
 from governance.pages import Refused, signed_in
+from governance.text import BYTE_ORDER_MARK
 
 logger = logging.getLogger("qipp.governance")
 
@@ -103,9 +104,10 @@ def report_table(request, table: str):
 
 
 def _download(result: reports.Table, output: str) -> HttpResponse:
-    """The table as a CSV or XLSX file to save."""
+    """The table as a CSV (with the mark Excel needs) or XLSX file to save."""
     if output == "csv":
-        response = HttpResponse(reports.to_csv(result), content_type="text/csv; charset=utf-8")
+        content = BYTE_ORDER_MARK + reports.to_csv(result)
+        response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     else:
         response = HttpResponse(reports.to_xlsx(result), content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{result.filename}.{output}"'

@@ -14,7 +14,7 @@ from django.utils import timezone
 from governance.importers import importing
 from governance.importers.tables import ImportResult
 from governance.models import ImportRun, ImportStatus
-from governance.text import spreadsheet_text
+from governance.text import BYTE_ORDER_MARK, spreadsheet_text
 
 logger = logging.getLogger("qipp.governance")
 
@@ -88,6 +88,7 @@ def run_import(run_id: int) -> str:
 
 def _errors_csv(result: ImportResult) -> ContentFile:
     out = io.StringIO()
+    out.write(BYTE_ORDER_MARK)
     writer = csv.writer(out)
     writer.writerow(["row", "problem"])
     for error in result.errors:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.http import HttpResponse, QueryDict
 
 from governance.reports.parts import XLSX_MONEY_FORMAT
-from governance.text import keep_as_text, spreadsheet_text
+from governance.text import BYTE_ORDER_MARK, keep_as_text, spreadsheet_text
 
 FORMATS = ("csv", "xlsx")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -117,10 +117,9 @@ def plain_pounds(value: Decimal) -> str:
 
 
 def to_csv(download: Download) -> str:
-    """The headings, then the rows. It starts with a byte order mark: without one, Excel
-    reads the file as Windows-1252 and the £ of a heading as "Â£"."""
+    """The headings, then the rows, after the byte order mark Excel needs."""
     out = io.StringIO()
-    out.write("\ufeff")
+    out.write(BYTE_ORDER_MARK)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([spreadsheet_text(column.label) for column in download.columns])
     for line in download.lines():

@@ -1,6 +1,7 @@
 """The audit export (issue 21): who may take it, what its CSV and XLSX hold, what a mistaken
 choice is told, and that each export is itself on record."""
 
+import codecs
 import csv
 import io
 from datetime import timedelta
@@ -87,7 +88,8 @@ def choose(llr, *orgs, **overrides):
 
 def csv_rows(response) -> list[dict]:
     assert response["Content-Type"].startswith("text/csv")
-    return list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert response.content.startswith(codecs.BOM_UTF8)  # Excel reads names and £ as typed
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
 
 
 def of_kind(rows, kind: str) -> list[dict]:

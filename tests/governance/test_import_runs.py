@@ -80,7 +80,7 @@ def test_a_file_of_many_errors_lists_the_first_200_and_offers_all_as_a_csv(clien
     assert len(page.content) < 100_000  # not one line per problem
     run = ImportRun.objects.get()
     download = client.get(reverse("import_run_errors", args=[run.pk]))
-    rows = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode("utf-8-sig"))))
     assert download["Content-Type"] == "text/csv; charset=utf-8"
     assert rows[0] == ["row", "problem"] and len(rows) == 5001
     assert rows[-1] == ["5001", "no scheme has the reference 'ELR-1920-004999'"]

@@ -61,7 +61,7 @@ def test_every_page_and_download_shows_the_schemes_figures_alike(client, people,
         summary = reverse("report_table", args=["summary"])
         chosen = {"year": "2019/20", "month": "3"}
         report = client.get(summary, chosen)
-        report_csv = client.get(summary, {**chosen, "format": "csv"}).content.decode()
+        report_csv = client.get(summary, {**chosen, "format": "csv"}).content.decode("utf-8-sig")
         report_xlsx = client.get(summary, {**chosen, "format": "xlsx"}).content
 
     # the committee table, £'000: plan 30, actual 12, variance 18 behind; annual plan 120,

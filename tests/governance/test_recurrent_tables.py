@@ -344,7 +344,7 @@ def test_the_page_csv_and_xlsx_carry_the_same_headings_and_figures(
     viewer = delivered.users["elr-viewer"]
 
     page = get(client, viewer, name, month=month)
-    downloaded = get(client, viewer, name, month=month, format="csv").content.decode()
+    downloaded = get(client, viewer, name, month=month, format="csv").content.decode("utf-8-sig")
     workbook = get(client, viewer, name, month=month, format="xlsx").content
 
     assert page.status_code == 200

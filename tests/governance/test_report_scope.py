@@ -3,6 +3,7 @@ approved and in delivery, or the whole pipeline with its drafts, said on the pag
 download and by the command; and the requirement table's pipeline by stage, risk-weighted by
 each system's weights, worked by hand."""
 
+import codecs
 import csv
 import io
 import re
@@ -198,7 +199,8 @@ def test_the_downloads_keep_the_chosen_scope(client, drafts):
         'filename="summary_by_organisation_2019-20_m04_pipeline.csv"'
         in (csv_response["Content-Disposition"])
     )
-    lines = list(csv.reader(io.StringIO(csv_response.content.decode())))
+    assert csv_response.content.startswith(codecs.BOM_UTF8)  # the mark Excel needs
+    lines = list(csv.reader(io.StringIO(csv_response.content.decode("utf-8-sig"))))
     assert [line[0] for line in lines] == ["Organisation", "ELR", "Grand Total"]  # nothing else
     assert lines[1][5] == "-1320"
     assert (

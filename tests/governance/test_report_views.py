@@ -129,7 +129,9 @@ def test_names_that_look_like_formulas_download_as_plain_text(client, world, tab
     url = reverse("report_table", args=[table])
     params = {"year": "2019/20", "month": "1", "by": by}
 
-    csv_text = page(client, world.users["elr-viewer"], url, **params, format="csv").content.decode()
+    csv_text = page(client, world.users["elr-viewer"], url, **params, format="csv").content.decode(
+        "utf-8-sig"
+    )
     workbook = page(client, world.users["elr-viewer"], url, **params, format="xlsx").content
 
     cells = [cell for line in csv.reader(io.StringIO(csv_text)) for cell in line]
