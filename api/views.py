@@ -10,13 +10,20 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import permissions, viewsets
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import (
+    AuthenticationFailed,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import filters, serializers, visibility
 from api.authentication import ApiTokenAuthentication
 from api.models import ApiCall
+from api.throttling import RefusedKeyThrottle
 from api.tokens import KEY_PREFIX
 from governance import reports
 from governance.models import MonthlyReturn, Organisation, Scheme
@@ -46,6 +53,17 @@ class ApiView(APIView):
 
     authentication_classes = [ApiTokenAuthentication]
     permission_classes = [permissions.IsAuthenticated]
+
+    def initial(self, request, *args, **kwargs):
+        try:
+            super().initial(request, *args, **kwargs)
+        except (NotAuthenticated, AuthenticationFailed):
+            # a call without a working key counts against its address; past the rate it is
+            # answered 429 instead of 401
+            throttle = RefusedKeyThrottle()
+            if not throttle.allow_request(request, self):
+                self.throttled(request, throttle.wait())
+            raise
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -380,7 +380,11 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.ApiPagination",
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"api_token": os.environ.get("QIPP_API_RATE", "600/hour")},
+    "DEFAULT_THROTTLE_RATES": {
+        "api_token": os.environ.get("QIPP_API_RATE", "600/hour"),
+        # calls refused for a missing or wrong key, per address (api.throttling)
+        "api_refused": os.environ.get("QIPP_API_REFUSED_RATE", "60/hour"),
+    },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {

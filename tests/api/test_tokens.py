@@ -6,7 +6,7 @@ from copy import deepcopy
 
 import pytest
 from django.conf import settings
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from api.models import ApiCall, ApiToken
@@ -111,6 +111,23 @@ def test_too_many_calls_are_answered_429(world):
         # another token has its own count
         assert api(keys["elr-pmo"]).get(SCHEMES).status_code == 200
         assert ApiCall.objects.filter(status=429).count() == 1
+
+
+def test_calls_without_a_working_key_are_answered_429_past_the_addresss_rate(world):
+    demo, keys = world
+    rest = deepcopy(settings.REST_FRAMEWORK)
+    rest["DEFAULT_THROTTLE_RATES"] = {**rest["DEFAULT_THROTTLE_RATES"], "api_refused": "3/hour"}
+    with override_settings(REST_FRAMEWORK=rest):
+        nobody, guesser = api(), Client(headers={"Authorization": "Bearer qipp_guess"})
+        answers = [nobody.get(SCHEMES), guesser.get(SCHEMES), nobody.get(SCHEMES)]
+        assert [answer.status_code for answer in answers] == [401, 401, 401]
+        fourth = guesser.get(SCHEMES)
+        assert fourth.status_code == 429
+        assert "throttled" in fourth.json()["detail"] and fourth["Retry-After"]
+        # a working key from the same address is counted by its token, not refused
+        working = Client(headers={"Authorization": f"Bearer {keys['elr-pmo']}"})
+        assert working.get(SCHEMES).status_code == 200
+        assert ApiCall.objects.filter(token=None, status=429).count() == 1
 
 
 def test_every_call_is_logged_and_never_its_key(world):
