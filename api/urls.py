@@ -15,6 +15,7 @@ router.register("escalations", views.EscalationViewSet, basename="escalation")
 router.register("qia-scores", views.QiaScoreViewSet, basename="qia-score")
 
 urlpatterns = [
+    path("", views.Root.as_view(), name="root"),
     path("organisations/", views.OrganisationList.as_view(), name="organisation-list"),
     path("tables/", views.TableList.as_view(), name="table-list"),
     path("tables/<str:table>/", views.TableDetail.as_view(), name="table-detail"),

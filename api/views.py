@@ -5,6 +5,7 @@ organisations (api.visibility). Every call is logged; the key never is."""
 import re
 
 from django.contrib.auth.decorators import login_required
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -18,6 +19,7 @@ from rest_framework.exceptions import (
     ValidationError,
 )
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from api import filters, serializers, visibility
@@ -26,7 +28,8 @@ from api.models import ApiCall
 from api.throttling import RefusedKeyThrottle
 from api.tokens import KEY_PREFIX
 from governance import reports
-from governance.models import MonthlyReturn, Organisation, Scheme
+from governance.delivery import schedule
+from governance.models import FinancialYear, MonthlyReturn, Organisation, Scheme
 from governance.services import record_refusal
 from notifications.models import Escalation
 from qia.models import QiaVersion
@@ -173,6 +176,29 @@ class QiaScoreViewSet(ReadOnlyViewSet):
         )
 
 
+# what the API's entry point lists: each data route's address, then the schema and its docs
+ROUTES = {
+    "schemes": "api:scheme-list",
+    "plans": "api:plan-list",
+    "returns": "api:return-list",
+    "escalations": "api:escalation-list",
+    "qia_scores": "api:qia-score-list",
+    "organisations": "api:organisation-list",
+    "tables": "api:table-list",
+    "schema": "api:schema",
+    "docs": "api:docs",
+}
+
+
+class Root(ApiView):
+    """The API's entry point: the address of each of its routes, the OpenAPI schema and the
+    docs page (which opens to a signed-in person, not to a key)."""
+
+    @extend_schema(operation_id="root", responses={200: dict})
+    def get(self, request):
+        return Response({key: reverse(name, request=request) for key, name in ROUTES.items()})
+
+
 class OrganisationList(ApiView):
     """The organisations this token sees: what ?organisation= takes."""
 
@@ -184,7 +210,14 @@ class OrganisationList(ApiView):
 
 TABLE_PARAMETERS = [
     OpenApiParameter("year", str, required=True, description="A financial year, like 2019/20."),
-    OpenApiParameter("month", int, description="As at month 1 (April) to 12 (March); 12 if none."),
+    OpenApiParameter(
+        "month",
+        int,
+        description=(
+            "As at month 1 (April) to 12 (March); if none, the latest month whose returns are "
+            "due, as the pages open (12 for a year gone by)."
+        ),
+    ),
     OpenApiParameter("by", str, enum=list(reports.BY_CHOICES), description="Grouping."),
     OpenApiParameter("scope", str, enum=list(reports.SCOPES), description="What it counts."),
     OpenApiParameter("organisation", str, description="Only this organisation's figures."),
@@ -220,7 +253,7 @@ class TableDetail(ApiView):
             year, month, by = reports.parse_selection(
                 table,
                 year=params.get("year", ""),
-                month=params.get("month") or 12,
+                month=params.get("month") or _latest_month_due(params.get("year", "")),
                 by=params.get("by") or "organisation",
             )
             scope = reports.parse_scope(table, params.get("scope"))
@@ -239,6 +272,16 @@ class TableDetail(ApiView):
         if not _whole_systems(codes, system_ids):
             result = _only(result, codes)
         return Response(serializers.TableSerializer(result).data)
+
+
+def _latest_month_due(label: str) -> int:
+    """A table asked for without a month is as at the latest month whose returns are due, as
+    the report pages open: a month not yet due would count its savings as undelivered."""
+    start = FinancialYear.parse_label(label)
+    year = FinancialYear.objects.filter(start_year=start).first() if start else None
+    if year is None:
+        return 12  # parse_selection then says what is wrong with the year
+    return max(schedule.reporting_month(year, timezone.localdate()), 1)
 
 
 def _whole_systems(codes: set[str], system_ids: set[int]) -> bool:

@@ -170,11 +170,15 @@ def one_pair(base: str, race: dict, pk: int) -> list[dict]:
                 f"{base}{url}", data={**race["data"], **fields}, allow_redirects=False, timeout=30
             )
             answered = time.perf_counter()
-            if posted.status_code != 302:
+            if posted.status_code in (200, 403, 409):
+                # not saved: the form again with what was typed, or a page showing it
+                outcome, message = outcome_of(posted.text)
+            elif posted.status_code != 302:
                 results[slot] = {"outcome": "error", "detail": f"post: {posted.status_code}"}
                 return
-            landing = http.get(f"{base}/schemes/{pk}/", timeout=30)
-            outcome, message = outcome_of(landing.text)
+            else:
+                landing = http.get(f"{base}/schemes/{pk}/", timeout=30)
+                outcome, message = outcome_of(landing.text)
             results[slot] = {
                 "outcome": outcome,
                 "detail": message,

@@ -2,6 +2,7 @@
 PID, confirm and challenge, the QIA's self-assessment, panel and sign-off, delivery), so its
 history is real."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.utils import timezone
@@ -145,7 +146,11 @@ class Builder:
     def stop_by_qag(self) -> None:
         """As it happens in the product: the rules find the scheme off track, the PMO raises
         the escalation to QAG, and QAG decides to stop the scheme at its meeting (today's)."""
-        sweep.sweep(scheme_ids=[self.scheme.pk])
+        # a closed year's scheme is no longer swept: its escalation is raised as on the last
+        # day its year was open (last year's stopped schemes)
+        closes = schedule.closes_on(self.scheme.financial_year)
+        now = min(timezone.now(), schedule.start_of_day(closes) - timedelta(minutes=1))
+        sweep.sweep(scheme_ids=[self.scheme.pk], now=now)
         escalation = self.raise_to_qag("Behind plan with no prospect of recovery in year.")
         escalations.escalation_decide(
             escalation_id=escalation.pk,

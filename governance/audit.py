@@ -2,7 +2,8 @@
 decisions, assured values with their reasons and access refusals of chosen organisations over
 chosen dates, as one CSV or one XLSX workbook, for staff and the PMO; each export logged.
 
-Every row reads the same: when, who, what, the scheme (if any), the organisation, the detail.
+Every row reads the same: when, who, what, the scheme (if any), the organisation, the detail;
+an assured return also its amounts, in the committee papers' sign as every download has them.
 
 Blind scoring: a panel member's own scores are never exported. Pages show them only to the
 panel members who have scored that version and to its signatories (qia.policy
@@ -22,6 +23,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
@@ -43,6 +45,8 @@ from governance.models import (
     SchemeState,
     User,
 )
+from governance.reports.lists import plain_pounds
+from governance.reports.parts import XLSX_MONEY_FORMAT
 from governance.services import ActionRefused
 from governance.text import BYTE_ORDER_MARK, spreadsheet_text
 from notifications.models import EscalationEvent
@@ -62,6 +66,11 @@ KINDS = {
 }
 FORMATS = {"csv": "CSV (one table, a column says the kind)", "xlsx": "XLSX (one sheet per kind)"}
 HEADINGS = ["When", "Who", "What", "Scheme", "Organisation", "Detail"]
+# The amounts of an assured return, in pounds in the committee papers' sign as every download
+# writes them (governance.reports.lists): a plain signed number in the CSV, a number in the
+# XLSX shown in brackets when saved. The CSV, one table, has these columns for every kind.
+MONEY_HEADINGS = ["PMO assured (£, a saving negative)", "Actual (£, a saving negative)"]
+MONEY_KINDS = {"assured"}
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # One file holds at most this many rows: more would not open comfortably in a spreadsheet,
@@ -91,6 +100,18 @@ class Row:
     scheme: str
     organisation: str
     detail: str
+    # the amounts under MONEY_HEADINGS, in pounds as stored (a saving positive)
+    amounts: tuple[Decimal | None, ...] = ()
+
+
+def headings(kind: str) -> list[str]:
+    """The headings of a kind's sheet in the XLSX."""
+    return HEADINGS + MONEY_HEADINGS if kind in MONEY_KINDS else HEADINGS
+
+
+def papers_sign(value: Decimal | None) -> Decimal | None:
+    """A stored saving (positive) in the papers' sign, negative; 0 never -0."""
+    return None if value is None else Decimal(0) - value
 
 
 @dataclass(frozen=True)
@@ -405,10 +426,7 @@ def _sources(kind: str, choice: Choice, lookup: _Lookup) -> list[_Source]:
     if kind == "assured":
 
         def assured_row(entry: MonthlyReturn) -> Row:
-            what = (
-                f"Month {entry.month} ({MONTH_NAMES[entry.month - 1]}) assured at "
-                f"£{entry.pmo_assured:,.2f}; actual £{entry.actual:,.2f}"
-            )
+            what = f"Month {entry.month} ({MONTH_NAMES[entry.month - 1]}) return assured"
             detail = entry.assured_reason or "No reason given (the assured value is the actual)."
             if entry.assured_link:
                 detail += f"\nEvidence: {entry.assured_link}"
@@ -419,6 +437,7 @@ def _sources(kind: str, choice: Choice, lookup: _Lookup) -> list[_Source]:
                 what,
                 *lookup.scheme(entry.scheme_id),
                 detail,
+                amounts=(entry.pmo_assured, entry.actual),
             )
 
         assured = MonthlyReturn.objects.filter(
@@ -497,10 +516,12 @@ def to_csv(choice: Choice, lookup: _Lookup) -> tuple[bytes, int]:
     out = io.StringIO()
     out.write(BYTE_ORDER_MARK)
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["Kind", *HEADINGS])
+    writer.writerow(["Kind", *HEADINGS, *MONEY_HEADINGS])
+    blank = (None,) * len(MONEY_HEADINGS)
     written = 0
     for kind in choice.kinds:
         for row in rows_of(kind, choice, lookup):
+            amounts = (papers_sign(value) for value in row.amounts or blank)
             writer.writerow(
                 [
                     KINDS[kind],
@@ -509,6 +530,7 @@ def to_csv(choice: Choice, lookup: _Lookup) -> tuple[bytes, int]:
                         spreadsheet_text(text)
                         for text in (row.who, row.what, row.scheme, row.organisation, row.detail)
                     ),
+                    *("" if value is None else plain_pounds(value) for value in amounts),
                 ]
             )
             written += 1
@@ -526,11 +548,12 @@ def to_xlsx(choice: Choice, lookup: _Lookup) -> tuple[bytes, int]:
     written = 0
     for kind in choice.kinds:
         sheet = workbook.create_sheet(KINDS[kind][:31])
-        for letter, width in zip("ABCDEF", (18, 28, 50, 16, 14, 80), strict=True):
+        widths = (18, 28, 50, 16, 14, 80, 20, 20)
+        for letter, width in zip("ABCDEFGH", widths[: len(headings(kind))], strict=False):
             sheet.column_dimensions[letter].width = width
         sheet.freeze_panes = "A2"
         heading = []
-        for text in HEADINGS:
+        for text in headings(kind):
             cell = WriteOnlyCell(sheet, value=text)
             cell.font = Font(bold=True)
             heading.append(cell)
@@ -539,7 +562,8 @@ def to_xlsx(choice: Choice, lookup: _Lookup) -> tuple[bytes, int]:
             when = WriteOnlyCell(sheet, value=_local(row.when).replace(tzinfo=None))
             when.number_format = "yyyy-mm-dd hh:mm"
             texts = (row.who, row.what, row.scheme, row.organisation, row.detail)
-            sheet.append([when, *(_text(sheet, text) for text in texts)])
+            amounts = [_money(sheet, value) for value in row.amounts]
+            sheet.append([when, *(_text(sheet, text) for text in texts), *amounts])
             written += 1
     out = io.BytesIO()
     workbook.save(out)
@@ -554,6 +578,15 @@ def _text(sheet, value: str):
 
     cell = WriteOnlyCell(sheet, value=value)
     cell.data_type = "s"
+    return cell
+
+
+def _money(sheet, value: Decimal | None):
+    """A saving as a number in the papers' sign, shown in brackets as the committee tables'."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=papers_sign(value))
+    cell.number_format = XLSX_MONEY_FORMAT
     return cell
 
 

@@ -57,6 +57,10 @@ class DelegationRefused(Exception):
         self.message = message
 
 
+class DelegationNotYours(DelegationRefused):
+    """Someone else's delegation: not the user's to change (the page answers 403)."""
+
+
 def deputising(user) -> Delegation | None:
     """The delegation the user acts under in this request, if any: its principal is whom
     they act for, its role what they act as."""
@@ -216,9 +220,9 @@ def name_deputy(
 
 def _may_change(by, delegation, *, admin: bool) -> None:
     if deputising(by):
-        raise DelegationRefused("A deputy cannot change the delegation they act under.")
+        raise DelegationNotYours("A deputy cannot change the delegation they act under.")
     if not admin and by.pk != delegation.principal_id:
-        raise DelegationRefused(
+        raise DelegationNotYours(
             "Only the person who is away, or an administrator, changes or ends a delegation."
         )
     if delegation.ended_at is not None:

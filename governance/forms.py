@@ -54,9 +54,15 @@ def filter_helper(*columns: tuple[str, str], button: tuple[str, str]) -> FormHel
 
 class MoneyField(forms.DecimalField):
     """An amount in pounds, typed as people type it: 83000, 83,000, £83,000, 83k, 1.5m, and a
-    negative as -83,000 or (83,000) where `min_value` allows one (governance.money.parse_pounds).
+    negative as -83,000 where `min_value` allows one (governance.money.parse_pounds).
     Anything else is refused, naming the field, never guessed or cut off. A text box, not a
-    number box (which drops letters silently); a saved amount is shown back as £83,000."""
+    number box (which drops letters silently); a saved amount is shown back as £83,000.
+
+    Brackets are refused where a negative is allowed: a saving is typed positive and a cost
+    negative, but the pages beside the form show savings in brackets, so "(134,400)" copied
+    from them would be read as the opposite of what was meant. Where no negative is allowed
+    they read as a negative and are refused as one. An amount out of bounds gets one message:
+    the bound's, not also "too large"."""
 
     widget = forms.TextInput
 
@@ -81,9 +87,35 @@ class MoneyField(forms.DecimalField):
         if isinstance(value, Decimal):
             return value
         try:
-            return money.parse_pounds(str(value))
+            amount = money.parse_pounds(str(value))
         except ValueError:
             raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if str(value).strip().startswith("(") and self._negative_allowed:
+            typed = str(value).strip()[1:-1].strip().lstrip("£").strip()
+            raise ValidationError(
+                "Brackets could mean a saving or a cost here: type a saving as %(typed)s and "
+                "a cost rising as -%(typed)s.",
+                code="brackets",
+                params={"typed": typed},
+            )
+        return amount
+
+    @property
+    def _negative_allowed(self) -> bool:
+        return self.min_value is None or self.min_value < 0
+
+    def run_validators(self, value):
+        # one message for one amount: past the field's bound it is "more than £1bn", not also
+        # "too large" for its digits (the validators run in order, the bounds first)
+        if value in self.empty_values:
+            return
+        for validator in self.validators:
+            try:
+                validator(value)
+            except ValidationError as refused:
+                if getattr(refused, "code", None) in self.error_messages:
+                    refused.message = self.error_messages[refused.code]
+                raise refused from None
 
     def prepare_value(self, value):
         # a saved amount as people read it; what was typed is shown back as typed
@@ -149,10 +181,37 @@ def plan_month_field(label: str, *, required: bool = True) -> MoneyField:
     return field
 
 
+# A start date this many years or more before its financial year begins is a typing slip
+# (1900 for 2026): the plan's months would all fall years after the scheme started.
+EARLIEST_START_YEARS = 5
+
+
+def start_date_problem(start, year: FinancialYear) -> str | None:
+    """Why a PID of `year` may not start on `start`: after the year ends its plan would save
+    nothing; years before it begins, the date is a slip. Nearer misfits are only warned of
+    (governance.selectors.plan_warnings)."""
+    if start > year.end_date:
+        return (
+            f"The start date, {start:%-d %B %Y}, is after {year.label} ends on "
+            f"{year.end_date:%-d %B %Y}: the plan's months would save nothing. Give a date "
+            "within the year, or choose the year the scheme starts in."
+        )
+    earliest = year.start_date.replace(year=year.start_year - EARLIEST_START_YEARS)
+    if start < earliest:
+        return (
+            f"The start date, {start:%-d %B %Y}, is more than {EARLIEST_START_YEARS} years "
+            f"before {year.label} begins: check the year you typed."
+        )
+    return None
+
+
 class SchemeForm(forms.ModelForm):
     """The PID. Organisation and year fix the reference, so only a new PID chooses them."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # the PID as the page was drawn (services.drawn_from): after someone else's save, the edit
+    # conflict names only the fields they changed, not the user's own edits
+    drawn = forms.CharField(widget=forms.HiddenInput, required=False, max_length=2000)
 
     class Meta:
         model = Scheme
@@ -199,6 +258,7 @@ class SchemeForm(forms.ModelForm):
             del self.fields["financial_year"]
             org_ids = {self.instance.organisation_id}
             self.fields["version"].initial = self.instance.version
+            self.fields["drawn"].initial = services.drawn_from(self.instance)
         else:
             self.fields["organisation"].queryset = Organisation.objects.filter(id__in=org_ids)
             if len(org_ids) == 1:
@@ -258,6 +318,7 @@ class SchemeForm(forms.ModelForm):
         months = "col-6 col-md-3 col-lg-2"
         self.helper.layout = Layout(
             "version",
+            "drawn",
             Fieldset("About the scheme", *head),
             Fieldset(
                 "Classification",
@@ -313,6 +374,19 @@ class SchemeForm(forms.ModelForm):
             return self.instance.annual_plan
         return None
 
+    def clean_start_date(self):
+        start = self.cleaned_data["start_date"]
+        year = self.instance.financial_year if self.instance.pk else None
+        if year is None:
+            # a new PID: the year chosen on the form (cleaned before the start date)
+            year = self.cleaned_data.get("financial_year")
+        if start is None or year is None:
+            return start
+        problem = start_date_problem(start, year)
+        if problem:
+            raise ValidationError(problem)
+        return start
+
     def clean(self):
         data = super().clean()
         if all(name in data for name in PLAN_FIELDS):
@@ -337,7 +411,11 @@ class SchemeForm(forms.ModelForm):
         return data
 
     def scheme_data(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self.cleaned_data if name != "version"}
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name not in ("version", "drawn")
+        }
 
 
 class SchemeFilterForm(forms.Form):

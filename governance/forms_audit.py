@@ -1,6 +1,6 @@
 """The audit export's choices: organisations, dates, what to include, the format."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from django import forms
 from django.utils import timezone
@@ -10,6 +10,12 @@ from governance.models import Organisation
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATE_ERRORS = {"invalid": "Enter a date as year-month-day, for example 2024-04-01."}
+
+
+# The trail starts with the product, and nothing is logged ahead of time: a date beyond these
+# is a slip of the keyboard (0001-01-01 would overflow the day after it), told as such.
+EARLIEST = date(2000, 1, 1)
+AHEAD = timedelta(days=366)
 
 
 def _year_start(today: date) -> date:
@@ -60,6 +66,12 @@ class AuditExportForm(forms.Form):
         self.initial.setdefault("kinds", list(audit.KINDS))
         self.initial.setdefault("format", "csv")
 
+    def clean_date_from(self):
+        return _sane(self.cleaned_data["date_from"])
+
+    def clean_date_to(self):
+        return _sane(self.cleaned_data["date_to"])
+
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
@@ -82,3 +94,13 @@ class AuditExportForm(forms.Form):
             kinds=kinds,
             format=data["format"],
         )
+
+
+def _sane(day: date) -> date:
+    latest = timezone.localdate() + AHEAD
+    if not EARLIEST <= day <= latest:
+        raise forms.ValidationError(
+            f"Choose a date from {EARLIEST:%-d %B %Y} to {latest:%-d %B %Y}: "
+            f"{day:%-d %B %Y} is outside the audit trail."
+        )
+    return day

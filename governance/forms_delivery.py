@@ -211,8 +211,12 @@ class AssureForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if self.monthly_return is not None:
-            _ask_for_a_reason(self, self.monthly_return.actual)
+        ret = self.monthly_return
+        # A return changed since the page was drawn is the service's to report ("changed
+        # while you were looking"): asking for a reason against an actual the PMO never saw
+        # would hide that.
+        if ret is not None and data.get("token") == monthly_returns.return_token(ret):
+            _ask_for_a_reason(self, ret.actual)
         return data
 
     def service_arguments(self) -> dict:

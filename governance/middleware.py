@@ -87,6 +87,29 @@ class PrivatePagesMiddleware:
         return response
 
 
+class MethodNotAllowedMiddleware:
+    """An address that acts only when its button is pressed (a POST), opened in the browser
+    instead (a bookmark, a typed sign-out address): Django answers 405 with an empty body, a
+    blank page; this page says what happened, and for signing out offers the button."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code != 405 or response.content or request.method != "GET":
+            return response  # the API's 405s carry their own JSON
+        match = request.resolver_match
+        page = render(
+            request,
+            "405.html",
+            {"sign_out": match is not None and match.url_name == "logout"},
+            status=405,
+        )
+        page["Allow"] = response["Allow"]
+        return page
+
+
 class DeputyMiddleware:
     """A page opened from a deputy's inbox (`?for=<delegation>`) is acted on for the person
     away: the signed-in user is marked as deputising for this request (governance.deputies),

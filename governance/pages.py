@@ -6,13 +6,17 @@ raise Refused; the decorator turns that into the 403 page. So a view reads top t
 "who may", then "what happens", with no refusal plumbing in between.
 """
 
+from dataclasses import dataclass
 from functools import wraps
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import Truncator
 from django_fsm import can_proceed
+from django_fsm_log.models import StateLog
 
 from governance import policy, services
 from governance.models import Scheme, SchemeState
@@ -37,12 +41,49 @@ class Refused(Exception):
     def __init__(self, reason: str, *, action: str, target: str = ""):
         super().__init__(reason)
         self.reason, self.action, self.target = reason, action, target
+        # what the user had typed in the form refused (see typed_text): shown with the reason
+        self.typed: list[Typed] = []
 
 
-def refuse(request, reason: str, *, action: str, target: str = ""):
-    """A 403 page that says why, and the refusal on record."""
+def refuse(request, reason: str, *, action: str, target: str = "", typed=()):
+    """A 403 page that says why (with what the user typed, if anything), and the refusal on
+    record."""
     services.record_refusal(user=request.user, action=action, target=target, reason=reason)
-    return render(request, "403.html", {"reason": reason}, status=403)
+    return render(request, "403.html", {"reason": reason, "typed": typed}, status=403)
+
+
+@dataclass(frozen=True)
+class Typed:
+    """One field of a form that could not be saved, as the user typed it."""
+
+    label: str
+    text: str
+
+    @property
+    def rows(self) -> int:
+        return min(12, max(2, self.text.count("\n") + 1, len(self.text) // 80 + 1))
+
+
+def typed_text(*forms_typed_in) -> list[Typed]:
+    """What the user typed or chose in these bound forms, as labelled text: shown back,
+    read-only, on a page that cannot take the form any more, so nothing typed is lost. A form
+    may come as (title, form): its fields' labels then start with the title, so that the
+    rationales of six headings, say, are told apart."""
+    typed = []
+    for entry in forms_typed_in:
+        title, form = entry if isinstance(entry, tuple) else ("", entry)
+        for field in form:
+            if field.is_hidden or isinstance(field.field, (forms.FileField, forms.BooleanField)):
+                continue
+            value = field.value()
+            choices = getattr(field.field, "choices", None)
+            if choices is not None:
+                value = dict(choices).get(value, value)
+            text = str(value or "").strip()
+            if text:
+                label = f"{title}: {field.label}" if title else str(field.label)
+                typed.append(Typed(label, text))
+    return typed
 
 
 def signed_in(view):
@@ -53,7 +94,9 @@ def signed_in(view):
         try:
             return view(request, *args, **kwargs)
         except Refused as exc:
-            return refuse(request, exc.reason, action=exc.action, target=exc.target)
+            return refuse(
+                request, exc.reason, action=exc.action, target=exc.target, typed=exc.typed
+            )
 
     return login_required(page)
 
@@ -147,9 +190,18 @@ def transition_page(
     state (the first of two reviews); otherwise the message names the new state. `done(scheme)`
     says why the form is not offered although the step is open (that review is already in).
     A service that finds the user's own step already recorded (AlreadyDone) is told so quietly.
+    A refusal or a conflict loses nothing typed (see _not_saved).
     """
-    scheme = visible_scheme(request, pk, action=action)
-    check(request, action, scheme)
+    form_kwargs = extra.pop("form_kwargs", {})
+    try:
+        scheme = visible_scheme(request, pk, action=action)
+        check(request, action, scheme)
+    except Refused as exc:
+        if request.method == "POST":
+            # refused at the door, as the scheme moved on meanwhile (sent back to its team,
+            # out of a reviewer's sight): the refusal page shows what was typed, to copy
+            exc.typed = typed_text(form_class(request.POST, **form_kwargs))
+        raise
     step = getattr(scheme, action, None)
     if request.method == "GET" and callable(step) and not can_proceed(step):
         # a POST goes on to the service, which refuses it with the reason and records that
@@ -161,35 +213,128 @@ def transition_page(
     if request.method == "GET" and done is not None and (why := done(scheme)):
         messages.info(request, why)
         return redirect(scheme)
-    form_kwargs = extra.pop("form_kwargs", {})
     initial = {"version": scheme.version, "round": scheme.submission_round}
     form = form_class(request.POST or None, initial=initial, **form_kwargs)
     if request.method == "POST" and form.is_valid():
         before = scheme.state
         try:
-            went_through = act(
-                request,
-                lambda: service(
-                    scheme_id=scheme.pk,
-                    by=request.user,
-                    **form.service_arguments(),
-                    **(arguments or {}),
-                ),
+            service(
+                scheme_id=scheme.pk,
+                by=request.user,
+                **form.service_arguments(),
+                **(arguments or {}),
             )
         except services.AlreadyDone as exc:
             # the same form sent twice: the first submit counted, the second is no refusal
             messages.info(request, exc.message)
             scheme.refresh_from_db()
             return leave_to(request, scheme)
-        if went_through:
+        except services.ActionRefused as exc:  # a Conflict too
+            page = {"form_class": form_class, "form_kwargs": form_kwargs, "template": template}
+            return _not_saved(request, scheme, exc, form, action=action, done=done, **page, **extra)
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
             scheme.refresh_from_db()
             if scheme.state == before and still is not None:
                 messages.success(request, still(scheme))
             else:
                 messages.success(request, f"{scheme.reference} is now {scheme.state_words}.")
             return leave_to(request, scheme)
-        return redirect(scheme)
     return render(request, template, {"form": form, "scheme": scheme, **extra})
+
+
+def _not_saved(
+    request, scheme: Scheme, exc, sent, *, action, done, form_class, form_kwargs, template, **extra
+):
+    """A workflow step's page after its service refused the form or found the scheme changed
+    since the page was drawn: nothing was saved, and nothing typed is lost.
+
+    Where the step still applies to the scheme as it now is, the form comes back with what was
+    typed, drawn from the scheme's current version, with what changed at the top: sending it
+    again is then a decision taken knowingly. Where it no longer applies (the scheme moved on:
+    reviewed by someone else, withdrawn, sent back to its team), a form could only be refused
+    again, so the page shows what was typed read-only, to copy, and why.
+    """
+    scheme.refresh_from_db()
+    conflict = isinstance(exc, services.Conflict)
+    closed = _why_closed(request, scheme, action, done)
+    if closed is None:
+        data = request.POST.copy()
+        data["version"] = scheme.version
+        data["round"] = scheme.submission_round
+        form = form_class(data, **form_kwargs)
+        form.is_valid()
+        form.add_error(
+            None,
+            _changed_meanwhile(request, scheme, sent)
+            if conflict
+            else f"{exc.message} Nothing was saved: what you typed is below.",
+        )
+        return render(request, template, {"form": form, "scheme": scheme, **extra})
+    if conflict:
+        closed = (
+            f"{scheme.reference} changed while you were looking at it, so nothing was saved. "
+            f"{closed}"
+        )
+    else:
+        closed = f"{exc.message} Nothing was saved."
+    visible = policy.can_view_scheme(request.user, scheme)
+    return render(
+        request,
+        "governance/not_saved.html",
+        {"reason": closed, "typed": typed_text(sent), "scheme": scheme if visible else None},
+        status=409 if conflict else 403,
+    )
+
+
+def _why_closed(request, scheme: Scheme, action: str, done) -> str | None:
+    """Why the step no longer applies to the scheme as it now is, or None if it does."""
+    if not policy.can_view_scheme(request.user, scheme):
+        return _hidden_because(request.user, scheme)
+    reason = policy.refusal(action, request.user, scheme)
+    if reason:
+        return reason
+    step = getattr(scheme, action, None)
+    if callable(step) and not can_proceed(step):
+        return f"It is now {scheme.state_words}: that step no longer applies."
+    return done(scheme) if done is not None else None
+
+
+def _changed_meanwhile(request, scheme: Scheme, sent) -> str:
+    """The top of a step's form sent again after a conflict: what changed, as far as the
+    scheme's records tell, and what to do."""
+    said = [
+        f"{scheme.reference} changed while you were looking at it (someone else's change, or "
+        "yours in another tab), so nothing was saved."
+    ]
+    drawn_round = sent.cleaned_data.get("round")
+    if drawn_round is not None and drawn_round != scheme.submission_round:
+        said.append(f"It has been resubmitted since: this is submission {scheme.submission_round}.")
+    else:
+        said += [f"It is {scheme.state_words}.", _latest_change(request, scheme)]
+    said.append("What you typed is below: check the scheme, then send it again if it still stands.")
+    return " ".join(part for part in said if part)
+
+
+def _latest_change(request, scheme: Scheme) -> str:
+    """The scheme's newest history entry, a step of its workflow or a field saved, in words."""
+    log = StateLog.objects.for_(scheme).select_related("by").order_by("-timestamp", "-pk").first()
+    change = scheme.changes.select_related("changed_by").first()  # newest first
+    if log is None and change is None:
+        return ""
+    if change is None or (log is not None and log.timestamp >= change.changed_at):
+        states = dict(SchemeState.choices)
+        if log.source_state != log.state:
+            what = f"{states.get(log.source_state, log.source_state)} → {states.get(log.state)}"
+        else:  # a step that kept the state (the first of the two reviews): its own words
+            what = Truncator(log.description or states.get(log.state)).chars(100)
+        who = log.by
+    else:
+        what, who = f"{change.field} changed", change.changed_by
+    if who is None:
+        return f"The latest change: {what}."
+    return f"The latest change: {what}, by {'you' if who == request.user else who}."
 
 
 def add_errors(form, exc: ValidationError) -> None:

@@ -76,10 +76,10 @@ def _not_signed_in(user) -> str | None:
     return None
 
 
-def _reviewer(role: str, label: str) -> Callable:
+def _reviewer(role: str, label: str, review: str) -> Callable:
     def rule(user, scheme) -> str | None:
         if not user.has_role(role):
-            return f"Only a {label} can record the {label.split()[0].lower()} review."
+            return f"Only a {label} can record the {review}."
         if not in_organisation(user, scheme):
             return (
                 f"You review schemes of your own organisation only, not {scheme.organisation.code}."
@@ -202,8 +202,9 @@ def _confirm_carry(user, scheme) -> str | None:
 RULES: dict[str, Callable] = {
     "edit": _edit,
     "submit": _submit,
-    "finance_review": _reviewer(roles.FINANCE_REVIEWER, "finance reviewer"),
-    "clinical_review": _reviewer(roles.CLINICAL_REVIEWER, "clinical reviewer"),
+    # the review as My tasks and the scheme page name it (ReviewKind): "the financial review"
+    "finance_review": _reviewer(roles.FINANCE_REVIEWER, "finance reviewer", "financial review"),
+    "clinical_review": _reviewer(roles.CLINICAL_REVIEWER, "clinical reviewer", "clinical review"),
     "withdraw": _withdraw,
     "panel_decide": scheme_panel_rule,
     "sign_off": scheme_sign_off_rule,

@@ -1,11 +1,13 @@
 """Read-only queries the pages share: the user's tasks, a scheme's history, its actions."""
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.urls import resolve, reverse, reverse_lazy
@@ -14,7 +16,15 @@ from django_fsm import can_proceed
 from django_fsm_log.models import StateLog
 
 from governance import deputies, money, policy, roles, text
-from governance.models import MONTH_NAMES, Delegation, Review, ReviewKind, Scheme, SchemeState
+from governance.models import (
+    MONTH_NAMES,
+    Delegation,
+    Review,
+    ReviewKind,
+    Scheme,
+    SchemeState,
+    User,
+)
 
 
 def visible_schemes(user) -> QuerySet[Scheme]:
@@ -112,26 +122,83 @@ def _review_tasks(user, kind: str, role: str, limit: int) -> Tasks:
     )
 
 
+@dataclass
+class Returned:
+    """Why a draft came back to its project lead from a step after confirm and challenge:
+    the QIA panel asked for more detail, or a signatory declined it for revision."""
+
+    by: str  # "the QIA panel", "the Clinical Chair"
+    reason: str
+    at: datetime
+
+    @property
+    def asked_for(self) -> str:
+        return "more detail" if self.by == PANEL else "revision"
+
+    @property
+    def task(self) -> str:
+        """The project lead's task, in words naming who returned it and why."""
+        if self.by == PANEL:
+            return f"Add the detail the QIA panel asked for and resubmit: {self.reason}"
+        return f"Revise as {self.by} asked and resubmit: {self.reason}"
+
+
+PANEL = "the QIA panel"
+# "QIA v2 declined and returned for revision by the Clinical Chair: <comment>" (qia.services)
+_RETURN_DESCRIPTION = re.compile(r"QIA v\d+ .*? by the (?P<who>[^:]+): (?P<reason>.*)", re.DOTALL)
+
+
+def returns_of(scheme_ids) -> dict[int, Returned]:
+    """For each draft of `scheme_ids` whose last step back to draft was the QIA panel's return
+    or a declined sign-off, who returned it and why, from its history: one query."""
+    logs = (
+        StateLog.objects.filter(
+            content_type=ContentType.objects.get_for_model(Scheme),
+            object_id__in=list(scheme_ids),
+            state=SchemeState.DRAFT,
+        )
+        .exclude(source_state=SchemeState.DRAFT)
+        .order_by("object_id", "pk")
+    )
+    last = {log.object_id: log for log in logs}  # the newest return of each wins
+    found = {}
+    for pk, log in last.items():
+        if log.transition not in ("panel_return", "decline_sign_off"):
+            continue  # the reviewers': the submit page asks for an answer to each
+        match = _RETURN_DESCRIPTION.match(log.description or "")
+        who = match["who"] if match else ""
+        reason = match["reason"] if match else (log.description or "")
+        by = PANEL if log.transition == "panel_return" or not who else f"the {who}"
+        found[pk] = Returned(by, reason.strip(), log.timestamp)
+    return found
+
+
+def returned(scheme: Scheme) -> Returned | None:
+    """Who returned this draft after confirm and challenge, and why; None for any other."""
+    if scheme.state != SchemeState.DRAFT or not scheme.submission_round:
+        return None
+    return returns_of([scheme.pk]).get(scheme.pk)
+
+
 def _project_lead_tasks(user, limit: int) -> Tasks:
     drafts = Scheme.objects.filter(project_lead=user, state=SchemeState.DRAFT)
-    oldest_first = (
+    oldest_first = list(
         drafts.annotate(since=Coalesce("state_changed_at", "created_at"))
         .order_by("since", "pk")
         .select_related("organisation")
-        .defer(*LONG_TEXTS)
+        .defer(*LONG_TEXTS)[:limit]
     )
+    returns = returns_of(s.pk for s in oldest_first if s.submission_round)
+
+    def what(scheme: Scheme) -> str:
+        if scheme.pk in returns:
+            return returns[scheme.pk].task
+        if scheme.submission_round:
+            return "Answer the reviewers and resubmit"
+        return "Complete and submit the PID"
+
     return Tasks(
-        [
-            Task(
-                s,
-                "Answer the reviewers and resubmit"
-                if s.submission_round
-                else "Complete and submit the PID",
-                s.get_absolute_url(),
-                s.since,
-            )
-            for s in oldest_first[:limit]
-        ],
+        [Task(s, what(s), s.get_absolute_url(), s.since) for s in oldest_first],
         drafts.count(),
     )
 
@@ -481,7 +548,9 @@ def judged_by_own_team(scheme: Scheme) -> list[str]:
 def plan_warnings(scheme: Scheme) -> list[str]:
     """What looks wrong in the PID's savings plan, in words: a plan of nothing, savings in
     months before the scheme starts, a start date years away from its financial year. Shown
-    on the scheme page; none of them stops the PID being saved."""
+    on the scheme page, the submit page and the case beside each decision; none of them stops
+    the PID being saved (the PID form refuses the start dates that cannot be right:
+    governance.forms.start_date_problem)."""
     year = scheme.financial_year
     plan = scheme.plan
     if not any(plan):
@@ -509,4 +578,32 @@ def plan_warnings(scheme: Scheme) -> list[str]:
             f"The start date, {scheme.start_date:%-d %B %Y}, is after {year.label} ends: the "
             "plan's months would save nothing."
         )
+    return found
+
+
+# --- the PID's team, checked against who could review it ---
+
+
+def team_warnings(scheme: Scheme) -> list[str]:
+    """Each review nobody could record because every reviewer of the scheme's organisation is
+    on its team (nobody judges their own scheme): shown while the PID is a draft, when another
+    team can still be chosen."""
+    found = []
+    for role, review in (
+        (roles.FINANCE_REVIEWER, "financial review"),
+        (roles.CLINICAL_REVIEWER, "clinical review"),
+    ):
+        reviewers = list(
+            User.objects.filter(
+                is_active=True, organisations=scheme.organisation_id, groups__name=role
+            ).distinct()
+        )
+        on_team = [user for user in reviewers if user.pk in scheme.team_ids]
+        if reviewers and len(on_team) == len(reviewers):
+            names = "; ".join(f"{user}, its {policy.team_place(user, scheme)}" for user in on_team)
+            found.append(
+                f"Every {role.lower()} of {scheme.organisation.code} is on this scheme's team "
+                f"({names}), so nobody could record its {review}: choose someone else for the "
+                "team, or ask an administrator for another reviewer."
+            )
     return found

@@ -18,10 +18,27 @@ class SchemeState(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn"
 
 
+# How each state reads after "is" in a sentence ("ELR-2627-010 is now at the QIA panel", "it is
+# now a draft"): the labels are headings, not words that fit a sentence.
+STATE_WORDS = {
+    SchemeState.DRAFT: "a draft",
+    SchemeState.CONFIRM_AND_CHALLENGE: "in confirm and challenge",
+    SchemeState.QIA_PANEL: "at the QIA panel",
+    SchemeState.AWAITING_SIGN_OFF: "awaiting sign-off",
+    SchemeState.AWAITING_QAG: "awaiting QAG approval",
+    SchemeState.APPROVED: "approved",
+    SchemeState.IN_DELIVERY: "in delivery",
+    SchemeState.COMPLETED: "completed",
+    SchemeState.STOPPED: "stopped",
+    SchemeState.REJECTED: "rejected",
+    SchemeState.WITHDRAWN: "withdrawn",
+}
+
+
 def state_words(state: str) -> str:
-    """A state as it reads inside a sentence: "in delivery", but "QIA panel"."""
-    label = SchemeState(state).label
-    return label if label[:2].isupper() else label[:1].lower() + label[1:]
+    """A state as it reads after "is" or "stays" in a sentence: "a draft", "in confirm and
+    challenge", "at the QIA panel", "approved"."""
+    return STATE_WORDS[SchemeState(state)]
 
 
 # States from which the project lead or SRO may still withdraw ("before approval").

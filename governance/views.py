@@ -264,27 +264,26 @@ def scheme_edit(request, pk: int):
 
 def _edit_conflict(request, pk: int, typed: SchemeForm) -> SchemeForm:
     """The edit form again after someone else saved the PID: what was typed, against the
-    version now saved, with the fields where the two differ named."""
+    version now saved, with the fields the other save changed named."""
     current = Scheme.objects.get(pk=pk)
+    # the fields the other person changed since the page was drawn, not the user's own edits
+    changed = services.changed_since(current, typed.cleaned_data["drawn"]) or set()
     differ = [
         str(typed.fields[name].label or Scheme._meta.get_field(name).verbose_name)
-        for name, value in typed.scheme_data().items()
-        if getattr(current, name) != value
+        for name in typed.scheme_data()
+        if name in changed
     ]
     data = request.POST.copy()
     data["version"] = current.version
+    data["drawn"] = services.drawn_from(current)
     form = SchemeForm(data, instance=current, user=request.user)
     form.is_valid()
     form.add_error(
         None,
         "Someone else saved this PID while you were editing it, so nothing was saved. What you "
         "typed is below. "
-        + (
-            f"The saved PID now differs from it in: {', '.join(differ)}. "
-            if differ
-            else "The saved PID is the same as what you typed. "
-        )
-        + "Check those fields on the scheme page, then save again to keep your version.",
+        + (f"They changed: {', '.join(differ)}. " if differ else "")
+        + "Check the PID on the scheme page, then save again to keep your version.",
     )
     return form
 

@@ -41,6 +41,10 @@ def scheme_carry(request):
         target = f"carry {organisation.code}" if organisation else "carry"
         raise Refused(reason, action="carry", target=target)
     year = _carry_year(asked.get("year"))
+    if year is NO_SUCH_YEAR:
+        # a mistyped address: this year's page, saying so; a form sent with it carries nothing
+        messages.error(request, f"There is no financial year {asked['year'][:20]!r}.")
+        return redirect(carry.page_url(organisation.pk, None))
     following = carry.following_year(year) if year else None
     following_label = carry.following_label(year) if year else ""
     form = CarryForm(posted(request), following=following_label)
@@ -81,18 +85,19 @@ def _carry_organisation(request, asked: str | None) -> Organisation | None:
     return found
 
 
+NO_SUCH_YEAR = FinancialYear(start_year=0)
+
+
 def _carry_year(asked: str | None) -> FinancialYear | None:
-    """The year asked for, as the reports write it (2026/27) or by its first year (2026); by
-    default this year (None when there is no year at all)."""
+    """The year asked for, as the reports write it (2026/27) or by its first year (2026), or
+    NO_SUCH_YEAR; by default this year (None when there is no year at all)."""
     if asked is None or asked == "":
         return schedule.current_year(timezone.localdate())
     start = FinancialYear.parse_label(asked)
     if start is None and re.fullmatch(r"[0-9]{4}", asked.strip()):
         start = int(asked)
     found = FinancialYear.objects.filter(start_year=start).first() if start else None
-    if found is None:
-        raise Http404("There is no such financial year.")
-    return found
+    return NO_SUCH_YEAR if found is None else found
 
 
 def _carry_ticked(

@@ -44,7 +44,7 @@ from governance.pages import (
     whole_number,
 )
 from governance.reports import lists
-from governance.services import ActionRefused, Conflict
+from governance.services import ActionRefused, Conflict, record_refusal
 from qia.case import case_for, cases_for
 
 # who downloaded which records, for audit: a download takes them out of the product's sight
@@ -335,7 +335,11 @@ def _pmo_organisation(request) -> Organisation:
     asked = request.GET.get("organisation")
     found = mine.first() if asked is None else mine.filter(pk=whole_number(asked) or 0).first()
     if found is None:
-        raise Http404("No such organisation of yours.")
+        raise Refused(
+            "You assure the returns of your own organisations only.",
+            action="assure_return",
+            target=f"organisation {asked[:20]}",
+        )
     return found
 
 
@@ -381,7 +385,7 @@ def _assure_rows(request, formset, mine: dict[int, MonthlyReturn]) -> None:
         if not data.get("assure"):
             continue
         if ret is None:
-            not_assured.append("a return no longer waiting for you")
+            not_assured.append(_not_offered(request.user, data.get("ret")))
             continue
         try:
             monthly_returns.return_assure(
@@ -403,6 +407,24 @@ def _assure_rows(request, formset, mine: dict[int, MonthlyReturn]) -> None:
         messages.success(request, f"{assured} return{'s' if assured != 1 else ''} assured.")
     if not_assured:
         messages.warning(request, "Not assured: " + "; ".join(not_assured) + ".")
+
+
+def _not_offered(user, return_id) -> str:
+    """Why a ticked return the page did not offer was not assured: assured meanwhile, or (a
+    form made up or kept from another page) not the user's to assure, which is a refusal and
+    goes on the refusal log with its reason."""
+    found = MonthlyReturn.objects.select_related("scheme").filter(pk=return_id or 0).first()
+    reason = found and policy.refusal(
+        "assure_return",
+        user,
+        found.scheme,
+        monthly_return=found,
+        touched=bool(monthly_returns.touched_among([found], user)),
+    )
+    if not reason:
+        return "a return no longer waiting for you"
+    record_refusal(user=user, action="assure_return", target=found.scheme.reference, reason=reason)
+    return "a return that is not yours to assure"
 
 
 @signed_in

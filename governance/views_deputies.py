@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 from governance import deputies, services
 from governance.forms_deputies import DatesForm, DeputyForm
 from governance.models import Delegation
-from governance.pages import signed_in
+from governance.pages import refuse, signed_in
 
 
 def _delegations(user):
@@ -62,11 +62,15 @@ def deputy_list(request):
     )
 
 
-def _change(request, pk: int, work) -> None:
+def _change(request, pk: int, work):
+    """Back to the deputies page with what became of the change; a 403 page when the
+    delegation is not the user's to change."""
     try:
         work()
     except Delegation.DoesNotExist:
         messages.error(request, "There is no such delegation.")
+    except deputies.DelegationNotYours as exc:
+        return refuse(request, exc.message, action="change delegation", target=f"delegation {pk}")
     except deputies.DelegationRefused as exc:
         services.record_refusal(
             user=request.user,
@@ -75,6 +79,7 @@ def _change(request, pk: int, work) -> None:
             reason=exc.message,
         )
         messages.error(request, exc.message)
+    return redirect("deputy_list")
 
 
 @signed_in
@@ -84,8 +89,7 @@ def deputy_end(request, pk: int):
         delegation = deputies.end(by=request.user, delegation_id=pk, admin=request.user.is_staff)
         messages.success(request, f"Ended: {delegation}.")
 
-    _change(request, pk, work)
-    return redirect("deputy_list")
+    return _change(request, pk, work)
 
 
 @signed_in
@@ -111,5 +115,4 @@ def deputy_dates(request, pk: int):
             f"{delegation}: now {delegation.starts_on:%-d %B} to {delegation.ends_on:%-d %B %Y}.",
         )
 
-    _change(request, pk, work)
-    return redirect("deputy_list")
+    return _change(request, pk, work)

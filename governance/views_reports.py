@@ -5,6 +5,7 @@ only the PMO imports, and only for their own organisations.
 """
 
 import logging
+from datetime import date
 from pathlib import Path
 
 from django import forms
@@ -16,6 +17,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from governance import importers, reports, roles, selectors
+from governance.delivery import schedule
 from governance.models import MONTH_NAMES, FinancialYear, ImportRun
 from governance.pages import Refused, signed_in
 from governance.text import BYTE_ORDER_MARK
@@ -26,17 +28,22 @@ FORMATS = ("html", "csv", "xlsx")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def default_selection() -> tuple[str, int]:
-    """The current financial year at its last complete month, else the latest year at month 12."""
-    today = timezone.localdate()
-    current = today.year if today.month >= 4 else today.year - 1
-    years = list(FinancialYear.objects.values_list("start_year", flat=True))
-    if current in years:
-        month = (today.month - 4) % 12  # months of the year already complete
-        return FinancialYear(start_year=current).label, max(month, 1)
-    if years:
-        return FinancialYear(start_year=max(years)).label, 12
-    return "", 12
+def default_selection(today: date | None = None) -> tuple[str, int]:
+    """The year and month a report opens on: the dashboard's own default (DESIGN.md: one "as at"
+    month, the latest whose returns are due), this year (schedule.current_year) as at
+    schedule.reporting_month. A table is as at a month from 1 to 12, so before any return of
+    this year is due it is the year before, as at its latest month due; with no year before,
+    month 1 (the page says its returns are not due yet)."""
+    today = schedule.today_or(today)
+    year = schedule.current_year(today)
+    if year is None:
+        return "", 12
+    month = schedule.reporting_month(year, today)
+    if month == 0:
+        before = FinancialYear.objects.filter(start_year=year.start_year - 1).first()
+        if before is not None:
+            return before.label, schedule.reporting_month(before, today)
+    return year.label, max(month, 1)
 
 
 def _choices(request) -> dict:
@@ -126,6 +133,7 @@ def _table_page(result: reports.Table, system_ids) -> dict:
         "csv_query": urlencode({**selection, "format": "csv"}),
         "xlsx_query": urlencode({**selection, "format": "xlsx"}),
         "no_organisation": not system_ids,
+        "not_due": _not_due(year, month, selection),
     }
     if result.name == "summary":
         series = reports.chart(year, month, system_ids, result.scope)
@@ -136,6 +144,23 @@ def _table_page(result: reports.Table, system_ids) -> dict:
             series=series,
         )
     return page
+
+
+def _not_due(year: FinancialYear, month: int, selection: dict) -> dict | None:
+    """What the page says when the chosen month's returns are not due yet: its actuals are not
+    all in, so a return not yet in counts as nothing saved. The figures stay as they are (the
+    published tables come out exact); the page offers the latest month that is due."""
+    today = timezone.localdate()
+    if schedule.is_overdue(year, month, today):
+        return None
+    latest = schedule.reporting_month(year, today)
+    return {
+        "label": schedule.month_label(year, month),
+        "deadline": schedule.return_deadline(year, month),
+        "latest": latest,
+        "latest_label": schedule.month_label(year, latest) if latest else "",
+        "latest_query": urlencode({**selection, "month": latest}),
+    }
 
 
 class ImportForm(forms.Form):

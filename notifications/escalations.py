@@ -187,6 +187,32 @@ def _refused(user, action: str, escalation_id: int, work):
     return logged(user, action, f"escalation {escalation_id}", work)
 
 
+# A remedial action brings a scheme back on track within its year or soon after: a due date
+# further off than this is a slip of the keyboard (2099), not a plan QAG could hold anyone to.
+REMEDIAL_HORIZON_YEARS = 2
+
+
+def latest_remedial_due(today: date) -> date:
+    """The latest date a remedial action may be due by, seen from `today`."""
+    year = today.year + REMEDIAL_HORIZON_YEARS
+    if (today.month, today.day) == (2, 29):
+        return date(year, 2, 28)  # 29 February has no twin two years on
+    return today.replace(year=year)
+
+
+def remedial_due_problem(due: date, today: date) -> str | None:
+    """Why a remedial action cannot be due by `due`, or None: not past, not years away."""
+    if due < today:
+        return "The remedial action's due date cannot be in the past."
+    latest = latest_remedial_due(today)
+    if due > latest:
+        return (
+            f"The remedial action's due date, {due:%-d %B %Y}, is more than "
+            f"{REMEDIAL_HORIZON_YEARS} years away: give a date by {latest:%-d %B %Y}."
+        )
+    return None
+
+
 def escalation_record_remedial(
     *,
     escalation_id: int,
@@ -203,8 +229,9 @@ def escalation_record_remedial(
     def work():
         if not action:
             raise ActionRefused("Describe the remedial action.")
-        if due < today:
-            raise ActionRefused("The remedial action's due date cannot be in the past.")
+        problem = remedial_due_problem(due, today)
+        if problem:
+            raise ActionRefused(problem)
         now = timezone.now()
         with transaction.atomic():
             escalation = _locked(escalation_id, now, expected_version)

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils import timezone
 
+from notifications.escalations import remedial_due_problem
 from notifications.models import Decision, EscalationStatus, Level, NoticeKind, Rule, Timing
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -21,8 +22,9 @@ class RemedialActionForm(forms.Form):
         # here, so the error sits on its field and the error summary links to it; the service
         # checks it again for callers without the form
         due = self.cleaned_data["due"]
-        if due < timezone.localdate():
-            raise forms.ValidationError("The remedial action's due date cannot be in the past.")
+        problem = remedial_due_problem(due, timezone.localdate())
+        if problem:
+            raise forms.ValidationError(problem)
         return due
 
 
@@ -31,6 +33,7 @@ class RaiseToQagForm(forms.Form):
         label="Why QAG should decide now",
         max_length=10000,
         widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": "Say why the escalation goes to QAG."},
     )
 
 

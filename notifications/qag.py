@@ -138,12 +138,15 @@ def _decisions(system: System, since: datetime | None) -> list[Escalation]:
 
 
 def _ratings(system: System, as_at: date) -> list[tuple[Scheme, object]]:
-    """Every scheme in delivery of the system with its RAG as at the calendar month `as_at`:
-    month_at(its year, as_at), as the dashboard and the scheme page rate it. A query for the
-    schemes and one for the returns of each financial year among them."""
+    """Every scheme in delivery of the system, of a year not closed as at the calendar month
+    `as_at`, with its RAG as at that month: month_at(its year, as_at), as the dashboard and the
+    scheme page rate it. A query for the schemes and one for the returns of each financial
+    year among them."""
     schemes = list(
         Scheme.objects.filter(
-            state=SchemeState.IN_DELIVERY, organisation__system=system
+            state=SchemeState.IN_DELIVERY,
+            organisation__system=system,
+            financial_year__start_year__gte=schedule.first_open_year(as_at),
         ).select_related("organisation", "financial_year", "sro")
     )
     by_year: dict[int, list[Scheme]] = {}
@@ -186,8 +189,14 @@ def assemble(
         .first()
     )
     pack = Pack(system, meeting_date, today, previous.assembled_at if previous else None, as_at)
+    # a closed year's scheme is not QAG's business any more (schedule.closes_on); the sweep
+    # resolves what is still live on it
     pack.escalations = list(
-        Escalation.objects.filter(status__in=ACTIVE, scheme__organisation__system=system)
+        Escalation.objects.filter(
+            status__in=ACTIVE,
+            scheme__organisation__system=system,
+            scheme__financial_year__start_year__gte=schedule.first_open_year(as_at),
+        )
         .select_related("scheme__organisation", "owner", "remedial_by")
         .order_by("-level", "raised_at")
     )

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from governance.delivery import schedule
 from governance.models import (
     PLAN_FIELDS,
     Scheme,
@@ -35,8 +36,16 @@ from notifications.rules import FACT_FIELDS, STEPS, Facts, Findings, SweepResult
 WATCHED = [SchemeState.IN_DELIVERY, SchemeState.APPROVED, *STEPS]
 
 
-def _schemes(scheme_ids) -> list[Facts]:
-    schemes = Scheme.objects.filter(state__in=WATCHED)
+def _schemes(scheme_ids, today: date) -> list[Facts]:
+    """The schemes the rules look at: those in a watched state, of a year that has not closed.
+
+    A closed year's scheme (schedule.closes_on: a past year loaded as it stood, or one nobody
+    completed) owes no more returns and has no step left to take this year: it is neither
+    escalated nor reminded, and an escalation still live on it resolves, as when a scheme is
+    completed.
+    """
+    first = schedule.first_open_year(schedule.latest_month_due(today))
+    schemes = Scheme.objects.filter(state__in=WATCHED, financial_year__start_year__gte=first)
     if scheme_ids is not None:
         schemes = schemes.filter(pk__in=scheme_ids)
     n = len(FACT_FIELDS)
@@ -58,7 +67,7 @@ def sweep(
     today = timezone.localdate(now)
     with transaction.atomic():
         take_lock(now)
-        schemes = _schemes(scheme_ids)
+        schemes = _schemes(scheme_ids, today)
         findings = rules.evaluate(schemes, today=today, now=now)
         result = apply(findings, scheme_ids=scheme_ids, now=now, today=today)
         if scheme_ids is None:  # every scheme's rules have run

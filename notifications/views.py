@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from governance import policy
 from governance.delivery import schedule
 from governance.models import System
-from governance.pages import Refused, check, signed_in, visible_scheme
+from governance.pages import Refused, check, signed_in, typed_text, visible_scheme
 from governance.pdf import pdf_response
 from governance.services import ActionRefused, Conflict
 from notifications import escalations as services
@@ -131,6 +131,11 @@ def escalation_list(request):
 @signed_in
 def escalation_detail(request, pk: int):
     escalation = _escalation_for(request, pk, action="view escalation")
+    return _detail_page(request, escalation, RaiseToQagForm())
+
+
+def _detail_page(request, escalation: Escalation, raise_form: RaiseToQagForm):
+    """The escalation's page, with the raise-to-QAG form as given (as typed, when it failed)."""
     user = request.user
     return render(
         request,
@@ -144,7 +149,8 @@ def escalation_detail(request, pk: int):
             and escalation.level == Level.PMO,
             "may_decide": _may(user, "escalation_decide", escalation)
             and escalation.level == Level.QAG,
-            "raise_form": RaiseToQagForm(),
+            "raise_form": raise_form,
+            "typed": typed_text(raise_form) if raise_form.is_bound else [],
         },
     )
 
@@ -242,18 +248,20 @@ def escalation_raise(request, pk: int):
     escalation = _escalation_for(request, pk, action="escalation_raise")
     _check(request, "escalation_raise", escalation)
     form = RaiseToQagForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Say why the escalation goes to QAG.")
-        return redirect(escalation)
-    try:
-        services.escalation_raise_to_qag(
-            escalation_id=pk, by=request.user, note=form.cleaned_data["note"]
-        )
-    except ActionRefused as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Raised to QAG: {escalation.scheme.reference}.")
-    return redirect(escalation)
+    if form.is_valid():
+        try:
+            services.escalation_raise_to_qag(
+                escalation_id=pk, by=request.user, note=form.cleaned_data["note"]
+            )
+        except ActionRefused as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Raised to QAG: {escalation.scheme.reference}.")
+            return redirect(escalation)
+    # the escalation's page again, the note as typed beside what is wrong with it; when it went
+    # to QAG meanwhile, the page no longer offers the form, so the note shows read-only
+    escalation = _escalation_for(request, pk, action="escalation_raise")
+    return _detail_page(request, escalation, form)
 
 
 @signed_in

@@ -448,6 +448,9 @@ SIGN_OFF_DECISIONS = [
 
 
 class SignOffForm(RevisionForm):
+    # the version the signatory read: their own decision on it already recorded makes a
+    # second submit of the form (a double click, a stale tab) "already recorded", not refused
+    qia_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     capacity = forms.ChoiceField(label="Signing as", required=False)
     decision = forms.ChoiceField(choices=SIGN_OFF_DECISIONS, widget=forms.RadioSelect)
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)

@@ -19,6 +19,7 @@ from qia.models import (
     VersionStatus,
 )
 from qia.selectors import may, newest_on_page, stage
+from qia.services import steps
 
 
 def panel_tasks(user, limit: int) -> selectors.Tasks:
@@ -60,12 +61,24 @@ def panel_tasks(user, limit: int) -> selectors.Tasks:
             tasks.append(
                 selectors.Task(
                     scheme,
-                    "Agree the QIA at panel",
+                    _agree_task(version, user),
                     reverse("qia_agree", args=[scheme.pk]),
                     since,
                 )
             )
     return selectors.oldest(tasks, limit)
+
+
+def _agree_task(version: QiaVersion, chair: User) -> str:
+    """The quality lead's task once they have scored: to agree, when the panel is complete as
+    the agree page counts it (services.composition_problem), else to wait for the scores."""
+    if services.composition_problem(version, chair) is None:
+        return "Agree the QIA at panel"
+    scorers = version.panel_scores.values("member_id").distinct().order_by().count()
+    needed = 1 + steps.setting("QIA_PANEL_MIN_OTHER_MEMBERS", 2)
+    if scorers < needed:
+        return f"Waiting for panel scores ({scorers} of {needed})"
+    return "Waiting for panel scores from another profession"
 
 
 def sign_off_tasks(user, limit: int) -> selectors.Tasks:

@@ -87,6 +87,28 @@ def can_see_panel_scores(user, version: QiaVersion, scheme: Scheme) -> bool:
     return is_signatory(user, scheme)
 
 
+def panel_scores_refusal(user, version: QiaVersion, scheme: Scheme) -> str | None:
+    """Why this user may not see the members' own scores of the version
+    (can_see_panel_scores), in the words that apply to them; None when they may."""
+    if can_see_panel_scores(user, version, scheme):
+        return None
+    if is_scorer(user, scheme) and at_panel(version, scheme):
+        return (
+            "Panel scores stay hidden until you have recorded your own for this version "
+            "(blind scoring): nobody anchors on the first opinion."
+        )
+    if is_scorer(user, scheme):
+        return (
+            f"You did not score version {version.number}: its members' own scores are shown "
+            "to those who scored it and to the Chief Nurse and Clinical Chair."
+        )
+    return (
+        "The panel members' own scores are shown only to the members who scored this version "
+        "and to the Chief Nurse and Clinical Chair. The scores the panel agreed are on the QIA "
+        "page."
+    )
+
+
 def _on_own_team(user, scheme: Scheme) -> bool:
     return user.pk in (scheme.project_lead_id, scheme.sro_id)
 

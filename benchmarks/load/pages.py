@@ -5,8 +5,11 @@ import re
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 VERSION = re.compile(r'name="version" value="(\d+)"')
 ROUND = re.compile(r'name="round" value="(\d+)"')
-ALERT = re.compile(r'<div class="alert alert-(\w+)" role="alert">(.*?)</div>', re.S)
-CONFLICT = "Someone else changed this scheme"
+# a message, or the error summary at the top of a form sent back (its own classes after)
+ALERT = re.compile(r'<div class="alert alert-(\w+)[^"]*" role="alert"[^>]*>(.*?)</div>', re.S)
+# a conflict: the form comes back with what was typed, or, when the step no longer applies,
+# a page showing it read-only (governance/pages.py)
+CONFLICT = "changed while you were looking at it"
 # Seconds each simulated user waits between steps (the least and the most), in every scenario.
 PACING = (0.15, 0.45)
 
@@ -23,7 +26,8 @@ def form_fields(html: str) -> dict[str, str] | None:
 
 
 def outcome_of(html: str) -> tuple[str, str]:
-    """What the scheme page's messages say of the action just posted.
+    """What the scheme page's messages (or the page the post answered with, when it was not
+    a redirect) say of the action just posted.
 
     A message left by an earlier step (a form no longer offered) may show with it, so a
     success or a conflict, which only the post itself can cause, wins over a refusal.

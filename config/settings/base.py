@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "governance.middleware.DeputyMiddleware",
     "governance.middleware.PrivatePagesMiddleware",
     "governance.middleware.RefusalLogMiddleware",
+    "governance.middleware.MethodNotAllowedMiddleware",
     "governance.middleware.DatabaseUnavailableMiddleware",
     # last: turns a locked-out sign-in into the lockout page
     "axes.middleware.AxesMiddleware",

@@ -14,20 +14,73 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from governance import money, policy, roles, services
-from governance.delivery.schedule import DELIVERY_STATES, month_label, today_or
+from governance.delivery.schedule import (
+    DELIVERY_STATES,
+    day_text,
+    first_open_year,
+    latest_month_due,
+    month_label,
+    today_or,
+    year_closed,
+)
 from governance.models import (
     MONTHS,
     DocumentKind,
+    FinancialYear,
     MonthlyReturn,
     Scheme,
     SchemeChange,
     SchemeDocument,
+    SchemeState,
     User,
+    state_words,
 )
 from governance.selectors import LONG_TEXTS
 from governance.services import ActionRefused, Conflict
 
+# --- when a return may be written ---
+
+# A completed or stopped scheme may still have a past month put right while its year is open
+# (a scheme closed in January whose December figure was wrong). Once the year has closed
+# (schedule.closes_on) its figures are what its committee reported: the returns are closed to
+# the form, the import and assurance alike. A closed year's scheme still in delivery (a past
+# year loaded as it stood with qipp_import --historical) stays open: that is how its returns
+# are loaded.
+FINISHED = (SchemeState.COMPLETED, SchemeState.STOPPED)
+
+
+def returns_closed(
+    *, reference: str, state: str, financial_year: FinancialYear, today: date | None = None
+) -> str | None:
+    """Why no return of this scheme may be entered, corrected or assured any more; None while
+    they may."""
+    if state in FINISHED and year_closed(financial_year, today_or(today)):
+        return (
+            f"{reference} is {state_words(state)} and {financial_year.label} has closed: its "
+            "returns are closed."
+        )
+    return None
+
+
+def not_started(financial_year: FinancialYear, month: int, today: date | None = None) -> str | None:
+    """Why a month's return cannot be entered yet (the month has not begun); None once it can.
+    The return form and the import both ask this."""
+    start = financial_year.month_start(month)
+    if today_or(today) < start:
+        return (
+            f"{month_label(financial_year, month)} has not started yet: its return can be "
+            f"entered from {day_text(start)}."
+        )
+    return None
+
+
 # --- who may do what (ACCESS.md) ---
+
+
+def _closed(scheme: Scheme) -> str | None:
+    return returns_closed(
+        reference=scheme.reference, state=scheme.state, financial_year=scheme.financial_year
+    )
 
 
 def _enter_return(user, scheme: Scheme) -> str | None:
@@ -38,7 +91,7 @@ def _enter_return(user, scheme: Scheme) -> str | None:
         return "Only the scheme's finance lead or project lead can enter or correct its returns."
     if scheme.state not in DELIVERY_STATES:
         return f"Monthly returns start once the scheme is in delivery; it is {scheme.state_words}."
-    return None
+    return _closed(scheme)
 
 
 def touched_by(monthly_return: MonthlyReturn, user) -> bool:
@@ -83,6 +136,8 @@ def _assure_return(
         return "Only the PMO of the scheme's organisation can assure its returns."
     if scheme.state not in DELIVERY_STATES:
         return "Returns are assured once the scheme is in delivery."
+    if reason := _closed(scheme):
+        return reason
     if reason := policy.judging_own_scheme(user, scheme):
         return reason
     if touched is None and monthly_return is not None:
@@ -148,7 +203,17 @@ def reason_missing(*, actual: Decimal, value: Decimal, reason: str) -> str | Non
     the value is the actual or a reason is given."""
     if value == actual or reason.strip():
         return None
-    return f"Say why the assured value differs from the actual {money.saving(actual)}."
+    return f"Say why the assured value differs from the actual ({as_typed(actual)})."
+
+
+def as_typed(amount: Decimal) -> str:
+    """An amount of a form where a saving is typed positive, in words that need no sign
+    convention: "a saving of £134,400", "a cost of £500" (costs rose), "£0"."""
+    if amount > 0:
+        return f"a saving of {money.pounds(amount)}"
+    if amount < 0:
+        return f"a cost of {money.pounds(-amount)}"
+    return money.pounds(amount)
 
 
 def evidence_words(link: str, document: SchemeDocument | None) -> str:
@@ -246,13 +311,8 @@ def return_save(
             reason = policy.refusal("enter_return", by, scheme)
             if reason:
                 raise ActionRefused(reason)
-            start = scheme.financial_year.month_start(month)
-            if today_or(today) < start:
-                label = month_label(scheme.financial_year, month)
-                raise ActionRefused(
-                    f"{label} has not started yet: its return can be entered from "
-                    f"{start:%-d %B %Y}."
-                )
+            if early := not_started(scheme.financial_year, month, today):
+                raise ActionRefused(early)
             existing = MonthlyReturn.objects.filter(scheme=scheme, month=month).first()
             if expected_token is not None and return_token(existing) != expected_token:
                 raise Conflict(RETURN_CONFLICT)
@@ -417,6 +477,19 @@ def _document_added(document: SchemeDocument, by: User) -> SchemeChange:
     )
 
 
+def open_years_only(today: date | None = None) -> Q:
+    """Returns of schemes whose year has not closed: only those are offered for assurance.
+
+    A closed year's returns were reported to its committee at the time; a past year loaded
+    with qipp_import --historical has no evidence here for a PMO to assure them on, and
+    whoever imported them could not assure them anyway (segregation of duties). So the PMO's
+    task and the page that assures many leave them out; one may still be assured on its own
+    page while its scheme is in delivery.
+    """
+    first = first_open_year(latest_month_due(today_or(today)))
+    return Q(scheme__financial_year__start_year__gte=first)
+
+
 def waiting_assurance(organisation_id: int) -> QuerySet[MonthlyReturn]:
     """The returns of an organisation's schemes in delivery that no one has assured yet,
     oldest month first: what its PMO assures, many at once."""
@@ -426,6 +499,7 @@ def waiting_assurance(organisation_id: int) -> QuerySet[MonthlyReturn]:
             scheme__state__in=DELIVERY_STATES,
             assured_at__isnull=True,
         )
+        .filter(open_years_only())
         .select_related("scheme__financial_year", "scheme__organisation", "entered_by")
         .order_by("scheme__financial_year__start_year", "month", "scheme__reference")
     )

@@ -13,13 +13,15 @@ from django_fsm import can_proceed
 
 from governance import money, policy, roles, selectors
 from governance.delivery import carry
-from governance.delivery.monthly_returns import return_fields, return_history
+from governance.delivery.monthly_returns import open_years_only, return_fields, return_history
 from governance.delivery.rating import assess
 from governance.delivery.schedule import (
     DELIVERY_STATES,
     ZERO,
     day_text,
+    first_open_year,
     last_month,
+    latest_month_due,
     month_end,
     month_label,
     owes_return,
@@ -43,10 +45,13 @@ def _return_tasks(user, limit: int) -> selectors.Tasks:
     """Returns due from the finance lead or project lead of a scheme in delivery, a task for
     each month owed. Counted in the database, a query a financial year, and only the oldest
     `limit` loaded: the cost does not grow with the schemes the person is on."""
-    schemes = Scheme.objects.filter(
-        Q(finance_lead=user) | Q(project_lead=user), state=SchemeState.IN_DELIVERY
-    )
     day = today_or(None)
+    # a closed year asks for no more returns (monthly_returns.open_years_only)
+    schemes = Scheme.objects.filter(
+        Q(finance_lead=user) | Q(project_lead=user),
+        state=SchemeState.IN_DELIVERY,
+        financial_year__start_year__gte=first_open_year(latest_month_due(day)),
+    )
     years = FinancialYear.objects.filter(pk__in=schemes.values("financial_year")).order_by(
         "start_year"
     )
@@ -105,6 +110,7 @@ def _assure_tasks(user, limit: int) -> selectors.Tasks:
             scheme__state__in=DELIVERY_STATES,
             assured_at__isnull=True,
         )
+        .filter(open_years_only())
         .exclude(entered_by=user)
         # nobody assures their own scheme's returns: the team is never offered them
         .exclude(policy.on_team_of(user, "scheme__"))

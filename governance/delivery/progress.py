@@ -26,10 +26,10 @@ from governance.delivery.schedule import (
     owes_return,
     reporting_month,
     return_deadline,
-    started_by,
     today_or,
 )
 from governance.models import (
+    MONTHS,
     PLAN_FIELDS,
     FinancialYear,
     MonthlyReturn,
@@ -53,6 +53,19 @@ class MissingReturn:
     @property
     def label(self) -> str:
         return month_label(self.scheme.financial_year, self.month)
+
+
+@dataclass(frozen=True)
+class OverdueReturns:
+    """A scheme's returns still missing after their deadlines: the months, in order."""
+
+    scheme: Scheme
+    months: list[int]
+
+    @property
+    def labels(self) -> str:
+        """'Aug 2026, Sep 2026, Oct 2026'."""
+        return ", ".join(month_label(self.scheme.financial_year, m) for m in self.months)
 
 
 def missing_returns(
@@ -183,25 +196,39 @@ ADDED_UP = (
 class Dashboard:
     financial_year: FinancialYear
     as_at_month: int
-    returns_month: int | None
     rows: list[OrganisationTotals]
     total: OrganisationTotals
     off_track: list[tuple[Scheme, Rag]]
-    missing: list[MissingReturn]
+    # the returns missing after their deadline, months up to the page's month, a row a scheme
+    overdue: list[OverdueReturns]
+    # the month whose returns come due next (it has ended, its deadline has not passed), and
+    # the schemes whose return for it is not in yet; None when the page is as at an earlier
+    # month, or no month is coming due
+    due_month: int | None
+    due: list[MissingReturn]
 
     @property
     def as_at_label(self) -> str:
         return month_label(self.financial_year, self.as_at_month) if self.as_at_month else ""
 
     @property
-    def returns_label(self) -> str:
-        return month_label(self.financial_year, self.returns_month) if self.returns_month else ""
+    def due_label(self) -> str:
+        return month_label(self.financial_year, self.due_month) if self.due_month else ""
 
     @property
-    def returns_deadline(self) -> date | None:
-        if not self.returns_month:
-            return None
-        return return_deadline(self.financial_year, self.returns_month)
+    def due_deadline(self) -> date | None:
+        return return_deadline(self.financial_year, self.due_month) if self.due_month else None
+
+
+def coming_due(financial_year: FinancialYear, as_at: int, today: date) -> int | None:
+    """The month whose returns come due next, when the page is as at the latest month due or
+    later: the month just ended, while its deadline has not passed (on 5 December, November,
+    due by the 10th)."""
+    latest_due = reporting_month(financial_year, today)
+    ended = last_month(financial_year, today)
+    if ended and ended > latest_due and as_at >= latest_due:
+        return ended
+    return None
 
 
 def dashboard(
@@ -214,15 +241,15 @@ def dashboard(
     """Totals against target per organisation of the user's systems, RAG counts, off-track
     schemes and missing returns, in a fixed number of queries however many schemes there are.
 
-    With no month, totals and RAG are as at reporting_month() (returns due), and the missing
-    returns are last month's; a chosen month sets both.
+    Everything is as at one month (DESIGN.md): the chosen one, else reporting_month() (the
+    latest whose returns are due). The overdue returns are those of that month and the months
+    before it whose deadline has passed; the returns coming due next are listed apart.
     """
     day = today_or(today)
-    if month is None:
-        as_at = reporting_month(financial_year, day)
-        returns_month = last_month(financial_year, day) or as_at or None
-    else:
-        as_at = returns_month = month
+    as_at = reporting_month(financial_year, day) if month is None else month
+    # a return is overdue the day after its deadline: months up to the latest month due
+    overdue_upto = min(as_at, reporting_month(financial_year, day))
+    due_month = coming_due(financial_year, as_at, day)
     organisations = list(Organisation.objects.filter(system_id__in=user.system_ids))
     targets = {
         organisation_id: (requirement, allocation)
@@ -233,12 +260,12 @@ def dashboard(
     counted = Scheme.objects.filter(
         financial_year=financial_year, organisation__in=organisations
     ).exclude(state__in=NOT_COUNTED)
-    returns = returns_of(Q(scheme__in=counted.values("pk")), max(as_at, returns_month or 0))
+    returns = returns_of(Q(scheme__in=counted.values("pk")), max(as_at, due_month or 0))
     rows = {
         org.pk: OrganisationTotals(org, *targets.get(org.pk, (None, None))) for org in organisations
     }
-    off_track, missing = [], []
-    deadline = return_deadline(financial_year, returns_month) if returns_month else None
+    off_track, late, due = [], {}, []  # late: {scheme id: the months overdue}
+    month_ends = {m: month_end(financial_year, m) for m in MONTHS}
     # Plain rows, not schemes: building every counted scheme (and its people) as a model was
     # most of this page's time at a few thousand schemes. Those listed are loaded below.
     columns = ("pk", "organisation_id", "is_recovery", "state", "start_date", *PLAN_FIELDS)
@@ -264,17 +291,23 @@ def dashboard(
             row.rag_counts[rating.status or "unrated"] += 1
             if rating.status in (RED, AMBER):
                 off_track.append((pk, rating))
-            # owes_return(), on the row's values (the state is checked above)
-            owed = returns_month and started_by(start_date, financial_year, returns_month)
-            if owed and returns_month not in got:
-                missing.append(pk)
+            # the months it owes a return for (owes_return(), on the row's values; the state
+            # is checked above): those ending after it started
+            owed = [m for m in MONTHS if start_date <= month_ends[m]]
+            if months := [m for m in owed if m <= overdue_upto and m not in got]:
+                late[pk] = months
+            if due_month in owed and due_month not in got:
+                due.append(pk)
     listed = counted.select_related("organisation", "project_lead", "finance_lead").in_bulk(
-        {pk for pk, _ in off_track} | set(missing)
+        {pk for pk, _ in off_track} | set(late) | set(due)
     )
     for scheme in listed.values():
         scheme.financial_year = financial_year  # the one in hand: no query per scheme
     off_track = [(listed[pk], rating) for pk, rating in off_track]
-    missing = [MissingReturn(listed[pk], returns_month, deadline, day > deadline) for pk in missing]
+    overdue = [OverdueReturns(listed[pk], months) for pk, months in late.items()]
+    if due_month:
+        deadline = return_deadline(financial_year, due_month)
+        due = [MissingReturn(listed[pk], due_month, deadline, False) for pk in due]
     shown = [
         row
         for row in rows.values()
@@ -293,5 +326,6 @@ def dashboard(
         for status, n in row.rag_counts.items():
             total.rag_counts[status] += n
     off_track.sort(key=lambda pair: (pair[1].status != RED, -pair[1].ytd_shortfall))
-    missing.sort(key=lambda m: (m.scheme.organisation.code, m.scheme.sequence))
-    return Dashboard(financial_year, as_at, returns_month, shown, total, off_track, missing)
+    overdue.sort(key=lambda o: (o.scheme.organisation.code, o.scheme.sequence))
+    due.sort(key=lambda m: (m.scheme.organisation.code, m.scheme.sequence))
+    return Dashboard(financial_year, as_at, shown, total, off_track, overdue, due_month, due)

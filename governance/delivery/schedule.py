@@ -13,7 +13,8 @@ from governance.models import MONTH_NAMES, MONTHS, FinancialYear, Scheme, Scheme
 ZERO = Decimal("0")
 
 # Returns are entered, corrected and assured, and the RAG rated, once delivery has started.
-# A completed or stopped scheme keeps its returns and may still have a past month corrected.
+# A completed or stopped scheme keeps its returns and may still have a past month corrected
+# while its year is open; once the year has closed they are final (monthly_returns).
 DELIVERY_STATES = (SchemeState.IN_DELIVERY, SchemeState.COMPLETED, SchemeState.STOPPED)
 
 # Schemes that count in the totals: every one of the year except those that never will deliver.
@@ -99,6 +100,24 @@ def month_at(financial_year: FinancialYear, as_at: date) -> int:
     if as_at > financial_year.end_date:
         return 12
     return financial_month(financial_year, as_at)
+
+
+def closes_on(financial_year: FinancialYear) -> date:
+    """The day a financial year closes: the day after the return deadline of the April that
+    follows it (11 May). Until then its March is the latest month whose returns are due, so
+    the pages rate it, its late returns are escalated and QAG reads its figures; from then on a
+    month of the next year is, and the year's figures are what its committee reported."""
+    return _deadline(financial_year.end_date + timedelta(days=1)) + timedelta(days=1)
+
+
+def year_closed(financial_year: FinancialYear, today: date) -> bool:
+    return today >= closes_on(financial_year)
+
+
+def first_open_year(as_at: date) -> int:
+    """The start year of the financial year the calendar month `as_at` falls in: as at that
+    month every earlier year has closed. For today, pass latest_month_due(today)."""
+    return as_at.year if as_at.month >= 4 else as_at.year - 1
 
 
 def current_year(today: date) -> FinancialYear | None:

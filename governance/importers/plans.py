@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from governance import money
+from governance.delivery import schedule
 from governance.importers import cells
 from governance.importers.cells import Check, Lookups
 from governance.importers.tables import (
@@ -262,13 +263,19 @@ def _check_new_schemes(parsed: list[PlanRow], existing: dict, result, *, histori
         if p.reference in existing:
             continue
         if historical:
-            if p.year.end_date >= today:
+            # A past year's scheme is loaded as it stood (in delivery, unless the file says
+            # otherwise) and stays so: the year has closed (schedule.closes_on), so it is
+            # neither escalated nor reminded, nor put before QAG, nor its returns offered for
+            # assurance, and its returns can still be loaded. Marking it completed would claim
+            # a closure report nobody wrote; the PMO may still close it with one.
+            if not schedule.year_closed(p.year, today):
                 result.errors.append(
                     RowError(
                         p.row,
-                        f"{p.reference} is of {p.year.label}, which has not ended: only a "
-                        "past year is loaded with --historical; import this year's schemes "
-                        "as drafts",
+                        f"{p.reference} is of {p.year.label}, which has not closed (it closes "
+                        f"on {schedule.day_text(schedule.closes_on(p.year))}, once its March "
+                        "returns are in and reported): only a closed year is loaded with "
+                        "--historical; import this year's schemes as drafts",
                     )
                 )
             continue

@@ -3,6 +3,7 @@ browser."""
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -12,7 +13,23 @@ from governance.delivery import monthly_returns, schedule
 from governance.importers import cells
 from governance.importers.cells import Check, Lookups
 from governance.importers.tables import BATCH, MAX_FORECAST, ImportResult, Invalid, RowError
-from governance.models import MonthlyReturn, Scheme, SchemeChange, User, state_words
+from governance.models import (
+    FinancialYear,
+    MonthlyReturn,
+    Scheme,
+    SchemeChange,
+    User,
+    state_words,
+)
+
+
+class SchemeFacts(NamedTuple):
+    """What a returns file's rows are checked against, of the scheme a reference names."""
+
+    pk: int
+    organisation_id: int
+    state: str
+    financial_year: FinancialYear
 
 
 @dataclass
@@ -52,13 +69,19 @@ def _parse_return(number, record, *, schemes: dict, lookups: Lookups, result, fi
         check.fail(f"no scheme has the reference {reference!r}")
     else:
         scheme = schemes[reference]
-        check(lookups.allowed, scheme[1])
-        if scheme[2] not in schedule.DELIVERY_STATES:
+        check(lookups.allowed, scheme.organisation_id)
+        if scheme.state not in schedule.DELIVERY_STATES:
             check.fail(
-                f"{reference} is {state_words(scheme[2])}: returns start once a "
+                f"{reference} is {state_words(scheme.state)}: returns start once a "
                 "scheme is in delivery"
             )
+        elif closed := monthly_returns.returns_closed(
+            reference=reference, state=scheme.state, financial_year=scheme.financial_year
+        ):
+            check.fail(closed)
     month = check(cells.month, record["month"])
+    if scheme and month and (early := monthly_returns.not_started(scheme.financial_year, month)):
+        check.fail(early)  # the return form's rule, in its words
     if reference and month:
         key = (reference, month)
         if key in first_row:
@@ -90,7 +113,7 @@ def _parse_return(number, record, *, schemes: dict, lookups: Lookups, result, fi
         check.fail("assured_reason and evidence_link go with a pmo_assured value: give it too")
     if not check.ok:
         return None
-    return ReturnRow(number, reference, scheme[0], month, values, assured, reason, link)
+    return ReturnRow(number, reference, scheme.pk, month, values, assured, reason, link)
 
 
 def _correct_return(monthly: MonthlyReturn, values: dict, *, by, now) -> list:
@@ -196,10 +219,11 @@ def import_returns(header, records, *, lookups: Lookups, by: User, result: Impor
     references = sorted({r["reference"].strip() for _n, r in records if r["reference"].strip()})
     schemes = {}
     for chunk in cells.chunks(references):
-        for reference, pk, org, state in Scheme.objects.filter(reference__in=chunk).values_list(
-            "reference", "pk", "organisation_id", "state"
-        ):
-            schemes[reference] = (pk, org, state)
+        found = Scheme.objects.filter(reference__in=chunk).values_list(
+            "reference", "pk", "organisation_id", "state", "financial_year__start_year"
+        )
+        for reference, pk, org, state, year in found:
+            schemes[reference] = SchemeFacts(pk, org, state, lookups.years[year])
     first_row: dict = {}
     parsed = [
         p

@@ -119,7 +119,17 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
+# The first bytes of a zip archive, which an .xlsx workbook is.
+ZIP_SIGNATURE = b"PK\x03\x04"
+
+
 def _csv_rows(data: bytes) -> list[list[str]]:
+    if data.startswith(ZIP_SIGNATURE):
+        # a workbook renamed .csv: the CSV reader's own complaint would not say so
+        raise Invalid(
+            "This looks like an Excel workbook: save it as .xlsx (or export it as CSV) and "
+            "upload again."
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -284,4 +294,9 @@ def records(kind: str, rows: list[list[str]], result: ImportResult, *, is_csv: b
             continue
         cells = cells + [""] * (len(header) - len(cells))
         records.append((number, {c: v for c, v in zip(header, cells, strict=False) if c}))
+    if not records and not result.errors:
+        # otherwise it reads "0 created, 0 updated, 0 unchanged" as if it had worked
+        result.errors.append(
+            RowError(None, "The file has its headers but no rows under them: nothing was imported.")
+        )
     return header, records

@@ -272,7 +272,7 @@ class Scheme(ConcurrentTransitionMixin, models.Model):
 
     @property
     def state_words(self) -> str:
-        """The state as it reads inside a sentence: "in delivery", but "QIA panel"."""
+        """The state as it reads after "is" in a sentence: "a draft", "at the QIA panel"."""
         return state_words(self.state)
 
     # --- money ---

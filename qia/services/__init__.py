@@ -32,9 +32,10 @@ from qia.services.reassessment import (
 from qia.services.self_assessment import (
     eqia_attach,
     reassessment_send_to_panel,
+    self_assessment_differences,
     self_assessment_save,
 )
-from qia.services.sign_off import sign_off_record
+from qia.services.sign_off import own_sign_off, sign_off_record, yours_signed
 
 __all__ = [
     "PLAN_LABELS",
@@ -53,8 +54,11 @@ __all__ = [
     "reassessment_open",
     "reassessment_send_to_panel",
     "self_assessment_problems",
+    "self_assessment_differences",
     "self_assessment_save",
+    "own_sign_off",
     "sign_off_record",
+    "yours_signed",
     "submit_check",
     "unmitigated",
     "unmitigated_message",

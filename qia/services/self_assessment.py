@@ -6,7 +6,7 @@ from django.db import transaction
 from governance.models import Scheme, User
 from governance.services import ActionRefused
 from qia import policy as rules
-from qia.models import AssessmentKind, Qia, QiaVersion, Screening
+from qia.models import AssessmentKind, Heading, Qia, QiaVersion, Screening
 from qia.services import contents, inputs, steps
 
 
@@ -25,7 +25,9 @@ def self_assessment_save(
 ) -> QiaVersion:
     """The project lead saves the self-assessment (complete or not) of the current version.
 
-    The first save of a draft scheme opens version 1.
+    The first save of a draft scheme opens version 1. `expected_revision` is the revision of
+    the version the page was drawn from, 0 when it was drawn before there was one: a save over
+    a version saved since (by another tab, say, that made the first) is a Conflict.
     """
     cleaned = inputs.clean_headings(headings, strict=False)
     if equality_impact not in ("", *Screening.values):
@@ -62,6 +64,51 @@ def self_assessment_save(
             return version
 
     return steps.refuse_logged(by, "qia_edit", f"scheme {scheme_id}", attempt)
+
+
+def self_assessment_differences(
+    version: QiaVersion | None,
+    *,
+    headings: dict[str, dict],
+    equality_impact: str = "",
+    equality_rationale: str = "",
+    eqia_link: str = "",
+    mitigations: list[dict] | None = None,
+    **not_compared,
+) -> list[str]:
+    """Where the saved self-assessment of `version` differs from what a page sent (the same
+    arguments as self_assessment_save; a document or a revision is not compared): the labels
+    of the headings, then the equality screening and the mitigating actions. Said to a user
+    whose save met someone else's, as the PID edit form does."""
+    try:
+        typed = inputs.clean_headings(headings, strict=False)
+        typed_mitigations = inputs.clean_mitigations(mitigations)
+    except ActionRefused:
+        typed, typed_mitigations = {}, None
+    saved = contents.assessments(version, AssessmentKind.SELF) if version else {}
+    unanswered = {"impact": "", "consequence": None, "likelihood": None, "rationale": ""}
+    differ = []
+    for heading, values in typed.items():
+        row = saved.get(heading)
+        was = {name: getattr(row, name) for name in values} if row else unanswered
+        if was != values:
+            differ.append(Heading(heading).label)
+    screening = (
+        (version.equality_impact, version.equality_rationale, version.eqia_link)
+        if version
+        else ("", "", "")
+    )
+    if screening != (equality_impact, equality_rationale.strip(), eqia_link.strip()):
+        differ.append("Equality impact screening")
+    fields = ("heading", "description", "owner", "due_date", "status")
+    saved_mitigations = (
+        [{name: getattr(m, name) for name in fields} for m in version.mitigations.all()]
+        if version
+        else []
+    )
+    if typed_mitigations != saved_mitigations:
+        differ.append("Mitigating actions")
+    return differ
 
 
 def eqia_attach(

@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from governance import deputies
 from governance.models import Scheme, SchemeState, User
-from governance.services import ActionRefused
+from governance.services import ActionRefused, AlreadyDone
 from notifications import emails
 from notifications.outbox import notify
 from qia import conditions as qia_conditions
@@ -44,6 +44,41 @@ def _capacity_for(by: User, version: QiaVersion, capacity: str | None) -> str:
     return open_ones[0] if open_ones else (rules.capacities_held(by) or [Capacity.CHIEF_NURSE])[0]
 
 
+def own_sign_off(
+    *, scheme_id: int, version_id: int | None, by: User, capacity: str | None = None
+) -> SignOff | None:
+    """`by`'s own decision on that version of the scheme's QIA (in `capacity`, if given)."""
+    mine = SignOff.objects.filter(
+        version_id=version_id, version__qia__scheme_id=scheme_id, by=by
+    ).select_related("version__qia__scheme")
+    return mine.filter(capacity=capacity).first() if capacity else mine.first()
+
+
+def yours_signed(sign_off: SignOff) -> str:
+    return (
+        f"Your decision as {sign_off.get_capacity_display()} on QIA version "
+        f"{sign_off.version.number} is already recorded: {sign_off.get_decision_display().lower()}."
+    )
+
+
+def _sent_again(version_id: int, by: User, capacity: str | None) -> SignOff | None:
+    """`by`'s own decision on the version already: the same form sent twice (a double click).
+    Asked with the scheme and version locked, so that it waits for a first submit still being
+    recorded, and before the state, which that first submit may have moved on."""
+    found = []
+
+    def work(scheme: Scheme, version: QiaVersion):
+        # in the capacity this decision would be in: one signature in another capacity (as a
+        # deputy for the other signatory, say) is no double click, and stays refused
+        chosen = _capacity_for(by, version, capacity)
+        found.append(
+            own_sign_off(scheme_id=scheme.pk, version_id=version.pk, by=by, capacity=chosen)
+        )
+
+    steps.locked(version_id, by=by, action="sign_off", work=work)
+    return found[0]
+
+
 def sign_off_record(
     *,
     version_id: int,
@@ -65,7 +100,8 @@ def sign_off_record(
     recorded since the page was drawn is no conflict, so `expected_revision` is not compared
     here. What would make this decision stale is checked on the locked version instead: it
     must still await sign-off (a decline or a return moves it on), and this capacity must
-    still be open (each is signed once).
+    still be open (each is signed once). The signatory's own decision already recorded (the
+    same form sent twice) is AlreadyDone, not a refusal.
     """
     if decision not in SignOffDecision.values:
         raise ActionRefused("Choose to approve or to decline.")
@@ -74,6 +110,9 @@ def sign_off_record(
     comment, justification = comment.strip(), justification.strip()
     if not comment:
         raise ActionRefused("Write a comment with your decision.")
+    mine = _sent_again(version_id, by, capacity)
+    if mine is not None:
+        raise AlreadyDone(yours_signed(mine))
     later = steps.Later()
     result = {"later": later}
 

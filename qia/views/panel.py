@@ -56,11 +56,8 @@ def score(request, pk: int):
 def _check_may_see_panel(request, scheme: Scheme, version: QiaVersion | None) -> None:
     if version is None:
         raise Http404("This scheme has no QIA yet.")
-    if not rules.can_see_panel_scores(request.user, version, scheme):
-        reason = (
-            "Panel scores stay hidden until you have recorded your own for this version "
-            "(blind scoring): nobody anchors on the first opinion."
-        )
+    reason = rules.panel_scores_refusal(request.user, version, scheme)
+    if reason:
         raise Refused(reason, action="view panel scores", target=scheme.reference)
 
 

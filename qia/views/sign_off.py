@@ -3,7 +3,18 @@
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
-from governance.pages import act, check, leave_to, posted, signed_in
+from governance import policy
+from governance.pages import (
+    Refused,
+    act,
+    check,
+    leave_to,
+    posted,
+    signed_in,
+    typed_text,
+    whole_number,
+)
+from governance.services import ActionRefused, AlreadyDone
 from qia import policy as rules
 from qia import selectors, services
 from qia.case import case_for
@@ -15,28 +26,66 @@ from qia.views.access import scheme_for
 
 @signed_in
 def sign_off(request, pk: int):
-    scheme = scheme_for(request, pk, action="sign_off")
-    version = rules.awaiting_version(scheme)
-    check(request, "sign_off", scheme, version=version)
+    if request.method == "POST" and (mine := _signed_already(request, pk)):
+        # the same form sent twice (a double click, a second tab): asked before the page checks
+        # access, as the first submit may have moved the QIA (and the scheme) on
+        messages.info(request, services.yours_signed(mine))
+        return leave_to(request, mine.version.qia.scheme, "qia_detail", pk)
+    try:
+        scheme = scheme_for(request, pk, action="sign_off")
+        version = rules.awaiting_version(scheme)
+        check(request, "sign_off", scheme, version=version)
+    except Refused as exc:
+        if request.method == "POST":
+            # the QIA moved on since the page was drawn (the other signatory sent it back):
+            # the refusal page shows what was typed, to copy
+            typed = SignOffForm(
+                request.POST, capacities=[], extreme="justification" in request.POST
+            )
+            exc.typed = typed_text(typed)
+        raise
     capacities = [(c, Capacity(c).label) for c in rules.open_capacities(request.user, version)]
     form = SignOffForm(
         posted(request),
         capacities=capacities,
         extreme=version.is_extreme,
-        initial={"revision": version.revision},
+        initial={"revision": version.revision, "qia_version": version.pk},
     )
     conditions = condition_formset(posted(request), scheme=scheme, wanted=form.with_conditions)
     # both checked, so that every problem shows at once
     if request.method == "POST" and all([form.is_valid(), conditions.fit_the_decision()]):
         arguments = form.service_arguments(conditions=conditions.rows())
-        if act(
-            request,
-            lambda: services.sign_off_record(version_id=version.pk, by=request.user, **arguments),
-        ):
+        try:
+            services.sign_off_record(version_id=version.pk, by=request.user, **arguments)
+        except AlreadyDone as exc:
+            # sent twice so close together that both got past the check above
+            messages.info(request, exc.message)
+            scheme.refresh_from_db()
+            return leave_to(request, scheme, "qia_detail", scheme.pk)
+        except ActionRefused as exc:  # a Conflict too
+            scheme.refresh_from_db()
+            if rules.awaiting_version(scheme) != version or policy.refusal(
+                "sign_off", request.user, scheme, version=version
+            ):
+                # the QIA moved on (declined, or signed in this capacity by someone else): a
+                # form would be refused again, so the page shows what was typed, to copy
+                return render(
+                    request,
+                    "governance/not_saved.html",
+                    {
+                        "reason": f"{exc.message} Nothing was saved.",
+                        "typed": typed_text(form, *conditions.forms),
+                        "scheme": scheme if policy.can_view_scheme(request.user, scheme) else None,
+                    },
+                    status=403,
+                )
+            # still to sign (an equality impact assessment still to attach, say): the form
+            # again, with what was typed
+            form.add_error(None, f"{exc.message} Nothing was saved: what you typed is below.")
+        else:
             messages.success(request, "Your decision is recorded.")
             scheme.refresh_from_db()
             return leave_to(request, scheme, "qia_detail", scheme.pk)
-        return redirect("qia_detail", pk=scheme.pk)
     version.qia.scheme = scheme
     page = selectors.version_page(request.user, scheme, version)
     context = {
@@ -46,6 +95,16 @@ def sign_off(request, pk: int):
         "case": case_for(request.user, scheme),
     }
     return render(request, "qia/sign_off.html", context)
+
+
+def _signed_already(request, pk: int):
+    """The user's own decision on the QIA version a posted sign-off form was drawn from."""
+    return services.own_sign_off(
+        scheme_id=pk,
+        version_id=whole_number(request.POST.get("qia_version")),
+        by=request.user,
+        capacity=request.POST.get("capacity") or None,
+    )
 
 
 @signed_in

@@ -495,7 +495,11 @@ TABLE: dict[str, list[Case]] = {
             "escalation",
             get=elr("sro"),
             post=elr("sro"),
-            data={"action": "Fill the assessor post.", "due": "2030-01-31"},
+            # due within two years of today, as a remedial action must be
+            data={
+                "action": "Fill the assessor post.",
+                "due": (TODAY + timedelta(days=365)).isoformat(),
+            },
         )
     ],
     "escalation_raise": [

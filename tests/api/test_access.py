@@ -7,6 +7,7 @@ a case here fails by name."""
 import pytest
 from django.urls import reverse
 
+from api.views import ROUTES
 from governance import selectors
 from governance.delivery.schedule import DELIVERY_STATES
 from governance.models import MonthlyReturn, Scheme
@@ -41,6 +42,16 @@ def ids(rows, field="id") -> set[int]:
 
 
 # --- each route's check: (demo, person, client) -> None ---
+
+
+def check_root(demo, who, client):
+    # the entry point: an absolute address for each list, the tables, the schema and its docs
+    response = client.get(reverse("api:root"))
+    assert response.status_code == 200, who
+    routes = response.json()
+    assert routes == {key: f"http://testserver{reverse(name)}" for key, name in ROUTES.items()}, who
+    assert set(ROUTES.values()) >= set(DATA_ROUTES) - {"api:root"} - DETAIL_ROUTES
+    assert client.get(routes["schemes"]).status_code == 200, who
 
 
 def check_schemes(demo, who, client):
@@ -223,6 +234,7 @@ def check_token_revoke(demo, who, client):
 
 
 CASES = {
+    "api:root": check_root,
     "api:scheme-list": check_schemes,
     "api:scheme-detail": check_scheme,
     "api:plan-list": check_plans,
@@ -246,6 +258,8 @@ API_ROUTES = sorted(name for name in url_patterns() if name.startswith("api:"))
 DATA_ROUTES = [
     name for name in API_ROUTES if name not in {"api:docs", "api:tokens", "api:token_revoke"}
 ]
+# the routes the entry point does not list: one row each, found from a list
+DETAIL_ROUTES = {name for name in API_ROUTES if name.endswith("-detail")}
 
 
 def test_every_api_route_has_a_case():

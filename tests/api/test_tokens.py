@@ -8,9 +8,11 @@ import pytest
 from django.conf import settings
 from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from api.models import ApiCall, ApiToken
-from governance.models import AccessRefusal, Organisation, Scheme
+from governance.delivery import schedule
+from governance.models import AccessRefusal, FinancialYear, Organisation, Scheme
 from tests.api.helpers import api, every_row, token_for, with_keys
 
 pytestmark = pytest.mark.django_db
@@ -246,3 +248,17 @@ def test_the_schema_and_docs_load_without_inline_scripts_or_a_cdn(world):
     assert "SwaggerUIBundle" in script.content.decode()
     assert "Content-Security-Policy" in page
     assert "script-src 'self'" in page["Content-Security-Policy"]
+
+
+def test_a_table_without_a_month_is_as_at_the_latest_month_due_as_the_pages_open(world):
+    demo, keys = world
+    client = api(keys["elr-viewer"])
+    this_year = schedule.current_year(timezone.localdate())
+    year_before = FinancialYear.objects.get(start_year=this_year.start_year - 1)
+    latest_due = max(schedule.reporting_month(this_year, timezone.localdate()), 1)
+
+    now = client.get("/api/tables/summary/", {"year": this_year.label}).json()
+    gone_by = client.get("/api/tables/summary/", {"year": year_before.label}).json()
+    chosen = client.get("/api/tables/summary/", {"year": this_year.label, "month": 12}).json()
+
+    assert (now["month"], gone_by["month"], chosen["month"]) == (latest_due, 12, 12)

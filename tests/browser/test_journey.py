@@ -16,9 +16,11 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from demo.builder import Builder
-from demo.data import LAST, SCHEMES, THIS, start_years
+from demo.data import SCHEMES, THIS
+from governance.delivery import schedule
 from governance.forms import person_label
 from governance.models import FinancialYear, MonthlyReturn, Scheme, SchemeState, User
+from governance.views_reports import default_selection
 from notifications.models import Escalation, OutboxEmail, Rule
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -36,9 +38,12 @@ SCORES = {
 }
 
 
-def last_year() -> FinancialYear:
-    """The demo's last financial year: it has ended, so a whole year of returns is imported."""
-    return FinancialYear.objects.get(start_year=start_years(timezone.localdate())[LAST])
+def reporting_year() -> tuple[FinancialYear, int]:
+    """The year and month the reports open on: the latest month whose returns are due, in a
+    year still open (in April and early May, last year's), so its returns are imported and
+    the escalation sweep rates them."""
+    label, month = default_selection()
+    return FinancialYear.objects.get(start_year=FinancialYear.parse_label(label)), month
 
 
 def field(scope, label: str):
@@ -88,11 +93,12 @@ def write_pid(visit) -> str:
     page.get_by_label("Organisation").select_option(
         label="ELR - East Leicestershire and Rutland CCG"
     )
-    page.get_by_label("Financial year").select_option(label=last_year().label)
+    year, due = reporting_year()
+    page.get_by_label("Financial year").select_option(label=year.label)
     page.get_by_label("Programme area").select_option(label="Planned Care")
     page.get_by_label("Area of spend").select_option(label="Elective Care")
     field(page, "Type").select_option("transformational")
-    page.get_by_label("Start date").fill(last_year().start_date.isoformat())
+    page.get_by_label("Start date").fill(year.start_date.isoformat())
     # a person is shown with their roles and organisations: "Richard Moss (SRO; ELR)"
     sro = User.objects.get(username="elr-sro")
     page.get_by_label("SRO").select_option(label=person_label(sro))
@@ -108,6 +114,14 @@ def write_pid(visit) -> str:
     expect(page.locator("[data-plan-total]")).to_have_text("Annual total: £60,000")
     field(page, "Mar").fill("5 grand")
     expect(page.locator("[data-plan-total]")).to_contain_text("check Mar")
+    # what the server refuses is left out of the total, as it would be: a negative, a part
+    # of a penny; pence show as the server shows them
+    field(page, "Mar").fill("(500)")
+    expect(page.locator("[data-plan-total]")).to_contain_text("£55,000 so far; check Mar")
+    field(page, "Mar").fill("0.001")
+    expect(page.locator("[data-plan-total]")).to_contain_text("check Mar")
+    field(page, "Mar").fill("100.40")
+    expect(page.locator("[data-plan-total]")).to_have_text("Annual total: £55,100.40")
     field(page, "Mar").fill("5k")
     visit.step("PID filled in")
     page.get_by_role("button", name="Save draft").click()
@@ -247,7 +261,10 @@ def test_a_new_scheme_goes_from_pid_to_the_qag_pack_in_the_browser(
     visit.step("in delivery")
     # a tenth of the plan each month, and a forecast of a tenth of the year: RAG red
     returns = tmp_path / "returns.csv"
-    rows = [f"{reference},{month},500.00,6000.00,Referrals slow to start" for month in range(1, 13)]
+    year, due = reporting_year()
+    rows = [
+        f"{reference},{month},500.00,6000.00,Referrals slow to start" for month in range(1, due + 1)
+    ]
     returns.write_text("reference,month,actual,forecast_outturn,commentary\n" + "\n".join(rows))
     visit.nav("Reports").click()
     visit.step("reports")
@@ -258,9 +275,9 @@ def test_a_new_scheme_goes_from_pid_to_the_qag_pack_in_the_browser(
     page.get_by_role("button", name="Import").click()
     expect(page.get_by_role("alert").first).to_contain_text("returns.csv")
     visit.step("returns imported")
-    assert MonthlyReturn.objects.filter(scheme=scheme).count() == 12
+    assert MonthlyReturn.objects.filter(scheme=scheme).count() == due
     open_scheme(visit, reference)
-    expect(page.get_by_text(f"RAG as at Mar {last_year().start_year + 1}")).to_contain_text(
+    expect(page.get_by_text(f"RAG as at {schedule.month_label(year, due)}")).to_contain_text(
         "Red: Behind year-to-date plan"
     )
     visit.step("scheme off track")

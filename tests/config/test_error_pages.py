@@ -156,3 +156,29 @@ def test_the_covering_index_warning_stays_on_for_postgresql(tmp_path):
     )
 
     assert "models.W040" not in silenced
+
+
+def test_a_button_only_address_opened_in_the_browser_says_so_and_does_nothing(llr):
+    browser = Client()
+    browser.force_login(llr.user("elr", "viewer"))
+
+    response = browser.get("/notifications/read/")
+
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    page = response.content.decode()
+    assert "This address works from its button" in page
+    assert "Nothing was done" in page and "Back to your home page" in page
+
+
+def test_the_sign_out_address_opened_in_the_browser_offers_the_button(llr):
+    browser = Client()
+    browser.force_login(llr.user("elr", "viewer"))
+
+    page = browser.get("/accounts/logout/").content.decode()
+
+    assert '<form method="post" action="/accounts/logout/">' in page
+    assert "You are signed in as" in page and "Sign out</button>" in page
+    assert browser.get("/schemes/").status_code == 200  # opening it signed nobody out
+    browser.logout()
+    assert "You are signed out" in browser.get("/accounts/logout/").content.decode()

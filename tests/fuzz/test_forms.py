@@ -154,6 +154,9 @@ def n(valid: str = "1000"):
     return (valid, anything(valid, number()))
 
 
+IN_A_YEAR = (datetime.date.today() + datetime.timedelta(days=365)).isoformat()
+
+
 def d(valid: str = "2030-01-31"):
     return (valid, anything(valid, date()))
 
@@ -366,7 +369,8 @@ def forms(demo) -> dict[str, Form]:
         "escalation_remedial": Form(
             "elr-sro",
             "escalation",
-            fields={"action": t(), "due": d()},
+            # a remedial action is due within two years of today
+            fields={"action": t(), "due": d(IN_A_YEAR)},
             text_fields=("action",),
             shows=(("escalation_detail", "escalation"),),
         ),

@@ -36,7 +36,7 @@ people = delivery_fixtures.people  # the world with a second PMO officer of ELR
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mid_august")]
 
-REASON_MISSING = "Say why the assured value differs from the actual (£900)."
+REASON_MISSING = "Say why the assured value differs from the actual (a saving of £900)."
 BAD_LINK = "Enter a web address starting http:// or https://."
 LEDGER = "https://ledger.example.nhs.uk/reports/june"
 

@@ -135,8 +135,16 @@ def test_the_pmo_downloads_their_organisations_trail_as_csv(client, llr, people,
     assured = of_kind(rows, "assured")
     assert len(assured) == 1
     assert assured[0]["Who"] == people["elr-pmo"].get_full_name()
-    assert "£4,000.00" in assured[0]["What"] and "£5,000.00" in assured[0]["What"]
+    assert assured[0]["What"] == "Month 1 (Apr) return assured"
     assert assured[0]["Detail"] == REASON
+    # money as every download writes it: pounds in the papers' sign, a saving negative
+    assert assured[0]["PMO assured (£, a saving negative)"] == "-4000"
+    assert assured[0]["Actual (£, a saving negative)"] == "-5000"
+    assert all(
+        row["PMO assured (£, a saving negative)"] == row["Actual (£, a saving negative)"] == ""
+        for row in rows
+        if row["Kind"] != audit.KINDS["assured"]
+    )
 
     decisions = of_kind(rows, "qag")
     assert [row["What"] for row in decisions] == ["QAG decision: continue with the remedial plan"]
@@ -190,7 +198,7 @@ def test_staff_download_any_organisation_as_xlsx_one_sheet_per_kind(client, llr,
     def sheet_rows(kind):
         sheet = workbook[audit.KINDS[kind]]
         heading, *rows = sheet.iter_rows(values_only=True)
-        assert list(heading) == audit.HEADINGS
+        assert list(heading) == audit.headings(kind)
         return [dict(zip(heading, row, strict=True)) for row in rows]
 
     reviews = sheet_rows("reviews")
@@ -201,6 +209,12 @@ def test_staff_download_any_organisation_as_xlsx_one_sheet_per_kind(client, llr,
     assured = sheet_rows("assured")
     assert [row["Detail"] for row in assured] == [REASON]
     assert assured[0]["When"].date() == timezone.localdate()
+    # numbers in the papers' sign, shown in brackets as the committee tables show a saving
+    assert assured[0]["PMO assured (£, a saving negative)"] == -4000
+    assert assured[0]["Actual (£, a saving negative)"] == -5000
+    money = workbook[audit.KINDS["assured"]]["G2"]
+    assert money.number_format == "#,##0;(#,##0)"
+    assert audit.headings("reviews") == audit.HEADINGS  # no amounts where there are none
     refused = sheet_rows("refusals")
     # stored as text, not as a formula that a spreadsheet would run
     assert refused[0]["Detail"] == '=HYPERLINK("http://evil.example")'
@@ -264,7 +278,11 @@ def test_another_organisation_is_refused_even_beside_a_mistake(client, llr, peop
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"date_from": "2030-05-02", "date_to": "2030-05-01"}, "is before the start date"),
+        ({"date_from": "2024-05-02", "date_to": "2024-05-01"}, "is before the start date"),
+        # far outside the trail: told, never a 500 (the day after 9999-12-31 does not exist)
+        ({"date_from": "0001-01-01"}, "Choose a date from 1 January 2000 to"),
+        ({"date_to": "9999-12-31"}, "31 December 9999 is outside the audit trail"),
+        ({"date_from": "1999-12-31"}, "31 December 1999 is outside the audit trail"),
         ({"date_from": "yesterday"}, "Enter a date as year-month-day"),
         ({"date_to": "2024-13-45"}, "Enter a date as year-month-day"),
         ({"organisations": ["999999"]}, "There is no organisation 999999"),

@@ -133,12 +133,34 @@ def test_only_the_pmo_reaches_the_page(client, people, june, who):
     assert not MonthlyReturn.objects.filter(assured_at__isnull=False).exists()
 
 
-def test_another_organisation_by_id_is_not_found(client, people, llr, june):
+def test_another_organisation_by_id_is_refused_saying_why(client, people, llr, june):
     client.force_login(people["wl-pmo"])
     elr = llr.org("ELR")
-    assert client.get(URL, {"organisation": elr.pk}).status_code == 404
-    assert client.get(URL, {"organisation": "x"}).status_code == 404
+    for asked in (elr.pk, "x"):
+        response = client.get(URL, {"organisation": asked})
+        assert response.status_code == 403
+        assert "You assure the returns of your own organisations only." in text(response)
+    assert AccessRefusal.objects.filter(user=people["wl-pmo"], action="assure_return").count() == 2
     assert "No returns are waiting" in text(client.get(URL))  # WL's own: none
+
+
+def test_a_return_of_another_organisation_slipped_into_the_form_is_refused_and_logged(
+    client, people, llr, make_scheme, june
+):
+    west = make_scheme(org="WL")
+    add_return(west, 3, "400", by=people["wl-finance-reviewer"])
+    theirs = MonthlyReturn.objects.get(scheme=west)
+    client.force_login(people["elr-pmo"])
+    page = client.get(URL)
+
+    forged = post_rows(client, page, **{"form-0-ret": str(theirs.pk)})
+    response = client.post(URL, forged, follow=True)
+
+    assert "Not assured: a return that is not yours to assure." in text(response)
+    theirs.refresh_from_db()
+    assert theirs.assured_at is None
+    refusal = AccessRefusal.objects.get(user=people["elr-pmo"], action="assure_return")
+    assert refusal.target == west.reference and "PMO" in refusal.reason
 
 
 def test_the_rule_of_each_row_is_asked_without_a_query_per_return(client, people, make_scheme):

@@ -225,6 +225,19 @@ def test_a_scheme_id_that_does_not_exist_is_refused(client, people, october, nex
     assert not Scheme.objects.filter(financial_year=next_year).exists()
 
 
+def test_a_year_that_does_not_exist_is_said_and_carries_nothing(client, people, october, next_year):
+    pmo = signed_in(client, people["elr-pmo"])
+    chosen = {"organisation": october.organisation_id, "year": "xyz"}
+
+    page = pmo.get(reverse("scheme_carry"), chosen, follow=True)
+    sent = pmo.post(reverse("scheme_carry"), {**chosen, "scheme": [october.pk]}, follow=True)
+
+    for response in (page, sent):
+        assert response.status_code == 200
+        assert "There is no financial year 'xyz'." in visible(response)
+    assert not Scheme.objects.filter(financial_year=next_year).exists()
+
+
 def test_nothing_ticked_is_asked_for_again(client, people, october, next_year):
     response = signed_in(client, people["elr-pmo"]).post(
         reverse("scheme_carry"), {"organisation": october.organisation_id, "year": "2019/20"}

@@ -1,5 +1,6 @@
 """The PMO and QAG dashboard: totals against target per organisation, RAG counts, off-track
-schemes and the returns missing for last month. Every signed-in user of the system sees it."""
+schemes, the returns overdue as at its month and, apart, those coming due next. Every
+signed-in user of the system sees it."""
 
 from datetime import date
 from decimal import Decimal
@@ -163,35 +164,70 @@ def test_rag_counts_and_the_off_track_schemes_red_first(client, people, schemes)
 
 
 @time_machine.travel(date(2019, 8, 15), tick=False)
-def test_the_returns_missing_for_last_month_are_listed_as_overdue_after_the_deadline(
-    client, people, schemes
+def test_the_returns_overdue_are_listed_with_the_months_each_scheme_is_missing(
+    client, people, schemes, make_scheme
 ):
+    # started in May, nothing returned: its May, June and July returns are all late
+    silent = make_scheme(title="Never returned", start_date=date(2019, 5, 1))
+
     response = dashboard(client, people["elr-pmo"])
 
-    assert "Returns missing for Jul 2019 (1)" in text(response)
-    [_, missing] = table(response, "missing-table")
-    assert missing == [
+    assert "Returns overdue as at Jul 2019 (2)" in text(response)
+    [_, red, never] = table(response, "missing-table")
+    assert red == [
         f"{schemes['red'].reference} Far behind",
         "ELR",
         "ELR Finance Reviewer",
         "ELR Project Lead",
-        "Overdue",
+        "Overdue Jul 2019",
     ]
+    assert never[0] == f"{silent.reference} Never returned"
+    assert never[-1] == "Overdue May 2019, Jun 2019, Jul 2019"
+    assert "due-table" not in response.content.decode()  # nothing is coming due on the 15th
 
 
 @time_machine.travel(date(2019, 8, 5), tick=False)
-def test_before_the_deadline_the_missing_returns_are_due_and_the_rag_is_as_at_june(
+def test_before_the_deadline_the_overdue_returns_are_listed_apart_from_those_coming_due(
     client, people, schemes
 ):
+    schemes["red"].returns.filter(month=3).delete()  # its June return, due by 10 July: late
+
     response = dashboard(client, people["elr-pmo"])
 
     page = text(response)
     assert "Figures as at Jun 2019 (month 3)" in page
+    # as at June: the June return is overdue; July's is coming due, listed apart
+    assert "Returns overdue as at Jun 2019 (1)" in page
+    [_, overdue] = table(response, "missing-table")
+    assert overdue[0].startswith(schemes["red"].reference) and overdue[-1] == "Overdue Jun 2019"
+    assert "Returns for Jul 2019 not in yet (1)" in page
     assert "Due by 10 August 2019." in page
-    [_, missing] = table(response, "missing-table")
-    assert missing[0].startswith(schemes["red"].reference) and missing[-1] == "Due by 10 Aug 2019"
+    [_, due] = table(response, "due-table")
+    assert due[0].startswith(schemes["red"].reference) and due[-1] == "Due by 10 Aug 2019"
     off_track = table(response, "off-track-table")[1:]
     assert [row[0].split()[0] for row in off_track] == [schemes["red"].reference]  # amber in July
+
+
+@time_machine.travel(date(2019, 8, 15), tick=False)
+def test_a_month_chosen_lists_the_returns_overdue_as_at_that_month(client, people, schemes):
+    schemes["green"].returns.filter(month=2).delete()
+
+    response = dashboard(client, people["elr-pmo"], "?year=2019/20&month=2")
+
+    assert "Returns overdue as at May 2019 (1)" in text(response)
+    [_, green] = table(response, "missing-table")
+    assert green[0].startswith(schemes["green"].reference) and green[-1] == "Overdue May 2019"
+    # the red scheme's July return is overdue too, but after the month chosen
+    assert schemes["red"].reference not in str(table(response, "missing-table"))
+
+
+@time_machine.travel(date(2019, 5, 5), tick=False)
+def test_before_any_return_of_the_year_is_due_none_is_overdue(client, people, schemes):
+    response = dashboard(client, people["elr-pmo"])
+
+    page = text(response)
+    assert "No return of 2019/20 is due yet." in page
+    assert "Returns for Apr 2019 not in yet" in page  # its returns are already in
 
 
 @time_machine.travel(date(2019, 8, 15), tick=False)
@@ -216,7 +252,9 @@ def test_any_year_and_month_can_be_chosen(client, people, schemes):
     elr = table(response, "totals-table")[1]
     # YTD plan 2 x (3 x 1,000 + 2,000); actual 2 x 2,500
     assert elr[4:6] == ["(£10,000)", "(£5,000)"]
-    assert "Every scheme in delivery has its May 2019 return in." in text(response)
+    assert "No return is overdue: every scheme in delivery has its returns in up to May 2019." in (
+        text(response)
+    )
 
 
 @time_machine.travel(date(2019, 8, 15), tick=False)

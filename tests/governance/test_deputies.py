@@ -204,8 +204,11 @@ def test_the_deputy_cannot_change_or_end_the_delegation(client, away):
     principal, deputy = away
     delegation = name(principal, deputy)
     client.force_login(deputy)
-    response = client.post(reverse("deputy_end", args=[delegation.pk]), follow=True)
+    response = client.post(reverse("deputy_end", args=[delegation.pk]))
+    assert response.status_code == 403
     assert "Only the person who is away, or an administrator" in text(response)
+    dates = {"starts_on": "2019-06-01", "ends_on": "2019-06-20"}
+    assert client.post(reverse("deputy_dates", args=[delegation.pk]), dates).status_code == 403
     delegation.refresh_from_db()
     assert delegation.ended_at is None
     assert AccessRefusal.objects.filter(action="change delegation").exists()

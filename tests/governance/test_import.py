@@ -190,7 +190,6 @@ def test_a_file_that_is_neither_csv_nor_xlsx_is_refused(world, tmp_path):
 @pytest.mark.parametrize(
     "content",
     [
-        b"PK\x03\x04\x00\x00\x00\x00\x00\x00\r\x00binary\x00\x00data\r",  # a workbook named .csv
         b"reference,month,actual\rELR-1920-001,5,1000\r",  # old Mac line endings
     ],
 )
@@ -392,7 +391,7 @@ def test_returns_are_refused_for_a_scheme_not_yet_in_delivery(world, tmp_path):
     errors, _message = failed_import("returns", path)
 
     assert errors == [
-        f"row 2: {draft.reference} is draft: returns start once a scheme is in delivery"
+        f"row 2: {draft.reference} is a draft: returns start once a scheme is in delivery"
     ]
 
 
@@ -512,7 +511,7 @@ def test_a_plans_import_never_changes_an_existing_schemes_state(world, tmp_path)
     out, _err = run_import("plans", path)
 
     assert errors == [
-        f"row 2: {draft.reference} is draft and its state changes only through its workflow "
+        f"row 2: {draft.reference} is a draft and its state changes only through its workflow "
         "(the file says approved)"
     ]
     assert out.strip() == "Imported plans: 0 created, 3 updated, 0 unchanged."

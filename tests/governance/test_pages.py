@@ -211,17 +211,28 @@ def test_the_project_lead_edits_a_draft_and_the_change_is_in_its_history(client,
 def test_an_edit_from_a_stale_page_is_refused_and_loses_nothing(client, people, draft):
     lead = as_user(client, people["elr-project-lead"])
     url = reverse("scheme_edit", args=[draft.pk])
-    first = pid_post(people, title="First edit", version=draft.version)
-    second = pid_post(people, title="Second edit from an old page", version=draft.version)
+    drawn = lead.get(url).context["form"]["drawn"].value()  # both pages drawn from one version
+    as_drawn = pid_post(
+        people,
+        title=draft.title,
+        description=draft.description,
+        scheme_type=draft.scheme_type,
+        version=draft.version,
+        drawn=drawn,
+        **{name: "5000" for name in PLAN_FIELDS},
+    )
+    first = {**as_drawn, "title": "First edit", PLAN_FIELDS[2]: "6000"}
+    second = {**as_drawn, "title": "Second edit from an old page", "description": "Reworded."}
     lead.post(url, first)
 
     response = lead.post(url, second)
 
-    # nothing overwritten, nothing typed lost, and the differing field named
+    # nothing overwritten, nothing typed lost, and the fields the other save changed named:
+    # not the description, which only this page changed
     assert response.status_code == 200
     page = text(response)
     assert "Someone else saved this PID while you were editing it" in page
-    assert "The saved PID now differs from it in: Title." in page
+    assert "They changed: Title, Jun. Check the PID" in page
     assert 'value="Second edit from an old page"' in page
     draft.refresh_from_db()
     assert draft.title == "First edit"
@@ -239,7 +250,7 @@ def test_an_edit_from_a_stale_page_is_refused_and_loses_nothing(client, people, 
         ("title", "", "This field is required"),
         ("plan_m01", "-5", "Enter the saving as a positive amount"),
         ("plan_m02", "lots", "May: Enter an amount in pounds, like 83,000 or 83k."),
-        ("plan_m03", "99999999999", "That amount is too large: check it."),
+        ("plan_m03", "99999999999", "That is more than £1bn in a month: check it."),
         ("plan_m04", "1e400", "Enter an amount in pounds"),
         ("plan_m05", "NaN", "Enter an amount in pounds"),
         ("plan_m06", "83,00", "Enter an amount in pounds"),
@@ -741,7 +752,7 @@ def test_the_two_reviews_opened_together_both_go_through(client, people, draft):
         {**clinical_seen, "decision": "supported", "comment": "Clinically sound."},
         follow=True,
     )
-    assert f"{scheme.reference} is now QIA panel." in text(response)
+    assert f"{scheme.reference} is now at the QIA panel." in text(response)
     scheme.refresh_from_db()
     assert scheme.state == SchemeState.QIA_PANEL
     assert Review.objects.filter(scheme=scheme).count() == 2
@@ -766,9 +777,13 @@ def test_a_review_of_an_earlier_submission_is_a_conflict(client, people, draft):
     response = as_user(client, people["elr-clinical-reviewer"]).post(
         reverse("scheme_review", args=[scheme.pk, "clinical"]),
         {**clinical_seen, "decision": "supported", "comment": "Read the first version."},
-        follow=True,
     )
-    assert "Someone else changed this scheme" in text(response)
+    # the form comes back with the comment, drawn from the new submission
+    page = text(response)
+    assert "changed while you were looking at it" in page
+    assert "It has been resubmitted since: this is submission 2." in page
+    assert "Read the first version." in page
+    assert response.context["form"]["round"].value() == 2
     assert not Review.objects.filter(kind="clinical").exists()
 
 
@@ -804,7 +819,7 @@ def test_a_reviewer_who_sends_a_pid_back_lands_on_their_tasks_not_a_refusal(clie
     assert response.status_code == 200
     assert response.redirect_chain[-1][0] == reverse("my_tasks")
     page = text(response)
-    assert f"{scheme.reference} is now draft." in page
+    assert f"{scheme.reference} is now a draft." in page
     assert "back with its project team" in page
     assert not AccessRefusal.objects.exists()
 

@@ -106,7 +106,7 @@ def test_a_step_that_does_not_apply_in_this_state_says_so(client, people, make_s
         reverse("scheme_start_delivery", args=[scheme.pk]), follow=True
     )
 
-    assert "is draft: that step does not apply now." in text(response)
+    assert "is a draft: that step does not apply now." in text(response)
 
 
 def test_the_sro_closes_the_scheme_with_a_closure_report(client, people, make_scheme):
@@ -133,11 +133,14 @@ def test_a_stale_close_form_is_refused_as_a_conflict_message(client, people, mak
 
     response = as_user(client, people["elr-pmo"]).post(
         reverse("scheme_complete", args=[scheme.pk]),
-        {"version": scheme.version - 1, "delivered": "x", "lessons": "y"},
-        follow=True,
+        {"version": scheme.version - 1, "delivered": "Saved the clinics", "lessons": "y"},
     )
 
-    assert "Someone else changed this scheme while you were looking at it" in text(response)
+    # the form again, with what was typed, ready to be sent knowingly
+    page = text(response)
+    assert "changed while you were looking at it" in page and "so nothing was saved" in page
+    assert "Saved the clinics" in page
+    assert response.context["form"]["version"].value() == scheme.version
     scheme.refresh_from_db()
     assert scheme.state == SchemeState.IN_DELIVERY
 

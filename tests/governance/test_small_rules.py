@@ -157,11 +157,15 @@ def test_a_review_already_recorded_by_someone_else_is_still_refused_naming_them(
     client.post(url, mine)
 
     client.force_login(colleague)
-    response = client.post(url, theirs, follow=True)
+    response = client.post(url, theirs)
 
-    assert alerts(response, "danger") == [
-        "The financial review of this submission was already recorded by ELR Finance Reviewer."
+    # the step no longer applies: the reason, and the comment typed, to copy
+    assert response.status_code == 403
+    assert alerts(response, "warning") == [
+        "The financial review of this submission was already recorded by ELR Finance Reviewer. "
+        "Nothing was saved."
     ]
+    assert ">Not yet.</textarea>" in text(response)
     assert Review.objects.get(scheme=in_review).reviewer == people["elr-finance-reviewer"]
     assert finance_reviews_logged(in_review) == 1
     assert AccessRefusal.objects.filter(user=colleague, action="finance_review").count() == 1

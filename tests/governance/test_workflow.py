@@ -148,7 +148,7 @@ def _review_step(kind: str, decision: str, target: str, told: set, prepare=None)
         target=target,
         logged=f"{label} review: {ReviewDecision(decision).label}. Baseline checked.",
         told=frozenset(told),
-        refused=f"Only a {kind} reviewer can record the {kind} review.",
+        refused=f"Only a {kind} reviewer can record the {label.lower()} review.",
         prepare=prepare or (lambda scheme, llr: None),
     )
 
@@ -460,7 +460,7 @@ def test_a_draft_cannot_be_reviewed(llr):
     with pytest.raises(services.ActionRefused) as refused:
         review(scheme, llr.user("elr", "pmo"), "finance")
     assert refused.value.message == (
-        "This scheme is draft: you cannot record a financial review of it now."
+        "This scheme is a draft: you cannot record a financial review of it now."
     )
     assert not Review.objects.exists()
 
@@ -470,7 +470,7 @@ def test_a_scheme_already_in_confirm_and_challenge_cannot_be_submitted_again(llr
     with pytest.raises(services.ActionRefused) as refused:
         submit(scheme)
     assert refused.value.message == (
-        "This scheme is confirm and challenge: you cannot submit it now."
+        "This scheme is in confirm and challenge: you cannot submit it now."
     )
     assert Scheme.objects.get(pk=scheme.pk).submission_round == 1
     assert len(history(scheme)) == 1
@@ -585,7 +585,7 @@ def test_the_pid_cannot_be_changed_once_submitted(llr):
     with pytest.raises(services.ActionRefused) as refused:
         edit(scheme, lead)
     assert refused.value.message == (
-        "The PID can only be changed while it is a draft; it is now confirm and challenge."
+        "The PID can only be changed while it is a draft; it is now in confirm and challenge."
     )
     assert Scheme.objects.get(pk=scheme.pk).title == scheme.title
     assert not SchemeChange.objects.exists()

@@ -267,8 +267,9 @@ def test_someone_elses_change_is_not_overwritten(qia, as_user):
     version = qia.self_assess(scheme)
     lead = as_user(qia["elr-project-lead"])
     stale = sheet(revision=str(version.revision - 1))
-    response = lead.post(reverse("qia_self_assessment", args=[scheme.pk]), stale, follow=True)
-    assert "Someone else changed this QIA" in text(response)
+    response = lead.post(reverse("qia_self_assessment", args=[scheme.pk]), stale)
+    assert "Someone else saved this QIA self-assessment while you were editing it" in text(response)
+    assert qia.version(scheme).revision == version.revision  # nothing saved
 
 
 # --- the equality screening gate ---

@@ -173,7 +173,9 @@ def test_others_cannot_sign_off(qia, username, reason):
 
 def test_nothing_is_signed_before_the_panel_agrees(qia):
     scheme = qia.scored()
-    with pytest.raises(ActionRefused, match="This scheme is QIA panel: you cannot approve it now"):
+    with pytest.raises(
+        ActionRefused, match="This scheme is at the QIA panel: you cannot approve it now"
+    ):
         qia.sign(scheme, "elr-chief-nurse")
 
 

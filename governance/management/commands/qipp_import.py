@@ -31,9 +31,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--historical",
             action="store_true",
-            help="plans of a past financial year: load its schemes as they stood (in "
-            "delivery unless a state column says otherwise), skipping the workflow; marked "
-            "as imported on each scheme. Staff only.",
+            help="plans of a financial year that has closed (after the return deadline of "
+            "the April that follows it): load its schemes as they stood (in delivery unless "
+            "a state column says otherwise), skipping the workflow; marked as imported on "
+            "each scheme, and never escalated or put before QAG. Staff only.",
         )
         parser.add_argument(
             "--as",

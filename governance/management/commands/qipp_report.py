@@ -7,6 +7,9 @@ python manage.py qipp_report paper --year 2019/20 [--month N] --output FILE.docx
 writes the committee paper, every table in one Word document (it takes no --by, --scope or
 --format: it holds both groupings, each table in its own scope).
 
+Without --month, a table or the paper is as at the year's latest month whose returns are due,
+as the pages open (12 for a year gone by).
+
 Other tools and finance teams' scripts call this: keep the interface as it is (--scope is
 optional; without it each table counts what it always has by default, DEFAULT_SCOPES).
 """
@@ -16,6 +19,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from governance import reports
+from governance.delivery import schedule
+from governance.models import FinancialYear
 
 PAPER = "paper"
 
@@ -30,7 +35,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("table", choices=[*reports.TABLES, PAPER])
         parser.add_argument("--year", required=True, help="financial year, e.g. 2019/20")
-        parser.add_argument("--month", default="12", help="as at month 1 (April) to 12 (March)")
+        parser.add_argument(
+            "--month",
+            default=None,
+            help="as at month 1 (April) to 12 (March); by default the year's latest month "
+            "whose returns are due (12 for a year gone by), as on the pages",
+        )
         parser.add_argument(
             "--by",
             default=None,  # organisation (parse_selection); None tells the paper none was given
@@ -48,6 +58,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", help="write to this file instead of the screen")
 
     def handle(self, *args, table, year, month, by, scope, format, output, **options):
+        month = month or self.latest_month_due(year)
         if table == PAPER:
             self.write_paper(
                 year=year, month=month, by=by, scope=scope, format=format, output=output
@@ -82,6 +93,21 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Could not write {output}: {exc.strerror}.") from None
         self.stdout.write(f"Wrote {result.heading} to {output}.")
+
+    def latest_month_due(self, year: str) -> str:
+        """The pages' default month (DESIGN.md): the year's latest month whose returns are due.
+        A year not in the system, or badly written, is left to parse_selection to refuse."""
+        start = FinancialYear.parse_label(year)
+        financial_year = FinancialYear.objects.filter(start_year=start).first()
+        if start is None or financial_year is None:
+            return "12"
+        month = schedule.reporting_month(financial_year, schedule.today_or(None))
+        if month == 0:
+            raise CommandError(
+                f"No return of {financial_year.label} is due yet, so it has no month to be as "
+                "at by default: give --month 1 (April) to 12 (March)."
+            )
+        return str(month)
 
     def write_paper(self, *, year, month, by, scope, format, output) -> None:
         if not output:
