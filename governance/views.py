@@ -47,7 +47,6 @@ from governance.selectors import (
     deputy_tasks,
     history,
     judged_by_own_team,
-    plan_warnings,
     sections_for,
     tasks_for,
     visible_schemes,
@@ -196,7 +195,6 @@ def scheme_detail(request, pk: int):
             "document_form": DocumentForm() if may_edit else None,
             "sections": sections_for(request.user, scheme, as_at_month),
             "judged_by_own_team": judged_by_own_team(scheme),
-            "plan_warnings": plan_warnings(scheme),
         },
     )
 

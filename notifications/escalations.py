@@ -308,8 +308,8 @@ def escalation_decide(
         today = timezone.localdate()
         if meeting is None or meeting > today:
             raise ActionRefused("Give the date of the QAG meeting that took the decision.")
-        if due is not None and due < today:
-            raise ActionRefused("The new due date cannot be in the past.")
+        if due is not None and (problem := remedial_due_problem(due, today)):
+            raise ActionRefused(problem)
         now = timezone.now()
         with transaction.atomic():
             escalation = _locked(escalation_id, now, expected_version)

@@ -66,6 +66,13 @@ class DecisionForm(forms.Form):
         help_text="Needed when the decision is to stop the scheme or replace it.",
     )
 
+    def clean_due(self):
+        # the remedial action's rule: not past, not years away (the service checks it again)
+        due = self.cleaned_data["due"]
+        if due and (problem := remedial_due_problem(due, timezone.localdate())):
+            raise forms.ValidationError(problem)
+        return due
+
     def clean_meeting(self):
         # here, so the error sits on its field; the service checks it again
         meeting = self.cleaned_data["meeting"]

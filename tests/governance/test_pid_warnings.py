@@ -8,39 +8,19 @@ from django.urls import reverse
 
 from governance.models import (
     PLAN_FIELDS,
-    AreaOfSpend,
-    FinancialYear,
-    Organisation,
-    ProgrammeArea,
     Scheme,
     SchemeState,
 )
 from tests.factories import complete_self_assessment
+from tests.governance.test_pages import pid_post as page_pid_post
 from tests.pages import text
 
 pytestmark = pytest.mark.django_db
 
 
 def pid_post(people, **overrides) -> dict:
-    """The PID form of ELR's project lead for 2019/20, £1k a month."""
-    data = {
-        "title": "MSK pathway redesign",
-        "description": "Move musculoskeletal referrals to a community triage service.",
-        "organisation": Organisation.objects.get(code="ELR").pk,
-        "financial_year": FinancialYear.objects.get().pk,
-        "programme_area": ProgrammeArea.objects.get().pk,
-        "area_of_spend": AreaOfSpend.objects.get().pk,
-        "scheme_type": "transformational",
-        "sro": people["elr-sro"].pk,
-        "clinical_lead": "",
-        "finance_lead": "",
-        "start_date": "2019-04-01",
-        "recurrence": "recurrent",
-        "cash_releasing": "True",
-        **{name: "1k" for name in PLAN_FIELDS},
-    }
-    data.update(overrides)
-    return data
+    """The PID form of ELR's project lead for 2019/20 (test_pages'), £1k a month."""
+    return page_pid_post(people, **{**{name: "1k" for name in PLAN_FIELDS}, **overrides})
 
 
 def test_it_refuses_a_new_pid_that_starts_after_its_year_ends(client, people):

@@ -374,6 +374,26 @@ def test_a_decision_needs_its_reasons_and_a_due_date_only_to_continue(client, pe
     assert escalation.decision == ""
 
 
+@pytest.mark.parametrize(
+    "due, said",
+    [
+        ("2019-06-01", "The remedial action's due date cannot be in the past."),
+        ("2099-01-01", "is more than 2 years away"),
+    ],
+)
+def test_a_new_due_date_keeps_the_remedial_actions_rule(client, people, escalation, due, said):
+    at_qag(escalation)
+    c = as_user(client, people, "elr-qag-member")
+    url = reverse("escalation_decide", args=[escalation.pk])
+    sent = {"meeting": "2019-06-26", "decision": "continue", "note": "Later.", "due": due}
+
+    page = text(c.post(url, sent))
+
+    assert said in page and "Later." in page
+    escalation.refresh_from_db()
+    assert escalation.decision == ""
+
+
 def test_nothing_more_is_recorded_on_a_resolved_escalation(client, people, escalation):
     Escalation.objects.filter(pk=escalation.pk).update(status=EscalationStatus.RESOLVED)
     c = as_user(client, people, "elr-sro")
