@@ -44,8 +44,9 @@ def _schemes(scheme_ids, today: date) -> list[Facts]:
     escalated nor reminded, and an escalation still live on it resolves, as when a scheme is
     completed.
     """
-    first = schedule.first_open_year(schedule.latest_month_due(today))
-    schemes = Scheme.objects.filter(state__in=WATCHED, financial_year__start_year__gte=first)
+    schemes = Scheme.objects.filter(
+        state__in=WATCHED, financial_year__start_year__gte=schedule.earliest_open_year(today)
+    )
     if scheme_ids is not None:
         schemes = schemes.filter(pk__in=scheme_ids)
     n = len(FACT_FIELDS)

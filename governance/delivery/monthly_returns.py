@@ -17,8 +17,7 @@ from governance import money, policy, roles, services
 from governance.delivery.schedule import (
     DELIVERY_STATES,
     day_text,
-    first_open_year,
-    latest_month_due,
+    earliest_open_year,
     month_label,
     today_or,
     year_closed,
@@ -486,8 +485,7 @@ def open_years_only(today: date | None = None) -> Q:
     task and the page that assures many leave them out; one may still be assured on its own
     page while its scheme is in delivery.
     """
-    first = first_open_year(latest_month_due(today_or(today)))
-    return Q(scheme__financial_year__start_year__gte=first)
+    return Q(scheme__financial_year__start_year__gte=earliest_open_year(today_or(today)))
 
 
 def waiting_assurance(organisation_id: int) -> QuerySet[MonthlyReturn]:

@@ -19,9 +19,8 @@ from governance.delivery.schedule import (
     DELIVERY_STATES,
     ZERO,
     day_text,
-    first_open_year,
+    earliest_open_year,
     last_month,
-    latest_month_due,
     month_end,
     month_label,
     owes_return,
@@ -50,7 +49,7 @@ def _return_tasks(user, limit: int) -> selectors.Tasks:
     schemes = Scheme.objects.filter(
         Q(finance_lead=user) | Q(project_lead=user),
         state=SchemeState.IN_DELIVERY,
-        financial_year__start_year__gte=first_open_year(latest_month_due(day)),
+        financial_year__start_year__gte=earliest_open_year(day),
     )
     years = FinancialYear.objects.filter(pk__in=schemes.values("financial_year")).order_by(
         "start_year"

@@ -110,14 +110,20 @@ def closes_on(financial_year: FinancialYear) -> date:
     return _deadline(financial_year.end_date + timedelta(days=1)) + timedelta(days=1)
 
 
-def year_closed(financial_year: FinancialYear, today: date) -> bool:
-    return today >= closes_on(financial_year)
-
-
 def first_open_year(as_at: date) -> int:
     """The start year of the financial year the calendar month `as_at` falls in: as at that
-    month every earlier year has closed. For today, pass latest_month_due(today)."""
+    month every earlier year has closed."""
     return as_at.year if as_at.month >= 4 else as_at.year - 1
+
+
+def earliest_open_year(today: date) -> int:
+    """The start year of the earliest financial year still open on `today`: the year of the
+    latest month whose returns are due. Every year before it has closed (on its closes_on)."""
+    return first_open_year(latest_month_due(today))
+
+
+def year_closed(financial_year: FinancialYear, today: date) -> bool:
+    return financial_year.start_year < earliest_open_year(today)
 
 
 def current_year(today: date) -> FinancialYear | None:
