@@ -20,8 +20,9 @@ PARAMETERS = [
 ]
 
 
-def by_scheme(queryset: QuerySet, params, to_scheme: str = "") -> QuerySet:
-    """`queryset` filtered by its scheme's year, organisation and state as asked; `to_scheme`
+def by_scheme(queryset: QuerySet, params, readable: list[str], to_scheme: str = "") -> QuerySet:
+    """`queryset` filtered by its scheme's year, organisation and state as asked; `readable`:
+    the codes of the organisations the token reads, the only ones it may ask for; `to_scheme`
     reaches the scheme from the listed model ("scheme__", "qia__scheme__")."""
     year = (params.get("year") or "").strip()
     if year:
@@ -31,7 +32,7 @@ def by_scheme(queryset: QuerySet, params, to_scheme: str = "") -> QuerySet:
                 {"year": f"{year!r} is not a financial year: write it like 2019/20."}
             )
         queryset = queryset.filter(**{f"{to_scheme}financial_year__start_year": start})
-    organisation = (params.get("organisation") or "").strip()
+    organisation = organisation_asked(params, readable)
     if organisation:
         queryset = queryset.filter(**{f"{to_scheme}organisation__code__iexact": organisation})
     states = [s.strip() for s in (params.get("state") or "").split(",") if s.strip()]
@@ -44,3 +45,19 @@ def by_scheme(queryset: QuerySet, params, to_scheme: str = "") -> QuerySet:
     if states:
         queryset = queryset.filter(**{f"{to_scheme}state__in": states})
     return queryset
+
+
+def organisation_asked(params, readable: list[str]) -> str:
+    """The organisation code asked for (?organisation=ELR), or "" for none: one the token does
+    not read, or no organisation at all, is refused with a 400 naming those it reads, as a typo
+    would otherwise give an empty list, or a table of noughts, in silence."""
+    organisation = (params.get("organisation") or "").strip()
+    if organisation and organisation.casefold() not in {code.casefold() for code in readable}:
+        choices = ", ".join(sorted(readable)) or "none"
+        raise ValidationError(
+            {
+                "organisation": f"{organisation[:40]!r} is not an organisation this token reads: "
+                f"choose from {choices}."
+            }
+        )
+    return organisation

@@ -93,7 +93,10 @@ class ReadOnlyViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the schema is drawn without a token
             return self.queryset
-        return filters.by_scheme(self.rows(), self.request.query_params, self.to_scheme)
+        readable = list(visibility.organisations(self.request.auth).values_list("code", flat=True))
+        return filters.by_scheme(
+            self.rows(), self.request.query_params, readable, to_scheme=self.to_scheme
+        )
 
 
 LIST_PARAMETERS = extend_schema_view(list=extend_schema(parameters=filters.PARAMETERS))
@@ -260,9 +263,9 @@ class TableDetail(ApiView):
         except reports.ReportError as exc:
             raise ValidationError({"detail": exc.message}) from None
         seen = list(visibility.organisations(request.auth))
-        wanted = (params.get("organisation") or "").strip().upper()
+        wanted = filters.organisation_asked(params, [o.code for o in seen]).casefold()
         if wanted:
-            seen = [o for o in seen if o.code.upper() == wanted]
+            seen = [o for o in seen if o.code.casefold() == wanted]
         # the systems of the organisations the token sees, each one of the owner's
         system_ids = {o.system_id for o in seen} & request.user.system_ids
         result = reports.build(

@@ -6,7 +6,10 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Div, Fieldset, Layout, Row, Submit
 from django import forms
 from django.conf import settings
+from django.contrib.auth import forms as auth_forms
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils.text import Truncator
 
 from governance import archives, money, roles, services
 from governance.models import (
@@ -50,6 +53,43 @@ def filter_helper(*columns: tuple[str, str], button: tuple[str, str]) -> FormHel
         Div(Submit(name, label, css_class="btn-primary mb-3"), css_class="col-auto"),
     )
     return helper
+
+
+def id_in_range(value) -> int | None:
+    """A row's id as sent in a form or an address, or None when it cannot be one: not a whole
+    number, or beyond what an id column holds. Asked for, such a number fails the query (an
+    OverflowError on SQLite, a DataError on PostgreSQL) rather than finding nothing."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):  # a ValueError too for a number of over 4,300 digits
+        return None
+    # every table's id is a BigAutoField (settings.DEFAULT_AUTO_FIELD)
+    lowest, highest = connection.ops.integer_field_range("BigAutoField")
+    return number if lowest <= number <= highest else None
+
+
+class IdsChoiceField(forms.ModelMultipleChoiceField):
+    """Django's field, but a value that cannot be an id (a huge number, say) is refused as not
+    a valid value before the query, which it would fail; the value is cut to a line in the
+    message. Django looks each id up with `pk__in`, where an out-of-range number is not caught
+    as it is in a plain `pk=` lookup."""
+
+    def clean(self, value):
+        value = self.prepare_value(value)  # rows (a disabled field's initial) to their ids
+        if self.to_field_name is None and isinstance(value, (list, tuple)):
+            ids = []
+            for pk in value:
+                found = id_in_range(pk)
+                if found is None:
+                    raise ValidationError(
+                        self.error_messages["invalid_pk_value"],
+                        code="invalid_pk_value",
+                        params={"pk": Truncator(str(pk)).chars(40)},
+                    )
+                # " 7 " is 7, as the query reads it: found by its id, not refused as no choice
+                ids.append(str(found))
+            value = ids
+        return super().clean(value)
 
 
 class MoneyField(forms.DecimalField):
@@ -586,3 +626,14 @@ class DocumentForm(forms.Form):
             raise ValidationError("This file is empty.")
         self.content_type = sniff_document(upload)
         return upload
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's form, with what the password rules say of the new password shown under the new
+    password, where it was typed, rather than under its confirmation."""
+
+    def clean(self):
+        self.validate_passwords("new_password1", "new_password2")
+        if "new_password2" in self.cleaned_data:  # the two matched: now judge the password
+            self.validate_password_for_user(self.user, "new_password1")
+        return self.cleaned_data

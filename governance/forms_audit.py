@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from governance import audit
+from governance.forms import IdsChoiceField
 from governance.models import Organisation
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -24,7 +25,7 @@ def _year_start(today: date) -> date:
 
 
 class AuditExportForm(forms.Form):
-    organisations = forms.ModelMultipleChoiceField(
+    organisations = IdsChoiceField(
         queryset=Organisation.objects.all(),
         widget=forms.CheckboxSelectMultiple,
         error_messages={

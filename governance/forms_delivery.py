@@ -2,6 +2,7 @@
 carrying a recurrent saving into next year."""
 
 import re
+from collections.abc import Collection
 from decimal import Decimal
 
 from crispy_forms.layout import HTML, Column, Fieldset, Row
@@ -99,7 +100,14 @@ class ReturnForm(forms.Form):
     )
     token = forms.CharField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, financial_year: FinancialYear, fixed_month: int | None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        financial_year: FinancialYear,
+        fixed_month: int | None,
+        returned: Collection[int] = (),
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.fields["forecast_outturn"].error_messages["max_value"] = (
             "That is more than £12bn for the year: check it."
@@ -107,10 +115,14 @@ class ReturnForm(forms.Form):
         self.fields["forecast_outturn"].error_messages["min_value"] = (
             "That is more than £12bn for the year: check it."
         )
+        offered = self._months_offered(financial_year, returned)
         self.fields["month"].choices = [
             (m, f"{MONTH_NAMES[m - 1]} {financial_year.month_start(m).year} (month {m})")
-            for m in MONTHS
+            for m in offered
         ]
+        if offered:
+            # the first month still to return (unless the page asked for another)
+            self.fields["month"].initial = offered[0]
         if fixed_month is not None:
             del self.fields["month"]
         self.helper = action_helper(
@@ -120,6 +132,20 @@ class ReturnForm(forms.Form):
             "commentary",
             button="Save return",
         )
+
+    def _months_offered(self, financial_year: FinancialYear, returned: Collection[int]):
+        """The months a new return may be for: begun, and without a return yet. A month
+        posted that is not one of them (its return saved meanwhile in another tab, say) is
+        kept, so that the form answers with the reason it cannot be saved, and keeps what was
+        typed."""
+        offered = [
+            m
+            for m in MONTHS
+            if m not in returned and monthly_returns.not_started(financial_year, m) is None
+        ]
+        posted = str(self.data.get(self.add_prefix("month"), "")) if self.is_bound else ""
+        kept = [m for m in MONTHS if str(m) == posted and m not in offered]
+        return sorted([*offered, *kept])
 
 
 class EvidenceLinkField(forms.URLField):

@@ -51,6 +51,8 @@ class DeputyForm(DatesForm):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.admin = user.is_staff
+        # the roles the user holds that nobody else could cover, each in a sentence
+        self.nobody: list[str] = []
         if self.admin:
             everyone = User.objects.filter(is_active=True).prefetch_related(
                 "groups", "organisations"
@@ -65,8 +67,23 @@ class DeputyForm(DatesForm):
         else:
             del self.fields["principal"]
             held = [r for r in DELEGABLE_ACTIONS if user.has_role(r)]
-            self.fields["role"].choices = [(r, r) for r in held]
-            self.fields["deputy"].queryset = people(None, user.organisation_ids).exclude(pk=user.pk)
+            # a deputy holds the role they cover (governance.deputies): only the roles someone
+            # else holds are offered, and only those people
+            colleagues = people(None, user.organisation_ids).exclude(pk=user.pk)
+            covered = [r for r in held if colleagues.filter(groups__name=r).exists()]
+            self.fields["role"].choices = [(r, r) for r in covered]
+            self.fields["deputy"].queryset = colleagues.filter(groups__name__in=covered)
+            where = " or ".join(
+                Organisation.objects.filter(pk__in=user.organisation_ids)
+                .order_by("code")
+                .values_list("code", flat=True)
+            )
+            self.nobody = [
+                f"Nobody else in {where} holds the role {r}: ask an administrator to give it "
+                "to the person who will deputise."
+                for r in held
+                if r not in covered
+            ]
             self.fields["organisation"].queryset = Organisation.objects.filter(
                 pk__in=user.organisation_ids
             )
@@ -78,3 +95,13 @@ class DeputyForm(DatesForm):
             Row(Column("starts_on"), Column("ends_on")),
             button="Name the deputy",
         )
+
+    def clean(self):
+        data = super().clean()
+        deputy, role = data.get("deputy"), data.get("role")
+        if not self.admin and deputy and role and not deputy.has_role(role):
+            # offered for another of the user's roles
+            self.add_error(
+                "deputy", f"{deputy} does not hold the role {role}: choose someone who does."
+            )
+        return data

@@ -6,6 +6,7 @@ raise Refused; the decorator turns that into the 403 page. So a view reads top t
 "who may", then "what happens", with no refusal plumbing in between.
 """
 
+import re
 from dataclasses import dataclass
 from functools import wraps
 
@@ -19,7 +20,8 @@ from django_fsm import can_proceed
 from django_fsm_log.models import StateLog
 
 from governance import policy, services
-from governance.models import Scheme, SchemeState
+from governance.forms import id_in_range
+from governance.models import Organisation, Scheme, SchemeState
 
 # What a scheme's pages show of it, read with the scheme in one query.
 SCHEME_RELATED = (
@@ -347,8 +349,28 @@ def add_errors(form, exc: ValidationError) -> None:
 
 
 def whole_number(value) -> int | None:
-    """A number from an address or a form's hidden field; None for anything else."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    """An id from an address or a form's hidden field; None for anything else, a number too
+    large to be an id too (asked for, it would fail the query rather than find nothing)."""
+    return id_in_range(value)
+
+
+def organisation_asked(user, asked: str | None) -> tuple[Organisation | None, str | None]:
+    """The organisation an address or a form asks for (`asked`: its id, or its code), else
+    the user's first (None when they belong to none); and, when it asks for one that does not
+    exist (a typing slip, an empty choice), that in words for the page: "There is no
+    organisation 'abc'". A mistyped address is no attempt at anyone else's figures, so it is
+    told, not refused. An organisation that exists comes back whoever's it is: the page's
+    rule then refuses someone else's, and that refusal is logged."""
+    mine = Organisation.objects.filter(pk__in=user.organisation_ids).order_by("code")
+    if asked is None:
+        return mine.first(), None
+    named = asked.strip()
+    if re.fullmatch(r"[0-9]{1,9}", named):
+        found = Organisation.objects.filter(pk=int(named)).first()
+    else:
+        found = Organisation.objects.filter(code__iexact=named).first() if named else None
+    if found is not None:
+        return found, None
+    if not named:
+        return mine.first(), "No organisation was chosen"
+    return mine.first(), f"There is no organisation {named[:20]!r}"

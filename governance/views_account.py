@@ -13,6 +13,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 
+from governance.forms import PasswordChangeForm
 from governance.middleware import locked_out
 from governance.pages import posted
 from notifications import digest
@@ -73,6 +74,7 @@ class PasswordChange(auth_views.PasswordChangeView):
     password validators. Other browsers signed in as the user are signed out (their sessions
     carry the old password's hash); this one stays signed in."""
 
+    form_class = PasswordChangeForm
     template_name = "registration/password_change.html"
     success_url = reverse_lazy("account")
 

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
@@ -19,10 +18,10 @@ from governance.pages import (
     Refused,
     add_errors,
     check,
+    organisation_asked,
     posted,
     signed_in,
     visible_scheme,
-    whole_number,
 )
 from governance.services import ActionRefused, Conflict
 
@@ -36,7 +35,7 @@ def scheme_carry(request):
     default the user's first organisation and this year). The organisation and year go back
     with the form, so a POST reads them from the form."""
     asked = request.POST if request.method == "POST" else request.GET
-    organisation = _carry_organisation(request, asked.get("organisation"))
+    organisation, missing = organisation_asked(request.user, asked.get("organisation"))
     if reason := policy.refusal("carry", request.user, organisation=organisation):
         target = f"carry {organisation.code}" if organisation else "carry"
         raise Refused(reason, action="carry", target=target)
@@ -45,6 +44,12 @@ def scheme_carry(request):
         # a mistyped address: this year's page, saying so; a form sent with it carries nothing
         messages.error(request, f"There is no financial year {asked['year'][:20]!r}.")
         return redirect(carry.page_url(organisation.pk, None))
+    if missing and request.method == "POST":
+        # the same for a form sent with an organisation that does not exist
+        messages.error(request, f"{missing}: nothing was carried.")
+        return redirect(carry.page_url(organisation.pk, year))
+    if missing:
+        messages.info(request, f"{missing}: showing {organisation.code}.")
     following = carry.following_year(year) if year else None
     following_label = carry.following_label(year) if year else ""
     form = CarryForm(posted(request), following=following_label)
@@ -71,18 +76,6 @@ def scheme_carry(request):
             "carried": list(carry.carried_already(organisation, year)) if year else [],
         },
     )
-
-
-def _carry_organisation(request, asked: str | None) -> Organisation | None:
-    """The organisation asked for by id, else the user's first (None if they have none); the
-    policy then says whether they may carry its schemes."""
-    if asked is None or asked == "":
-        mine = Organisation.objects.filter(pk__in=request.user.organisation_ids)
-        return mine.order_by("code").first()
-    found = Organisation.objects.filter(pk=whole_number(asked) or 0).first()
-    if found is None:
-        raise Http404("There is no such organisation.")
-    return found
 
 
 NO_SUCH_YEAR = FinancialYear(start_year=0)

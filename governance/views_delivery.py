@@ -37,6 +37,7 @@ from governance.pages import (
     Refused,
     add_errors,
     check,
+    organisation_asked,
     posted,
     signed_in,
     transition_page,
@@ -98,7 +99,11 @@ def return_edit(request, pk: int, month: int | None = None):
         initial=_return_initial(request, existing),
         financial_year=scheme.financial_year,
         fixed_month=month,
+        returned=set(scheme.returns.values_list("month", flat=True)),
     )
+    if month is None and request.method == "GET" and not form.fields["month"].choices:
+        messages.info(request, _no_month_to_enter(scheme))
+        return redirect(_delivery_url(scheme))
     if request.method == "POST" and form.is_valid():
         if (answer := _save_return(request, scheme, form, month)) is not None:
             return answer
@@ -127,8 +132,23 @@ def _month_already_in(request, scheme: Scheme, month: int | None) -> int | None:
     return None
 
 
+def _no_month_to_enter(scheme: Scheme) -> str:
+    """Why the new-return page has no month to offer: every month begun has its return, or
+    none has begun."""
+    year = scheme.financial_year
+    if (not_begun := monthly_returns.not_started(year, MONTHS[0])) is not None:
+        return not_begun
+    return (
+        f"Every month of {year.label} that has begun has its return in. To change one, "
+        "choose Correct beside its month in the delivery section."
+    )
+
+
 def _return_initial(request, existing) -> dict:
-    initial = {"token": monthly_returns.return_token(existing), "month": request.GET.get("month")}
+    initial = {"token": monthly_returns.return_token(existing)}
+    if request.GET.get("month"):
+        # else the form starts at the first month still to return
+        initial["month"] = request.GET["month"]
     if existing:
         initial.update(
             actual=existing.actual,
@@ -285,10 +305,16 @@ def returns_assure_all(request):
     """The PMO assures a month's returns of their organisation at once: each ticked return at
     the value given, the actual to start with. The rule of the one-return page holds for each
     (ACCESS.md: never a return they entered or corrected, never their own scheme's)."""
-    organisation = _pmo_organisation(request)
+    organisation, missing = _pmo_organisation(request)
     waiting = list(monthly_returns.waiting_assurance(organisation.pk))
     months = _months_waiting(waiting)
-    chosen = request.GET.get("month") or next(iter(months), "")
+    chosen, month_note = _month_chosen(request.GET.get("month"), months)
+    if request.method == "GET":
+        # said on the page drawn: a POST goes back to the page, which says it then
+        if missing:
+            messages.info(request, f"{missing}: showing {organisation.code}.")
+        if month_note:
+            messages.info(request, month_note)
     in_month = [r for r in waiting if _month_key(r) == chosen]
     mine, others = _assurable(request.user, in_month)
     formset = AssureRowFormSet(
@@ -323,28 +349,45 @@ def returns_assure_all(request):
     return render(request, "delivery/returns_assure_all.html", context)
 
 
-def _pmo_organisation(request) -> Organisation:
-    """The organisation asked for (?organisation=id), one the PMO user belongs to."""
+def _pmo_organisation(request) -> tuple[Organisation, str | None]:
+    """The organisation asked for (?organisation=), one the PMO user belongs to, with what
+    was wrong with the address when it named no organisation (organisation_asked)."""
     if not request.user.has_role(roles.PMO) or not request.user.organisation_ids:
         raise Refused(
             "Returns are assured by the PMO of the scheme's organisation.",
             action="assure_return",
             target="returns to assure",
         )
-    mine = Organisation.objects.filter(pk__in=request.user.organisation_ids).order_by("code")
-    asked = request.GET.get("organisation")
-    found = mine.first() if asked is None else mine.filter(pk=whole_number(asked) or 0).first()
-    if found is None:
+    found, missing = organisation_asked(request.user, request.GET.get("organisation"))
+    if found.pk not in request.user.organisation_ids:
         raise Refused(
             "You assure the returns of your own organisations only.",
             action="assure_return",
-            target=f"organisation {asked[:20]}",
+            target=f"organisation {found.code}",
         )
-    return found
+    return found, missing
 
 
 def _month_key(monthly_return: MonthlyReturn) -> str:
     return f"{monthly_return.scheme.financial_year.start_year}-{monthly_return.month}"
+
+
+def _month_chosen(asked: str | None, months: dict[str, tuple[str, int]]) -> tuple[str, str]:
+    """The month the page shows (its key, "2026-7"): the one asked for while it has returns
+    waiting, else the first month that has; with a word when the one asked for has none left
+    (all assured, say) or is no month at all."""
+    first = next(iter(months), "")
+    if not asked:
+        return first, ""
+    found = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})", asked.strip())
+    start_year, month = (int(found[1]), int(found[2])) if found else (0, 0)
+    if f"{start_year}-{month}" in months:
+        return f"{start_year}-{month}", ""
+    instead = f": showing {months[first][0]}, the first month with returns waiting" if first else ""
+    if not (found and 2000 <= start_year <= 2100 and month in MONTHS):
+        return first, f"{asked[:20]!r} is not a month{instead}."
+    label = schedule.month_label(FinancialYear(start_year=start_year), month)
+    return first, f"No returns of {label} are waiting for assurance{instead}."
 
 
 def _months_waiting(waiting: list[MonthlyReturn]) -> dict[str, tuple[str, int]]:
@@ -437,12 +480,22 @@ def assured_values(request):
             action="assured_values",
         )
     asked = request.GET.get("organisation")
-    if asked and whole_number(asked) not in request.user.organisation_ids:
-        raise Refused(
-            "You see the assured values of your own organisations only.",
-            action="assured_values",
-            target=f"organisation {asked}"[:200],
-        )
+    if asked:  # empty is the filter's "All my organisations"
+        found, missing = organisation_asked(request.user, asked)
+        if found.pk not in request.user.organisation_ids:
+            raise Refused(
+                "You see the assured values of your own organisations only.",
+                action="assured_values",
+                target=f"organisation {found.code}",
+            )
+        if asked != str(found.pk):
+            # a code, or no organisation at all: the page of that organisation (or the user's
+            # first), so that the filters, the pages and the downloads all read it alike
+            if missing:
+                messages.info(request, f"{missing}: showing {found.code}.")
+            query = request.GET.copy()
+            query["organisation"] = found.pk
+            return redirect(f"{reverse('assured_values')}?{query.urlencode()}")
     form = AssuredFilterForm(request.GET or None, user=request.user)
     filters = form.cleaned_data if form.is_valid() else {}
     returns = monthly_returns.assured_returns(request.user.organisation_ids, **filters)

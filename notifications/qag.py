@@ -126,11 +126,14 @@ class Pack:
         )
 
 
-def _decisions(system: System, since: datetime | None) -> list[Escalation]:
+def _decisions(system: System, since: datetime | None, as_at: date) -> list[Escalation]:
     """The decisions QAG recorded since the last pack (all, before the first pack), the
-    escalations they closed included: the standing decision of each, newest first."""
+    escalations they closed included: the standing decision of each, newest first; on the
+    schemes of years not closed as at `as_at`, as the rest of the pack."""
     found = Escalation.objects.filter(
-        scheme__organisation__system=system, decided_at__isnull=False
+        scheme__organisation__system=system,
+        scheme__financial_year__start_year__gte=schedule.first_open_year(as_at),
+        decided_at__isnull=False,
     ).select_related("scheme__organisation", "decided_by", "decided_for")
     if since is not None:
         found = found.filter(decided_at__gte=since)
@@ -208,7 +211,7 @@ def assemble(
             rag_of.get(escalation.scheme_id) if escalation.rule == Rule.OFF_TRACK else None
         )
     pack.off_track = _off_track(ratings)
-    pack.decisions = _decisions(system, pack.since)
+    pack.decisions = _decisions(system, pack.since, as_at)
     pack.qia_flags = list(escalation_feed.flagged_to_qag(system.pk, pack.since))
     return pack
 

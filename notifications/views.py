@@ -315,7 +315,7 @@ def scheme_stop(request, pk: int):
 @signed_in
 def qag_pack(request):
     """The pack for the next meeting (or ?meeting=YYYY-MM-DD) of a system (?system=id)."""
-    pack, systems, as_at_months = _pack_for(request)
+    pack, systems, as_at_months, notice = _pack_for(request)
     user = request.user
     for escalation in pack.escalations:
         escalation.may_decide = escalation.level == Level.QAG and _may(
@@ -329,6 +329,7 @@ def qag_pack(request):
             "systems": systems,
             "meetings": qag.meetings(pack.system, timezone.localdate()),
             "as_at_months": as_at_months,
+            "notice": notice,
             "here": f"{reverse('qag_pack')}?{request.GET.urlencode()}",
         },
     )
@@ -339,7 +340,10 @@ def qag_pack_pdf(request):
     """The same pack (same choices in the query) as a PDF for the meeting's papers: its own
     address rather than ?format=pdf, so it has its own row in the access table and a link
     that says what it gives."""
-    pack, _, _ = _pack_for(request)
+    pack, _, _, notice = _pack_for(request)
+    if notice:
+        # a paper is never for another meeting, or as at another month, than the one asked for
+        raise Http404(notice)
     meeting = pack.meeting_date.isoformat() if pack.meeting_date else pack.today.isoformat()
     return pdf_response(
         request,
@@ -351,7 +355,8 @@ def qag_pack_pdf(request):
 
 def _pack_for(request):
     """The pack the query asks for, if the user may see it (else Refused): the pack, the
-    user's systems and the months its figures may be as at, newest first."""
+    user's systems, the months its figures may be as at (newest first) and the notice when
+    the meeting or the month asked for is not one of those offered."""
     if not services.may_see_escalations(request.user):
         raise Refused(
             "The QAG pack is for the PMO and the members of the QIPP Assurance Group.",
@@ -363,10 +368,10 @@ def _pack_for(request):
     system = _chosen_system(request, systems)
     latest = schedule.latest_month_due(timezone.localdate())
     as_at_months = _months_back_from(latest, 12)
-    pack = qag.assemble(
-        system, meeting_date=_chosen_meeting(request), as_at=_chosen_as_at(request, as_at_months)
-    )
-    return pack, systems, as_at_months
+    as_at, as_at_notice = _chosen_as_at(request, as_at_months)
+    meeting, meeting_notice = _chosen_meeting(request, qag.meetings(system, timezone.localdate()))
+    pack = qag.assemble(system, meeting_date=meeting, as_at=as_at)
+    return pack, systems, as_at_months, " ".join(filter(None, [meeting_notice, as_at_notice]))
 
 
 def _chosen_system(request, systems) -> System:
@@ -385,21 +390,41 @@ def _months_back_from(month: date, count: int) -> list[date]:
     return months
 
 
-def _chosen_as_at(request, months: list[date]) -> date | None:
-    """The month the figures are as at (?as_at=YYYY-MM), one of `months`; None (the latest
-    month whose returns are due) when none or another is asked for."""
+def _chosen_as_at(request, months: list[date]) -> tuple[date | None, str]:
+    """The month the figures are as at (?as_at=YYYY-MM), one of `months`, or None for the
+    latest month whose returns are due; and, when another month or no month was typed, the
+    notice that says the figures are as at the latest instead (empty when nothing is amiss)."""
+    asked = request.GET.get("as_at", "").strip()
+    if not asked:
+        return None, ""
     try:
-        chosen = date.fromisoformat(f"{request.GET.get('as_at', '')}-01")
+        chosen = date.fromisoformat(f"{asked}-01")
     except ValueError:
-        return None
-    return chosen if chosen in months else None
+        chosen = None
+    if chosen in months:
+        return chosen, ""
+    oldest, newest = months[-1], months[0]
+    return None, (
+        f"The figures can be as at a month from {oldest:%B %Y} to {newest:%B %Y} (written like "
+        f"{newest:%Y-%m}), not \u201c{asked[:20]}\u201d: they are as at the latest month."
+    )
 
 
-def _chosen_meeting(request) -> date | None:
-    """The meeting asked for (?meeting=YYYY-MM-DD), or None for the next one."""
-    if not request.GET.get("meeting"):
-        return None
+def _chosen_meeting(request, meetings: list[date]) -> tuple[date | None, str]:
+    """The meeting asked for (?meeting=YYYY-MM-DD), one of the `meetings` the page offers, or
+    None for the next one; and, when another date or no date was typed, the notice that says
+    the pack is for the next meeting instead (empty when nothing is amiss)."""
+    asked = request.GET.get("meeting", "").strip()
+    if not asked:
+        return None, ""
     try:
-        return date.fromisoformat(request.GET["meeting"])
+        chosen = date.fromisoformat(asked)
     except ValueError:
-        raise Http404("No such meeting date.") from None
+        chosen = None
+    if chosen in meetings:
+        return chosen, ""
+    offered = ", ".join(f"{day:%-d %B %Y}" for day in meetings) or "none"
+    return None, (
+        f"\u201c{asked[:20]}\u201d is not a QAG meeting date the pack can be for "
+        f"({offered}): it is for the next meeting."
+    )

@@ -12,6 +12,7 @@ Call the transitions only through qia.services.
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -128,6 +129,11 @@ class Route(models.TextChoices):
     QAG_APPROVAL = "qag_approval", "Chief Nurse and Clinical Chair sign off, then QAG approves"
 
 
+def _pounds(amount) -> str:
+    """£50,000, or £49.50 when there are pence."""
+    return f"£{amount:,.2f}".removesuffix(".00")
+
+
 class RouteRule(models.Model):
     """One of an organisation's rules for the sign-off route, set by an administrator. At
     submission the first active rule (lowest `order`) whose conditions all hold chooses the
@@ -174,6 +180,19 @@ class RouteRule(models.Model):
 
     def __str__(self):
         return f"{self.organisation.code}: {self.name}"
+
+    def clean(self):
+        # A rule whose bounds no saving meets would sit in the list looking active, never
+        # choosing a route. A negative bound is allowed: a scheme that invests more in the
+        # year than it saves has a negative net saving.
+        if self.below is not None and self.at_least is not None and self.below <= self.at_least:
+            raise ValidationError(
+                {
+                    "below": f"No net saving is both at least {_pounds(self.at_least)} and "
+                    f"below {_pounds(self.below)}, so this rule could never apply: make this "
+                    f"more than {_pounds(self.at_least)}, or leave one of the two empty."
+                }
+            )
 
 
 class Qia(models.Model):

@@ -306,6 +306,9 @@ AXES_RESET_ON_SUCCESS = True
 # more tries while locked out do not restart the wait: the lockout ends on time
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "governance.middleware.locked_out"
+# each failed sign-in is also kept as a row of its own (Access failures), which unlocking
+# someone (deleting their access attempts) leaves in place: the record of who tried what
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # a sign-in through the identity provider is not counted (identity.backends)
 AXES_WHITELIST_CALLABLE = "identity.backends.is_provider_sign_in"
 # Behind reverse proxies the client's address is in X-Forwarded-For: TRUSTED_PROXY_COUNT says

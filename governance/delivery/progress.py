@@ -127,7 +127,7 @@ class OrganisationTotals:
     drafts: int = 0  # the draft PIDs among them, and their annual plans
     drafts_plan: Decimal = ZERO
     ytd_plan: Decimal = ZERO
-    ytd_actual: Decimal = ZERO
+    ytd_actual: Decimal = ZERO  # recovery actions' savings included, as in the summary
     ytd_assured: Decimal = ZERO
     forecast: Decimal = ZERO
     recovery_forecast: Decimal = ZERO
@@ -180,6 +180,49 @@ class OrganisationTotals:
         return money.variance(self.ytd_plan, self.ytd_actual)
 
 
+@dataclass
+class TotalRow(OrganisationTotals):
+    """The total of the organisations' rows. Its target is theirs added up, and so are its
+    Unidentified, gap and forecast share of target, from the organisations that have a target
+    only, as the requirement table adds them: an organisation without a target for the year
+    leaves them alone rather than counting its plans against the others' targets."""
+
+    with_target: list[OrganisationTotals] = field(default_factory=list)
+    without_target: list[OrganisationTotals] = field(default_factory=list)
+
+    @property
+    def unidentified(self) -> Decimal | None:
+        if self.target is None:
+            return None
+        return sum((row.unidentified for row in self.with_target), ZERO)
+
+    @property
+    def gap(self) -> Decimal | None:
+        if self.target is None:
+            return None
+        return sum((row.gap for row in self.with_target), ZERO)
+
+    @property
+    def forecast_percent(self) -> int | None:
+        if not self.target:
+            return None
+        forecast = sum((row.total_forecast for row in self.with_target), ZERO)
+        return int((forecast / self.target * 100).to_integral_value())
+
+    @property
+    def without_target_note(self) -> str:
+        """'ELR has no QIPP target for the year: ...', or nothing when every row has one."""
+        if not self.without_target or not self.with_target:
+            return ""
+        codes = [row.organisation.code for row in self.without_target]
+        named = " and ".join([", ".join(codes[:-1]), codes[-1]] if len(codes) > 1 else codes)
+        has = "has" if len(codes) == 1 else "have"
+        return (
+            f"{named} {has} no QIPP target for the year: the total's Unidentified, gap to "
+            "target and forecast % of target count only the organisations with one."
+        )
+
+
 # what the total row adds up from the organisations' rows
 ADDED_UP = (
     "identified",
@@ -197,7 +240,7 @@ class Dashboard:
     financial_year: FinancialYear
     as_at_month: int
     rows: list[OrganisationTotals]
-    total: OrganisationTotals
+    total: TotalRow
     off_track: list[tuple[Scheme, Rag]]
     # the returns missing after their deadline, months up to the page's month, a row a scheme
     overdue: list[OverdueReturns]
@@ -274,6 +317,12 @@ def dashboard(
         got = returns.get(pk, {})
         rating = assess(plan, {m: (a, f) for m, (a, f, _) in got.items()}, as_at, limits)
         row = rows[organisation_id]
+        # what was saved counts whatever saved it, as in the committee's summary (Table 1);
+        # plans and forecasts keep recovery actions apart, as its forecast table does
+        row.ytd_actual += rating.ytd_actual
+        row.ytd_assured += sum(
+            (v for m, (_, _, v) in got.items() if m <= as_at and v is not None), ZERO
+        )
         if is_recovery:
             row.recovery_forecast += rating.forecast_outturn
         else:
@@ -282,10 +331,6 @@ def dashboard(
                 row.drafts += 1
                 row.drafts_plan += rating.annual_plan
             row.ytd_plan += rating.ytd_plan
-            row.ytd_actual += rating.ytd_actual
-            row.ytd_assured += sum(
-                (v for m, (_, _, v) in got.items() if m <= as_at and v is not None), ZERO
-            )
             row.forecast += rating.forecast_outturn
         if state == SchemeState.IN_DELIVERY:
             row.rag_counts[rating.status or "unrated"] += 1
@@ -316,7 +361,13 @@ def dashboard(
         or row.total_forecast
         or any(row.rag_counts.values())
     ]
-    total = OrganisationTotals(None, sum((r.target for r in shown if r.target is not None), ZERO))
+    with_target = [r for r in shown if r.target is not None]
+    total = TotalRow(
+        None,
+        sum((r.target for r in with_target), ZERO) if with_target else None,
+        with_target=with_target,
+        without_target=[r for r in shown if r.target is None],
+    )
     if shown and all(r.target is not None and r.allocation for r in shown):
         total.allocation = sum((r.allocation for r in shown), ZERO)
     for row in shown:

@@ -5,8 +5,10 @@ import re
 from datetime import date
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 
 from governance.models.people import Organisation
 
@@ -66,22 +68,52 @@ class FinancialYear(models.Model):
         return start
 
 
-class ProgrammeArea(models.Model):
+class NamedIgnoringCase:
+    """A row known by its name, which is unique ignoring capitals: the plans import finds
+    programme areas and areas of spend that way (importers.cells.Lookups), so "chc" beside
+    "CHC" would move schemes from one to the other."""
+
+    def validate_constraints(self, exclude=None):
+        # The name is the only field a constraint covers: show the refusal under it, not
+        # above the form.
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as error:
+            raise ValidationError({"name": error.messages}) from error
+
+
+class ProgrammeArea(NamedIgnoringCase, models.Model):
     name = models.CharField(max_length=100, unique=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="programme_area_name_ignoring_case",
+                violation_error_message="A programme area with this name already exists "
+                "(names are compared ignoring capitals).",
+            )
+        ]
 
     def __str__(self):
         return self.name
 
 
-class AreaOfSpend(models.Model):
+class AreaOfSpend(NamedIgnoringCase, models.Model):
     name = models.CharField(max_length=100, unique=True)
 
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "areas of spend"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="area_of_spend_name_ignoring_case",
+                violation_error_message="An area of spend with this name already exists "
+                "(names are compared ignoring capitals).",
+            )
+        ]
 
     def __str__(self):
         return self.name

@@ -4,6 +4,8 @@ month, grouping and scope, checked."""
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.text import Truncator
+
 from governance.models import (
     DEFAULT_WEIGHTS,
     STAGE_OF_STATE,
@@ -376,30 +378,40 @@ BUILDERS = {
 }
 
 
+def _typed(value) -> str:
+    """A value the user typed, quoted as a message repeats it: cut to 40 characters, so that a
+    pasted page does not fill the message."""
+    return repr(Truncator(str(value)).chars(40))
+
+
 def parse_selection(table: str, *, year, month, by) -> tuple[FinancialYear, int, str]:
     """Check the user's choices; a ReportError says what is wrong in words they understand."""
     if table not in TABLES:
         raise ReportError(
-            f"There is no report called {table!r}: choose one of {', '.join(TABLES)}."
+            f"There is no report called {_typed(table)}: choose one of {', '.join(TABLES)}."
         )
     if not str(year or "").strip():
         raise ReportError("Choose a financial year, e.g. 2019/20.")
     start = FinancialYear.parse_label(str(year))
     if start is None:
-        raise ReportError(f"{year!r} is not a financial year: write it like 2019/20.")
+        raise ReportError(f"{_typed(year)} is not a financial year: write it like 2019/20.")
     try:
         month = int(str(month).strip())
     except ValueError:
-        raise ReportError(f"{month!r} is not a month: give a number from 1 to 12.") from None
+        raise ReportError(f"{_typed(month)} is not a month: give a number from 1 to 12.") from None
     if not 1 <= month <= 12:
-        raise ReportError(f"Month {month} is outside the year: give a number from 1 to 12.")
+        raise ReportError(
+            f"Month {Truncator(month).chars(40)} is outside the year: give a number from 1 to 12."
+        )
     by = str(by or "organisation")
     if by not in BY_CHOICES:
-        raise ReportError(f"Group by organisation or programme_area, not {by!r}.")
+        raise ReportError(f"Group by organisation or programme area, not {_typed(by)}.")
     try:
         financial_year = FinancialYear.objects.get(start_year=start)
     except FinancialYear.DoesNotExist:
-        raise ReportError(f"There is no financial year {year} in the system yet.") from None
+        raise ReportError(
+            f"There is no financial year {Truncator(year).chars(40)} in the system yet."
+        ) from None
     return financial_year, month, by
 
 
@@ -409,7 +421,7 @@ def parse_scope(table: str, scope) -> Scope:
     key = str(scope or "").strip() or DEFAULT_SCOPES[table].key
     if key not in SCOPES:
         choices = " or ".join(f"{s.key} ({s.label})" for s in SCOPES.values())
-        raise ReportError(f"Choose what the table counts: {choices}, not {scope!r}.")
+        raise ReportError(f"Choose what the table counts: {choices}, not {_typed(scope)}.")
     return SCOPES[key]
 
 

@@ -118,12 +118,21 @@ def run_transition(
     expected_version: int | None,
     work: Callable[[Scheme], None],
 ) -> Scheme:
-    """Lock, check state and permission, run `work` (which calls the fsm method), save."""
+    """Lock, check access, version, state and permission, run `work` (which calls the fsm
+    method), save."""
 
     def attempt():
         with transaction.atomic():
-            scheme = lock_scheme(scheme_id, expected_version)
-            if not policy.can_view_scheme(by, scheme):
+            scheme = lock_scheme(scheme_id, None)
+            visible = policy.can_view_scheme(by, scheme)
+            if expected_version is not None and scheme.version != expected_version:
+                # changed since the user's page was drawn. Someone who may never do this to
+                # the scheme is told so rather than invited to try again; asked only while
+                # they see it, as the change may have made it a draft they no longer see
+                known = visible and action in policy.RULES
+                reason = policy.refusal(action, by, scheme) if known else None
+                raise ActionRefused(reason) if reason else Conflict(CONFLICT_MESSAGE)
+            if not visible:
                 # a scheme the user may not see: tell them nothing of it, not even its state
                 raise ActionRefused(policy.refusal(action, by, scheme))
             method = getattr(scheme, action)

@@ -4,7 +4,15 @@ from collections.abc import Iterable
 
 from governance.models import Profession, Scheme, User
 from qia import policy as rules
-from qia.models import HEADINGS, Assessment, AssessmentKind, Heading, Impact, QiaVersion
+from qia.models import (
+    HEADINGS,
+    Assessment,
+    AssessmentKind,
+    Heading,
+    Impact,
+    QiaVersion,
+    VersionStatus,
+)
 from qia.services import steps
 
 
@@ -78,7 +86,45 @@ def submit_check(scheme: Scheme) -> str | None:
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         return "Complete the QIA self-assessment first. " + " ".join(problems[:3]) + more
+    if unchanged_since_sent_back(version):
+        return (
+            "Revise the QIA self-assessment before submitting: it is as it was when it came "
+            f"back to you. {version.opened_reason}"
+        )
     return None
+
+
+def unchanged_since_sent_back(version: QiaVersion) -> bool:
+    """Whether the version was opened because the panel returned the one before or a signatory
+    declined it for revision, and still says exactly what that one said: sending it back
+    unchanged would put the same QIA before them again without the detail they asked for."""
+    before = (
+        version.qia.versions.filter(number__lt=version.number).order_by("-number").first()
+        if version.drives_scheme
+        else None
+    )
+    if before is None or before.status not in (VersionStatus.RETURNED, VersionStatus.DECLINED):
+        return False
+    return _what_it_says(version) == _what_it_says(before)
+
+
+def _what_it_says(version: QiaVersion) -> tuple:
+    """Everything the project lead writes in a self-assessment, to compare two versions."""
+    headings = sorted(
+        (row.heading, row.impact, row.consequence, row.likelihood, row.rationale.strip())
+        for row in assessments(version, AssessmentKind.SELF).values()
+    )
+    mitigations = sorted(
+        version.mitigations.values_list("heading", "description", "owner", "due_date", "status"),
+        key=str,  # a due date may be None
+    )
+    screening = (
+        version.equality_impact,
+        version.equality_rationale.strip(),
+        version.eqia_link,
+        version.eqia_document.name if version.eqia_document else "",
+    )
+    return headings, mitigations, screening
 
 
 def highest(rows) -> Assessment | None:

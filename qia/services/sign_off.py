@@ -3,6 +3,7 @@
 from django.utils import timezone
 
 from governance import deputies
+from governance.forms import id_in_range
 from governance.models import Scheme, SchemeState, User
 from governance.services import ActionRefused, AlreadyDone
 from notifications import emails
@@ -48,6 +49,10 @@ def own_sign_off(
     *, scheme_id: int, version_id: int | None, by: User, capacity: str | None = None
 ) -> SignOff | None:
     """`by`'s own decision on that version of the scheme's QIA (in `capacity`, if given)."""
+    if id_in_range(scheme_id) is None or id_in_range(version_id) is None:
+        # no version (or a made-up number too large to be an id, which would fail the query
+        # rather than find nothing): no decision of anyone's is on it
+        return None
     mine = SignOff.objects.filter(
         version_id=version_id, version__qia__scheme_id=scheme_id, by=by
     ).select_related("version__qia__scheme")

@@ -10,7 +10,8 @@ from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
-from governance.pages import Refused, posted, signed_in, whole_number
+from governance.forms import id_in_range
+from governance.pages import Refused, posted, signed_in
 from governance.services import ActionRefused, Conflict
 from qia import policy as rules
 from qia import services
@@ -78,7 +79,8 @@ def bulk_sign_off(request):
     form = BulkSignOffForm(posted(request))
     waiting = waiting_for(request.user)
     if request.method == "POST" and form.is_valid():
-        ticked = [whole_number(pk) for pk in request.POST.getlist("version")]
+        # a made-up number too large to be an id is refused with the others not listed
+        ticked = [id_in_range(pk) for pk in request.POST.getlist("version")]
         if not ticked:
             form.add_error(None, "Tick at least one QIA to sign off.")
         elif None in ticked or len(ticked) > MOST:

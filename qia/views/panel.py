@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from governance import policy
 from governance.models import Scheme
-from governance.pages import Refused, act, leave_to, posted, signed_in
+from governance.pages import Refused, act, check, leave_to, posted, signed_in
 from governance.services import record_refusal
 from qia import policy as rules
 from qia import selectors, services
@@ -21,12 +21,41 @@ from qia.forms import (
     mitigation_initial,
 )
 from qia.models import QiaVersion
-from qia.views.access import at_panel, newest, scheme_for, step_on
+from qia.views.access import (
+    holds_step,
+    moved_on,
+    newest,
+    not_at_panel,
+    past_panel,
+    scheme_for,
+    step_on,
+)
+
+
+def _scorer(user, scheme: Scheme) -> str | None:
+    """The part of the scoring rule that is about the person: a panel member or the quality
+    lead of the scheme's organisation, off its team."""
+    if not rules.is_scorer(user, scheme):
+        return "Only QIA panel members and the quality lead of its organisation score a QIA."
+    return policy.judging_own_scheme(user, scheme)
+
+
+def _open(scheme: Scheme, version: QiaVersion | None) -> bool:
+    return version is not None and rules.at_panel(version, scheme)
 
 
 @signed_in
 def score(request, pk: int):
-    scheme, version = step_on(request, pk, "qia_score")
+    scheme = scheme_for(request, pk, action="qia_score")
+    version = newest(scheme)
+    if (
+        request.method == "GET"
+        and not _open(scheme, version)
+        and holds_step(request.user, scheme, "qia_score", _scorer)
+    ):
+        # a link followed after the QIA left the panel: nothing to refuse
+        return moved_on(request, scheme, version, step="at the panel", behind=past_panel(version))
+    check(request, "qia_score", scheme, version=version)
     sheet = ScoreSheet(posted(request), strict=True)
     if request.method == "POST" and sheet.is_valid():
         if act(
@@ -93,7 +122,9 @@ SCORE_FIRST = (
 
 @signed_in
 def agree(request, pk: int):
-    scheme, version = at_panel(request, pk, "panel_agree")
+    scheme, version = step_on(request, pk, "panel_decide")
+    if not _open(scheme, version):
+        return not_at_panel(request, scheme, version, action="panel_agree")
     if not rules.has_scored(request.user, version):
         return _score_first(request, scheme, version)
     data = posted(request)
@@ -171,7 +202,9 @@ def _agreement_valid(sheet, form, mitigations) -> bool:
 
 @signed_in
 def panel_close(request, pk: int):
-    scheme, version = at_panel(request, pk, "panel_decide")
+    scheme, version = step_on(request, pk, "panel_decide")
+    if not _open(scheme, version):
+        return not_at_panel(request, scheme, version, action="panel_decide")
     form = PanelCloseForm(posted(request))
     if request.method == "POST" and form.is_valid():
         decision = form.cleaned_data["decision"]

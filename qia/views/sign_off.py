@@ -21,7 +21,7 @@ from qia.case import case_for
 from qia.forms import ReassessForm, SignOffForm
 from qia.forms_conditions import condition_formset
 from qia.models import Capacity
-from qia.views.access import scheme_for
+from qia.views.access import holds_step, moved_on, newest, past_sign_off, scheme_for
 
 
 @signed_in
@@ -34,6 +34,20 @@ def sign_off(request, pk: int):
     try:
         scheme = scheme_for(request, pk, action="sign_off")
         version = rules.awaiting_version(scheme)
+        if (
+            version is None
+            and request.method == "GET"
+            and holds_step(request.user, scheme, "sign_off", policy.scheme_sign_off_rule)
+        ):
+            # a link followed after the QIA moved on (an old notification): nothing to refuse
+            newest_version = newest(scheme)
+            return moved_on(
+                request,
+                scheme,
+                newest_version,
+                step="awaiting sign-off",
+                behind=past_sign_off(newest_version),
+            )
         check(request, "sign_off", scheme, version=version)
     except Refused as exc:
         if request.method == "POST":

@@ -16,6 +16,7 @@ from api.models import ApiCall, ApiToken
 from governance.delivery import schedule
 from governance.models import AccessRefusal, FinancialYear, Organisation, Scheme
 from tests.api.helpers import api, every_row, token_for, with_keys
+from tests.pages import visible
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +81,19 @@ def test_lists_filter_by_year_organisation_and_state(world):
     assert {(r["year"], r["organisation"], r["state"]) for r in rows} == {
         (year, "ELR", "in_delivery")
     }
-    assert every_row(client, SCHEMES, organisation="WL") == []
+    # an organisation the token does not read, or none at all, is refused, not an empty list
+    for code in ("WL", "ZZZ"):
+        refused = client.get(SCHEMES, {"organisation": code})
+        assert refused.status_code == 400
+        assert refused.json()["organisation"] == (
+            f"'{code}' is not an organisation this token reads: choose from ELR."
+        )
+    # the committee tables too: a typo is no table of noughts
+    table = client.get("/api/tables/summary/", {"year": year, "organisation": "ELRR"})
+    assert table.status_code == 400
+    assert "'ELRR' is not an organisation this token reads" in table.json()["organisation"]
+    elr = client.get("/api/tables/summary/", {"year": year, "organisation": "elr"}).json()
+    assert [row["label"] for row in elr["rows"]] == ["ELR"]
     assert every_row(client, "/api/returns/", state="draft") == []
     several = every_row(client, SCHEMES, state="draft,in_delivery")
     assert {row["state"] for row in several} == {"draft", "in_delivery"}
@@ -178,7 +191,21 @@ def test_a_person_cannot_name_an_organisation_not_their_own(world):
     wl = Organisation.objects.get(code="WL")
     response = client.post(reverse("api:tokens"), {"name": "Theirs", "organisations": [wl.pk]})
     assert response.status_code == 400
+    assert "Organisations: Choose one or more of your organisations." in visible(response)
     assert not ApiToken.objects.filter(name="Theirs").exists()
+
+
+@pytest.mark.parametrize("organisations", [[], [""], ["ELR"], ["1.5"], ["99999999999999999999"]])
+def test_a_blank_or_bad_organisation_is_told_in_plain_words(world, organisations):
+    demo, _keys = world
+    client = demo.client("elr-finance-reviewer")
+    data = {"name": "Mine", "organisations": organisations}
+    response = client.post(reverse("api:tokens"), data)
+    assert response.status_code == 400
+    page = visible(response)
+    assert "Organisations: Choose one or more of your organisations." in page
+    assert "is not a valid value" not in page and "This field is required" not in page
+    assert not ApiToken.objects.filter(name="Mine").exists()
 
 
 def test_a_person_revokes_their_token_but_not_anothers(world):

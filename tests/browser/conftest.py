@@ -129,7 +129,17 @@ class Visit:
         """A screenshot of the page as it is, and axe's verdict on it."""
         self.count += 1
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-        self.page.screenshot(path=self.shots / f"{self.count:02d}-{slug}.png", full_page=True)
+        path = self.shots / f"{self.count:02d}-{slug}.png"
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            self.page.screenshot(path=path, full_page=True)
+        except PlaywrightError as error:
+            # Chromium now and then fails to paint a whole page on a busy machine ("Unable to
+            # capture screenshot"): the picture is a record, not a check, so try once more
+            if "Unable to capture screenshot" not in str(error):
+                raise
+            self.page.screenshot(path=path, full_page=True)
         self.check_accessibility(name)
 
     def check_accessibility(self, name: str) -> None:

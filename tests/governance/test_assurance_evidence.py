@@ -597,3 +597,38 @@ def test_a_pmo_of_another_organisation_is_refused_its_values(client, people, ass
     assert AccessRefusal.objects.filter(user=people["wl-pmo"]).exists()
     own = table(client.get(URL), "assured-values")
     assert [r[0] for r in own[1:]] == [assured["wl"].reference]
+
+
+@pytest.mark.parametrize("asked", ["abc", "999999", " "])
+def test_an_organisation_that_does_not_exist_is_told_and_their_own_listed(
+    client, people, assured, asked
+):
+    client.force_login(people["elr-pmo"])
+
+    response = client.get(URL, {"organisation": asked, "assured_to": "2019-08-05"}, follow=True)
+
+    assert response.status_code == 200
+    said = (
+        "No organisation was chosen: showing ELR."
+        if asked == " "
+        else f"There is no organisation '{asked}': showing ELR."
+    )
+    assert said in visible(response)
+    # ELR's values, the other filters kept
+    assert [r[0] for r in table(response, "assured-values")[1:]] == [assured["june"].reference]
+    assert not AccessRefusal.objects.exists()
+
+
+def test_an_organisation_by_code_is_a_filter_and_another_ones_code_refused(client, people, assured):
+    client.force_login(people["elr-pmo"])
+    own = client.get(URL, {"organisation": "elr"}, follow=True)
+    assert [r[0] for r in table(own, "assured-values")[1:]] == [
+        assured["june"].reference,
+        assured["second"].reference,
+    ]
+
+    response = client.get(URL, {"organisation": "WL"})
+
+    assert response.status_code == 403
+    assert "your own organisations only" in visible(response)
+    assert AccessRefusal.objects.filter(user=people["elr-pmo"], target="organisation WL").exists()

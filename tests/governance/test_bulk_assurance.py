@@ -133,15 +133,37 @@ def test_only_the_pmo_reaches_the_page(client, people, june, who):
     assert not MonthlyReturn.objects.filter(assured_at__isnull=False).exists()
 
 
-def test_another_organisation_by_id_is_refused_saying_why(client, people, llr, june):
+def test_another_organisation_by_id_or_code_is_refused_saying_why(client, people, llr, june):
     client.force_login(people["wl-pmo"])
     elr = llr.org("ELR")
-    for asked in (elr.pk, "x"):
+    for asked in (elr.pk, "elr"):
         response = client.get(URL, {"organisation": asked})
         assert response.status_code == 403
         assert "You assure the returns of your own organisations only." in text(response)
     assert AccessRefusal.objects.filter(user=people["wl-pmo"], action="assure_return").count() == 2
     assert "No returns are waiting" in text(client.get(URL))  # WL's own: none
+
+
+@pytest.mark.parametrize(
+    ("asked", "said"),
+    [
+        ("x", "There is no organisation 'x': showing WL."),
+        ("99999", "There is no organisation '99999': showing WL."),
+        ("", "No organisation was chosen: showing WL."),
+    ],
+)
+def test_an_organisation_that_does_not_exist_is_told_and_their_own_shown(
+    client, people, june, asked, said
+):
+    client.force_login(people["wl-pmo"])
+
+    response = client.get(URL, {"organisation": asked})
+
+    assert response.status_code == 200
+    page = text(response)
+    assert said in page
+    assert "Returns to assure: " in page and "No returns are waiting" in page
+    assert not AccessRefusal.objects.exists()
 
 
 def test_a_return_of_another_organisation_slipped_into_the_form_is_refused_and_logged(
@@ -181,3 +203,60 @@ def test_the_rule_of_each_row_is_asked_without_a_query_per_return(client, people
     many = queries_for_page()
     # the case beside each scheme asks one question per scheme (the blind rule of its QIA)
     assert many - few <= 10
+
+
+# --- the month asked for ---
+
+
+def test_once_a_months_returns_are_all_assured_the_page_opens_the_next_month_waiting(
+    client, people, make_scheme, june
+):
+    july = make_scheme()
+    add_return(july, 4, "700", by=people["elr-finance-reviewer"])
+    client.force_login(people["elr-pmo"])
+    page = client.get(URL)
+    assert page.context["chosen"] == "2019-3"  # June, the oldest month waiting
+
+    response = client.post(URL, post_rows(client, page), follow=True)
+
+    shown = visible(response)
+    assert "6 returns assured." in shown
+    assert (
+        "No returns of Jun 2019 are waiting for assurance: showing Jul 2019, the first month "
+        "with returns waiting."
+    ) in shown
+    assert [ret.scheme for ret, _form in response.context["rows"]] == [july]
+    assert "No returns are waiting for assurance." not in shown
+
+
+def test_a_month_with_none_left_and_nothing_else_waiting_says_so(client, people, june):
+    client.force_login(people["elr-pmo"])
+
+    shown = visible(client.get(URL, {"month": "2019-4"}))
+
+    assert "No returns of Jul 2019 are waiting for assurance: showing Jun 2019" in shown
+    assert "Jun 2019 (6)" in shown
+
+
+@pytest.mark.parametrize("asked", ["abc", "2019-13", "1999-3", "2019-"])
+def test_a_mistyped_month_is_told_and_the_first_month_waiting_shown(client, people, june, asked):
+    client.force_login(people["elr-pmo"])
+
+    response = client.get(URL, {"month": asked})
+
+    shown = visible(response)
+    assert (
+        f"'{asked}' is not a month: showing Jun 2019, the first month with returns waiting."
+        in shown
+    )
+    assert len(response.context["rows"]) == 6
+    assert not AccessRefusal.objects.exists()
+
+
+def test_nothing_waiting_at_all_is_said_once_with_the_month_asked_for(client, people):
+    client.force_login(people["elr-pmo"])
+
+    shown = visible(client.get(URL, {"month": "2019-3"}))
+
+    assert "No returns of Jun 2019 are waiting for assurance." in shown
+    assert "No returns are waiting for assurance." in shown

@@ -127,6 +127,25 @@ def test_another_organisations_scheme_slipped_into_the_post_is_refused_on_its_ow
     )
 
 
+def test_another_organisations_scheme_at_an_old_version_is_refused_not_called_changed(
+    client, people, make_scheme
+):
+    elr = make_scheme(APPROVED, title="East's")
+    stale = {**form(elr), f"version-{elr.pk}": str(elr.version + 7)}
+    signed_in(client, people["wl-pmo"])
+
+    client.post(URL, stale)
+
+    said = visible(client.get(URL))
+    assert (
+        f"{elr.reference} East's was not started. "
+        "Only the PMO of the scheme's organisation can start delivery."
+    ) in said
+    assert "changed it meanwhile" not in said
+    elr.refresh_from_db()
+    assert elr.state == APPROVED
+
+
 def test_a_scheme_started_by_someone_else_meanwhile_is_reported_and_the_rest_start(
     client, people, make_scheme
 ):

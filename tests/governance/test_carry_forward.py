@@ -616,3 +616,37 @@ def test_the_demo_carries_last_years_running_cost_reduction_into_this_year(clien
     # a second run carries nothing again
     call_command("seed_demo", stdout=StringIO())
     assert Scheme.objects.filter(carried_from__isnull=False).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("asked", "said"),
+    [("abc", "There is no organisation 'abc'"), ("", "No organisation was chosen")],
+)
+def test_an_organisation_that_does_not_exist_is_told_and_their_own_shown(
+    client, people, october, next_year, asked, said
+):
+    pmo = signed_in(client, people["elr-pmo"])
+    chosen = {"organisation": asked, "year": "2019/20"}
+
+    page = pmo.get(reverse("scheme_carry"), chosen)
+    sent = pmo.post(reverse("scheme_carry"), {**chosen, "scheme": [october.pk]}, follow=True)
+
+    assert page.status_code == 200
+    assert f"{said}: showing ELR." in visible(page)
+    assert october.reference in visible(page)  # ELR's schemes, offered
+    assert sent.status_code == 200
+    assert f"{said}: nothing was carried." in visible(sent)
+    assert not Scheme.objects.filter(financial_year=next_year).exists()
+    assert not AccessRefusal.objects.exists()
+
+
+def test_another_organisation_asked_for_by_code_is_refused_and_logged(
+    client, people, october, next_year
+):
+    response = signed_in(client, people["wl-pmo"]).get(
+        reverse("scheme_carry"), {"organisation": "ELR", "year": "2019/20"}
+    )
+
+    assert response.status_code == 403
+    assert "You carry the schemes of your own organisation only, not ELR." in text(response)
+    assert AccessRefusal.objects.filter(user=people["wl-pmo"], action="carry").exists()

@@ -93,9 +93,9 @@ def test_totals_against_target_per_organisation_as_at_the_latest_returns_due(
         "(£60,000)",  # 3 x £12,000 in delivery + the draft's £24,000; not the rejected one
         "(£40,000)",
         "(£20,000)",
-        "(£9,200)",  # 4,000 + 1,500 + 3,700
-        "£10,800",  # behind plan
-        "(£2,000)",
+        "(£11,200)",  # 4,000 + 1,500 + 3,700, and the recovery action's 4 x 500
+        "£8,800",  # behind plan
+        "(£2,000)",  # the recovery action's returns are not assured
         "(£49,200)",  # 12,000 + (1,500 + 8,000) + (3,700 + 8,000) + the draft's 16,000 to come
         "(£6,000)",
         "(£55,200)",
@@ -122,6 +122,26 @@ def test_totals_against_target_per_organisation_as_at_the_latest_returns_due(
     assert total[:2] == ["Total", "(£150,000)"]
     assert total[-4:] == ["(£68,200)", "£81,800", "45%", "3 / 1 / 1"]
     assert "NN" not in [row[0][:2] for row in (elr, wl, total)]  # another system
+
+
+@time_machine.travel(date(2019, 8, 15), tick=False)
+def test_an_organisation_without_a_target_leaves_the_totals_against_target_alone(
+    client, people, schemes
+):
+    QippTarget.objects.filter(organisation__code="ELR").delete()
+
+    response = dashboard(client, people["elr-pmo"])
+
+    header, elr, wl, total = table(response, "totals-table")
+    assert elr[1:4] == ["—", "(£60,000)", "—"]  # no target: identified, nothing unidentified
+    assert (elr[11], elr[12]) == ("—", "—")
+    # target and unidentified, gap and % are WL's alone; identified and forecasts add both
+    assert total[1:4] == ["(£50,000)", "(£72,000)", "(£38,000)"]
+    assert total[-4:] == ["(£68,200)", "£37,000", "26%", "3 / 1 / 1"]
+    assert (
+        "ELR has no QIPP target for the year: the total's Unidentified, gap to target and "
+        "forecast % of target count only the organisations with one."
+    ) in text(response)
 
 
 @time_machine.travel(date(2019, 8, 15), tick=False)
@@ -250,8 +270,8 @@ def test_any_year_and_month_can_be_chosen(client, people, schemes):
 
     assert "Figures as at May 2019 (month 2)" in text(response)
     elr = table(response, "totals-table")[1]
-    # YTD plan 2 x (3 x 1,000 + 2,000); actual 2 x 2,500
-    assert elr[4:6] == ["(£10,000)", "(£5,000)"]
+    # YTD plan 2 x (3 x 1,000 + 2,000); actual 2 x 2,500 and the recovery action's 2 x 500
+    assert elr[4:6] == ["(£10,000)", "(£6,000)"]
     assert "No return is overdue: every scheme in delivery has its returns in up to May 2019." in (
         text(response)
     )

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from django_fsm_log.models import StateLog
 
@@ -111,7 +112,8 @@ def test_a_reviewer_names_a_deputy_who_holds_the_same_role_on_the_deputies_page(
         ({"ends_on": "2019-06-01"}, "The last day cannot be before the first."),
         ({"starts_on": "2019-05-01", "ends_on": "2019-05-02"}, "The last day has passed already."),
         ({"ends_on": "2020-06-01"}, "six months at most"),
-        ({"deputy": "elr-clinical-reviewer"}, "does not hold the role Finance reviewer"),
+        # not offered: a deputy holds the role they cover
+        ({"deputy": "elr-clinical-reviewer"}, "not one of the available choices"),
         ({"deputy": "wl-finance-reviewer"}, "not one of the available choices"),
         ({"deputy": "elr-finance-reviewer"}, "not one of the available choices"),
         ({"role": roles.CHIEF_NURSE}, "not one of the available choices"),
@@ -134,6 +136,71 @@ def test_naming_a_deputy_refuses_bad_choices_with_a_reason(client, llr, away, ch
     response = client.post(reverse("deputy_list"), data)
     assert response.status_code == 200
     assert message in text(response)
+    assert not Delegation.objects.exists()
+
+
+@travel
+def test_the_deputy_list_offers_only_those_who_hold_the_role(client, llr, away):
+    principal, deputy = away
+    client.force_login(principal)
+
+    form = client.get(reverse("deputy_list")).context["form"]
+
+    assert list(form.fields["deputy"].queryset) == [deputy]
+    assert [role for role, _label in form.fields["role"].choices] == [roles.FINANCE_REVIEWER]
+
+
+@travel
+def test_when_nobody_else_holds_the_role_the_page_says_so_instead_of_a_form(client, people):
+    client.force_login(people["elr-chief-nurse"])
+
+    page = client.get(reverse("deputy_list"))
+
+    assert (
+        "Nobody else in ELR holds the role Chief Nurse and Quality Officer: ask an "
+        "administrator to give it to the person who will deputise."
+    ) in text(page)
+    assert 'name="deputy"' not in page.content.decode()  # no form that can only fail
+    assert "Your roles have no decisions a deputy takes" not in text(page)
+
+
+@travel
+def test_a_role_nobody_else_holds_is_said_and_the_others_offered(client, llr, away):
+    principal, deputy = away
+    nurse = llr.users["elr-chief-nurse"]
+    nurse.groups.add(Group.objects.get(name=roles.FINANCE_REVIEWER))
+    client.force_login(nurse)
+
+    page = client.get(reverse("deputy_list"))
+
+    form = page.context["form"]
+    assert [role for role, _label in form.fields["role"].choices] == [roles.FINANCE_REVIEWER]
+    assert set(form.fields["deputy"].queryset) == {principal, deputy}
+    assert "Nobody else in ELR holds the role Chief Nurse and Quality Officer" in text(page)
+    assert 'name="deputy"' in page.content.decode()
+
+
+@travel
+def test_a_deputy_offered_for_another_role_is_refused_beside_the_field(client, llr, away):
+    principal, _deputy = away
+    llr.add_user("elr-chair-too", "elr", roles.FINANCE_REVIEWER, roles.CLINICAL_CHAIR)
+    user = llr.users["elr-chair-too"]
+    client.force_login(user)
+
+    response = client.post(
+        reverse("deputy_list"),
+        {
+            "role": roles.CLINICAL_CHAIR,
+            "deputy": principal.pk,  # offered, as a finance reviewer
+            "organisation": llr.org("elr").pk,
+            "starts_on": "2019-06-03",
+            "ends_on": "2019-06-14",
+        },
+    )
+
+    assert response.status_code == 200
+    said = "ELR Finance Reviewer does not hold the role Clinical Chair: choose someone who does."
+    assert said in text(response)
     assert not Delegation.objects.exists()
 
 

@@ -121,7 +121,11 @@ def test_every_bad_plan_row_is_reported_with_its_row_number(world, tmp_path):
         "row 9: scheme_type 'radical' should be transformational or transactional",
         "row 10: ELR-1920-001 appears twice in the file (first on row 2)",
     ]
-    assert message == "8 errors in plans.csv: nothing was imported."
+    assert message == (
+        "8 errors in plans.csv: nothing was imported. Add --create-missing to create the "
+        "organisations, financial years, programme areas and areas of spend the file names that "
+        "are not yet known."
+    )
     assert not Scheme.objects.exists()
 
 

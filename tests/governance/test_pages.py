@@ -828,3 +828,32 @@ def test_signed_in_pages_are_not_kept_by_the_browser(client, people, draft):
     response = as_user(client, people["elr-project-lead"]).get(draft.get_absolute_url())
     cache = response["Cache-Control"]
     assert "no-store" in cache and "private" in cache
+
+
+def test_a_review_link_followed_after_confirm_and_challenge_leads_to_the_scheme(
+    client, people, draft
+):
+    # an old "Record the financial review" notice, opened once the scheme has moved on
+    lead = as_user(client, people["elr-project-lead"])
+    lead.post(reverse("scheme_submit", args=[draft.pk]), {"version": draft.version})
+    for kind in ("finance", "clinical"):
+        draft.refresh_from_db()
+        reviewer = as_user(client, people[f"elr-{kind}-reviewer"])
+        reviewer.post(
+            reverse("scheme_review", args=[draft.pk, kind]),
+            {"version": draft.version, "decision": "supported", "comment": "Sound."},
+        )
+    draft.refresh_from_db()
+    assert draft.state == SchemeState.QIA_PANEL
+
+    finance = as_user(client, people["elr-finance-reviewer"])
+    response = finance.get(reverse("scheme_review", args=[draft.pk, "finance"]), follow=True)
+
+    assert response.redirect_chain == [(draft.get_absolute_url(), 302)]
+    assert f"{draft.reference} is at the QIA panel: that step does not apply now." in text(response)
+    assert not AccessRefusal.objects.exists()
+    # someone who never reviews is refused, and that is on record
+    viewer = as_user(client, people["elr-viewer"])
+    response = viewer.get(reverse("scheme_review", args=[draft.pk, "finance"]))
+    assert response.status_code == 403
+    assert AccessRefusal.objects.filter(user=people["elr-viewer"]).exists()

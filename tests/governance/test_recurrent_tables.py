@@ -411,7 +411,7 @@ def test_the_index_lists_the_new_tables(client, savings):
         ("recurrence", {"scope": "everything"}, "Choose what the table counts: delivery"),
         ("carry_forward", {"scope": "all"}, "Choose what the table counts: delivery"),
         ("carry_forward", {"month": "13"}, "Month 13 is outside the year"),
-        ("recurrence", {"by": "area"}, "Group by organisation or programme_area"),
+        ("recurrence", {"by": "area"}, "Group by organisation or programme area, not 'area'."),
         ("carry_forward", {"year": "2031/32"}, "There is no financial year 2031/32"),
         ("recurrence", {"format": "pdf"}, "Choose html, csv or xlsx"),
     ],

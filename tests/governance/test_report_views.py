@@ -152,7 +152,10 @@ def test_names_that_look_like_formulas_download_as_plain_text(client, world, tab
         ({"year": "2019/20", "month": "13"}, "Month 13 is outside the year"),
         ({"year": "2019/20", "month": "x"}, "'x' is not a month"),
         ({"year": "2031/32"}, "There is no financial year 2031/32"),
-        ({"year": "2019/20", "by": "nonsense"}, "Group by organisation or programme_area"),
+        (
+            {"year": "2019/20", "by": "nonsense"},
+            "Group by organisation or programme area, not 'nonsense'.",
+        ),
         ({"year": "2019/20", "format": "pdf"}, "Choose html, csv or xlsx"),
         (
             {"year": "2019/20", "scope": "drafts"},
@@ -166,6 +169,27 @@ def test_a_bad_choice_on_the_report_page_shows_a_clear_message(client, world, pa
 
     assert response.status_code == 400
     assert message in text(response)
+
+
+LONG = "x" * 5000
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"year": LONG}, f"'{'x' * 39}…' is not a financial year: write it like 2019/20."),
+        ({"year": "2019/20", "month": LONG}, f"'{'x' * 39}…' is not a month"),
+        ({"year": "2019/20", "month": "9" * 100}, f"Month {'9' * 39}… is outside the year"),
+        ({"year": "2019/20", "by": LONG}, f"programme area, not '{'x' * 39}…'."),
+        ({"year": "2019/20", "scope": LONG}, f"(whole pipeline), not '{'x' * 39}…'."),
+    ],
+)
+def test_a_long_bad_choice_is_repeated_cut_to_40_characters(client, world, params, message):
+    response = page(client, world.users["elr-viewer"], summary_url(), **params)
+
+    assert response.status_code == 400
+    assert message in text(response)
+    assert "x" * 41 not in text(response) and "9" * 41 not in text(response)
 
 
 def test_an_unknown_report_is_not_found(client, world):

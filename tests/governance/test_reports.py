@@ -363,7 +363,7 @@ def test_an_xlsx_without_an_output_file_is_refused_clearly(world):
         (["--year", "2031/32"], "no financial year 2031/32"),
         (["--year", "2019/20", "--month", "13"], "Month 13 is outside the year"),
         (["--year", "2019/20", "--month", "May"], "not a month"),
-        (["--year", "2019/20", "--by", "area"], "organisation or programme_area"),
+        (["--year", "2019/20", "--by", "area"], "organisation or programme area, not 'area'"),
     ],
 )
 def test_a_bad_year_month_or_grouping_is_a_clear_command_error(world, args, message):

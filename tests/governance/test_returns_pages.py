@@ -9,7 +9,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django_fsm_log.models import StateLog
 
-from governance.models import AccessRefusal, MonthlyReturn, SchemeChange, SchemeState
+from governance.models import (
+    AccessRefusal,
+    FinancialYear,
+    MonthlyReturn,
+    SchemeChange,
+    SchemeState,
+)
 from notifications.models import Escalation, Level, Rule
 from tests.governance import delivery_fixtures
 from tests.pages import text
@@ -542,3 +548,61 @@ def test_an_assurance_task_names_each_waiting_month_when_one_between_is_assured(
     page = text(pmo.get(reverse("my_tasks")))
 
     assert "Assure 2 returns (Apr 2019, Jun 2019)" in page
+
+
+# --- the new-return page offers the months still to return ---
+
+
+def test_a_new_return_starts_at_the_first_month_still_missing_and_offers_only_those(
+    client, people, make_scheme
+):
+    scheme = make_scheme()
+    for month in (1, 2, 3, 5):
+        add_return(scheme, month, "900", by=people["elr-finance-reviewer"])
+
+    form = as_user(client, people["elr-finance-reviewer"]).get(new_url(scheme))
+
+    assert form.status_code == 200
+    assert form.context["form"]["month"].value() == 4  # Jul 2019, the first one missing
+    # begun on 15 August and without a return: July and nothing else (August is in)
+    assert [label for _m, label in form.context["form"].fields["month"].choices] == [
+        "Jul 2019 (month 4)"
+    ]
+    assert "Apr 2019 (month 1)" not in text(form)
+    assert "Sep 2019 (month 6)" not in text(form)  # not begun
+
+
+def test_a_month_asked_for_in_the_address_is_chosen(client, people, make_scheme):
+    scheme = make_scheme()
+
+    form = as_user(client, people["elr-finance-reviewer"]).get(new_url(scheme) + "?month=3")
+
+    assert form.context["form"]["month"].value() == "3"
+    assert len(form.context["form"].fields["month"].choices) == 5  # April to August
+
+
+def test_with_every_month_begun_returned_the_page_says_so(client, people, make_scheme):
+    scheme = make_scheme()
+    for month in range(1, 6):
+        add_return(scheme, month, "900", by=people["elr-finance-reviewer"])
+
+    response = as_user(client, people["elr-finance-reviewer"]).get(new_url(scheme), follow=True)
+
+    assert response.redirect_chain == [(scheme.get_absolute_url() + "#delivery", 302)]
+    assert (
+        "Every month of 2019/20 that has begun has its return in. To change one, choose "
+        "Correct beside its month in the delivery section."
+    ) in text(response)
+    assert not AccessRefusal.objects.exists()
+
+
+def test_before_the_year_begins_the_page_says_when_the_first_return_opens(
+    client, people, make_scheme
+):
+    scheme = make_scheme(financial_year=FinancialYear.objects.create(start_year=2020))
+
+    response = as_user(client, people["elr-finance-reviewer"]).get(new_url(scheme), follow=True)
+
+    assert "Apr 2020 has not started yet: its return can be entered from 1 April 2020." in text(
+        response
+    )

@@ -95,3 +95,30 @@ def test_a_closed_years_scheme_waiting_to_start_is_not_reminded(make_scheme, com
         result = commit(lambda: sweep())
 
     assert result.reminders == [] and mail.outbox == []
+
+
+def test_a_decision_on_a_closed_years_scheme_is_not_in_the_packs_decisions(
+    make_scheme, llr, people
+):
+    scheme = make_scheme(SchemeState.STOPPED)
+    raised = at(2020, 3, 2, 9)
+    Escalation.objects.create(
+        scheme=scheme,
+        rule=Rule.OFF_TRACK,
+        status=EscalationStatus.CLOSED,
+        owner=scheme.sro,
+        reason="Behind plan.",
+        raised_at=raised,
+        last_fired_at=raised,
+        decision="stop",
+        decision_meeting=date(2026, 12, 3),
+        decided_at=at(2026, 12, 3, 15),  # recorded long after its year closed
+        decided_by=people["elr-qag-member"],
+    )
+
+    with time_machine.travel(at(2026, 12, 5, 9), tick=False):
+        assert qag.assemble(llr.system).decisions == []
+        # a pack as at a month of its year shows it, as it shows the year's other figures
+        assert [e.scheme for e in qag.assemble(llr.system, as_at=date(2020, 3, 1)).decisions] == [
+            scheme
+        ]

@@ -269,6 +269,11 @@ def test_the_pack_rates_every_scheme_as_at_one_month_the_escalation_quoting_it_t
     assert "figures as at <strong>June 2019</strong>" in june
     assert off_track_row(june)[:3] == ["(£3,000)", "(£300)", "£2,700"]
     assert "figures as at <strong>September 2019</strong>" in nonsense
+    assert (
+        "The figures can be as at a month from October 2018 to September 2019 (written like "
+        "2019-09), not \u201cJune\u201d: they are as at the latest month."
+    ) in nonsense
+    assert "they are as at the latest month" not in june + page
     body = next(m.body for m in mail.outbox if m.subject.startswith("QAG pack LLR"))
     assert "Figures as at September 2019" in body
     assert "YTD plan (£6,000), actual (£300), variance £5,700;" in body

@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from governance import pdf
 from governance.models import AccessRefusal
 from tests.notifications.conftest import at
-from tests.pages import text
+from tests.pages import text, visible
 
 pytestmark = pytest.mark.django_db
 
@@ -68,6 +68,40 @@ def test_the_pdf_is_the_pack_chosen_on_the_page(client, people, escalated):
     with time_machine.travel(PACK_DAY, tick=False):
         paper = read(client.get(address))
     assert "figures as at April 2019" in paper
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"as_at": "2019-13"},
+        {"as_at": "April"},
+        {"as_at": "2017-04"},
+        {"meeting": "9999-12-31"},
+        {"meeting": "2019-06-26"},  # no meeting that day
+        {"meeting": "27/06/2019"},
+    ],
+)
+def test_a_pdf_for_a_meeting_or_month_not_offered_is_refused_not_dated_another(
+    client, people, escalated, query
+):
+    response = get_as(client, people, "elr-pmo", **query)
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("meeting", ["9999-12-31", "2019-06-26", "27/06/2019"])
+def test_the_page_for_a_date_that_is_no_meeting_says_so_and_shows_the_next(
+    client, people, escalated, meeting
+):
+    page = visible(get_as(client, people, "elr-pmo", "qag_pack", meeting=meeting))
+
+    assert "For the meeting of Thursday 27 June 2019" in page
+    assert (
+        f"\u201c{meeting}\u201d is not a QAG meeting date the pack can be for (27 June 2019, "
+    ) in page
+    assert "): it is for the next meeting." in page
+    assert "Friday 31 December 9999" not in page
 
 
 @pytest.mark.parametrize("name", ["elr-sro", "elr-viewer", "elr-project-lead"])

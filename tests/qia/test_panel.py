@@ -410,8 +410,8 @@ def test_returning_takes_the_scheme_to_draft_with_a_new_editable_version(qia, as
     page = text(lead.get(reverse("qia_version", args=[scheme.pk, 1])))
     assert "kept as it was: read-only" in page
 
-    # resubmitted, it goes round again and the members score the new version
-    scheme = qia.at_panel(scheme)
+    # resubmitted as revised, it goes round again and the members score the new version
+    scheme = qia.at_panel(scheme, headings=scores(patient_safety=(3, 1)))
     qia.score(scheme, "elr-panel-member")
     assert PanelScore.objects.filter(member=qia["elr-panel-member"]).count() == 12
 
@@ -426,11 +426,44 @@ def test_a_scheme_the_panel_returns_is_resubmitted_without_answering_supportive_
         decision="return",
         reason="Add the mitigations for the ward.",
     )
-    qia.self_assess(qia.fresh(scheme))
+    qia.self_assess(qia.fresh(scheme), scores(patient_safety=(3, 1)))
     lead = as_user(qia["elr-project-lead"])
     page = lead.get(reverse("scheme_submit", args=[scheme.pk]))
     assert "Your answer to" not in text(page)  # both reviewers supported it: nothing to answer
 
+    response = lead.post(
+        reverse("scheme_submit", args=[scheme.pk]), {"version": qia.fresh(scheme).version}
+    )
+    assert response.status_code == 302
+    assert qia.fresh(scheme).state == SchemeState.CONFIRM_AND_CHALLENGE
+
+
+def test_a_qia_the_panel_returned_is_not_resubmitted_unchanged(qia, as_user):
+    scheme = qia.scored()
+    services.panel_close(
+        version_id=qia.version(scheme).pk,
+        by=qia["elr-quality-lead"],
+        decision="return",
+        reason="Say how deterioration will be spotted.",
+    )
+    qia.self_assess(qia.fresh(scheme))  # saved again, as the panel saw it
+    lead = as_user(qia["elr-project-lead"])
+    said = (
+        "Revise the QIA self-assessment before submitting: it is as it was when it came back "
+        "to you. Returned by the panel: Say how deterioration will be spotted."
+    )
+    assert said in text(lead.get(reverse("scheme_submit", args=[scheme.pk])))
+
+    response = lead.post(
+        reverse("scheme_submit", args=[scheme.pk]), {"version": qia.fresh(scheme).version}
+    )
+    assert said in text(response)
+    assert qia.fresh(scheme).state == SchemeState.DRAFT
+
+    # a word more in one rationale is a revision
+    revised = scores()
+    revised["patient_safety"]["rationale"] += " Early warning scores are checked each shift."
+    qia.self_assess(qia.fresh(scheme), revised)
     response = lead.post(
         reverse("scheme_submit", args=[scheme.pk]), {"version": qia.fresh(scheme).version}
     )
@@ -495,3 +528,88 @@ def test_a_score_recorded_before_its_scorer_joined_the_team_stands_and_is_flagge
     assert f"{member} scored QIA version 1 on" in page
     assert "and is now this scheme's clinical lead." in page
     assert PanelScore.objects.filter(member=member).exists()  # it stands
+
+
+# --- a panel link followed after the QIA left the panel (an old notification) ---
+
+
+@pytest.mark.parametrize("page", ["qia_score", "qia_agree", "qia_panel_close"])
+def test_a_stale_panel_link_leads_to_the_qia_saying_where_it_is(qia, as_user, page):
+    scheme = qia.awaiting_sign_off()
+    response = as_user(qia["elr-quality-lead"]).get(reverse(page, args=[scheme.pk]), follow=True)
+
+    assert response.redirect_chain == [(reverse("qia_detail", args=[scheme.pk]), 302)]
+    assert (
+        f"The QIA of {scheme.reference} is no longer at the panel: it is awaiting sign-off. "
+        "Nothing is waiting for you there."
+    ) in text(response)
+    assert not AccessRefusal.objects.exists()
+
+
+def test_a_member_who_scored_is_told_the_qia_left_the_panel(qia, as_user):
+    scheme = qia.awaiting_sign_off()
+    response = as_user(qia["elr-panel-member"]).get(
+        reverse("qia_score", args=[scheme.pk]), follow=True
+    )
+    assert "is no longer at the panel: it is awaiting sign-off" in text(response)
+    assert not AccessRefusal.objects.exists()
+
+
+def test_a_score_link_before_the_panel_says_the_qia_is_not_at_it_yet(qia, as_user):
+    scheme = qia.submitted()
+    response = as_user(qia["elr-panel-member"]).get(
+        reverse("qia_score", args=[scheme.pk]), follow=True
+    )
+    assert (
+        f"The QIA of {scheme.reference} is not at the panel: {scheme.reference} is in "
+    ) in text(response)
+    assert not AccessRefusal.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("username", "page", "reason"),
+    [
+        ("elr-viewer", "qia_score", "Only QIA panel members"),
+        ("wl-panel-member", "qia_score", "your own organisation only"),
+        ("elr-panel-member", "qia_agree", "Only the quality lead"),
+        ("wl-quality-lead", "qia_panel_close", "your own organisation only"),
+    ],
+)
+def test_a_stale_panel_link_is_still_refused_to_who_never_takes_the_step(
+    qia, as_user, username, page, reason
+):
+    scheme = qia.awaiting_sign_off()
+    response = as_user(qia[username]).get(reverse(page, args=[scheme.pk]))
+
+    assert response.status_code == 403
+    assert reason in text(response)
+    assert AccessRefusal.objects.filter(user=qia[username]).exists()
+
+
+def test_a_stale_score_link_is_still_refused_to_the_scheme_team(qia, as_user):
+    scheme = qia.awaiting_sign_off()
+    Scheme.objects.filter(pk=scheme.pk).update(finance_lead=qia["elr-panel-member-2"])
+    response = as_user(qia["elr-panel-member-2"]).get(reverse("qia_score", args=[scheme.pk]))
+
+    assert response.status_code == 403
+    assert "You are this scheme's finance lead" in text(response)
+    assert AccessRefusal.objects.filter(action="qia_score").exists()
+
+
+@pytest.mark.parametrize(
+    ("page", "data"),
+    [
+        ("qia_score", {}),
+        ("qia_panel_close", {"decision": "return", "reason": "More detail on the beds."}),
+    ],
+)
+def test_a_panel_form_posted_after_the_qia_left_the_panel_is_still_refused(
+    qia, as_user, page, data
+):
+    scheme = qia.awaiting_sign_off()
+    response = as_user(qia["elr-quality-lead"]).post(reverse(page, args=[scheme.pk]), data)
+
+    assert response.status_code == 403
+    assert "This QIA is not at the panel now." in text(response)
+    assert AccessRefusal.objects.filter(user=qia["elr-quality-lead"]).exists()
+    assert qia.fresh(scheme).state == SchemeState.AWAITING_SIGN_OFF

@@ -8,8 +8,8 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django_fsm_log.models import StateLog
 
-from governance import roles
-from governance.models import AccessRefusal, SchemeState
+from governance import deputies, roles
+from governance.models import AccessRefusal, Scheme, SchemeState
 from governance.services import ActionRefused
 from notifications.models import Notification, OutboxEmail
 from qia import escalation_feed
@@ -301,3 +301,114 @@ def test_a_signatory_who_sends_the_qia_back_lands_on_their_tasks(qia, as_user):
     assert "back with its project team as a draft" in page
     assert qia.fresh(scheme).state == SchemeState.DRAFT
     assert not AccessRefusal.objects.exists()
+
+
+def test_a_qia_sent_back_at_sign_off_is_not_resubmitted_unchanged(qia, as_user):
+    scheme = qia.awaiting_sign_off()
+    as_user(qia["elr-chief-nurse"]).post(
+        reverse("qia_sign_off", args=[scheme.pk]),
+        {"decision": "revise", "comment": "Add the audit plan.", "capacity": "chief_nurse"},
+    )
+    qia.self_assess(qia.fresh(scheme))  # as it was
+
+    with pytest.raises(ActionRefused) as refused:
+        qia.submitted(qia.fresh(scheme))
+    assert "it is as it was when it came back to you" in refused.value.message
+    assert "Add the audit plan." in refused.value.message
+    assert qia.fresh(scheme).state == SchemeState.DRAFT
+
+    revised = qia.submitted(qia.fresh(scheme), headings=scores(patient_experience="none"))
+    assert revised.state == SchemeState.CONFIRM_AND_CHALLENGE
+
+
+# --- a sign-off link followed after the QIA moved on (an old notification) ---
+
+
+def test_a_stale_sign_off_link_leads_to_the_qia_saying_it_is_signed_off(qia, as_user):
+    scheme = qia.approved()
+    response = as_user(qia["elr-chief-nurse"]).get(
+        reverse("qia_sign_off", args=[scheme.pk]), follow=True
+    )
+
+    assert response.redirect_chain == [(reverse("qia_detail", args=[scheme.pk]), 302)]
+    assert (
+        f"The QIA of {scheme.reference} is no longer awaiting sign-off: it is signed off. "
+        "Nothing is waiting for you there."
+    ) in text(response)
+    assert not AccessRefusal.objects.exists()
+
+
+def test_a_sign_off_link_before_the_panel_agrees_says_the_qia_is_not_awaiting_it(qia, as_user):
+    scheme = qia.scored()
+    response = as_user(qia["elr-clinical-chair"]).get(
+        reverse("qia_sign_off", args=[scheme.pk]), follow=True
+    )
+
+    assert f"The QIA of {scheme.reference} is not awaiting sign-off: it is at the panel." in text(
+        response
+    )
+    assert not AccessRefusal.objects.exists()
+
+
+@time_machine.travel(date(2019, 6, 3), tick=False)
+def test_a_stale_sign_off_link_of_a_deputy_leads_to_the_qia_too(qia, as_user):
+    scheme = qia.approved()
+    # an administrator names a deputy who does not hold the role
+    admin, chair, stand_in = qia["elr-pmo"], qia["elr-clinical-chair"], qia["elr-viewer"]
+    admin.is_staff = True
+    admin.save()
+    delegation = deputies.name_deputy(
+        by=admin,
+        principal=chair,
+        deputy=stand_in,
+        role=roles.CLINICAL_CHAIR,
+        organisation=scheme.organisation,
+        starts_on=date(2019, 6, 3),
+        ends_on=date(2019, 6, 14),
+        admin=True,
+    )
+    url = reverse("qia_sign_off", args=[scheme.pk]) + f"?for={delegation.pk}"
+    response = as_user(stand_in).get(url, follow=True)
+
+    assert "is no longer awaiting sign-off: it is signed off" in text(response)
+    assert not AccessRefusal.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("username", "reason"),
+    [
+        ("elr-quality-lead", "Only the Chief Nurse and Quality Officer or the Clinical Chair"),
+        ("wl-chief-nurse", "your own organisation only"),
+    ],
+)
+def test_a_stale_sign_off_link_is_still_refused_to_who_never_signs(qia, as_user, username, reason):
+    scheme = qia.approved()
+    response = as_user(qia[username]).get(reverse("qia_sign_off", args=[scheme.pk]))
+
+    assert response.status_code == 403
+    assert reason in text(response)
+    assert AccessRefusal.objects.filter(user=qia[username], action="sign_off").exists()
+
+
+def test_a_stale_sign_off_link_is_still_refused_to_the_scheme_team(qia, as_user):
+    scheme = qia.approved()
+    Scheme.objects.filter(pk=scheme.pk).update(sro=qia["elr-chief-nurse"])
+    response = as_user(qia["elr-chief-nurse"]).get(reverse("qia_sign_off", args=[scheme.pk]))
+
+    assert response.status_code == 403
+    assert "You are this scheme's SRO" in text(response)
+    assert AccessRefusal.objects.filter(user=qia["elr-chief-nurse"], action="sign_off").exists()
+
+
+def test_a_sign_off_posted_after_the_qia_was_signed_off_is_still_refused(qia, as_user):
+    scheme = qia.approved()
+    response = as_user(qia["elr-chief-nurse"]).post(
+        reverse("qia_sign_off", args=[scheme.pk]),
+        {"decision": "approve", "comment": "Safe to proceed.", "capacity": "chief_nurse"},
+    )
+
+    assert response.status_code == 403
+    page = text(response)
+    assert "This QIA is not awaiting sign-off." in page
+    assert "Safe to proceed." in page  # what was typed, to copy
+    assert AccessRefusal.objects.filter(user=qia["elr-chief-nurse"], action="sign_off").exists()

@@ -93,6 +93,22 @@ def test_a_refused_change_says_why_and_keeps_the_old_password(
     assert client.get(reverse("home")).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("new1", "new2", "field", "message"),
+    [
+        ("short", "short", "new_password1", "This password is too short"),
+        (NEW, NEW + "x", "new_password2", "The two password fields didn’t match"),
+    ],
+)
+def test_each_message_is_under_the_field_it_is_about(client, lead, new1, new2, field, message):
+    client.force_login(lead)
+    page = text(change(client, "pw", new1, new2))
+
+    # the message under the field (crispy's id names it), and once in the summary above
+    assert f'id="error_1_id_{field}"><strong>{message}' in page
+    assert page.count(message) == 2
+
+
 HERE, ELSEWHERE = "10.1.1.1", "10.2.2.2"
 
 

@@ -65,7 +65,14 @@ class Command(BaseCommand):
             for error in result.errors:
                 self.stderr.write(str(error))
             count = len(result.errors)
+            hint = ""
+            if not create_missing and any("unknown" in str(error) for error in result.errors):
+                hint = (
+                    " Add --create-missing to create the organisations, financial years, "
+                    "programme areas and areas of spend the file names that are not yet known."
+                )
             raise CommandError(
-                f"{count} error{'s' if count != 1 else ''} in {path.name}: nothing was imported."
+                f"{count} error{'s' if count != 1 else ''} in {path.name}: nothing was "
+                f"imported.{hint}"
             )
         self.stdout.write(self.style.SUCCESS(result.summary()))
