@@ -1,6 +1,7 @@
 """The audit export (issue 21): the transition log, reviews, agreed QIA scores, sign-offs, QAG
 decisions, assured values with their reasons and access refusals of chosen organisations over
-chosen dates, as one CSV or one XLSX workbook, for staff and the PMO; each export logged.
+chosen dates (and, for staff, the admin site's changes), as one CSV or one XLSX workbook, for
+staff and the PMO; each export logged.
 
 Every row reads the same: when, who, what, the scheme (if any), the organisation, the detail;
 an assured return also its amounts, in the committee papers' sign as every download has them.
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
@@ -63,7 +65,11 @@ KINDS = {
     "qag": "QAG decisions",
     "assured": "Assured values",
     "refusals": "Access refusals",
+    "admin": "Admin site changes",
 }
+# Kinds for staff only: the admin site's changes are to the whole system's reference data and
+# people (years, areas, targets, users), not one organisation's, and only staff use the site.
+STAFF_KINDS = {"admin"}
 FORMATS = {"csv": "CSV (one table, a column says the kind)", "xlsx": "XLSX (one sheet per kind)"}
 HEADINGS = ["When", "Who", "What", "Scheme", "Organisation", "Detail"]
 # The amounts of an assured return, in pounds in the committee papers' sign as every download
@@ -481,6 +487,24 @@ def _sources(kind: str, choice: Choice, lookup: _Lookup) -> list[_Source]:
             at__lt=end,
         )
         return [_Source(refusals.select_related("user").order_by("at", "pk"), refusal_row)]
+
+    if kind == "admin":
+        verbs = {ADDITION: "Added", CHANGE: "Changed", DELETION: "Deleted"}
+
+        def admin_row(entry: LogEntry) -> Row:
+            what = f"{verbs.get(entry.action_flag, 'Changed')} {entry.content_type.name}"
+            # the change message as the admin's History page words it: old and new values
+            detail = f"{entry.object_repr}: {entry.get_change_message()}".rstrip(": ")
+            return Row(kind, entry.action_time, _name(entry.user), what, "", "", detail)
+
+        # every organisation's, whichever are chosen: see STAFF_KINDS
+        changes = LogEntry.objects.filter(action_time__gte=start, action_time__lt=end)
+        return [
+            _Source(
+                changes.select_related("user", "content_type").order_by("action_time", "pk"),
+                admin_row,
+            )
+        ]
 
     raise ValueError(f"no such kind: {kind}")
 

@@ -1,4 +1,6 @@
+import json
 import zipfile
+from datetime import date
 from decimal import Decimal
 
 from crispy_forms.bootstrap import FormActions
@@ -7,8 +9,11 @@ from crispy_forms.layout import HTML, Column, Div, Fieldset, Layout, Row, Submit
 from django import forms
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
+from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
+from django.forms.models import model_to_dict
 from django.utils.text import Truncator
 
 from governance import archives, money, roles, services
@@ -245,13 +250,203 @@ def start_date_problem(start, year: FinancialYear) -> str | None:
     return None
 
 
+# --- A save that met someone else's: the form again, merged field by field ---
+#
+# An edit page carries, in one signed hidden field, the values its fields were drawn with.
+# When its save meets a save made meanwhile (a Conflict), each field is compared three ways,
+# as in a shared document: a field the user left as drawn takes the value saved meanwhile;
+# one they changed keeps theirs; one both changed keeps theirs, with the saved value noted
+# under it. Nothing is saved until they save again. (The history cannot tell the drawn
+# values: it keeps no version numbers, and shows a person by name and an amount as text.)
+
+DRAWN_SALT = "governance.forms.drawn"
+# How much of a value saved meanwhile the note under a clashing field shows
+CLASH_SHOWN = 120
+
+
+class _DrawnJSON:
+    """JSON for django.core.signing that also takes amounts and dates (as text)."""
+
+    def dumps(self, obj) -> bytes:
+        return json.dumps(obj, cls=DjangoJSONEncoder, separators=(",", ":")).encode("latin-1")
+
+    def loads(self, data: bytes):
+        return json.loads(data.decode("latin-1"))
+
+
+def plain(values):
+    """Values as the signed field carries them back: an amount or a date as text."""
+    return json.loads(json.dumps(values, cls=DjangoJSONEncoder))
+
+
+def sign_drawn(values) -> str:
+    """`values` (field name -> value) signed, for the hidden field of the page drawn with them."""
+    return signing.dumps(values, salt=DRAWN_SALT, serializer=_DrawnJSON, compress=True)
+
+
+def drawn_instance(instance, fields) -> str:
+    """The model form's `fields` of `instance`, signed: what its edit page is drawn with."""
+    return sign_drawn(model_to_dict(instance, fields=fields))
+
+
+def read_drawn(signed: str | None):
+    """What sign_drawn signed; None for a page that carried nothing usable (drawn before the
+    field was added, or altered): the merge then keeps all that was posted."""
+    if not signed:
+        return None
+    try:
+        return signing.loads(signed, salt=DRAWN_SALT, serializer=_DrawnJSON)
+    except signing.BadSignature:
+        return None
+
+
+def _python(field: forms.Field, value):
+    # a person or a list's row stays its id: has_changed and the widget take it as it is
+    if isinstance(field, forms.ModelChoiceField):
+        return value
+    return field.to_python(value)
+
+
+def _one_line_break(value):
+    # a browser sends a line break as CR LF: the same text however it was saved
+    return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
+def _differs(bound: forms.BoundField, value) -> bool:
+    """Whether the field as posted differs from `value` (a plain one), as Django judges a
+    change: 83k is £83,000 (and a value that does not read at all differs)."""
+    try:
+        initial = _python(bound.field, value)
+    except ValidationError:
+        return True
+    return bound.field.has_changed(_one_line_break(initial), _one_line_break(bound.data))
+
+
+def put_value(data, bound: forms.BoundField, value) -> None:
+    """Put `value` in the posted `data` (a QueryDict copy) as the browser posts the field
+    showing it."""
+    widget = bound.field.widget
+    if isinstance(widget, forms.CheckboxInput):
+        if value:
+            data[bound.html_name] = "on"
+        else:
+            data.pop(bound.html_name, None)  # an unticked box posts nothing
+        return
+    shown = widget.format_value(bound.field.prepare_value(value))
+    if isinstance(shown, list):  # a list or radio buttons
+        data.setlist(bound.html_name, shown)
+    else:
+        data[bound.html_name] = shown or ""
+
+
+def merge_fields(typed: forms.BaseForm, *, drawn: dict, saved: dict, data) -> tuple[list, list]:
+    """Merge the posted form `typed` with a save made since its page was drawn: each field
+    the user left as `drawn` takes its `saved` value, written into `data` (a copy of what was
+    posted, which the form is drawn again from). Returns the names of the fields changed
+    meanwhile, and of those the ones the user changed too, to something else: theirs stands."""
+    meanwhile, clashes = [], []
+    for name, was in drawn.items():
+        if name not in typed.fields:
+            continue
+        now = plain(saved.get(name))
+        if _one_line_break(now) == _one_line_break(was):
+            continue
+        meanwhile.append(name)
+        bound = typed[name]
+        if not _differs(bound, was):
+            put_value(data, bound, _python(bound.field, now))
+        elif _differs(bound, now):
+            clashes.append(name)
+    return meanwhile, clashes
+
+
+def shown_value(field: forms.Field, value) -> str:
+    """A value saved meanwhile (a plain one) as a person reads it, cut short: a person or a
+    list's row by name, a choice by its label, an amount in pounds, a date in words."""
+    value = _python(field, value)
+    if value is None or value == "":
+        return "(empty)"
+    if isinstance(field, forms.ModelChoiceField):
+        found = field.queryset.model._default_manager.filter(pk=value).first()
+        words = str(found) if found else str(value)
+    elif isinstance(field, forms.ChoiceField):
+        labels = {str(key): label for key, label in field.choices}
+        words = str(labels.get(str(value), value))
+    elif isinstance(value, bool):
+        words = "Yes" if value else "No"
+    elif isinstance(value, date):
+        words = f"{value:%-d %B %Y}"
+    else:
+        words = str(field.prepare_value(value))
+    return Truncator(" ".join(words.split())).chars(CLASH_SHOWN)
+
+
+def clash_note(shown: str, who: str | None = None) -> str:
+    """The note under a field both the user and a save made meanwhile changed."""
+    by = f" by {who}" if who else ""
+    stop = "" if shown.endswith((".", "!", "?", "…")) else "."
+    return f"Also changed meanwhile{by}: {shown}{stop} Yours is kept here."
+
+
+def who_words(person, user) -> str | None:
+    """Who made a change, as the user reads it (None when the history does not say)."""
+    if person is None:
+        return None
+    return "you (in another tab)" if person.pk == user.pk else str(person)
+
+
+def changed_meanwhile_words(labels_by_who: dict[str | None, list[str]]) -> str:
+    """ "Pat Smith changed: Title, Jun." for each person, in the order first met."""
+    said = []
+    for who, labels in labels_by_who.items():
+        if who is None:
+            said.append(f"Changed meanwhile: {', '.join(labels)}.")
+        else:
+            said.append(f"{who[0].upper()}{who[1:]} changed: {', '.join(labels)}.")
+    return " ".join(said)
+
+
+def merge_with_saved(typed: forms.ModelForm, saved, data) -> tuple[list, dict] | None:
+    """merge_fields for a model form with a `drawn` field: `saved` is its row as saved now,
+    and `data` carries it as drawn anew. Returns the fields changed meanwhile, and the
+    clashes with the value saved in each; None when the page carried no drawn values."""
+    fields = typed._meta.fields
+    data["drawn"] = drawn_instance(saved, fields)
+    drawn = read_drawn(typed.cleaned_data.get("drawn"))
+    if not isinstance(drawn, dict):
+        return None
+    values = model_to_dict(saved, fields=fields)
+    meanwhile, clashes = merge_fields(typed, drawn=drawn, saved=values, data=data)
+    return meanwhile, {name: plain(values[name]) for name in clashes}
+
+
+def explain_merge(form: forms.ModelForm, *, meanwhile, clashes, changed_by: dict, user) -> str:
+    """After merge_with_saved, on the model form drawn again from the merged data: a note
+    under each field both changed, and what the message above the form says of the merge.
+    `changed_by`: field name -> who last changed it, where the history says."""
+    if not meanwhile:
+        return "None of the fields below changed: save again to keep your version."
+    for name, saved in clashes.items():
+        shown = shown_value(form.fields[name], saved)
+        form.add_error(name, clash_note(shown, who_words(changed_by.get(name), user)))
+    by_who = {}
+    for name in meanwhile:
+        who = who_words(changed_by.get(name), user)
+        by_who.setdefault(who, []).append(str(form[name].label))
+    said = f"{changed_meanwhile_words(by_who)} The form below holds those changes and yours"
+    if clashes:
+        said += "; where you both changed a field, yours is kept and theirs is shown under it"
+    return f"{said}. Check it, then save again to keep it."
+
+
 class SchemeForm(forms.ModelForm):
     """The PID. Organisation and year fix the reference, so only a new PID chooses them."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    # the PID as the page was drawn (services.drawn_from): after someone else's save, the edit
-    # conflict names only the fields they changed, not the user's own edits
-    drawn = forms.CharField(widget=forms.HiddenInput, required=False, max_length=2000)
+    # the PID as the page was drawn (drawn_instance): after someone else's save, the form
+    # comes back merged field by field (merge_fields). No length limit: it holds the whole
+    # description, and what is not signed here is ignored.
+    drawn = forms.CharField(widget=forms.HiddenInput, required=False, strip=False)
 
     class Meta:
         model = Scheme
@@ -298,7 +493,7 @@ class SchemeForm(forms.ModelForm):
             del self.fields["financial_year"]
             org_ids = {self.instance.organisation_id}
             self.fields["version"].initial = self.instance.version
-            self.fields["drawn"].initial = services.drawn_from(self.instance)
+            self.fields["drawn"].initial = drawn_instance(self.instance, self._meta.fields)
         else:
             self.fields["organisation"].queryset = Organisation.objects.filter(id__in=org_ids)
             if len(org_ids) == 1:

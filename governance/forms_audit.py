@@ -60,11 +60,20 @@ class AuditExportForm(forms.Form):
         # the boxes offered are the user's own; any organisation still validates, so that
         # asking for another one is refused (and logged) by the view, not hidden as a typo
         self.fields["organisations"].widget.choices = [(o.pk, str(o)) for o in allowed]
+        kinds = self.fields["kinds"]
+        if user.is_staff:
+            kinds.help_text += " Admin site changes: the whole system's, whatever is ticked."
+        else:
+            kinds.choices = [
+                (kind, label)
+                for kind, label in audit.KINDS.items()
+                if kind not in audit.STAFF_KINDS
+            ]
         today = timezone.localdate()
         self.initial.setdefault("organisations", [o.pk for o in allowed])
         self.initial.setdefault("date_from", _year_start(today))
         self.initial.setdefault("date_to", today)
-        self.initial.setdefault("kinds", list(audit.KINDS))
+        self.initial.setdefault("kinds", [kind for kind, _label in kinds.choices])
         self.initial.setdefault("format", "csv")
 
     def clean_date_from(self):

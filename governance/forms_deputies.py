@@ -78,9 +78,11 @@ class DeputyForm(DatesForm):
                 .order_by("code")
                 .values_list("code", flat=True)
             )
+            # an administrator may name a deputy who does not hold the role (ACCESS.md)
             self.nobody = [
-                f"Nobody else in {where} holds the role {r}: ask an administrator to give it "
-                "to the person who will deputise."
+                f"Nobody else in {where} holds the role {r}, so you cannot name a deputy for "
+                "it here: ask an administrator to name one for you (they can name someone "
+                "without the role)."
                 for r in held
                 if r not in covered
             ]
@@ -98,6 +100,16 @@ class DeputyForm(DatesForm):
 
     def clean(self):
         data = super().clean()
+        starts_on = data.get("starts_on")
+        if starts_on and starts_on < timezone.localdate():
+            # a deputy acts from the day they are named at the earliest: a first day gone by
+            # would have the record say they covered days they did not. (Changing the dates
+            # keeps a running delegation's first day, which is past: DatesForm allows it.)
+            self.add_error(
+                "starts_on",
+                "The first day has passed already: a deputy starts today "
+                f"({timezone.localdate():%-d %B %Y}) at the earliest.",
+            )
         deputy, role = data.get("deputy"), data.get("role")
         if not self.admin and deputy and role and not deputy.has_role(role):
             # offered for another of the user's roles

@@ -13,6 +13,7 @@ from governance.forms import (
     PersonChoiceField,
     VersionedForm,
     action_helper,
+    drawn_instance,
     people,
 )
 from governance.models import (
@@ -34,6 +35,9 @@ class OpportunityForm(forms.ModelForm):
     chooses them; its owner is one of its organisation's people."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+    # the opportunity as its edit page was drawn (governance.forms.drawn_instance): after
+    # someone else's save, the form comes back merged field by field
+    drawn = forms.CharField(widget=forms.HiddenInput, required=False, strip=False)
     estimated_saving = MoneyField(
         label="Estimated saving in the year",
         min_value=Decimal(0),
@@ -69,6 +73,7 @@ class OpportunityForm(forms.ModelForm):
             del self.fields["financial_year"]
             organisation_ids = {self.instance.organisation_id}
             self.fields["version"].initial = self.instance.version
+            self.fields["drawn"].initial = drawn_instance(self.instance, self._meta.fields)
         else:
             organisation_ids = user.organisation_ids
             self.fields["organisation"].queryset = Organisation.objects.filter(
@@ -89,6 +94,7 @@ class OpportunityForm(forms.ModelForm):
             head.append(Row(Column("organisation"), Column("financial_year")))
         self.helper.layout = Layout(
             "version",
+            "drawn",
             Fieldset("The idea", *head),
             Fieldset(
                 "Where and how much",
@@ -109,7 +115,11 @@ class OpportunityForm(forms.ModelForm):
         return data
 
     def opportunity_data(self) -> dict:
-        return {name: value for name, value in self.cleaned_data.items() if name != "version"}
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name not in ("version", "drawn")
+        }
 
 
 class CloseForm(VersionedForm):

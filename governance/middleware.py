@@ -2,6 +2,8 @@
 (docs/security.md)."""
 
 import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,11 +13,13 @@ from django.contrib.sessions import middleware as sessions
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import render, resolve_url
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import capfirst
 
 from governance import deputies, services
 from governance.sessions import LAST_SEEN, SIGNED_IN_AT
@@ -33,7 +37,11 @@ def _plural(n: int, word: str) -> str:
 
 class SessionTimeoutMiddleware:
     """Sign out a user idle for QIPP_SESSION_IDLE_MINUTES, or signed in for longer than
-    QIPP_SESSION_MAX_HOURS, and send them to sign in again with a message saying why."""
+    QIPP_SESSION_MAX_HOURS, and send them to sign in again with a message saying why.
+
+    A form posted by someone no longer signed in (timed out here, signed out in another tab,
+    their cookie gone, their account closed) is not thrown away: they are shown what they
+    typed, to copy, with the link to sign in again (signed_out_page)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -43,12 +51,33 @@ class SessionTimeoutMiddleware:
             why = self._expired(request.session)
             if why:
                 logout(request)
+                typed = posted_text(request)
+                if typed:
+                    return signed_out_page(request, why, typed)
                 messages.info(request, why)
                 return redirect_to_login(request.get_full_path())
+            # for the page's warning before the idle sign-out (base.html, qipp.js)
+            request.idle_minutes = settings.QIPP_SESSION_IDLE_MINUTES
         elif SESSION_KEY in request.session:
             # signed in as a user since deactivated (by a bulk update, which ends no sessions)
             request.session.flush()
         return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        # login_required (and so governance.pages.signed_in) marks the views it guards with
+        # where it sends the signed-out: such a view would answer this POST with a redirect
+        # to sign in, losing what was typed.
+        sends_to_sign_in = hasattr(view_func, "redirect_field_name")
+        if not sends_to_sign_in or request.user.is_authenticated:
+            return None
+        typed = posted_text(request)
+        if not typed:
+            return None  # nothing to lose: sign in as usual
+        why = (
+            "You are not signed in any more, so nothing was saved. You may have signed out "
+            "in another tab or window, or your sign-in may have ended. Please sign in again."
+        )
+        return signed_out_page(request, why, typed)
 
     def _expired(self, session) -> str | None:
         now = int(timezone.now().timestamp())
@@ -69,6 +98,89 @@ class SessionTimeoutMiddleware:
         if now - last_seen >= LAST_SEEN_RESOLUTION or LAST_SEEN not in session:
             session[LAST_SEEN] = now
         return None
+
+
+@dataclass(frozen=True)
+class PostedText:
+    """One posted field, as the user typed it, for templates/includes/typed_text.html: the
+    same shape as governance.pages.Typed, which this layer may not import."""
+
+    label: str
+    text: str
+
+    @property
+    def rows(self) -> int:
+        return min(12, max(2, self.text.count("\n") + 1, len(self.text) // 80 + 1))
+
+
+# Posted fields that are not the user's words: secrets, the form's bookkeeping, ids.
+NOT_TYPED_PARTS = ("password", "token", "version", "revision")
+NOT_TYPED_NAMES = {"id", "pk", "next"}
+NOT_TYPED_ENDINGS = ("_id", "-id", "-pk", "_forms")
+
+
+def posted_text(request) -> list[PostedText]:
+    """What the user typed in the form they posted, with no form object to label it: each
+    field named in plain words ("assured_reason" is "Assured reason"). Passwords, the security
+    token, versions, ids, files and empty fields are left out. Empty for a GET, and for a
+    form another site posted: its words are not to be shown as the user's."""
+    if request.method != "POST" or not _posted_from_this_site(request):
+        return []
+    typed = []
+    for name, values in request.POST.lists():
+        lowered = name.lower()
+        if (
+            any(part in lowered for part in NOT_TYPED_PARTS)
+            or lowered in NOT_TYPED_NAMES
+            or lowered.endswith(NOT_TYPED_ENDINGS)
+        ):
+            continue
+        text = "\n".join(value.strip() for value in values if value.strip())
+        if text:
+            label = capfirst(name.replace("_", " ").replace("-", " ").strip())
+            typed.append(PostedText(label, text))
+    return typed
+
+
+def _posted_from_this_site(request) -> bool:
+    """Whether the browser says the form was on a page of this site: browsers name the page's
+    origin on every POST (Django's CSRF check compares it the same way); one naming none is
+    believed."""
+    origin = request.META.get("HTTP_ORIGIN")
+    scheme = "https" if request.is_secure() else "http"
+    return origin is None or origin == f"{scheme}://{request.get_host()}"
+
+
+def form_page(request) -> str | None:
+    """The page the form was posted from, when the browser says and it is on this site."""
+    referer = request.META.get("HTTP_REFERER", "")
+    if not url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return None
+    parts = urlsplit(referer)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path or "/"
+
+
+def signed_out_page(request, why: str, typed: list[PostedText]) -> HttpResponse:
+    """The answer to a form posted by someone no longer signed in: why, what they typed (to
+    copy: it was not saved) and the way to sign in again, back to the form's page.
+
+    401, not a redirect or a 200: nothing was done because nobody is signed in, and a script
+    or a monitor must not take this for success. It carries no WWW-Authenticate challenge:
+    signing in is a page here, not the browser's password prompt. The page goes only to the
+    browser that posted the text, and is never kept by it (no-store)."""
+    next_page = QueryDict(mutable=True)
+    next_page["next"] = form_page(request) or request.get_full_path()
+    sign_in = f"{resolve_url(settings.LOGIN_URL)}?{next_page.urlencode(safe='/')}"
+    page = render(
+        request,
+        "registration/signed_out_typed.html",
+        {"why": why, "sign_in": sign_in, "typed": typed},
+        status=401,
+    )
+    add_never_cache_headers(page)
+    return page
 
 
 class PrivatePagesMiddleware:
@@ -182,11 +294,15 @@ def csrf_failure(request, reason: str = ""):
         target=request.path,
         reason=f"Security check on the form failed: {reason}",
     )
-    message = (
-        "This form had expired or did not come from this site, so nothing was saved. "
-        "Go back, reload the page and try again."
+    # Reloading the form would wipe what was typed: it is shown here to copy instead.
+    page = render(
+        request,
+        "403_csrf.html",
+        {"typed": posted_text(request), "form_page": form_page(request)},
+        status=403,
     )
-    return render(request, "403.html", {"reason": message}, status=403)
+    add_never_cache_headers(page)
+    return page
 
 
 def locked_out(request, original_response=None, credentials=None):

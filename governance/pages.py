@@ -19,7 +19,7 @@ from django.utils.text import Truncator
 from django_fsm import can_proceed
 from django_fsm_log.models import StateLog
 
-from governance import policy, services
+from governance import deputies, policy, services
 from governance.forms import id_in_range
 from governance.models import Organisation, Scheme, SchemeState
 
@@ -153,6 +153,32 @@ def posted(request):
     return request.POST if request.method == "POST" else None
 
 
+def holds_step(user, scheme: Scheme, action: str, rule) -> bool:
+    """Whether the user could take this step on the scheme while it is open: `rule` (the
+    step's role, organisation and scheme-team checks) lets them, or, for a deputy acting on
+    one of their delegation's decisions, lets their principal, with the delegation covering
+    the scheme and the deputy off its team. A step's old link followed by such a user, once
+    the step has closed, is answered with where the scheme is, not refused."""
+    acting = deputies.deputising(user)
+    if acting is None or action not in policy.DELEGATED:
+        return rule(policy.in_own_right(user), scheme) is None
+    return (
+        action in acting.actions
+        and acting.covers(scheme)
+        and policy.judging_own_scheme(user, scheme) is None
+        and rule(acting.principal, scheme) is None
+    )
+
+
+def leave_with(request, scheme: Scheme, said: str, *to):
+    """leave_to, after a step done, saying `said` (a success) if the user still sees the
+    scheme: one the step took out of their sight has leave_to's word on where it went, which
+    says more, and one alert is enough."""
+    if policy.can_view_scheme(request.user, scheme):
+        messages.success(request, said)
+    return leave_to(request, scheme, *to)
+
+
 def leave_to(request, scheme: Scheme, *to):
     """Where a user goes after acting on a scheme: `to` (the scheme page by default), or their
     task list when the action took the scheme out of their sight (sent back to a draft, which
@@ -239,10 +265,10 @@ def transition_page(
         else:
             scheme.refresh_from_db()
             if scheme.state == before and still is not None:
-                messages.success(request, still(scheme))
+                said = still(scheme)
             else:
-                messages.success(request, f"{scheme.reference} is now {scheme.state_words}.")
-            return leave_to(request, scheme)
+                said = f"{scheme.reference} is now {scheme.state_words}."
+            return leave_with(request, scheme, said)
     return render(request, template, {"form": form, "scheme": scheme, **extra})
 
 

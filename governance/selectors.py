@@ -19,6 +19,7 @@ from governance import deputies, money, policy, roles, text
 from governance.models import (
     MONTH_NAMES,
     Delegation,
+    Opportunity,
     Review,
     ReviewKind,
     Scheme,
@@ -606,4 +607,34 @@ def team_warnings(scheme: Scheme) -> list[str]:
                 f"({names}), so nobody could record its {review}: choose someone else for the "
                 "team, or ask an administrator for another reviewer."
             )
+    return found
+
+
+# --- who changed a field, for the edit forms' "changed meanwhile" ---
+
+
+def last_changed_by(scheme: Scheme, fields) -> dict[str, User]:
+    """Who last changed each of the PID's `fields` (model field names), by its history; a
+    field the history has no change of is left out."""
+    names = {str(Scheme._meta.get_field(name).verbose_name): name for name in fields}
+    found = {}
+    changes = scheme.changes.filter(field__in=names).select_related("changed_by")
+    for change in changes.order_by("-changed_at", "-pk"):
+        found.setdefault(names[change.field], change.changed_by)
+    return found
+
+
+def opportunity_last_changed_by(opportunity: Opportunity, fields) -> dict[str, User]:
+    """Who last changed each of the opportunity's `fields` (model field names), by its
+    history, whose entries list each change as "Label: old → new"; a field it does not
+    mention is left out."""
+    labels = {
+        str(Opportunity._meta.get_field(name).verbose_name).capitalize(): name for name in fields
+    }
+    found = {}
+    for event in opportunity.events.select_related("by").order_by("-at", "-pk"):
+        for line in event.detail.splitlines():
+            label = line.partition(":")[0]
+            if label in labels and " → " in line:
+                found.setdefault(labels[label], event.by)
     return found

@@ -20,6 +20,8 @@ from governance.forms import (
     SchemeForm,
     SubmitForm,
     WithdrawForm,
+    explain_merge,
+    merge_with_saved,
 )
 from governance.models import (
     MONTH_NAMES,
@@ -31,9 +33,11 @@ from governance.models import (
     SchemeState,
 )
 from governance.pages import (
+    Refused,
     act,
     check,
     form_version,
+    holds_step,
     leave_to,
     refuse,
     signed_in,
@@ -47,6 +51,7 @@ from governance.selectors import (
     deputy_tasks,
     history,
     judged_by_own_team,
+    last_changed_by,
     sections_for,
     tasks_for,
     visible_schemes,
@@ -261,28 +266,32 @@ def scheme_edit(request, pk: int):
 
 
 def _edit_conflict(request, pk: int, typed: SchemeForm) -> SchemeForm:
-    """The edit form again after someone else saved the PID: what was typed, against the
-    version now saved, with the fields the other save changed named."""
+    """The edit form again after someone else saved the PID, merged field by field: their
+    changes where the user left a field as drawn, the user's own where they changed it, and
+    under a field both changed, theirs. Nothing is saved until the user saves again."""
     current = Scheme.objects.get(pk=pk)
-    # the fields the other person changed since the page was drawn, not the user's own edits
-    changed = services.changed_since(current, typed.cleaned_data["drawn"]) or set()
-    differ = [
-        str(typed.fields[name].label or Scheme._meta.get_field(name).verbose_name)
-        for name in typed.scheme_data()
-        if name in changed
-    ]
     data = request.POST.copy()
     data["version"] = current.version
-    data["drawn"] = services.drawn_from(current)
+    merged = merge_with_saved(typed, current, data)
     form = SchemeForm(data, instance=current, user=request.user)
     form.is_valid()
-    form.add_error(
-        None,
-        "Someone else saved this PID while you were editing it, so nothing was saved. What you "
-        "typed is below. "
-        + (f"They changed: {', '.join(differ)}. " if differ else "")
-        + "Check the PID on the scheme page, then save again to keep your version.",
-    )
+    said = "Someone else saved this PID while you were editing it, so nothing was saved. "
+    if merged is None:
+        # a page drawn without its values (from before they were carried): all it typed
+        said += (
+            "What you typed is below: check the PID on the scheme page, then save again to "
+            "keep your version."
+        )
+    else:
+        meanwhile, clashes = merged
+        said += explain_merge(
+            form,
+            meanwhile=meanwhile,
+            clashes=clashes,
+            changed_by=last_changed_by(current, meanwhile),
+            user=request.user,
+        )
+    form.add_error(None, said)
     return form
 
 
@@ -336,21 +345,43 @@ def scheme_review(request, pk: int, kind: str):
     other = next(k for k in ReviewKind if k != kind)
     # the case beside the form, assembled only when the page is drawn (access checked by then)
     case = SimpleLazyObject(lambda: case_for(request.user, visible_scheme(request, pk)))
-    return transition_page(
-        request,
-        pk,
-        action=f"{kind}_review",
-        form_class=ReviewForm,
-        template="governance/scheme_review.html",
-        kind_label=ReviewKind(kind).label,
-        case=case,
-        done=lambda scheme: _review_recorded(scheme, kind, request.user),
-        still=lambda scheme: (
-            f"Your {ReviewKind(kind).label.lower()} review of {scheme.reference} is recorded. "
-            f"It stays in confirm and challenge until the {other.label.lower()} review is in."
-        ),
-        service=services.scheme_review,
-        arguments={"kind": kind},
+    try:
+        return transition_page(
+            request,
+            pk,
+            action=f"{kind}_review",
+            form_class=ReviewForm,
+            template="governance/scheme_review.html",
+            kind_label=ReviewKind(kind).label,
+            case=case,
+            done=lambda scheme: _review_recorded(scheme, kind, request.user),
+            still=lambda scheme: (
+                f"Your {ReviewKind(kind).label.lower()} review of {scheme.reference} is recorded. "
+                f"It stays in confirm and challenge until the {other.label.lower()} review is in."
+            ),
+            service=services.scheme_review,
+            arguments={"kind": kind},
+        )
+    except Refused as exc:
+        if request.method == "GET" and _sent_back_meanwhile(request.user, pk, kind):
+            # the reviewer's link (an old notification) to a scheme the other reviewer sent
+            # back: out of their sight until resubmitted, and nothing to refuse. Their tasks,
+            # not the scheme's page, which they may not see now
+            messages.info(request, exc.reason)
+            return redirect("my_tasks")
+        raise
+
+
+def _sent_back_meanwhile(user, pk: int, kind: str) -> bool:
+    """Whether the scheme is back with its team for revision, out of the sight of this user,
+    who reviews it when it is resubmitted: the refusal of their review's page then says so."""
+    scheme = get_object_or_404(Scheme.objects.select_related("organisation"), pk=pk)
+    action = f"{kind}_review"
+    return (
+        scheme.state == SchemeState.DRAFT
+        and scheme.submission_round > 0
+        and not policy.can_view_scheme(user, scheme)
+        and holds_step(user, scheme, action, policy.RULES[action])
     )
 
 

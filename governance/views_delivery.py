@@ -14,8 +14,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 
-from governance import policy, roles
+from governance import money, policy, roles
 from governance.delivery import lifecycle, monthly_returns, progress, rating, schedule
 from governance.forms_delivery import (
     AssuredFilterForm,
@@ -93,26 +94,35 @@ def return_edit(request, pk: int, month: int | None = None):
     check(request, "enter_return", scheme)
     if (chosen := _month_already_in(request, scheme, month)) is not None:
         return redirect("return_edit", scheme.pk, chosen)  # correct that month's return
-    existing = scheme.returns.filter(month=month).first() if month else None
-    form = ReturnForm(
-        request.POST or None,
-        initial=_return_initial(request, existing),
-        financial_year=scheme.financial_year,
-        fixed_month=month,
-        returned=set(scheme.returns.values_list("month", flat=True)),
+    existing = _return_of(scheme, month) if month else None
+    form = _return_form(
+        request.POST or None, scheme, month, initial=_return_initial(request, existing)
     )
     if month is None and request.method == "GET" and not form.fields["month"].choices:
         messages.info(request, _no_month_to_enter(scheme))
         return redirect(_delivery_url(scheme))
+    meanwhile = ""
     if request.method == "POST" and form.is_valid():
-        if (answer := _save_return(request, scheme, form, month)) is not None:
-            return answer
+        chosen = month or form.cleaned_data["month"]
+        try:
+            if (answer := _save_return(request, scheme, form, chosen)) is not None:
+                return answer
+        except Conflict:
+            # saved meanwhile (the PMO's assurance, an import, another tab): what was typed
+            # comes back, drawn from the return as it now is and with it stated above, so
+            # that saving again replaces it knowingly
+            there = _return_of(scheme, chosen)
+            meanwhile = _changed_meanwhile(request, scheme, chosen, there, new=month is None)
+            form = _return_form(_drawn_from(request.POST, there), scheme, month)
+            form.is_valid()
+            existing = there if month else None
     return render(
         request,
         "delivery/return_form.html",
         {
             "scheme": scheme,
             "form": form,
+            "meanwhile": meanwhile,
             "month": month,
             "label": schedule.month_label(scheme.financial_year, month) if month else "",
             "plan": scheme.plan[month - 1] if month else None,
@@ -120,6 +130,32 @@ def return_edit(request, pk: int, month: int | None = None):
             "history": monthly_returns.return_history(scheme, month) if month else [],
         },
     )
+
+
+def _return_of(scheme: Scheme, month: int) -> MonthlyReturn | None:
+    """The scheme's return for the month as it now stands, with who entered and assured it."""
+    return (
+        MonthlyReturn.objects.filter(scheme=scheme, month=month)
+        .select_related("entered_by", "assured_by", "assured_document")
+        .first()
+    )
+
+
+def _return_form(data, scheme: Scheme, month: int | None, **kwargs) -> ReturnForm:
+    return ReturnForm(
+        data,
+        financial_year=scheme.financial_year,
+        fixed_month=month,
+        returned=set(scheme.returns.values_list("month", flat=True)),
+        **kwargs,
+    )
+
+
+def _drawn_from(data, monthly_return: MonthlyReturn | None):
+    """What was posted, as if drawn from the return as it now is: sent again, it is saved."""
+    data = data.copy()
+    data["token"] = monthly_returns.return_token(monthly_return)
+    return data
 
 
 def _month_already_in(request, scheme: Scheme, month: int | None) -> int | None:
@@ -158,15 +194,15 @@ def _return_initial(request, existing) -> dict:
     return initial
 
 
-def _save_return(request, scheme: Scheme, form, month: int | None):
-    """Save the return; where the page goes next, or None to show the form with its errors."""
+def _save_return(request, scheme: Scheme, form, month: int):
+    """Save the return; where the page goes next, or None to show the form with its errors.
+    A return saved meanwhile is the caller's to show (Conflict)."""
     data = form.cleaned_data
-    chosen = month or data["month"]
-    label = schedule.month_label(scheme.financial_year, chosen)
+    label = schedule.month_label(scheme.financial_year, month)
     try:
         saved = monthly_returns.return_save(
             scheme_id=scheme.pk,
-            month=chosen,
+            month=month,
             by=request.user,
             actual=data["actual"],
             forecast_outturn=data["forecast_outturn"],
@@ -174,33 +210,83 @@ def _save_return(request, scheme: Scheme, form, month: int | None):
             expected_token=data["token"],
         )
     except Conflict:
-        return _saved_meanwhile(request, scheme, form, new=month is None, month=chosen)
+        raise  # saved meanwhile: the caller shows the form again, with the return as it is
     except (ActionRefused, ValidationError) as exc:
         form.add_error(None, _why(exc))
         return None
-    _say_saved(request, saved, label, chosen)
+    _say_saved(request, saved, label, month)
     return redirect(_delivery_url(scheme))
 
 
-def _saved_meanwhile(request, scheme: Scheme, form, *, new: bool, month: int):
-    """Someone else saved this month's return first: nothing was saved. A new return keeps
-    what was typed and says whose return is in; a correction shows the return as it now is."""
-    there = scheme.returns.filter(month=month).select_related("entered_by").first()
-    if new and there is not None:
-        label = schedule.month_label(scheme.financial_year, month)
-        form.add_error(
-            "month",
-            f"The {label} return is already in, entered by {there.entered_by}, so "
-            "nothing was saved. To change its figures, correct that return (Correct, "
-            "in the scheme's delivery section).",
+def _changed_meanwhile(
+    request, scheme: Scheme, month: int, there: MonthlyReturn | None, *, new: bool
+) -> str:
+    """The top of a return's form sent again after a conflict: the return as it now stands,
+    who saved it and when, and what saving again does."""
+    label = schedule.month_label(scheme.financial_year, month)
+    if there is None:
+        # removed meanwhile (an administrator's correction): nothing to state
+        return (
+            f"The {label} return changed while you were looking at it, so nothing was saved. "
+            "What you typed is below: save it again if it still stands."
         )
-        return None
-    messages.warning(
-        request,
-        "A return for that month was saved by someone else meanwhile, so nothing "
-        "was saved. Here it is as it now stands: correct it if still needed.",
-    )
-    return redirect("return_edit", scheme.pk, month)
+    said = [
+        f"The {label} return is already in, so nothing was saved."
+        if new
+        else f"The {label} return was changed while you were looking at it, so nothing was saved.",
+        _as_saved(request, there),
+    ]
+    if there.assured_at:
+        said.append("Saving other figures clears that assurance.")
+    said.append("What you typed is below: save again to replace the saved return with it.")
+    return " ".join(said)
+
+
+def _as_saved(request, ret: MonthlyReturn) -> str:
+    """A return as it now stands, with who last saved it and when: "Saved meanwhile by Sam
+    Khan at 10:02: actual £114,410, commentary 'On plan.'"."""
+    by, assured = _last_saved(request, ret)
+    figures = [f"actual {money.pounds(ret.actual)}"]
+    if ret.forecast_outturn is not None:
+        figures.append(f"forecast outturn {money.pounds(ret.forecast_outturn)}")
+    commentary = Truncator(" ".join(ret.commentary.split())).chars(200)
+    figures.append(f"commentary '{commentary}'" if commentary else "no commentary")
+    said = f"{'Assured' if assured else 'Saved'} meanwhile {by}: {', '.join(figures)}."
+    if ret.assured_at:
+        by = _who(request, ret.assured_by)
+        said += f" It is assured at {money.pounds(ret.pmo_assured)}, by {by}."
+    return said
+
+
+def _last_saved(request, ret: MonthlyReturn) -> tuple[str, bool]:
+    """Who last saved the return and when, in words ("by Sam Khan at 10:02"), from its
+    history; and whether that was its assurance (else its figures)."""
+    newest = monthly_returns.return_history(ret.scheme, ret.month).first()
+    if newest is None or newest.changed_at < ret.updated_at:
+        # saved by a write that left no history entry: who is not known
+        return _when(ret.updated_at), False
+    assurance = {
+        monthly_returns.assured_field(ret.month),
+        monthly_returns.reason_field(ret.month),
+        monthly_returns.evidence_field(ret.month),
+    }
+    # a correction that cleared the assurance records that last: it is still a correction
+    assured = newest.field in assurance and newest.new_value != monthly_returns.CLEARED
+    return f"by {_who(request, newest.changed_by)} {_when(newest.changed_at)}", assured
+
+
+def _who(request, user) -> str:
+    if user is None:
+        return "an import"
+    return "you" if user == request.user else str(user)
+
+
+def _when(moment) -> str:
+    """A time in words for a message: "at 10:02" today, else "on 3 August 2019 at 10:02"."""
+    local = timezone.localtime(moment)
+    if local.date() == timezone.localdate():
+        return f"at {local:%H:%M}"
+    return f"on {schedule.day_text(local.date())} at {local:%H:%M}"
 
 
 def _why(exc: ActionRefused | ValidationError) -> str:
@@ -228,11 +314,7 @@ def _say_saved(request, saved, label: str, month: int) -> None:
 def return_assure(request, pk: int, month: int):
     _check_month(month)
     scheme = visible_scheme(request, pk, action="assure_return")
-    monthly_return = (
-        MonthlyReturn.objects.filter(scheme=scheme, month=month)
-        .select_related("entered_by", "assured_by", "assured_document")
-        .first()
-    )
+    monthly_return = _return_of(scheme, month)
     check(request, "assure_return", scheme, monthly_return=monthly_return)
     label = schedule.month_label(scheme.financial_year, month)
     if monthly_return is None:
@@ -244,15 +326,31 @@ def return_assure(request, pk: int, month: int):
         initial=_assure_initial(monthly_return),
         monthly_return=monthly_return,
     )
+    meanwhile = ""
     if request.method == "POST" and form.is_valid():
-        if (answer := _assure(request, scheme, month, form, label)) is not None:
-            return answer
+        try:
+            if (answer := _assure(request, scheme, month, form, label)) is not None:
+                return answer
+        except Conflict:
+            # the return changed meanwhile (corrected by the finance lead, assured by another
+            # member of the PMO): what was typed comes back, drawn from the return as it now
+            # is (shown above the form), so that recording it again is a decision taken
+            # knowingly. Not checked against the new actual yet: the change is what to say.
+            monthly_return = _return_of(scheme, month)
+            if monthly_return is None:
+                messages.warning(request, f"The {label} return was removed meanwhile.")
+                return redirect(_delivery_url(scheme))
+            meanwhile = _assure_meanwhile(request, monthly_return, label)
+            form = AssureForm(
+                initial=_typed_assurance(form, monthly_return), monthly_return=monthly_return
+            )
     return render(
         request,
         "delivery/return_assure.html",
         {
             "scheme": scheme,
             "form": form,
+            "meanwhile": meanwhile,
             "label": label,
             "plan": scheme.plan[month - 1],
             "ret": monthly_return,
@@ -260,6 +358,33 @@ def return_assure(request, pk: int, month: int):
             "case": case_for(request.user, scheme, as_at_month=month),
         },
     )
+
+
+def _assure_meanwhile(request, monthly_return: MonthlyReturn, label: str) -> str:
+    """The top of the assure form sent again after a conflict: the return as it now stands,
+    and what to do."""
+    said = (
+        f"The {label} return was changed while you were looking at it, so nothing was saved. "
+        f"{_as_saved(request, monthly_return)} What you typed is below: check the return, "
+        "then record the assured value again."
+    )
+    if request.FILES:
+        said += " Choose the evidence document to upload again: it was not kept."
+    return said
+
+
+def _typed_assurance(form, monthly_return: MonthlyReturn) -> dict:
+    """The assured value, reason and evidence as typed, for the form drawn again from the
+    return as it now is (its token)."""
+    data = form.cleaned_data
+    document = data["assured_document"]
+    return {
+        "token": monthly_returns.return_token(monthly_return),
+        "pmo_assured": data["pmo_assured"],
+        "assured_reason": data["assured_reason"],
+        "assured_link": data["assured_link"],
+        "assured_document": document.pk if document else None,
+    }
 
 
 def _assure_initial(monthly_return: MonthlyReturn) -> dict:
@@ -278,18 +403,14 @@ def _assure_initial(monthly_return: MonthlyReturn) -> dict:
 
 
 def _assure(request, scheme: Scheme, month: int, form, label: str):
-    """Record the assured value; where the page goes next, or None to show the form again."""
+    """Record the assured value; where the page goes next, or None to show the form again.
+    A return changed meanwhile is the caller's to show (Conflict)."""
     try:
         monthly_returns.return_assure(
             scheme_id=scheme.pk, month=month, by=request.user, **form.service_arguments()
         )
     except Conflict:
-        messages.warning(
-            request,
-            f"The {label} return was changed while you were looking at it, so nothing was "
-            "saved. Check the figures below and assure it again.",
-        )
-        return redirect("return_assure", scheme.pk, month)
+        raise  # changed meanwhile: the caller shows the form again, with the return as it is
     except ActionRefused as exc:
         form.add_error(None, exc.message)
         return None
@@ -309,6 +430,11 @@ def returns_assure_all(request):
     waiting = list(monthly_returns.waiting_assurance(organisation.pk))
     months = _months_waiting(waiting)
     chosen, month_note = _month_chosen(request.GET.get("month"), months)
+    if request.method == "POST":
+        # the month the page was drawn for (it says so in the form), even when its returns
+        # were all assured meanwhile (in another tab): each row is then named with what became
+        # of it, and the page goes on to the next month saying so
+        chosen = _month_key_of(request.POST.get("month") or request.GET.get("month")) or chosen
     if request.method == "GET":
         # said on the page drawn: a POST goes back to the page, which says it then
         if missing:
@@ -329,8 +455,22 @@ def returns_assure_all(request):
     )
     if request.method == "POST" and formset.is_valid():
         _assure_rows(request, formset, {r.pk: r for r in mine})
-        query = urlencode({"organisation": organisation.pk, "month": chosen})
-        return redirect(f"{reverse('returns_assure_all')}?{query}")
+        left = _months_waiting(list(monthly_returns.waiting_assurance(organisation.pk)))
+        query = {"organisation": organisation.pk}
+        if chosen in left:
+            query["month"] = chosen  # some of the month still waits: back to it
+        elif left and chosen:
+            # the month is done: on to the next with returns waiting, said here so that the
+            # page does not read as if the month had been empty when asked for
+            following = next(iter(left))
+            query["month"] = following
+            messages.info(
+                request,
+                f"Every return of {_month_words(chosen)} is assured: "
+                f"{left[following][0]} has returns waiting.",
+            )
+        # else nothing is left at all: the page says so (no month, so no word about one)
+        return redirect(f"{reverse('returns_assure_all')}?{urlencode(query)}")
     by_id = {r.pk: r for r in mine}
     # the case of each scheme beside the form, its delivery as at the month chosen
     month = in_month[0].month if in_month else None
@@ -370,6 +510,21 @@ def _pmo_organisation(request) -> tuple[Organisation, str | None]:
 
 def _month_key(monthly_return: MonthlyReturn) -> str:
     return f"{monthly_return.scheme.financial_year.start_year}-{monthly_return.month}"
+
+
+def _month_key_of(asked: str | None) -> str | None:
+    """The month a form names ("2026-7"), if it names one, whether or not it has returns
+    waiting."""
+    found = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})", (asked or "").strip())
+    if found and 2000 <= int(found[1]) <= 2100 and int(found[2]) in MONTHS:
+        return f"{int(found[1])}-{int(found[2])}"
+    return None
+
+
+def _month_words(key: str) -> str:
+    """A month's key ("2026-7") in words: "Oct 2026"."""
+    start_year, month = (int(part) for part in key.split("-"))
+    return schedule.month_label(FinancialYear(start_year=start_year), month)
 
 
 def _month_chosen(asked: str | None, months: dict[str, tuple[str, int]]) -> tuple[str, str]:
@@ -428,7 +583,7 @@ def _assure_rows(request, formset, mine: dict[int, MonthlyReturn]) -> None:
         if not data.get("assure"):
             continue
         if ret is None:
-            not_assured.append(_not_offered(request.user, data.get("ret")))
+            not_assured.append(_not_offered(request, data.get("ret")))
             continue
         try:
             monthly_returns.return_assure(
@@ -441,9 +596,15 @@ def _assure_rows(request, formset, mine: dict[int, MonthlyReturn]) -> None:
                 expected_token=data["token"],
             )
         except Conflict:
-            not_assured.append(f"{ret.scheme.reference} (changed meanwhile: check it again)")
+            now = _return_of(ret.scheme, ret.month) or ret
+            by, assured_meanwhile = _last_saved(request, now)
+            if assured_meanwhile:
+                what = f"assured meanwhile {by} ({money.pounds(now.pmo_assured)})"
+            else:
+                what = f"changed meanwhile {by}: check it again"
+            not_assured.append(f"{ret.scheme.reference} {ret.label}: {what}")
         except (ActionRefused, ValidationError) as exc:
-            not_assured.append(f"{ret.scheme.reference} ({_why(exc)})")
+            not_assured.append(f"{ret.scheme.reference} {ret.label}: {_why(exc)}")
         else:
             assured += 1
     if assured:
@@ -452,22 +613,40 @@ def _assure_rows(request, formset, mine: dict[int, MonthlyReturn]) -> None:
         messages.warning(request, "Not assured: " + "; ".join(not_assured) + ".")
 
 
-def _not_offered(user, return_id) -> str:
-    """Why a ticked return the page did not offer was not assured: assured meanwhile, or (a
-    form made up or kept from another page) not the user's to assure, which is a refusal and
-    goes on the refusal log with its reason."""
-    found = MonthlyReturn.objects.select_related("scheme").filter(pk=return_id or 0).first()
-    reason = found and policy.refusal(
+def _not_offered(request, return_id) -> str:
+    """Why a ticked return the page did not offer was not assured, naming it: assured
+    meanwhile (in another tab, or by another member of the PMO), or no longer open to them.
+    One a form made up or kept from another page slips in that is not the user's to assure is
+    a refusal, and goes on the refusal log with its reason; another organisation's is not
+    named."""
+    user = request.user
+    found = (
+        MonthlyReturn.objects.select_related("scheme__financial_year", "assured_by")
+        .filter(pk=return_id or 0)
+        .first()
+    )
+    if found is None:
+        return "a return that no longer exists"
+    label = schedule.month_label(found.scheme.financial_year, found.month)
+    named = f"{found.scheme.reference} {label}"
+    reason = policy.refusal(
         "assure_return",
         user,
         found.scheme,
         monthly_return=found,
         touched=bool(monthly_returns.touched_among([found], user)),
     )
-    if not reason:
-        return "a return no longer waiting for you"
-    record_refusal(user=user, action="assure_return", target=found.scheme.reference, reason=reason)
-    return "a return that is not yours to assure"
+    if reason:
+        record_refusal(
+            user=user, action="assure_return", target=found.scheme.reference, reason=reason
+        )
+        if not policy.in_organisation(user, found.scheme):
+            return "a return that is not yours to assure"
+        return f"{named}: {reason}"
+    if found.assured_at:
+        by = _who(request, found.assured_by)
+        return f"{named}: assured meanwhile by {by} ({money.pounds(found.pmo_assured)})"
+    return f"{named}: not a return of the month shown, so assure it from its own month"
 
 
 @signed_in

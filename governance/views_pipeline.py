@@ -9,11 +9,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from governance import policy
+from governance.forms import explain_merge, merge_with_saved
 from governance.forms_pipeline import CloseForm, OpportunityForm, PipelineFilterForm, WriteUpForm
 from governance.models import Opportunity, OpportunityStatus
 from governance.pages import Refused, add_errors, form_version, signed_in
 from governance.pipeline import LONG_TEXTS, visible_opportunities
 from governance.reports import lists
+from governance.selectors import opportunity_last_changed_by
 from governance.services import ActionRefused, Conflict
 from governance.services import opportunities as services
 
@@ -146,6 +148,10 @@ def opportunity_create(request):
     if request.method == "POST" and form.is_valid():
         try:
             opportunity = services.opportunity_create(by=request.user, data=form.opportunity_data())
+        except services.AlreadyAdded as exc:
+            # the same form sent twice: the first submit added it, the second is no refusal
+            messages.info(request, exc.message)
+            return redirect("opportunity_detail", exc.opportunity.pk)
         except ActionRefused as exc:
             messages.error(request, exc.message)
         except ValidationError as exc:
@@ -171,7 +177,7 @@ def opportunity_edit(request, pk: int):
             )
         except Conflict:
             # saved meanwhile: keep what was typed, drawn against the version now saved
-            form = _edit_conflict(request, pk)
+            form = _edit_conflict(request, pk, form)
         except ActionRefused as exc:
             messages.warning(request, exc.message)
             return redirect("opportunity_detail", pk)
@@ -186,20 +192,33 @@ def opportunity_edit(request, pk: int):
     return render(request, "pipeline/form.html", {"form": form, "opportunity": opportunity})
 
 
-def _edit_conflict(request, pk: int) -> OpportunityForm:
-    """The edit form again after someone else saved the opportunity: what was typed, with the
-    version now saved, so that saving again is a knowing choice."""
+def _edit_conflict(request, pk: int, typed: OpportunityForm) -> OpportunityForm:
+    """The edit form again after someone else saved the opportunity, merged field by field:
+    their changes where the user left a field as drawn, the user's own where they changed it,
+    and under a field both changed, theirs. Nothing is saved until the user saves again."""
     current = Opportunity.objects.select_related(*RELATED).get(pk=pk)
     data = request.POST.copy()
     data["version"] = current.version
+    merged = merge_with_saved(typed, current, data)
     form = OpportunityForm(data, instance=current, user=request.user)
     form.is_valid()
-    form.add_error(
-        None,
-        "This opportunity was changed meanwhile by someone else, so nothing was saved. What "
-        "you typed is below: check the opportunity's page for their change, then save again "
-        "to keep yours.",
-    )
+    said = "This opportunity was changed meanwhile by someone else, so nothing was saved. "
+    if merged is None:
+        # a page drawn without its values (from before they were carried): all it typed
+        said += (
+            "What you typed is below: check the opportunity's page for their change, then "
+            "save again to keep yours."
+        )
+    else:
+        meanwhile, clashes = merged
+        said += explain_merge(
+            form,
+            meanwhile=meanwhile,
+            clashes=clashes,
+            changed_by=opportunity_last_changed_by(current, meanwhile),
+            user=request.user,
+        )
+    form.add_error(None, said)
     return form
 
 

@@ -7,6 +7,7 @@ governance.services.ActionRefused with a message for the user and is recorded.
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
@@ -15,7 +16,7 @@ from django.utils import timezone
 from governance import deputies, policy, roles
 from governance.delivery import lifecycle
 from governance.models import Scheme, SchemeState, User
-from governance.services import ActionRefused, Conflict, logged
+from governance.services import ActionRefused, AlreadyDone, Conflict, logged
 from notifications import emails
 from notifications.models import (
     ACTIVE,
@@ -153,9 +154,19 @@ CONFLICT_MESSAGE = (
 )
 
 
-def _locked(escalation_id: int, now: datetime, expected_version: int | None = None) -> Escalation:
+def _locked(
+    escalation_id: int,
+    now: datetime,
+    expected_version: int | None = None,
+    *,
+    sent_again: Callable[[Escalation], str | None] | None = None,
+) -> Escalation:
     """The escalation, its row locked until the transaction ends; a Conflict when someone
-    has recorded something on it since the user's form was drawn (`expected_version`)."""
+    has recorded something on it since the user's form was drawn (`expected_version`).
+
+    `sent_again(escalation)`, asked first, says when the user's own action is on record
+    already (the first submit of a double click, which the row lock waited for): that is
+    AlreadyDone, not someone else's change."""
     take_lock(now)
     try:
         escalation = (
@@ -166,6 +177,8 @@ def _locked(escalation_id: int, now: datetime, expected_version: int | None = No
         )
     except Escalation.DoesNotExist:
         raise ActionRefused("That escalation does not exist.") from None
+    if sent_again is not None and (said := sent_again(escalation)):
+        raise AlreadyDone(said)
     if expected_version is not None and escalation.version != expected_version:
         raise Conflict(CONFLICT_MESSAGE)
     escalation.version += 1  # saved with the action
@@ -226,6 +239,18 @@ def escalation_record_remedial(
     action = action.strip()
     today = today or timezone.localdate()
 
+    def standing(escalation: Escalation) -> str | None:
+        # the same form sent again (a double click, or Back and send): the remedial action
+        # agreed is this one, recorded by this SRO; no second history entry
+        if (
+            escalation.status == EscalationStatus.REMEDIAL_AGREED
+            and escalation.remedial_by_id == by.pk
+            and escalation.remedial_action == action
+            and escalation.remedial_due == due
+        ):
+            return f"Your remedial action is already recorded, due by {due:%-d %B %Y}."
+        return None
+
     def work():
         if not action:
             raise ActionRefused("Describe the remedial action.")
@@ -234,7 +259,7 @@ def escalation_record_remedial(
             raise ActionRefused(problem)
         now = timezone.now()
         with transaction.atomic():
-            escalation = _locked(escalation_id, now, expected_version)
+            escalation = _locked(escalation_id, now, expected_version, sent_again=standing)
             _check("escalation_remedial", by, escalation)
             first = not escalation.remedial_action
             escalation.remedial_action = action

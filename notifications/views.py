@@ -17,7 +17,7 @@ from governance.delivery import schedule
 from governance.models import System
 from governance.pages import Refused, check, signed_in, typed_text, visible_scheme
 from governance.pdf import pdf_response
-from governance.services import ActionRefused, Conflict
+from governance.services import ActionRefused, AlreadyDone, Conflict
 from notifications import escalations as services
 from notifications import qag
 from notifications.forms import (
@@ -186,7 +186,12 @@ def _action_page(
     start = {"version": escalation.version, **(initial(escalation) if initial else {})}
     form = form_class(request.POST or None, initial=start)
     if request.method == "POST" and form.is_valid():
-        recorded, escalation, form = _record(request, escalation, form, call)
+        try:
+            recorded, escalation, form = _record(request, escalation, form, call)
+        except AlreadyDone as exc:
+            # the same form sent twice: the first submit counted, the second is no refusal
+            messages.info(request, exc.message)
+            return redirect(_next(request, escalation))
         if recorded:
             messages.success(request, "Recorded.")
             return redirect(_next(request, escalation))
@@ -207,6 +212,8 @@ def _record(request, escalation: Escalation, form, call):
     """Record the form: (recorded?, the escalation as it now stands, the form to show)."""
     try:
         call(escalation, form.cleaned_data)
+    except AlreadyDone:
+        raise  # nothing refused: the page says the user's own action is on record
     except Conflict as exc:
         # what was typed stays; the page shows the escalation as it now stands, and the
         # form its new version, so sending it again is a decision taken knowingly
@@ -356,7 +363,7 @@ def qag_pack_pdf(request):
 def _pack_for(request):
     """The pack the query asks for, if the user may see it (else Refused): the pack, the
     user's systems, the months its figures may be as at (newest first) and the notice when
-    the meeting or the month asked for is not one of those offered."""
+    the system, the meeting or the month asked for is not one of those offered."""
     if not services.may_see_escalations(request.user):
         raise Refused(
             "The QAG pack is for the PMO and the members of the QIPP Assurance Group.",
@@ -365,21 +372,26 @@ def _pack_for(request):
     systems = System.objects.filter(pk__in=request.user.system_ids).order_by("name")
     if not systems:
         raise Refused("You are not a member of any organisation yet.", action="pack")
-    system = _chosen_system(request, systems)
+    system, system_notice = _chosen_system(request, systems)
     latest = schedule.latest_month_due(timezone.localdate())
     as_at_months = _months_back_from(latest, 12)
     as_at, as_at_notice = _chosen_as_at(request, as_at_months)
     meeting, meeting_notice = _chosen_meeting(request, qag.meetings(system, timezone.localdate()))
     pack = qag.assemble(system, meeting_date=meeting, as_at=as_at)
-    return pack, systems, as_at_months, " ".join(filter(None, [meeting_notice, as_at_notice]))
+    notices = [system_notice, meeting_notice, as_at_notice]
+    return pack, systems, as_at_months, " ".join(filter(None, notices))
 
 
-def _chosen_system(request, systems) -> System:
-    """The system asked for (?system=id), one of the user's own; else their first."""
-    try:
-        return systems.get(pk=int(request.GET.get("system") or systems[0].pk))
-    except (ValueError, System.DoesNotExist):
-        raise Http404("No such system.") from None
+def _chosen_system(request, systems) -> tuple[System, str]:
+    """The system asked for (?system=id), one of the user's own, else their first; and, when
+    another was asked for, the notice that says the pack is their first system's instead."""
+    asked = request.GET.get("system", "").strip()
+    for system in systems:
+        if asked in ("", str(system.pk)):
+            return system, ""
+    return systems[0], (
+        f"\u201c{asked[:20]}\u201d is not a system of yours: the pack is {systems[0].name}'s."
+    )
 
 
 def _months_back_from(month: date, count: int) -> list[date]:

@@ -229,6 +229,9 @@ def initial_from(rows: dict) -> dict[str, dict]:
 
 
 class EqualityForm(RevisionForm):
+    # the whole self-assessment as its page was drawn (governance.forms.sign_drawn): after
+    # someone else's save, the page comes back merged field by field
+    drawn = forms.CharField(widget=forms.HiddenInput, required=False, strip=False)
     equality_impact = forms.ChoiceField(
         label="Does the scheme affect any group with a protected characteristic, or widen "
         "health inequalities?",
@@ -403,6 +406,16 @@ class AgreeForm(RevisionForm):
         max_length=5000,
         help_text="Needed when the overall score is not the highest agreed heading score.",
     )
+    # who had scored when the page was drawn (their ids): a page sent after someone else
+    # scored meanwhile can then say who, as the panel's scores it showed were not all there
+    scorers = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def clean_scorers(self) -> frozenset[int] | None:
+        """The ids the page carried, None if it carried none (anything else in it is dropped:
+        it only words the message after a conflict)."""
+        parts = self.cleaned_data["scorers"][:2000].split(",")
+        ids = {int(p) for p in parts if p.isascii() and p.isdigit() and len(p) <= 9}
+        return frozenset(ids) or None
 
     def check_against(self, default: int | None) -> bool:
         """The overall score may differ from the default only with a written justification."""

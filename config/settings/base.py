@@ -114,8 +114,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             server_side_binding=True, prepare_threshold=5
         )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # SQLite: wait for a writer rather than failing at once with "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # SQLite: wait up to 20 s for a writer rather than failing at once with "database is
+    # locked". A transaction takes its write lock when it begins (IMMEDIATE): one begun as a
+    # reader and turned writer half-way cannot wait for the lock, so two saves at the same
+    # moment failed at once despite the timeout.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
     # The INCLUDE columns of governance.Scheme's covering index are a PostgreSQL optimisation;
     # SQLite uses the index without them, so its warning that it ignores them says nothing.
     SILENCED_SYSTEM_CHECKS = ["models.W040"]

@@ -36,6 +36,7 @@ from governance.models import (
 )
 from governance.selectors import LONG_TEXTS
 from governance.services import ActionRefused, Conflict
+from governance.services.transitions import SENT_AGAIN_WITHIN
 
 # --- when a return may be written ---
 
@@ -390,6 +391,11 @@ def return_assure(
             if ret is None:
                 raise ActionRefused("There is no return for that month to assure yet.")
             if expected_token is not None and return_token(ret) != expected_token:
+                sent = {"value": value, "reason": reason, "link": link}
+                if _assured_just_now(ret, by, sent, document_id=document_id, upload=upload):
+                    # the user's own assurance, just recorded (the first submit of a double
+                    # click, which the row lock waited for): done, not someone else's change
+                    return ret
                 raise Conflict(RETURN_CONFLICT)
             refused = policy.refusal("assure_return", by, scheme, monthly_return=ret)
             if refused:
@@ -440,6 +446,29 @@ def return_assure(
             return ret
 
     return services.refuse_logged(by, "assure_return", scheme_id, attempt)
+
+
+def _assured_just_now(
+    ret: MonthlyReturn, by: User, sent: dict, *, document_id: int | None, upload
+) -> bool:
+    """Whether `by` assured the return a moment ago with just what is sent now: the value, the
+    reason, the link, and the same document (one of the scheme's, or a file of the same name
+    and size uploaded then)."""
+    if ret.assured_by_id != by.pk or ret.assured_at is None:
+        return False
+    if ret.assured_at < timezone.now() - SENT_AGAIN_WITHIN:
+        return False
+    recorded = {"value": ret.pmo_assured, "reason": ret.assured_reason, "link": ret.assured_link}
+    if recorded != sent:
+        return False
+    document = ret.assured_document
+    if upload is None:
+        return ret.assured_document_id == document_id
+    return (
+        document is not None
+        and document.original_name == upload.name[:255]
+        and document.size == upload.size
+    )
 
 
 def _check_evidence(ret: MonthlyReturn, *, value: Decimal, reason: str, link: str) -> None:

@@ -127,9 +127,10 @@ class OrganisationTotals:
     drafts: int = 0  # the draft PIDs among them, and their annual plans
     drafts_plan: Decimal = ZERO
     ytd_plan: Decimal = ZERO
-    ytd_actual: Decimal = ZERO  # recovery actions' savings included, as in the summary
+    ytd_actual: Decimal = ZERO
     ytd_assured: Decimal = ZERO
     forecast: Decimal = ZERO
+    recovery_ytd_actual: Decimal = ZERO  # what the recovery actions saved to date
     recovery_forecast: Decimal = ZERO
     # {"green": n, "amber": n, "red": n, "unrated": n} of the schemes in delivery
     rag_counts: dict = field(default_factory=lambda: dict.fromkeys(RAG_COUNT_KEYS, 0))
@@ -232,6 +233,8 @@ ADDED_UP = (
     "ytd_actual",
     "ytd_assured",
     "forecast",
+    "recovery_ytd_actual",
+    "recovery_forecast",
 )
 
 
@@ -317,13 +320,10 @@ def dashboard(
         got = returns.get(pk, {})
         rating = assess(plan, {m: (a, f) for m, (a, f, _) in got.items()}, as_at, limits)
         row = rows[organisation_id]
-        # what was saved counts whatever saved it, as in the committee's summary (Table 1);
-        # plans and forecasts keep recovery actions apart, as its forecast table does
-        row.ytd_actual += rating.ytd_actual
-        row.ytd_assured += sum(
-            (v for m, (_, _, v) in got.items() if m <= as_at and v is not None), ZERO
-        )
+        # recovery actions are reported apart from the existing schemes (DESIGN.md), what they
+        # saved to date as well as their forecast; the committee's summary adds the two
         if is_recovery:
+            row.recovery_ytd_actual += rating.ytd_actual
             row.recovery_forecast += rating.forecast_outturn
         else:
             row.identified += rating.annual_plan
@@ -331,6 +331,10 @@ def dashboard(
                 row.drafts += 1
                 row.drafts_plan += rating.annual_plan
             row.ytd_plan += rating.ytd_plan
+            row.ytd_actual += rating.ytd_actual
+            row.ytd_assured += sum(
+                (v for m, (_, _, v) in got.items() if m <= as_at and v is not None), ZERO
+            )
             row.forecast += rating.forecast_outturn
         if state == SchemeState.IN_DELIVERY:
             row.rag_counts[rating.status or "unrated"] += 1
@@ -373,7 +377,6 @@ def dashboard(
     for row in shown:
         for name in ADDED_UP:
             setattr(total, name, getattr(total, name) + getattr(row, name))
-        total.recovery_forecast += row.recovery_forecast
         for status, n in row.rag_counts.items():
             total.rag_counts[status] += n
     off_track.sort(key=lambda pair: (pair[1].status != RED, -pair[1].ytd_shortfall))

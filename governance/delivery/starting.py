@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 from governance import policy, roles
 from governance.delivery import lifecycle
 from governance.models import Scheme, SchemeState, User
-from governance.services import ActionRefused, Conflict
+from governance.services import ActionRefused, AlreadyDone, Conflict
 
 
 def waiting_to_start(user) -> QuerySet[Scheme]:
@@ -60,6 +60,9 @@ def schemes_start_delivery(
             lifecycle.scheme_start_delivery(
                 scheme_id=scheme_id, by=by, expected_version=version, comment=comment
             )
+        except AlreadyDone:
+            # the same PMO's start a moment ago (a double click): started, once
+            outcomes.append(Outcome(scheme_id, name, True))
         except Conflict:
             state = Scheme.objects.get(pk=scheme_id).state_words
             reason = f"Someone else changed it meanwhile: it is now {state}."

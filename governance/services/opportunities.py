@@ -22,7 +22,14 @@ from governance.models import (
     User,
 )
 from governance.services.pid import scheme_create
-from governance.services.transitions import ActionRefused, Conflict, logged, record_refusal
+from governance.services.transitions import (
+    SENT_AGAIN_WITHIN,
+    ActionRefused,
+    AlreadyDone,
+    Conflict,
+    logged,
+    record_refusal,
+)
 
 OPPORTUNITY_CONFLICT = (
     "This opportunity was changed meanwhile by someone else, so nothing was saved. The page "
@@ -100,10 +107,20 @@ def _next_sequence(organisation: Organisation, financial_year: FinancialYear) ->
     return (top or 0) + 1
 
 
+class AlreadyAdded(AlreadyDone):
+    """The user added this opportunity a moment ago: the same form sent twice (a double
+    click). `opportunity` is the one they added."""
+
+    def __init__(self, opportunity: Opportunity):
+        super().__init__(f"You added {opportunity.reference} to the pipeline a moment ago.")
+        self.opportunity = opportunity
+
+
 def opportunity_create(*, by: User, data: dict) -> Opportunity:
     """A project lead or the PMO adds an idea to its organisation's pipeline. `data` holds its
     fields: title, description, organisation, financial_year, programme_area, area_of_spend,
-    estimated_saving, owner."""
+    estimated_saving, owner. The same user adding one of the same title to the same
+    organisation and year a moment ago is AlreadyAdded, with that one: not a second."""
     organisation = data["organisation"]
     reason = policy.opportunity_refusal("opportunity_create", by, organisation=organisation)
     if reason:
@@ -117,7 +134,18 @@ def opportunity_create(*, by: User, data: dict) -> Opportunity:
     for _attempt in range(5):
         try:
             with transaction.atomic():
+                # the organisation's row is the lock: two adds to it queue up, so the second
+                # of a double click finds the first
                 Organisation.objects.select_for_update().get(pk=organisation.pk)
+                just_added = Opportunity.objects.filter(
+                    created_by=by,
+                    organisation=organisation,
+                    financial_year=data["financial_year"],
+                    title=data["title"],
+                    created_at__gte=timezone.now() - SENT_AGAIN_WITHIN,
+                ).first()
+                if just_added is not None:
+                    raise AlreadyAdded(just_added)
                 sequence = _next_sequence(organisation, data["financial_year"])
                 opportunity = Opportunity(
                     **data,

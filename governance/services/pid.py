@@ -1,6 +1,5 @@
 """The PID: creating a scheme, editing it (each change in its history), and its documents."""
 
-import hashlib
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -64,32 +63,6 @@ def display_value(scheme: Scheme, field: str) -> str:
     if field == "recurrence":
         return scheme.get_recurrence_display()
     return str(value)
-
-
-def drawn_from(scheme: Scheme) -> str:
-    """A fingerprint of each PID field as the edit page is drawn: posted back with the form, it
-    tells, when someone else saved meanwhile, which fields they changed (changed_since)."""
-    return ",".join(_fingerprint(scheme, field) for field in TRACKED_FIELDS)
-
-
-def changed_since(scheme: Scheme, drawn: str) -> set[str] | None:
-    """The fields of the saved `scheme` that differ from the version whose fingerprint is
-    `drawn` (drawn_from): someone else's changes, not the user's own edits. None for no
-    fingerprint or a broken one (a page drawn before this was added)."""
-    prints = drawn.split(",") if drawn else []
-    if len(prints) != len(TRACKED_FIELDS):
-        return None
-    return {
-        field
-        for field, before in zip(TRACKED_FIELDS, prints, strict=True)
-        if _fingerprint(scheme, field) != before
-    }
-
-
-def _fingerprint(scheme: Scheme, field: str) -> str:
-    # the stored value (a person's id, not their name, which two people may share)
-    value = str(getattr(scheme, Scheme._meta.get_field(field).attname))
-    return hashlib.blake2b(value.encode(), digest_size=6).hexdigest()
 
 
 def recurrent_part_problems(

@@ -4,10 +4,12 @@ locking the scheme row, and running a workflow transition (checked, logged, save
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
+from django_fsm_log.models import StateLog
 
 from governance import policy
 from governance.models import (
@@ -31,6 +33,18 @@ class Conflict(ActionRefused):
     """Someone else changed the scheme since the user loaded the page."""
 
 
+class AlreadyDone(ActionRefused):
+    """The user's own step is recorded already: the same form sent twice (a double click).
+    Nothing to do and nothing refused; `message` says so. An ActionRefused only so that a
+    caller which does not look for it still shows the message rather than failing: logged()
+    does not record it as a refusal."""
+
+
+# How long after a step the same user sending the same step again is taken for the same form
+# sent twice (a double click, or Back and send) rather than a new decision.
+SENT_AGAIN_WITHIN = timedelta(minutes=1)
+
+
 CONFLICT_MESSAGE = (
     "Someone else changed this scheme while you were looking at it, so nothing was saved. "
     "The page now shows its current state: check it and try again if still needed."
@@ -44,6 +58,16 @@ ACTION_VERBS = {
     "start_delivery": "start delivery of",
     "complete": "close",
     "stop": "stop",
+}
+
+# The steps that cannot be taken twice in a row, as a sentence says they were taken: the
+# same form sent again is told it was done (see _sent_again).
+DONE_WORDS = {
+    "submit": "submitted",
+    "withdraw": "withdrew",
+    "start_delivery": "started delivery of",
+    "complete": "closed",
+    "stop": "stopped",
 }
 
 
@@ -69,7 +93,7 @@ def logged(user, action: str, target: str, work: Callable):
     target ("opportunity 12"). A conflict, someone else's change, is not a refusal."""
     try:
         return work()
-    except Conflict:
+    except (Conflict, AlreadyDone):
         raise
     except ActionRefused as exc:
         record_refusal(user=user, action=action, target=target, reason=exc.message)
@@ -119,13 +143,22 @@ def run_transition(
     work: Callable[[Scheme], None],
 ) -> Scheme:
     """Lock, check access, version, state and permission, run `work` (which calls the fsm
-    method), save."""
+    method), save. A page drawn before the user's own same step of a moment ago (a double
+    click) is AlreadyDone, not a Conflict."""
 
     def attempt():
         with transaction.atomic():
             scheme = lock_scheme(scheme_id, None)
             visible = policy.can_view_scheme(by, scheme)
-            if expected_version is not None and scheme.version != expected_version:
+            stale = expected_version is not None and scheme.version != expected_version
+            if stale and _sent_again(scheme, by, action):
+                # the user's own step, just recorded (the first submit of a double click, which
+                # the row lock waited for): done, not someone else's change
+                raise AlreadyDone(
+                    f"You {DONE_WORDS[action]} {scheme.reference} a moment ago: "
+                    f"it is {scheme.state_words}."
+                )
+            if stale:
                 # changed since the user's page was drawn. Someone who may never do this to
                 # the scheme is told so rather than invited to try again; asked only while
                 # they see it, as the change may have made it a draft they no longer see
@@ -151,3 +184,16 @@ def run_transition(
             return scheme
 
     return refuse_logged(by, action, scheme_id, attempt)
+
+
+def _sent_again(scheme: Scheme, by: User, action: str) -> bool:
+    """Whether the scheme's newest step is this very step, taken by `by` a moment ago."""
+    if action not in DONE_WORDS:
+        return False
+    latest = StateLog.objects.for_(scheme).order_by("-timestamp", "-pk").first()
+    return (
+        latest is not None
+        and latest.by_id == by.pk
+        and latest.transition == action
+        and latest.timestamp >= timezone.now() - SENT_AGAIN_WITHIN
+    )

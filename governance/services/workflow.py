@@ -17,7 +17,7 @@ from governance.models import (
     User,
 )
 from governance.services import transitions
-from governance.services.transitions import CONFLICT_MESSAGE, ActionRefused, Conflict
+from governance.services.transitions import CONFLICT_MESSAGE, ActionRefused, AlreadyDone, Conflict
 from notifications import emails
 from notifications.emails import users_with_role
 from notifications.outbox import notify
@@ -108,15 +108,6 @@ def review_outcome(scheme: Scheme, kind: str, decision: str) -> str:
         round=scheme.submission_round, kind=other, decision=ReviewDecision.SUPPORTED
     ).exists()
     return SchemeState.QIA_PANEL if other_supported else SchemeState.CONFIRM_AND_CHALLENGE
-
-
-class AlreadyDone(Exception):
-    """The user's own step is recorded already: the same form sent twice (a double click).
-    Nothing to do and nothing refused; `message` says so."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 def own_review(*, scheme_id: int, by: User, kind: str, submission: int | None) -> Review | None:

@@ -193,7 +193,7 @@ def _approve(scheme, version, capacity, label, comment, justification, by, resul
     later = result["later"]
     if not both_signed:
         waiting = [c for c in required if c != capacity]
-        later.append(lambda: steps.tell_signatories(scheme, version, waiting))
+        later.append(lambda: steps.tell_signatories(scheme, version, waiting, signed_as=label))
         return
     if version.is_extreme:
         said = "\n".join(

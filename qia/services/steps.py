@@ -266,20 +266,34 @@ def tell_panel(scheme: Scheme, version: QiaVersion) -> None:
     )
 
 
-def tell_signatories(scheme: Scheme, version: QiaVersion, capacities) -> None:
-    """Mail whoever holds the sign-off `capacities` (never a panel member of it)."""
+def tell_signatories(
+    scheme: Scheme, version: QiaVersion, capacities, *, signed_as: str = ""
+) -> None:
+    """Mail whoever holds the sign-off `capacities` and may still sign the version: never a
+    panel member of it, nor anyone whose signature (their own, or given for them by a
+    deputy) is on it already. `signed_as`, after the first of two signatures: the capacity
+    it was given in, so the mail says whose signature is still awaited rather than repeat
+    the panel's."""
     wanted = [rules.CAPACITY_ROLES[c] for c in capacities]
-    members = rules.panel_member_ids(version)
-    users = [u for u in users_with_role(scheme, *wanted) if u.pk not in members]
+    signed = version.sign_offs.values_list("by_id", "on_behalf_of_id")
+    left_out = rules.panel_member_ids(version) | {pk for pair in signed for pk in pair if pk}
+    users = [u for u in users_with_role(scheme, *wanted) if u.pk not in left_out]
+    if signed_as:
+        message = (
+            f"The {signed_as} signed off QIA version {version.number} of {scheme.reference}: "
+            "your signature is awaited."
+        )
+    else:
+        message = (
+            f"The panel agreed QIA version {version.number} of {scheme.reference}: "
+            f"overall risk {version.overall_score or 'none'}."
+        )
     emails.task_assigned(
         users=users,
         scheme=scheme,
         task="Sign off the QIA",
         url=reverse("qia_sign_off", args=[scheme.pk]),
-        message=(
-            f"The panel agreed QIA version {version.number} of {scheme.reference}: "
-            f"overall risk {version.overall_score or 'none'}."
-        ),
+        message=message,
     )
 
 

@@ -4,7 +4,6 @@ what every QIA page checks first."""
 from django.contrib import messages
 from django.shortcuts import redirect
 
-from governance import deputies, policy
 from governance.models import Scheme
 from governance.pages import Refused, check, visible_scheme
 from qia import policy as rules
@@ -46,22 +45,6 @@ OUTCOMES = {
 }
 
 
-def holds_step(user, scheme: Scheme, action: str, rule) -> bool:
-    """Whether the user could take this step on the scheme while it is open: `rule` (the
-    step's role, organisation and scheme-team checks) lets them, or, for a deputy acting on
-    one of their delegation's decisions, lets their principal, with the delegation covering
-    the scheme and the deputy off its team."""
-    acting = deputies.deputising(user)
-    if acting is None or action not in policy.DELEGATED:
-        return rule(policy.in_own_right(user), scheme) is None
-    return (
-        action in acting.actions
-        and acting.covers(scheme)
-        and policy.judging_own_scheme(user, scheme) is None
-        and rule(acting.principal, scheme) is None
-    )
-
-
 def where_now(scheme: Scheme, version: QiaVersion | None) -> str:
     """Where the scheme's QIA is now, in words: "it is signed off"."""
     if version is None:
@@ -80,11 +63,18 @@ def moved_on(request, scheme: Scheme, version: QiaVersion | None, *, step: str, 
     a word on where the QIA is. No refusal: the user takes this step when it is open, and a
     link sent when it was is no attempt at anything."""
     when = "no longer" if behind else "not"
-    messages.info(
+    return to_the_qia(
         request,
+        scheme,
         f"The QIA of {scheme.reference} is {when} {step}: {where_now(scheme, version)}. "
         "Nothing is waiting for you there.",
     )
+
+
+def to_the_qia(request, scheme: Scheme, said: str):
+    """The QIA's page, with `said` on top: the answer to a GET of a step's page that has
+    nothing for this user to do now (an old link), which is no attempt at anything."""
+    messages.info(request, said)
     return redirect("qia_detail", pk=scheme.pk)
 
 

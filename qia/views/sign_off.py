@@ -8,7 +8,9 @@ from governance.pages import (
     Refused,
     act,
     check,
+    holds_step,
     leave_to,
+    leave_with,
     posted,
     signed_in,
     typed_text,
@@ -16,12 +18,12 @@ from governance.pages import (
 )
 from governance.services import ActionRefused, AlreadyDone
 from qia import policy as rules
-from qia import selectors, services
+from qia import routes, selectors, services
 from qia.case import case_for
 from qia.forms import ReassessForm, SignOffForm
 from qia.forms_conditions import condition_formset
-from qia.models import Capacity
-from qia.views.access import holds_step, moved_on, newest, past_sign_off, scheme_for
+from qia.models import Capacity, QiaVersion
+from qia.views.access import moved_on, newest, past_sign_off, scheme_for, to_the_qia
 
 
 @signed_in
@@ -34,20 +36,22 @@ def sign_off(request, pk: int):
     try:
         scheme = scheme_for(request, pk, action="sign_off")
         version = rules.awaiting_version(scheme)
-        if (
-            version is None
-            and request.method == "GET"
-            and holds_step(request.user, scheme, "sign_off", policy.scheme_sign_off_rule)
+        if request.method == "GET" and holds_step(
+            request.user, scheme, "sign_off", policy.scheme_sign_off_rule
         ):
-            # a link followed after the QIA moved on (an old notification): nothing to refuse
-            newest_version = newest(scheme)
-            return moved_on(
-                request,
-                scheme,
-                newest_version,
-                step="awaiting sign-off",
-                behind=past_sign_off(newest_version),
-            )
+            # a link followed after the QIA moved on (an old notification), or after signing
+            # it while it waits for the other signature: nothing to refuse
+            if version is None:
+                newest_version = newest(scheme)
+                return moved_on(
+                    request,
+                    scheme,
+                    newest_version,
+                    step="awaiting sign-off",
+                    behind=past_sign_off(newest_version),
+                )
+            if said := _signed_and_waiting(request.user, scheme, version):
+                return to_the_qia(request, scheme, said)
         check(request, "sign_off", scheme, version=version)
     except Refused as exc:
         if request.method == "POST":
@@ -97,9 +101,10 @@ def sign_off(request, pk: int):
             # again, with what was typed
             form.add_error(None, f"{exc.message} Nothing was saved: what you typed is below.")
         else:
-            messages.success(request, "Your decision is recorded.")
             scheme.refresh_from_db()
-            return leave_to(request, scheme, "qia_detail", scheme.pk)
+            return leave_with(
+                request, scheme, "Your decision is recorded.", "qia_detail", scheme.pk
+            )
     version.qia.scheme = scheme
     page = selectors.version_page(request.user, scheme, version)
     context = {
@@ -109,6 +114,28 @@ def sign_off(request, pk: int):
         "case": case_for(request.user, scheme),
     }
     return render(request, "qia/sign_off.html", context)
+
+
+def _signed_and_waiting(user, scheme, version: QiaVersion) -> str | None:
+    """What the user's signature on the version awaiting sign-off leaves it waiting for, if
+    there is one (given by them, or for them by a deputy)."""
+    signatures = list(version.sign_offs.select_related("by"))
+    mine = next((s for s in signatures if user.pk in (s.by_id, s.on_behalf_of_id)), None)
+    signed = {s.capacity for s in signatures}
+    waiting = [c for c in routes.required_capacities(version) if c not in signed]
+    if mine is None or not waiting:
+        return None
+    what = f"QIA version {version.number} of {scheme.reference}"
+    capacity = mine.get_capacity_display()
+    if mine.by_id == user.pk:
+        said = f"You have signed {what} as {capacity}"
+    else:
+        said = f"{mine.by} has signed {what} for you, as {capacity}"
+    said += f": it waits for the {' and the '.join(Capacity(c).label for c in waiting)}."
+    if set(waiting) & set(rules.capacities_held(user)):
+        # holding the other role too: the two signatures are two people's
+        said += " The other signature must be by someone else."
+    return said
 
 
 def _signed_already(request, pk: int):

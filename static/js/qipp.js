@@ -56,4 +56,21 @@
 
   openTarget();
   window.addEventListener("hashchange", openTarget);
+
+  // A warning before the idle sign-out (governance.middleware.SessionTimeoutMiddleware), so
+  // that what is being typed can be saved first. The server notes the last request only to
+  // the minute, so the sign-out may come up to a minute sooner than the limit counted from
+  // this page's loading: the warning comes 3 minutes before it, at least 2 before sign-out.
+  var idleMinutes = parseInt(document.body.dataset.idleMinutes, 10);
+  if (idleMinutes > 0) {
+    window.setTimeout(function () {
+      var warning = document.createElement("div");
+      warning.className = "alert alert-warning";
+      warning.setAttribute("role", "alert");
+      warning.textContent = "You will be signed out in 2 minutes if you do nothing: " +
+        "save what you are typing.";
+      var main = document.getElementById("main");
+      main.insertBefore(warning, main.firstChild);
+    }, Math.max(0, idleMinutes - 3) * 60 * 1000);
+  }
 }());

@@ -444,11 +444,12 @@ TABLE: dict[str, list[Case]] = {
     "qia_eqia": [
         Case("draft", get=PROJECT_LEAD, post=PROJECT_LEAD, data={"eqia_link": "https://x.nhs.uk"})
     ],
-    # once per version: elr-panel-member has scored already
+    # once per version: elr-panel-member has scored already, so their GET (an old link) is
+    # told what the QIA waits for, on the QIA's page, and their POST is refused
     "qia_score": [
         Case(
             "panel",
-            get=elr("quality-lead", "panel-member-2"),
+            get=elr("quality-lead", "panel-member", "panel-member-2"),
             post=elr("quality-lead", "panel-member-2"),
         )
     ],

@@ -68,12 +68,14 @@ def reached(name: str, response) -> bool:
 
 
 def refused(who: str, response) -> bool:
-    """Anonymous visitors go to sign-in; the signed-in are told no (or the page is not found
-    for them); the wrong method is 405 for everyone."""
+    """Anonymous visitors go to sign-in (a form they posted is shown back to them to copy, 401,
+    with the link to sign in); the signed-in are told no (or the page is not found for them);
+    the wrong method is 405 for everyone."""
     if response.status_code == 405:
         return True
     if who == "anon":
-        return is_sign_in(response, reverse("login"))
+        shown_back = response.status_code == 401 and b"Sign in again" in response.content
+        return is_sign_in(response, reverse("login")) or shown_back
     return response.status_code in (403, 404)
 
 

@@ -368,7 +368,7 @@ def assure_the_waiting_returns_a_month_at_a_time(visit) -> None:
             )
         page.get_by_role("button", name="Assure the ticked returns").click()
         expect(page.get_by_role("alert").first).to_contain_text("3 returns assured.")
-    expect(page.get_by_text("No returns are waiting for assurance.")).to_be_visible()
+    expect(page.get_by_text("Every return is assured: nothing is waiting for you.")).to_be_visible()
     visit.step("every return assured")
     assert waiting.count() == 0
     below.refresh_from_db()

@@ -33,8 +33,10 @@ def test_every_page_of_the_navigation_passes_the_accessibility_checks(demo, visi
     page = visit.page
     visit.sign_in("elr-pmo")
     # the PMO's menu, the longest, on one line at a laptop's 1280 px, the brand still named
-    tops = page.get_by_role("navigation", name="Main").locator(".nav-link").evaluate_all(
-        "links => links.map(link => Math.round(link.getBoundingClientRect().top))"
+    tops = (
+        page.get_by_role("navigation", name="Main")
+        .locator(".nav-link")
+        .evaluate_all("links => links.map(link => Math.round(link.getBoundingClientRect().top))")
     )
     assert len(tops) > 10 and len(set(tops)) == 1
     expect(page.get_by_role("link", name="QIPP governance")).to_be_visible()
@@ -101,5 +103,23 @@ def test_every_page_of_the_navigation_passes_the_accessibility_checks(demo, visi
     expect(page.get_by_role("alert").filter(has_text="There is a problem")).to_be_focused()
     visit.step("password change with errors")
 
+    visit.assert_accessible()
+    visit.assert_no_browser_errors()
+
+
+def test_a_warning_comes_before_the_idle_sign_out(demo_people, visit):
+    """30 minutes idle signs out; the page warns 3 minutes before, counted from its loading
+    (the server notes the last request to the minute, so at least 2 minutes before)."""
+    page = visit.page
+    page.clock.install()
+    visit.sign_in("elr-project-lead")
+    warning = page.get_by_role("alert").filter(has_text="You will be signed out in 2 minutes")
+    page.clock.fast_forward("26:59")
+    expect(warning).to_have_count(0)
+    page.clock.fast_forward("00:02")
+    expect(warning).to_have_text(
+        "You will be signed out in 2 minutes if you do nothing: save what you are typing."
+    )
+    visit.step("the warning before the idle sign-out")
     visit.assert_accessible()
     visit.assert_no_browser_errors()

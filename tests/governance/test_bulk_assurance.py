@@ -1,7 +1,7 @@
 """The PMO assures a month's returns of their organisation at once, each at the value in its
 row (the actual to start with); the rule of the one-return page holds for every row."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,9 +11,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.models import AccessRefusal, MonthlyReturn, SchemeChange
+from governance.delivery import monthly_returns
+from governance.models import AccessRefusal, MonthlyReturn, Scheme, SchemeChange
+from tests.governance import delivery_fixtures
 from tests.pages import text, visible
 from tests.world import add_return
+
+people = delivery_fixtures.people  # the world with a second PMO member
 
 pytestmark = pytest.mark.django_db
 URL = reverse("returns_assure_all")
@@ -46,6 +50,7 @@ def post_rows(client, page, **changes) -> dict:
             value = form[name].value()
             data[form[name].html_name] = "" if value is None else str(value)
         data[form["assure"].html_name] = "on"
+    data["month"] = page.context["chosen"]  # the month the page was drawn for
     data.update(changes)
     return data
 
@@ -76,7 +81,11 @@ def test_the_pmo_assures_six_returns_at_once(client, people, june):
     assert assured[june[0].pk] == Decimal("900") and assured[june[1].pk] == Decimal("850")
     assert all(value is not None for value in assured.values())
     assert SchemeChange.objects.filter(field__contains="assured").count() == 6
-    assert "No returns are waiting for assurance." in text(after)
+    shown = visible(after)
+    assert "Every return is assured: nothing is waiting for you." in shown
+    assert "No returns of Jun 2019" not in shown  # the month was not empty when asked for
+    assert "Each ticked return is assured" not in shown  # nothing left to tick
+    assert reverse("my_tasks") in text(after) and reverse("dashboard") in text(after)
 
 
 def test_an_unticked_return_waits_and_a_bad_amount_saves_nothing(client, people, june):
@@ -103,9 +112,10 @@ def test_a_return_changed_meanwhile_is_not_assured_and_said(client, people, june
     )
     response = client.post(URL, post_rows(client, page), follow=True)
     assert "5 returns assured." in text(response)
-    assert f"Not assured: {june[3].reference} (changed meanwhile: check it again)." in text(
-        response
-    )
+    # who is not known (the history does not say), so nobody is named
+    assert (
+        f"Not assured: {june[3].reference} Jun 2019: changed meanwhile at 01:00: check it again."
+    ) in visible(response)
     assert MonthlyReturn.objects.get(scheme=june[3]).assured_at is None
 
 
@@ -141,7 +151,7 @@ def test_another_organisation_by_id_or_code_is_refused_saying_why(client, people
         assert response.status_code == 403
         assert "You assure the returns of your own organisations only." in text(response)
     assert AccessRefusal.objects.filter(user=people["wl-pmo"], action="assure_return").count() == 2
-    assert "No returns are waiting" in text(client.get(URL))  # WL's own: none
+    assert "nothing is waiting for you" in text(client.get(URL))  # WL's own: none
 
 
 @pytest.mark.parametrize(
@@ -162,7 +172,7 @@ def test_an_organisation_that_does_not_exist_is_told_and_their_own_shown(
     assert response.status_code == 200
     page = text(response)
     assert said in page
-    assert "Returns to assure: " in page and "No returns are waiting" in page
+    assert "Returns to assure: " in page and "nothing is waiting for you" in page
     assert not AccessRefusal.objects.exists()
 
 
@@ -221,12 +231,45 @@ def test_once_a_months_returns_are_all_assured_the_page_opens_the_next_month_wai
 
     shown = visible(response)
     assert "6 returns assured." in shown
-    assert (
-        "No returns of Jun 2019 are waiting for assurance: showing Jul 2019, the first month "
-        "with returns waiting."
-    ) in shown
+    assert "Every return of Jun 2019 is assured: Jul 2019 has returns waiting." in shown
+    assert "No returns of Jun 2019 are waiting" not in shown
+    assert response.context["chosen"] == "2019-4"
     assert [ret.scheme for ret, _form in response.context["rows"]] == [july]
-    assert "No returns are waiting for assurance." not in shown
+    assert "nothing is waiting for you" not in shown
+
+
+def test_a_month_with_a_return_left_unticked_opens_again_without_a_word_about_it(
+    client, people, make_scheme, june
+):
+    add_return(make_scheme(), 4, "700", by=people["elr-finance-reviewer"])
+    client.force_login(people["elr-pmo"])
+    page = client.get(URL)
+
+    response = client.post(URL, post_rows(client, page, **{"form-0-assure": ""}), follow=True)
+
+    shown = visible(response)
+    assert "5 returns assured." in shown
+    assert response.context["chosen"] == "2019-3"
+    assert [ret.scheme for ret, _form in response.context["rows"]] == [june[0]]
+    assert "Every return of" not in shown and "No returns of" not in shown
+
+
+def test_a_month_whose_last_returns_wait_for_another_pmo_member_opens_again(
+    client, people, make_scheme, june
+):
+    pmo = people["elr-pmo"]
+    own = make_scheme(sro=pmo)
+    add_return(own, 3, "700", by=people["elr-finance-reviewer"])
+    client.force_login(pmo)
+    page = client.get(URL)
+
+    response = client.post(URL, post_rows(client, page), follow=True)
+
+    shown = visible(response)
+    assert "6 returns assured." in shown
+    assert "Every return of" not in shown and "nothing is waiting for you" not in shown
+    assert own.reference in shown.split("Waiting for another member of the PMO")[1]
+    assert "Each ticked return is assured" not in shown
 
 
 def test_a_month_with_none_left_and_nothing_else_waiting_says_so(client, people, june):
@@ -259,4 +302,96 @@ def test_nothing_waiting_at_all_is_said_once_with_the_month_asked_for(client, pe
     shown = visible(client.get(URL, {"month": "2019-3"}))
 
     assert "No returns of Jun 2019 are waiting for assurance." in shown
-    assert "No returns are waiting for assurance." in shown
+    assert "Every return is assured: nothing is waiting for you." in shown
+    assert "Each ticked return is assured" not in shown
+
+
+# --- two tabs, or two members of the PMO, on the same month ---
+
+
+def test_returns_assured_meanwhile_are_each_named_with_who_assured_them(
+    client, people, make_scheme, june
+):
+    july = make_scheme()
+    add_return(july, 4, "700", by=people["elr-finance-reviewer"])
+    client.force_login(people["elr-pmo-2"])
+    first = client.get(URL)
+    client.force_login(people["elr-pmo"])
+    page = client.get(URL)  # drawn before the other member assures the first three
+    client.force_login(people["elr-pmo-2"])
+    client.post(URL, post_rows(client, first, **{f"form-{n}-assure": "" for n in (3, 4, 5)}))
+    client.force_login(people["elr-pmo"])
+
+    response = client.post(URL, post_rows(client, page), follow=True)
+
+    shown = visible(response)
+    assert "3 returns assured." in shown
+    other = people["elr-pmo-2"]
+    named = "; ".join(
+        f"{june[n].reference} Jun 2019: assured meanwhile by {other} (£{900 + n})" for n in range(3)
+    )
+    assert f"Not assured: {named}." in shown
+    assert "no longer waiting for you" not in shown
+    assured = MonthlyReturn.objects.filter(scheme__in=june)
+    assert {r.assured_by for r in assured if r.scheme in june[:3]} == {other}  # theirs stand
+    assert {r.assured_by for r in assured if r.scheme in june[3:]} == {people["elr-pmo"]}
+    assert not AccessRefusal.objects.exists()
+    assert "Every return of Jun 2019 is assured: Jul 2019 has returns waiting." in shown
+    assert response.context["chosen"] == "2019-4"
+
+
+def test_a_second_tab_sent_after_the_first_assured_the_month_names_every_return(
+    client, people, make_scheme, june
+):
+    july = make_scheme()
+    add_return(july, 4, "700", by=people["elr-finance-reviewer"])
+    client.force_login(people["elr-pmo"])
+    first, second = client.get(URL), client.get(URL)  # two tabs on June
+    client.post(URL, post_rows(client, first))
+
+    response = client.post(URL, post_rows(client, second), follow=True)
+
+    shown = visible(response)
+    for n, scheme in enumerate(june):
+        assert f"{scheme.reference} Jun 2019: assured meanwhile by you (£{900 + n})" in shown
+    # the page goes on to July saying why, not as if the June it was sent from were July
+    assert "Every return of Jun 2019 is assured: Jul 2019 has returns waiting." in shown
+    assert response.context["chosen"] == "2019-4"
+    assert SchemeChange.objects.filter(field__contains="assured value").count() == 6
+
+
+def test_a_return_the_pmo_may_no_longer_assure_is_named_with_the_reason_and_logged(
+    client, people, june
+):
+    client.force_login(people["elr-pmo"])
+    page = client.get(URL)
+    # made the scheme's SRO meanwhile: assuring its returns would be judging their own scheme
+    Scheme.objects.filter(pk=june[0].pk).update(sro=people["elr-pmo"])
+
+    response = client.post(URL, post_rows(client, page), follow=True)
+
+    shown = visible(response)
+    assert "5 returns assured." in shown
+    assert f"Not assured: {june[0].reference} Jun 2019: You are this scheme's SRO" in shown
+    assert MonthlyReturn.objects.get(scheme=june[0]).assured_at is None
+    refusal = AccessRefusal.objects.get(user=people["elr-pmo"], action="assure_return")
+    assert refusal.target == june[0].reference
+
+
+def test_a_return_corrected_meanwhile_is_named_with_who_corrected_it(client, people, june):
+    client.force_login(people["elr-pmo"])
+    page = client.get(URL)
+    with time_machine.travel(datetime(2019, 8, 15, 0, 1, tzinfo=UTC), tick=False):
+        monthly_returns.return_save(
+            scheme_id=june[2].pk, month=3, by=people["elr-finance-reviewer"], actual=Decimal(960)
+        )
+        response = client.post(URL, post_rows(client, page), follow=True)
+
+    shown = visible(response)
+    assert "5 returns assured." in shown
+    assert (
+        f"Not assured: {june[2].reference} Jun 2019: changed meanwhile by ELR Finance Reviewer "
+        "at 01:01: check it again."
+    ) in shown
+    ret = MonthlyReturn.objects.get(scheme=june[2])
+    assert (ret.actual, ret.assured_at) == (Decimal(960), None)

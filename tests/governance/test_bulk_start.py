@@ -2,10 +2,13 @@
 started on its own (checked, logged, its team told); one that cannot be is reported with the
 reason and never stops the others."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from django_fsm_log.models import StateLog
 
+from governance import services
 from governance.delivery import lifecycle
 from governance.models import AccessRefusal, SchemeState
 from notifications.models import Notification
@@ -228,3 +231,62 @@ def test_a_scheme_ticked_twice_is_started_once(client, people, make_scheme):
 
     assert "not started" not in visible(client.get(URL))
     assert len(logs(scheme)) == 1
+
+
+# --- the same form sent twice (a double click) ---
+
+
+def alerts(response, kind: str) -> list[str]:
+    """The text of the page's alerts of that kind ("info", "danger", ...)."""
+    found = re.findall(rf'class="alert alert-{kind}"[^>]*>(.*?)</div>', response.text, re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", alert).split()) for alert in found]
+
+
+def test_start_delivery_sent_twice_from_one_page_is_already_done(people, make_scheme):
+    scheme = make_scheme(APPROVED)
+    pmo = people["elr-pmo"]
+    lifecycle.scheme_start_delivery(scheme_id=scheme.pk, by=pmo, expected_version=scheme.version)
+
+    with pytest.raises(services.AlreadyDone) as again:
+        lifecycle.scheme_start_delivery(
+            scheme_id=scheme.pk, by=pmo, expected_version=scheme.version
+        )
+
+    assert again.value.message == (
+        f"You started delivery of {scheme.reference} a moment ago: it is in delivery."
+    )
+    assert [log.by for log in logs(scheme)] == [pmo]
+    assert Notification.objects.filter(scheme=scheme, kind="delivery").count() == 3
+    assert not AccessRefusal.objects.exists()
+
+
+def test_the_start_delivery_page_tells_a_double_click_delivery_has_started(
+    client, people, make_scheme
+):
+    scheme = make_scheme(APPROVED)
+    url = reverse("scheme_start_delivery", args=[scheme.pk])
+    form = {"version": scheme.version, "comment": "Clinics open in May"}
+    signed_in(client, people["elr-pmo"]).post(url, form)
+
+    response = client.post(url, form, follow=True)
+
+    assert response.redirect_chain[-1][0] == scheme.get_absolute_url()
+    assert alerts(response, "info") == [
+        f"You started delivery of {scheme.reference} a moment ago: it is in delivery."
+    ]
+    assert "Nothing was saved" not in response.text
+    assert not alerts(response, "danger") and not alerts(response, "warning")
+    assert len(logs(scheme)) == 1
+
+
+def test_the_bulk_page_sent_twice_counts_the_schemes_started_once(client, people, make_scheme):
+    first, second = make_scheme(APPROVED), make_scheme(APPROVED)
+    drawn = form(first, second)
+    signed_in(client, people["elr-pmo"]).post(URL, drawn)
+
+    client.post(URL, drawn)  # the second click, from the same page
+
+    said = visible(client.get(URL))
+    assert "was not started" not in said
+    assert f"Delivery started of 2: {first.reference}" in said
+    assert [len(logs(scheme)) for scheme in (first, second)] == [1, 1]

@@ -84,7 +84,8 @@ def test_totals_against_target_per_organisation_as_at_the_latest_returns_due(
     header, elr, wl, total = table(response, "totals-table")
     assert header[:3] == ["Organisation", "Target", "Identified"]
     # target, identified, unidentified, YTD plan, YTD actual, YTD variance, YTD assured,
-    # forecast, recovery forecast, total forecast, gap to target, %, RAG G/A/R
+    # recovery YTD actual, forecast, recovery forecast, total forecast, gap to target, %,
+    # RAG G/A/R
     # savings negative in brackets, as in the committee papers; a positive variance or gap is
     # under-delivery
     assert elr == [
@@ -93,9 +94,10 @@ def test_totals_against_target_per_organisation_as_at_the_latest_returns_due(
         "(£60,000)",  # 3 x £12,000 in delivery + the draft's £24,000; not the rejected one
         "(£40,000)",
         "(£20,000)",
-        "(£11,200)",  # 4,000 + 1,500 + 3,700, and the recovery action's 4 x 500
-        "£8,800",  # behind plan
-        "(£2,000)",  # the recovery action's returns are not assured
+        "(£9,200)",  # 4,000 + 1,500 + 3,700
+        "£10,800",  # behind plan
+        "(£2,000)",
+        "(£2,000)",  # the recovery action's 4 x 500, apart
         "(£49,200)",  # 12,000 + (1,500 + 8,000) + (3,700 + 8,000) + the draft's 16,000 to come
         "(£6,000)",
         "(£55,200)",
@@ -112,6 +114,7 @@ def test_totals_against_target_per_organisation_as_at_the_latest_returns_due(
         "(£4,000)",
         "£0",
         "£0",
+        "£0",
         "(£13,000)",
         "£0",
         "(£13,000)",
@@ -121,6 +124,7 @@ def test_totals_against_target_per_organisation_as_at_the_latest_returns_due(
     ]
     assert total[:2] == ["Total", "(£150,000)"]
     assert total[-4:] == ["(£68,200)", "£81,800", "45%", "3 / 1 / 1"]
+    assert total[5:9] == ["(£13,200)", "£10,800", "(£2,000)", "(£2,000)"]
     assert "NN" not in [row[0][:2] for row in (elr, wl, total)]  # another system
 
 
@@ -134,7 +138,7 @@ def test_an_organisation_without_a_target_leaves_the_totals_against_target_alone
 
     header, elr, wl, total = table(response, "totals-table")
     assert elr[1:4] == ["—", "(£60,000)", "—"]  # no target: identified, nothing unidentified
-    assert (elr[11], elr[12]) == ("—", "—")
+    assert (elr[12], elr[13]) == ("—", "—")
     # target and unidentified, gap and % are WL's alone; identified and forecasts add both
     assert total[1:4] == ["(£50,000)", "(£72,000)", "(£38,000)"]
     assert total[-4:] == ["(£68,200)", "£37,000", "26%", "3 / 1 / 1"]
@@ -270,8 +274,8 @@ def test_any_year_and_month_can_be_chosen(client, people, schemes):
 
     assert "Figures as at May 2019 (month 2)" in text(response)
     elr = table(response, "totals-table")[1]
-    # YTD plan 2 x (3 x 1,000 + 2,000); actual 2 x 2,500 and the recovery action's 2 x 500
-    assert elr[4:6] == ["(£10,000)", "(£6,000)"]
+    # YTD plan 2 x (3 x 1,000 + 2,000); actual 2 x 2,500; the recovery action's 2 x 500 apart
+    assert elr[4:6] == ["(£10,000)", "(£5,000)"] and elr[8] == "(£1,000)"
     assert "No return is overdue: every scheme in delivery has its returns in up to May 2019." in (
         text(response)
     )

@@ -112,6 +112,11 @@ def test_a_reviewer_names_a_deputy_who_holds_the_same_role_on_the_deputies_page(
         ({"ends_on": "2019-06-01"}, "The last day cannot be before the first."),
         ({"starts_on": "2019-05-01", "ends_on": "2019-05-02"}, "The last day has passed already."),
         ({"ends_on": "2020-06-01"}, "six months at most"),
+        (
+            {"starts_on": "2019-05-25"},
+            "The first day has passed already: a deputy starts today (3 June 2019) at the "
+            "earliest.",
+        ),
         # not offered: a deputy holds the role they cover
         ({"deputy": "elr-clinical-reviewer"}, "not one of the available choices"),
         ({"deputy": "wl-finance-reviewer"}, "not one of the available choices"),
@@ -157,9 +162,11 @@ def test_when_nobody_else_holds_the_role_the_page_says_so_instead_of_a_form(clie
     page = client.get(reverse("deputy_list"))
 
     assert (
-        "Nobody else in ELR holds the role Chief Nurse and Quality Officer: ask an "
-        "administrator to give it to the person who will deputise."
+        "Nobody else in ELR holds the role Chief Nurse and Quality Officer, so you cannot name "
+        "a deputy for it here: ask an administrator to name one for you (they can name "
+        "someone without the role)."
     ) in text(page)
+    assert "give it to the person" not in text(page)
     assert 'name="deputy"' not in page.content.decode()  # no form that can only fail
     assert "Your roles have no decisions a deputy takes" not in text(page)
 
@@ -234,6 +241,46 @@ def test_an_administrator_names_a_deputy_without_the_role_for_someone_else(clien
     assert response.status_code == 200
     delegation = Delegation.objects.get()
     assert (delegation.deputy, delegation.named_by) == (stand_in, admin)
+
+
+@travel
+def test_an_administrator_cannot_name_a_deputy_from_a_day_gone_by_either(client, llr, away):
+    principal, deputy = away
+    client.force_login(llr.add_user("admin-person", "elr", is_staff=True))
+
+    response = client.post(
+        reverse("deputy_list"),
+        {
+            "principal": principal.pk,
+            "role": roles.FINANCE_REVIEWER,
+            "deputy": deputy.pk,
+            "organisation": llr.org("elr").pk,
+            "starts_on": "2019-06-02",
+            "ends_on": "2019-06-14",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "The first day has passed already" in text(response)
+    assert not Delegation.objects.exists()
+
+
+@travel
+def test_a_running_delegation_keeps_its_first_day_gone_by_when_its_last_day_changes(client, away):
+    principal, deputy = away
+    with time_machine.travel(TODAY - timedelta(days=2), tick=False):
+        delegation = name(principal, deputy)
+    client.force_login(principal)
+
+    response = client.post(
+        reverse("deputy_dates", args=[delegation.pk]),
+        {"starts_on": "2019-06-01", "ends_on": "2019-06-20"},
+        follow=True,
+    )
+
+    assert "now 1 June to 20 June 2019" in text(response)
+    delegation.refresh_from_db()
+    assert (delegation.starts_on, delegation.ends_on) == (date(2019, 6, 1), date(2019, 6, 20))
 
 
 @travel

@@ -5,13 +5,14 @@ cost."""
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from governance import roles
@@ -28,6 +29,7 @@ from governance.models import (
 from governance.selectors import history
 from governance.services import ActionRefused, Conflict
 from governance.services.opportunities import (
+    AlreadyAdded,
     opportunity_close,
     opportunity_create,
     opportunity_update,
@@ -147,6 +149,41 @@ def test_the_next_opportunity_of_the_organisation_and_year_takes_the_next_number
         "OPP-ELR-1920-002",
         "OPP-WL-1920-001",
     ]
+
+
+def test_the_same_opportunity_added_twice_a_moment_apart_is_added_once(add, people):
+    first = add()
+
+    # the second submit of a double click, after the first was saved
+    with pytest.raises(AlreadyAdded) as again:
+        add()
+
+    assert again.value.opportunity == first
+    assert again.value.message == "You added OPP-ELR-1920-001 to the pipeline a moment ago."
+    assert list(Opportunity.objects.values_list("reference", flat=True)) == ["OPP-ELR-1920-001"]
+    assert OpportunityEvent.objects.count() == 1
+    assert not AccessRefusal.objects.exists()
+
+
+def test_the_add_page_sent_twice_shows_the_one_added(client, llr, people):
+    signed_in(client, people["elr-project-lead"])
+    client.post(reverse("opportunity_create"), form_data(llr, people))
+
+    response = client.post(reverse("opportunity_create"), form_data(llr, people), follow=True)
+
+    opportunity = Opportunity.objects.get()
+    assert response.redirect_chain[-1][0] == reverse("opportunity_detail", args=[opportunity.pk])
+    page = visible(response)
+    assert "You added OPP-ELR-1920-001 to the pipeline a moment ago." in page
+    assert "OPP-ELR-1920-001 Biosimilar adalimumab switch" in page
+
+
+def test_the_same_title_is_a_new_opportunity_for_someone_else_or_later(add, people):
+    add()
+    add(by=people["elr-pmo"])  # a colleague's idea of the same name
+    Opportunity.objects.update(created_at=timezone.now() - timedelta(minutes=2))
+    add()  # the same person, a while later: a new decision, not a double click
+    assert Opportunity.objects.count() == 3
 
 
 @pytest.mark.parametrize(

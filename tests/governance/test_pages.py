@@ -232,8 +232,12 @@ def test_an_edit_from_a_stale_page_is_refused_and_loses_nothing(client, people, 
     assert response.status_code == 200
     page = text(response)
     assert "Someone else saved this PID while you were editing it" in page
-    assert "They changed: Title, Jun. Check the PID" in page
+    assert "You (in another tab) changed: Title, Jun." in page
     assert 'value="Second edit from an old page"' in page
+    # Jun, left as drawn on this page, takes the other save's value; the title, changed on
+    # both, keeps this page's with the other one noted under it
+    assert response.context["form"]["plan_m03"].value() == "£6,000"
+    assert "Also changed meanwhile by you (in another tab): First edit." in page
     draft.refresh_from_db()
     assert draft.title == "First edit"
 
@@ -819,8 +823,9 @@ def test_a_reviewer_who_sends_a_pid_back_lands_on_their_tasks_not_a_refusal(clie
     assert response.status_code == 200
     assert response.redirect_chain[-1][0] == reverse("my_tasks")
     page = text(response)
-    assert f"{scheme.reference} is now a draft." in page
-    assert "back with its project team" in page
+    # one alert, saying where the PID went: it is out of the reviewer's sight now
+    assert f"{scheme.reference} is now a draft." not in page
+    assert f"{scheme.reference} is back with its project team as a draft" in page
     assert not AccessRefusal.objects.exists()
 
 
@@ -857,3 +862,37 @@ def test_a_review_link_followed_after_confirm_and_challenge_leads_to_the_scheme(
     response = viewer.get(reverse("scheme_review", args=[draft.pk, "finance"]))
     assert response.status_code == 403
     assert AccessRefusal.objects.filter(user=people["elr-viewer"]).exists()
+
+
+def test_a_review_link_after_the_other_reviewer_sent_the_pid_back_leads_to_the_tasks(
+    client, people, draft
+):
+    # the clinical reviewer opens their "Record the clinical review" notice after the finance
+    # reviewer chose "Revise": the scheme is a draft again, out of their sight
+    scheme = _submitted(client, people, draft)
+    as_user(client, people["elr-finance-reviewer"]).post(
+        reverse("scheme_review", args=[scheme.pk, "finance"]),
+        {"version": scheme.version, "decision": "revise", "comment": "Show the baseline."},
+    )
+    scheme.refresh_from_db()
+    assert scheme.state == SchemeState.DRAFT
+    url = reverse("scheme_review", args=[scheme.pk, "clinical"])
+
+    response = as_user(client, people["elr-clinical-reviewer"]).get(url, follow=True)
+    assert response.redirect_chain == [(reverse("my_tasks"), 302)]
+    assert (
+        f"{scheme.reference} is back with its project team for revision: you will see it again "
+        "when it is resubmitted."
+    ) in text(response)
+    assert not AccessRefusal.objects.exists()
+
+    # a review posted now is still refused, and so is the page to who never reviews it
+    response = as_user(client, people["elr-clinical-reviewer"]).post(
+        url, {"version": scheme.version, "decision": "supported", "comment": "Fine."}
+    )
+    assert response.status_code == 403
+    for username in ("elr-viewer", "wl-clinical-reviewer"):
+        response = as_user(client, people[username]).get(url)
+        assert response.status_code == 403
+        assert AccessRefusal.objects.filter(user=people[username]).exists()
+    assert not Review.objects.filter(kind="clinical").exists()

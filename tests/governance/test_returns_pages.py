@@ -1,6 +1,6 @@
 """The delivery pages as users drive them: start, close and stop; enter, correct and assure."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_fsm_log.models import StateLog
 
+from governance.delivery import monthly_returns
 from governance.models import (
     AccessRefusal,
     FinancialYear,
@@ -18,7 +19,7 @@ from governance.models import (
 )
 from notifications.models import Escalation, Level, Rule
 from tests.governance import delivery_fixtures
-from tests.pages import text
+from tests.pages import text, visible
 from tests.world import add_return
 
 people = delivery_fixtures.people  # the world with the delivery tests' extra people
@@ -326,19 +327,33 @@ def test_a_new_return_for_a_month_already_in_is_refused_and_keeps_what_was_typed
     client, people, make_scheme
 ):
     scheme = make_scheme()
-    add_return(scheme, 3, "900", by=people["elr-finance-reviewer"])
-
-    response = as_user(client, people["elr-project-lead"]).post(
-        new_url(scheme),
-        {"token": "", "month": "3", "actual": "1234.56", "commentary": "Clinic income"},
+    monthly_returns.return_save(
+        scheme_id=scheme.pk, month=3, by=people["elr-finance-reviewer"], actual=Decimal(900)
     )
+    lead = as_user(client, people["elr-project-lead"])
+    typed = {"month": "3", "actual": "1234.56", "commentary": "Clinic income"}
+
+    response = lead.post(new_url(scheme), {"token": "", **typed})
 
     assert response.status_code == 200  # the form again, with the figures typed
-    page = text(response)
-    assert "The Jun 2019 return is already in, entered by" in page
-    assert "nothing was saved" in page
-    assert "1234.56" in page and "Clinic income" in page
-    assert MonthlyReturn.objects.get().actual == Decimal("900")
+    page = visible(response)
+    assert (
+        "The Jun 2019 return is already in, so nothing was saved. Saved meanwhile by ELR "
+        "Finance Reviewer at 01:00: actual £900, no commentary. What you typed is below: save "
+        "again to replace the saved return with it."
+    ) in page
+    form = response.context["form"]
+    assert (form["actual"].value(), form["commentary"].value()) == ("1234.56", "Clinic income")
+    ret = MonthlyReturn.objects.get()
+    assert ret.actual == Decimal("900")
+    assert form["token"].value() == ret.updated_at.isoformat()
+
+    # sent again from the page shown, knowingly: it replaces the return
+    response = lead.post(new_url(scheme), {"token": form["token"].value(), **typed}, follow=True)
+
+    assert "The Jun 2019 return is corrected" in visible(response)
+    ret = MonthlyReturn.objects.get()
+    assert (ret.actual, ret.commentary) == (Decimal("1234.56"), "Clinic income")
 
 
 def test_a_correction_saved_by_someone_else_meanwhile_is_not_overwritten(
@@ -348,16 +363,122 @@ def test_a_correction_saved_by_someone_else_meanwhile_is_not_overwritten(
     lead = as_user(client, people["elr-project-lead"])
     lead.post(new_url(scheme), {"token": "", "month": "3", "actual": "900"})
     token = lead.get(edit_url(scheme, 3)).context["form"].initial["token"]
-    # someone else's correction meanwhile
+    # someone else's correction meanwhile, by a write that keeps no history
     # (the clock stands still in these tests: the change moves its time on a second)
     changed_at = MonthlyReturn.objects.get().updated_at + timedelta(seconds=1)
     MonthlyReturn.objects.filter(month=3).update(actual=Decimal("950"), updated_at=changed_at)
 
-    response = lead.post(edit_url(scheme, 3), {"token": token, "actual": "1"}, follow=True)
+    response = lead.post(edit_url(scheme, 3), {"token": token, "actual": "1"})
 
-    assert "A return for that month was saved by someone else meanwhile" in text(response)
-    assert response.redirect_chain[-1][0] == edit_url(scheme, 3)
+    assert response.status_code == 200
+    page = visible(response)
+    # who is not known (the history does not say), so nobody is named
+    assert (
+        "The Jun 2019 return was changed while you were looking at it, so nothing was saved. "
+        "Saved meanwhile at 01:00: actual £950, no commentary."
+    ) in page
+    assert response.context["form"]["actual"].value() == "1"
     assert MonthlyReturn.objects.get().actual == Decimal("950")
+
+
+# the finance lead's correction, while the PMO assures the return, a minute later
+A_MINUTE_LATER = datetime(2019, 8, 15, 0, 1, tzinfo=UTC)
+COMMENTARY = "The December invoices were paid early. " * 20
+
+
+def test_a_correction_sent_after_the_pmo_assured_the_return_keeps_what_was_typed(
+    client, people, make_scheme
+):
+    scheme = make_scheme()
+    add_return(scheme, 3, "900", commentary="On plan.", by=people["elr-finance-reviewer"])
+    lead = as_user(client, people["elr-finance-reviewer"])
+    token = lead.get(edit_url(scheme, 3)).context["form"].initial["token"]
+    with time_machine.travel(A_MINUTE_LATER, tick=False):
+        monthly_returns.return_assure(
+            scheme_id=scheme.pk, month=3, by=people["elr-pmo"], value=Decimal("900")
+        )
+        typed = {"actual": "120,000", "forecast_outturn": "", "commentary": COMMENTARY}
+
+        response = lead.post(edit_url(scheme, 3), {"token": token, **typed})
+
+        assert response.status_code == 200
+        page = visible(response)
+        assert (
+            "The Jun 2019 return was changed while you were looking at it, so nothing was "
+            "saved. Assured meanwhile by ELR Pmo at 01:01: actual £900, commentary 'On plan.'. "
+            "It is assured at £900, by ELR Pmo. Saving other figures clears that assurance. "
+            "What you typed is below: save again to replace the saved return with it."
+        ) in page
+        form = response.context["form"]
+        assert form["actual"].value() == "120,000"
+        assert COMMENTARY.strip() in page  # what was typed, in its field
+        ret = MonthlyReturn.objects.get()  # the PMO's assurance stands
+        assert (ret.actual, ret.pmo_assured, ret.assured_by) == (
+            Decimal("900"),
+            Decimal("900"),
+            people["elr-pmo"],
+        )
+        assert form["token"].value() == ret.updated_at.isoformat() != token
+
+        response = lead.post(
+            edit_url(scheme, 3), {**typed, "token": form["token"].value()}, follow=True
+        )
+
+    assert "Its PMO assurance was cleared" in visible(response)
+    ret = MonthlyReturn.objects.get()
+    assert (ret.actual, ret.commentary, ret.assured_at) == (
+        Decimal("120000"),
+        COMMENTARY.strip(),
+        None,
+    )
+
+
+def test_an_assurance_sent_after_the_finance_lead_corrected_the_return_keeps_what_was_typed(
+    client, people, make_scheme
+):
+    scheme = make_scheme()
+    add_return(scheme, 3, "900", by=people["elr-finance-reviewer"])
+    pmo = as_user(client, people["elr-pmo"])
+    token = pmo.get(assure_url(scheme, 3)).context["form"].initial["token"]
+    reason = "£50 of it is a July invoice paid in June."
+    with time_machine.travel(A_MINUTE_LATER, tick=False):
+        monthly_returns.return_save(
+            scheme_id=scheme.pk,
+            month=3,
+            by=people["elr-finance-reviewer"],
+            actual=Decimal("960"),
+            commentary="Late invoice.",
+        )
+
+        response = pmo.post(
+            assure_url(scheme, 3), {"token": token, "pmo_assured": "850", "assured_reason": reason}
+        )
+
+        assert response.status_code == 200
+        page = visible(response)
+        assert (
+            "The Jun 2019 return was changed while you were looking at it, so nothing was "
+            "saved. Saved meanwhile by ELR Finance Reviewer at 01:01: actual £960, commentary "
+            "'Late invoice.'. What you typed is below: check the return, then record the "
+            "assured value again."
+        ) in page
+        assert "Actual saving reported (£960)" in page  # the return as it now stands
+        form = response.context["form"]
+        assert form["pmo_assured"].value() == "£850"
+        assert reason in page
+        ret = MonthlyReturn.objects.get()
+        assert (ret.actual, ret.assured_at) == (Decimal("960"), None)
+        assert form["token"].value() == ret.updated_at.isoformat() != token
+
+        response = pmo.post(
+            assure_url(scheme, 3),
+            {"token": form["token"].value(), "pmo_assured": "850", "assured_reason": reason},
+            follow=True,
+        )
+
+    assert "The Jun 2019 return is assured." in visible(response)
+    ret = MonthlyReturn.objects.get()
+    assert (ret.pmo_assured, ret.assured_reason, ret.actual) == (Decimal("850"), reason, 960)
 
 
 @pytest.mark.parametrize(
@@ -418,6 +539,52 @@ def test_the_pmo_assures_a_return_at_a_value_of_its_own(client, people, make_sch
         people["elr-pmo"],
     )
     assert "Assure the Jun 2019 return" not in text(pmo.get(reverse("my_tasks")))
+
+
+def assured_twice(client, people, make_scheme, *, second_by: str, second_value: str = "850"):
+    """elr-pmo assures the June return at £850 from the form; then `second_by` sends the same
+    form (drawn before that assurance), at `second_value`: the page they land on."""
+    scheme = make_scheme()
+    add_return(scheme, 3, "900", "12000", by=people["elr-finance-reviewer"])
+    # entered an hour ago: the clock stands still in these tests, and the form's token is
+    # the time the return was last saved
+    MonthlyReturn.objects.update(updated_at=timezone.now() - timedelta(hours=1))
+    token = as_user(client, people["elr-pmo"]).get(assure_url(scheme, 3)).context["form"]
+    sent = {"token": token.initial["token"], "assured_reason": "£50 of it fell in July."}
+    client.post(assure_url(scheme, 3), {**sent, "pmo_assured": "850"})
+    as_user(client, people[second_by])
+    return client.post(assure_url(scheme, 3), {**sent, "pmo_assured": second_value}, follow=True)
+
+
+def assurance_entries() -> int:
+    return SchemeChange.objects.filter(field="Month 3 PMO assured value").count()
+
+
+def test_assuring_a_return_twice_from_one_page_says_it_is_assured(client, people, make_scheme):
+    response = assured_twice(client, people, make_scheme, second_by="elr-pmo")
+
+    page = text(response)
+    assert "The Jun 2019 return is assured." in page
+    assert "changed while you were looking at it" not in page
+    assert assurance_entries() == 1
+    ret = MonthlyReturn.objects.get()
+    assert (ret.pmo_assured, ret.assured_by) == (Decimal("850"), people["elr-pmo"])
+
+
+def test_another_value_sent_from_the_same_old_page_is_still_a_conflict(client, people, make_scheme):
+    response = assured_twice(client, people, make_scheme, second_by="elr-pmo", second_value="800")
+
+    assert "was changed while you were looking at it, so nothing was saved" in text(response)
+    assert assurance_entries() == 1
+    assert MonthlyReturn.objects.get().pmo_assured == Decimal("850")
+
+
+def test_someone_elses_assurance_at_the_same_value_is_still_a_conflict(client, people, make_scheme):
+    response = assured_twice(client, people, make_scheme, second_by="elr-pmo-2")
+
+    assert "was changed while you were looking at it, so nothing was saved" in text(response)
+    assert assurance_entries() == 1
+    assert MonthlyReturn.objects.get().assured_by == people["elr-pmo"]
 
 
 def test_an_assured_value_must_be_a_number(client, people, make_scheme):

@@ -7,10 +7,14 @@ The table at the top drives every transition for every role, in the scheme's own
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
 from django_fsm_log.models import StateLog
 
 from governance import policy, roles, selectors, services
@@ -512,6 +516,89 @@ def test_a_review_from_a_stale_page_is_refused_as_someone_elses_change(llr):
         review(scheme, llr.user("elr", "finance-reviewer"), "finance", expected_version=loaded)
     assert Review.objects.get().kind == ReviewKind.CLINICAL
     assert Scheme.objects.get(pk=scheme.pk).state == SchemeState.CONFIRM_AND_CHALLENGE
+
+
+# --- the same form sent twice (a double click) ---
+
+
+def alerts(response, kind: str) -> list[str]:
+    """The text of the page's alerts of that kind ("info", "danger", ...)."""
+    found = re.findall(rf'class="alert alert-{kind}"[^>]*>(.*?)</div>', response.text, re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", alert).split()) for alert in found]
+
+
+def test_a_submit_sent_twice_from_one_page_is_already_done_not_someone_elses_change(llr):
+    scheme = create(llr)
+    drawn = Scheme.objects.get(pk=scheme.pk).version
+    submit(scheme, expected_version=drawn)
+
+    # the second submit of a double click, which read the page before the first was saved
+    with pytest.raises(services.AlreadyDone) as again:
+        submit(scheme, expected_version=drawn)
+
+    assert again.value.message == (
+        f"You submitted {scheme.reference} a moment ago: it is in confirm and challenge."
+    )
+    assert [log.transition for log in history(scheme)] == ["submit"]
+    assert Scheme.objects.get(pk=scheme.pk).submission_round == 1
+    assert not AccessRefusal.objects.exists()
+
+
+def test_a_withdrawal_sent_twice_is_already_done(llr):
+    scheme = create(llr)
+    drawn = Scheme.objects.get(pk=scheme.pk).version
+    sro = llr.user("elr", "sro")
+    withdraw(scheme, sro, expected_version=drawn)
+
+    with pytest.raises(services.AlreadyDone, match="You withdrew .* a moment ago: it is withdrawn"):
+        withdraw(scheme, sro, expected_version=drawn)
+
+    assert [log.transition for log in history(scheme)] == ["withdraw"]
+
+
+def test_a_submit_from_a_page_drawn_before_a_reviewers_step_is_still_a_conflict(llr):
+    scheme = create(llr)
+    drawn = Scheme.objects.get(pk=scheme.pk).version
+    submit(scheme, expected_version=drawn)
+    review(scheme, llr.user("elr", "clinical-reviewer"), "clinical")  # the newest step now
+
+    with pytest.raises(services.Conflict, match="Someone else changed this scheme"):
+        submit(scheme, expected_version=drawn)
+
+    assert [log.transition for log in history(scheme)] == ["submit", "clinical_review"]
+
+
+def test_the_same_submit_sent_again_long_after_is_a_conflict_as_before(llr):
+    scheme = create(llr)
+    drawn = Scheme.objects.get(pk=scheme.pk).version
+    submit(scheme, expected_version=drawn)
+
+    # the history is append-only: the second send comes two minutes later instead
+    with time_machine.travel(timezone.now() + timedelta(minutes=2), tick=False):
+        with pytest.raises(services.Conflict):
+            submit(scheme, expected_version=drawn)
+
+    assert len(history(scheme)) == 1
+
+
+def test_the_submit_page_tells_a_double_click_the_scheme_is_submitted(client, llr):
+    scheme = create(llr)
+    lead = scheme.project_lead
+    client.force_login(lead)
+    url = reverse("scheme_submit", args=[scheme.pk])
+    form = {"version": Scheme.objects.get(pk=scheme.pk).version, "comment": "Ready."}
+    client.post(url, form)
+
+    response = client.post(url, form, follow=True)
+
+    assert response.redirect_chain[-1][0] == scheme.get_absolute_url()
+    assert alerts(response, "info") == [
+        f"You submitted {scheme.reference} a moment ago: it is in confirm and challenge."
+    ]
+    assert "Nothing was saved" not in response.text
+    assert not alerts(response, "danger") and not alerts(response, "warning")
+    assert len(history(scheme)) == 1
+    assert not AccessRefusal.objects.exists()
 
 
 def test_a_pid_with_no_savings_cannot_be_submitted(llr):

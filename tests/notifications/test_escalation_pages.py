@@ -129,6 +129,63 @@ def test_a_remedial_action_due_in_the_past_is_refused_and_keeps_what_was_typed(
     assert escalation.status == EscalationStatus.OPEN
 
 
+def remedial_entries(escalation) -> list[str]:
+    """The remedial actions in the escalation's history, oldest first."""
+    events = EscalationEvent.objects.filter(escalation=escalation, what__startswith="Remedial")
+    return [event.what for event in events.order_by("pk")]
+
+
+def test_a_remedial_action_sent_twice_from_one_page_is_already_recorded(client, people, escalation):
+    c = as_user(client, people, "elr-sro")
+    url = reverse("escalation_remedial", args=[escalation.pk])
+    sent = {"action": "Recover the lost clinics.", "due": "2019-07-15"}
+    c.post(url, {**sent, "version": escalation.version})
+
+    # the second submit of a double click: drawn from the same page, before the first
+    response = c.post(url, {**sent, "version": escalation.version}, follow=True)
+
+    assert response.redirect_chain[-1][0] == escalation.get_absolute_url()
+    page = text(response)
+    assert "Your remedial action is already recorded, due by 15 July 2019." in page
+    assert "Someone else recorded something" not in page
+    assert remedial_entries(escalation) == ["Remedial action agreed"]
+    assert not AccessRefusal.objects.exists()
+
+
+def test_the_same_remedial_action_sent_again_after_back_records_no_second_entry(
+    client, people, escalation
+):
+    c = as_user(client, people, "elr-sro")
+    url = reverse("escalation_remedial", args=[escalation.pk])
+    c.post(url, {"action": "Reopen the Saturday clinic.", "due": "2019-07-15"})
+    revised = {"action": "Move follow-ups to the community.", "due": "2019-07-31"}
+    c.post(url, revised)
+    escalation.refresh_from_db()
+
+    # Back, and the revision sent again from a page drawn after it
+    response = c.post(url, {**revised, "version": escalation.version}, follow=True)
+
+    assert "Your remedial action is already recorded, due by 31 July 2019." in text(response)
+    assert remedial_entries(escalation) == ["Remedial action agreed", "Remedial action revised"]
+
+
+def test_another_due_date_from_the_same_old_page_is_still_a_change_meanwhile(
+    client, people, escalation
+):
+    c = as_user(client, people, "elr-sro")
+    url = reverse("escalation_remedial", args=[escalation.pk])
+    sent = {"action": "Recover the lost clinics.", "version": escalation.version}
+    c.post(url, {**sent, "due": "2019-07-15"})
+
+    response = c.post(url, {**sent, "due": "2019-07-31"})
+
+    assert response.status_code == 200  # the form again, with what was typed
+    assert "Someone else recorded something on this escalation" in text(response)
+    escalation.refresh_from_db()
+    assert escalation.remedial_due == date(2019, 7, 15)
+    assert remedial_entries(escalation) == ["Remedial action agreed"]
+
+
 @pytest.mark.parametrize(
     "name", ["elr-project-lead", "elr-pmo", "elr-qag-member", "wl-sro", "elr-viewer"]
 )

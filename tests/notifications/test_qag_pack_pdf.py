@@ -118,6 +118,12 @@ def test_a_member_gets_only_their_own_systems_pack(client, people, escalated):
     assert escalated[0].reference not in read(nottingham)
     llr = escalated[0].organisation.system
     assert get_as(client, people, "nn-qag-member", system=llr.pk).status_code == 404
+    # the page says so and shows their own system's pack
+    for asked in (str(llr.pk), "999", "abc"):
+        page = visible(get_as(client, people, "nn-qag-member", "qag_pack", system=asked))
+        said = f"\u201c{asked}\u201d is not a system of yours: the pack is Nottinghamshire's."
+        assert said in page
+        assert "QAG pack: Nottinghamshire" in page
 
 
 def test_someone_signed_out_is_sent_to_sign_in(client):

@@ -8,10 +8,11 @@ from django.urls import reverse
 from django_fsm_log.models import StateLog
 
 from governance.models import AccessRefusal, Scheme, SchemeState
-from governance.services import ActionRefused
+from governance.services import ActionRefused, Conflict
 from notifications.models import Notification
 from qia import selectors, services
-from qia.models import Assessment, PanelScore, VersionStatus
+from qia.models import Assessment, PanelScore, QiaVersion, VersionStatus
+from qia.views import panel as panel_views
 from tests.qia.conftest import (
     MODERATE,
     mitigation_post,
@@ -613,3 +614,205 @@ def test_a_panel_form_posted_after_the_qia_left_the_panel_is_still_refused(
     assert "This QIA is not at the panel now." in text(response)
     assert AccessRefusal.objects.filter(user=qia["elr-quality-lead"]).exists()
     assert qia.fresh(scheme).state == SchemeState.AWAITING_SIGN_OFF
+
+
+# --- a score link followed after scoring, while the QIA is still at the panel ---
+
+
+@pytest.mark.parametrize(
+    ("username", "waits"),
+    [
+        ("elr-panel-member", "the quality lead to record what the panel agreed"),
+        ("elr-quality-lead", "you, as quality lead, to record what the panel agreed"),
+    ],
+)
+def test_a_scorer_who_has_scored_is_told_what_the_qia_waits_for(qia, as_user, username, waits):
+    scheme = qia.scored()
+    response = as_user(qia[username]).get(reverse("qia_score", args=[scheme.pk]), follow=True)
+
+    assert response.redirect_chain == [(reverse("qia_detail", args=[scheme.pk]), 302)]
+    assert (
+        f"You have recorded your scores for QIA version 1 of {scheme.reference}: it waits for "
+        f"{waits}."
+    ) in text(response)
+    assert not AccessRefusal.objects.exists()
+
+
+def test_scores_posted_a_second_time_are_still_refused(qia, as_user):
+    scheme = qia.scored()
+    response = as_user(qia["elr-panel-member"]).post(
+        reverse("qia_score", args=[scheme.pk]), _sheet(scores(patient_safety=(5, 5)))
+    )
+
+    assert response.status_code == 403
+    assert "You have already recorded your scores for this QIA version" in text(response)
+    assert AccessRefusal.objects.filter(user=qia["elr-panel-member"], action="qia_score").exists()
+    kept = qia.version(scheme).panel_scores.get(
+        member=qia["elr-panel-member"], heading="patient_safety"
+    )
+    assert (kept.consequence, kept.likelihood) == (3, 2)  # the first scores stand
+
+
+def test_a_score_link_at_the_panel_is_still_refused_to_the_scheme_team(qia, as_user):
+    scheme = qia.scored()
+    Scheme.objects.filter(pk=scheme.pk).update(finance_lead=qia["elr-panel-member"])
+    response = as_user(qia["elr-panel-member"]).get(reverse("qia_score", args=[scheme.pk]))
+
+    assert response.status_code == 403
+    assert "You are this scheme's finance lead" in text(response)
+    assert AccessRefusal.objects.filter(action="qia_score").exists()
+
+
+def test_the_quality_lead_who_returns_the_qia_sees_one_alert(qia, as_user):
+    scheme = qia.scored()
+    response = as_user(qia["elr-quality-lead"]).post(
+        reverse("qia_panel_close", args=[scheme.pk]),
+        {"decision": "return", "reason": "Say how red flags are screened out of hours."},
+        follow=True,
+    )
+
+    assert response.redirect_chain[-1][0] == reverse("my_tasks")
+    page = text(response)
+    assert page.count('role="alert"') == 1
+    assert f"{scheme.reference} is back with its project team as a draft" in page
+    assert qia.fresh(scheme).state == SchemeState.DRAFT
+
+
+# --- the agreement sent after the QIA changed meanwhile: nothing typed is lost ---
+
+AGREED = {
+    **_sheet(scores(patient_safety=(4, 3))),
+    **mitigation_post(mitigations(scores(patient_safety=(4, 3)))),
+    "overall_score": "16",
+    "justification": "Staffing at the provider is fragile this winter.",
+}
+
+
+def _drawn(response) -> dict:
+    """The hidden fields of the agree page as drawn: what the browser sends back."""
+    form = response.context["form"]
+    return {name: str(form[name].value() or "") for name in ("revision", "scorers")}
+
+
+def test_an_agreement_sent_after_a_member_scored_keeps_what_was_typed(qia, as_user):
+    scheme = qia.at_panel()
+    qia.score(scheme, "elr-quality-lead")
+    qia.score(scheme, "elr-panel-member")
+    lead = as_user(qia["elr-quality-lead"])
+    url = reverse("qia_agree", args=[scheme.pk])
+    drawn = _drawn(lead.get(url))
+    qia.score(scheme, "elr-panel-member-2", scores(resources=(3, 3)))  # meanwhile
+
+    response = lead.post(url, {**AGREED, **drawn})
+
+    assert response.status_code == 200
+    page = words(response)
+    assert (
+        f"Nothing was saved. {qia['elr-panel-member-2']} recorded their scores meanwhile: the "
+        "panel's scores below include theirs. Check your agreed scores, then save again."
+    ) in page
+    assert "Someone else changed this QIA" not in page
+    assert "Staffing at the provider is fragile this winter." in page  # what was typed
+    assert "Scored 4 x 3." in text(response)
+    assert "The panel is complete" in page  # the panel as it now is
+    assert qia.fresh(scheme).state == SchemeState.QIA_PANEL
+    version = qia.version(scheme)
+    assert version.panel_scores.filter(member=qia["elr-panel-member-2"]).count() == 6
+    again = _drawn(response)
+    assert again["revision"] == str(version.revision) != drawn["revision"]
+
+    response = lead.post(url, {**AGREED, **again})
+
+    assert response.status_code == 302
+    version = qia.version(scheme)
+    assert version.status == VersionStatus.AWAITING_SIGN_OFF
+    assert version.overall_score == 16
+    assert version.overall_justification == "Staffing at the provider is fragile this winter."
+    assert version.panel_scores.filter(member=qia["elr-panel-member-2"]).count() == 6
+
+
+def test_an_agreement_sent_twice_from_an_old_page_is_refused_each_time_saying_why(qia, as_user):
+    scheme = qia.at_panel()
+    qia.score(scheme, "elr-quality-lead")
+    qia.score(scheme, "elr-panel-member")
+    lead = as_user(qia["elr-quality-lead"])
+    url = reverse("qia_agree", args=[scheme.pk])
+    drawn = _drawn(lead.get(url))
+    qia.score(scheme, "elr-panel-member-2")
+
+    # the old page's fields sent again, not those of the page shown after the conflict
+    for _ in range(2):
+        response = lead.post(url, {**AGREED, **drawn})
+        assert response.status_code == 200
+        said = f"{qia['elr-panel-member-2']} recorded their scores meanwhile"
+        assert said in words(response)
+    assert qia.fresh(scheme).state == SchemeState.QIA_PANEL
+
+
+def test_another_change_meanwhile_is_said_plainly(qia, as_user):
+    scheme = qia.scored()
+    lead = as_user(qia["elr-quality-lead"])
+    url = reverse("qia_agree", args=[scheme.pk])
+    drawn = _drawn(lead.get(url))
+    version = qia.version(scheme)
+    QiaVersion.objects.filter(pk=version.pk).update(revision=version.revision + 1)
+
+    response = lead.post(url, {**AGREED, **drawn})
+
+    page = words(response)
+    assert "Nothing was saved: this QIA changed while you were looking at it" in page
+    assert "recorded their scores meanwhile" not in page
+    assert "Staffing at the provider is fragile this winter." in page
+    response = lead.post(url, {**AGREED, **_drawn(response)})
+    assert response.status_code == 302
+    assert qia.version(scheme).overall_score == 16
+
+
+def test_an_agreement_sent_after_the_qia_left_the_panel_shows_what_was_typed(qia, as_user):
+    scheme = qia.scored()
+    lead = as_user(qia["elr-quality-lead"])
+    url = reverse("qia_agree", args=[scheme.pk])
+    drawn = _drawn(lead.get(url))
+    services.panel_close(
+        version_id=qia.version(scheme).pk,
+        by=qia["elr-quality-lead"],
+        decision="dismiss",
+        reason="Unsafe.",
+    )
+
+    response = lead.post(url, {**AGREED, **drawn})
+
+    assert response.status_code == 403
+    page = words(response)
+    assert "This QIA is not at the panel now." in page
+    assert "What you typed" in page
+    assert "Staffing at the provider is fragile this winter." in page
+    assert "Scored 4 x 3." in page
+    assert qia.version(scheme).status == VersionStatus.DISMISSED
+
+
+def test_an_agreement_overtaken_while_it_was_being_saved_shows_what_was_typed(
+    qia, as_user, monkeypatch
+):
+    scheme = qia.scored()
+    lead = as_user(qia["elr-quality-lead"])
+    url = reverse("qia_agree", args=[scheme.pk])
+    drawn = _drawn(lead.get(url))
+
+    def dismissed_first(*, version_id, **_arguments):
+        # the quality lead's other tab dismissed the QIA a moment before this save
+        services.panel_close(
+            version_id=version_id, by=qia["elr-quality-lead"], decision="dismiss", reason="No."
+        )
+        raise Conflict("changed")
+
+    monkeypatch.setattr(panel_views.services, "panel_agree", dismissed_first)
+    response = lead.post(url, {**AGREED, **drawn})
+
+    assert response.status_code == 409
+    page = words(response)
+    assert (
+        f"The QIA of {scheme.reference} changed while you were looking at it, so nothing was "
+        "saved: it was dismissed on quality grounds."
+    ) in page
+    assert "Staffing at the provider is fragile this winter." in page

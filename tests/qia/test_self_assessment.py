@@ -317,3 +317,49 @@ def test_a_file_that_is_not_a_document_is_refused(qia, as_user):
     assert response.status_code == 200
     assert "is not a PDF document" in text(response)
     assert not qia.version(scheme).has_eqia
+
+
+# --- what the panel or a signatory asked for, while the QIA is revised ---
+
+
+def test_the_page_shows_what_the_panel_asked_for_and_whether_anything_changed(qia, as_user):
+    scheme = qia.scored()
+    services.panel_close(
+        version_id=qia.version(scheme).pk,
+        by=qia["elr-quality-lead"],
+        decision="return",
+        reason="Say how red flags are screened out of hours.",
+    )
+    lead = as_user(qia["elr-project-lead"])
+    url = reverse("qia_self_assessment", args=[scheme.pk])
+    unchanged = (
+        "Nothing has changed since it came back: the PID cannot be resubmitted until it does."
+    )
+
+    page = text(lead.get(url))
+    assert "The panel returned QIA version 1: Say how red flags are screened out of hours." in page
+    assert unchanged in page  # version 2 opens as version 1 was
+
+    qia.self_assess(qia.fresh(scheme), scores(patient_experience="none"))
+    page = text(lead.get(url))
+    assert "The panel returned QIA version 1" in page
+    assert unchanged not in page
+
+
+def test_the_page_shows_what_a_signatory_asked_for(qia, as_user):
+    scheme = qia.awaiting_sign_off()
+    qia.sign(scheme, "elr-clinical-chair", decision="declined", comment="Add the audit plan.")
+    page = text(
+        as_user(qia["elr-project-lead"]).get(reverse("qia_self_assessment", args=[scheme.pk]))
+    )
+    assert "The Clinical Chair declined QIA version 1 for revision: Add the audit plan." in page
+
+
+def test_a_first_self_assessment_has_nothing_sent_back_to_show(qia, as_user):
+    scheme = qia.draft()
+    qia.self_assess(scheme)
+    page = text(
+        as_user(qia["elr-project-lead"]).get(reverse("qia_self_assessment", args=[scheme.pk]))
+    )
+    assert "returned QIA version" not in page
+    assert "Nothing has changed since it came back" not in page

@@ -144,7 +144,17 @@ def test_the_same_person_cannot_sign_in_both_capacities(qia, as_user):
     qia.sign(scheme, "elr-chief-nurse", capacity="chief_nurse")
     with pytest.raises(ActionRefused, match="already signed this QIA version as Chief Nurse"):
         qia.sign(scheme, "elr-chief-nurse", capacity="clinical_chair")
-    response = as_user(qia["elr-chief-nurse"]).get(reverse("qia_sign_off", args=[scheme.pk]))
+    nurse = as_user(qia["elr-chief-nurse"])
+    response = nurse.get(reverse("qia_sign_off", args=[scheme.pk]), follow=True)
+    assert response.redirect_chain == [(reverse("qia_detail", args=[scheme.pk]), 302)]
+    assert (
+        f"You have signed QIA version 1 of {scheme.reference} as Chief Nurse and Quality "
+        "Officer: it waits for the Clinical Chair. The other signature must be by someone else."
+    ) in text(response)
+    response = nurse.post(
+        reverse("qia_sign_off", args=[scheme.pk]),
+        {"decision": "approve", "comment": "Again.", "capacity": "clinical_chair"},
+    )
     assert response.status_code == 403
     assert "the other signature must be by someone else" in text(response)
     assert qia.fresh(scheme).state == SchemeState.AWAITING_SIGN_OFF
@@ -297,7 +307,9 @@ def test_a_signatory_who_sends_the_qia_back_lands_on_their_tasks(qia, as_user):
 
     assert response.redirect_chain[-1][0] == reverse("my_tasks")
     page = text(response)
-    assert "Your decision is recorded." in page
+    # one alert, saying where the QIA went: it is out of the signatory's sight now
+    assert page.count('role="alert"') == 1
+    assert "Your decision is recorded." not in page
     assert "back with its project team as a draft" in page
     assert qia.fresh(scheme).state == SchemeState.DRAFT
     assert not AccessRefusal.objects.exists()
@@ -412,3 +424,97 @@ def test_a_sign_off_posted_after_the_qia_was_signed_off_is_still_refused(qia, as
     assert "This QIA is not awaiting sign-off." in page
     assert "Safe to proceed." in page  # what was typed, to copy
     assert AccessRefusal.objects.filter(user=qia["elr-chief-nurse"], action="sign_off").exists()
+
+
+# --- a sign-off link followed after signing, while the QIA waits for the other signature ---
+
+
+def test_a_signatory_who_has_signed_is_told_what_the_qia_waits_for(qia, as_user):
+    scheme = qia.awaiting_sign_off()
+    qia.sign(scheme, "elr-chief-nurse")
+    response = as_user(qia["elr-chief-nurse"]).get(
+        reverse("qia_sign_off", args=[scheme.pk]), follow=True
+    )
+
+    assert response.redirect_chain == [(reverse("qia_detail", args=[scheme.pk]), 302)]
+    page = text(response)
+    assert (
+        f"You have signed QIA version 1 of {scheme.reference} as Chief Nurse and Quality "
+        "Officer: it waits for the Clinical Chair."
+    ) in page
+    assert "someone else" not in page  # she does not hold the other role
+    assert not AccessRefusal.objects.exists()
+
+
+@time_machine.travel(date(2019, 6, 3), tick=False)
+def test_a_signatory_whose_deputy_signed_for_them_is_told_so(qia, as_user):
+    scheme = qia.awaiting_sign_off()
+    chair, stand_in = qia["elr-clinical-chair"], qia["elr-viewer"]
+    admin = qia["elr-pmo"]
+    admin.is_staff = True
+    admin.save()
+    delegation = deputies.name_deputy(
+        by=admin,
+        principal=chair,
+        deputy=stand_in,
+        role=roles.CLINICAL_CHAIR,
+        organisation=scheme.organisation,
+        starts_on=date(2019, 6, 3),
+        ends_on=date(2019, 6, 14),
+        admin=True,
+    )
+    stand_in.deputising = deputies.deputising_through(stand_in, delegation.pk)
+    qia.sign(scheme, "elr-viewer", comment="For the Chair.")
+    assert SignOff.objects.get().on_behalf_of == chair
+
+    url = reverse("qia_sign_off", args=[scheme.pk])
+    response = as_user(chair).get(url, follow=True)
+    assert (
+        f"{stand_in} has signed QIA version 1 of {scheme.reference} for you, as Clinical Chair: "
+        "it waits for the Chief Nurse and Quality Officer."
+    ) in text(response)
+    assert not AccessRefusal.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("username", "reason"),
+    [
+        ("elr-quality-lead", "Only the Chief Nurse and Quality Officer or the Clinical Chair"),
+        ("wl-chief-nurse", "your own organisation only"),
+    ],
+)
+def test_a_sign_off_link_half_signed_is_still_refused_to_who_never_signs(
+    qia, as_user, username, reason
+):
+    scheme = qia.awaiting_sign_off()
+    qia.sign(scheme, "elr-chief-nurse")
+    response = as_user(qia[username]).get(reverse("qia_sign_off", args=[scheme.pk]))
+
+    assert response.status_code == 403
+    assert reason in text(response)
+    assert AccessRefusal.objects.filter(user=qia[username], action="sign_off").exists()
+
+
+# --- who is told after the first signature ---
+
+
+def test_after_the_first_signature_only_who_may_still_sign_is_told_whose_is_awaited(qia):
+    # the Chief Nurse also holds the Clinical Chair's role: having signed, she cannot sign again
+    nurse = _also(qia["elr-chief-nurse"], roles.CLINICAL_CHAIR)
+    scheme = qia.awaiting_sign_off()
+    asked = Notification.objects.filter(subject__startswith="Sign off the QIA")
+    before = set(asked.values_list("pk", flat=True))
+
+    qia.sign(scheme, "elr-chief-nurse", capacity="chief_nurse")
+
+    told = asked.exclude(pk__in=before)
+    assert [(n.user.username, n.message) for n in told] == [
+        (
+            "elr-clinical-chair",
+            f"The Chief Nurse and Quality Officer signed off QIA version 1 of "
+            f"{scheme.reference}: your signature is awaited.",
+        )
+    ]
+    assert not told.filter(user=nurse).exists()
+    # the panel's notice reached the Clinical Chair once, not again word for word
+    assert asked.filter(user__username="elr-clinical-chair", message__contains="panel").count() == 1
