@@ -2,7 +2,6 @@
 (docs/security.md)."""
 
 import logging
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -23,6 +22,7 @@ from django.utils.text import capfirst
 
 from governance import deputies, services
 from governance.sessions import LAST_SEEN, SIGNED_IN_AT
+from governance.text import Typed
 
 logger = logging.getLogger("qipp.governance")
 
@@ -100,26 +100,13 @@ class SessionTimeoutMiddleware:
         return None
 
 
-@dataclass(frozen=True)
-class PostedText:
-    """One posted field, as the user typed it, for templates/includes/typed_text.html: the
-    same shape as governance.pages.Typed, which this layer may not import."""
-
-    label: str
-    text: str
-
-    @property
-    def rows(self) -> int:
-        return min(12, max(2, self.text.count("\n") + 1, len(self.text) // 80 + 1))
-
-
 # Posted fields that are not the user's words: secrets, the form's bookkeeping, ids.
 NOT_TYPED_PARTS = ("password", "token", "version", "revision")
 NOT_TYPED_NAMES = {"id", "pk", "next"}
 NOT_TYPED_ENDINGS = ("_id", "-id", "-pk", "_forms")
 
 
-def posted_text(request) -> list[PostedText]:
+def posted_text(request) -> list[Typed]:
     """What the user typed in the form they posted, with no form object to label it: each
     field named in plain words ("assured_reason" is "Assured reason"). Passwords, the security
     token, versions, ids, files and empty fields are left out. Empty for a GET, and for a
@@ -138,7 +125,7 @@ def posted_text(request) -> list[PostedText]:
         text = "\n".join(value.strip() for value in values if value.strip())
         if text:
             label = capfirst(name.replace("_", " ").replace("-", " ").strip())
-            typed.append(PostedText(label, text))
+            typed.append(Typed(label, text))
     return typed
 
 
@@ -162,7 +149,7 @@ def form_page(request) -> str | None:
     return f"{parts.path}?{parts.query}" if parts.query else parts.path or "/"
 
 
-def signed_out_page(request, why: str, typed: list[PostedText]) -> HttpResponse:
+def signed_out_page(request, why: str, typed: list[Typed]) -> HttpResponse:
     """The answer to a form posted by someone no longer signed in: why, what they typed (to
     copy: it was not saved) and the way to sign in again, back to the form's page.
 

@@ -7,7 +7,6 @@ raise Refused; the decorator turns that into the 403 page. So a view reads top t
 """
 
 import re
-from dataclasses import dataclass
 from functools import wraps
 
 from django import forms
@@ -22,6 +21,7 @@ from django_fsm_log.models import StateLog
 from governance import deputies, policy, services
 from governance.forms import id_in_range
 from governance.models import Organisation, Scheme, SchemeState
+from governance.text import Typed
 
 # What a scheme's pages show of it, read with the scheme in one query.
 SCHEME_RELATED = (
@@ -52,18 +52,6 @@ def refuse(request, reason: str, *, action: str, target: str = "", typed=()):
     record."""
     services.record_refusal(user=request.user, action=action, target=target, reason=reason)
     return render(request, "403.html", {"reason": reason, "typed": typed}, status=403)
-
-
-@dataclass(frozen=True)
-class Typed:
-    """One field of a form that could not be saved, as the user typed it."""
-
-    label: str
-    text: str
-
-    @property
-    def rows(self) -> int:
-        return min(12, max(2, self.text.count("\n") + 1, len(self.text) // 80 + 1))
 
 
 def typed_text(*forms_typed_in) -> list[Typed]:

@@ -2,6 +2,7 @@
 
 import difflib
 import re
+from dataclasses import dataclass
 
 # Control characters (line breaks and tabs among them) and the Unicode line and paragraph
 # separators: none belongs in a one-line field.
@@ -76,3 +77,16 @@ def word_diff(old: str, new: str) -> list[tuple[str, str]]:
             added.extend(after[j1:j2])
     changed()
     return pairs
+
+
+@dataclass(frozen=True)
+class Typed:
+    """One field of a form that could not be saved, as the user typed it: shown back read-only
+    to copy (templates/includes/typed_text.html)."""
+
+    label: str
+    text: str
+
+    @property
+    def rows(self) -> int:
+        return min(12, max(2, self.text.count("\n") + 1, len(self.text) // 80 + 1))
