@@ -420,6 +420,34 @@ def merge_with_saved(typed: forms.ModelForm, saved, data) -> tuple[list, dict] |
     return meanwhile, {name: plain(values[name]) for name in clashes}
 
 
+def form_after_conflict(
+    request, typed: forms.ModelForm, current, *, said: str, undrawn: str, changed_by
+):
+    """The model form again after someone else saved `current` while the user edited it:
+    merged with the saved row (merge_with_saved), drawn at its current version, with `said`
+    (that nothing was saved) and what the merge did at its top; `undrawn` instead for a page
+    that carried no drawn values. `changed_by(current, fields)` says who changed which."""
+    data = request.POST.copy()
+    data["version"] = current.version
+    merged = merge_with_saved(typed, current, data)
+    form = type(typed)(data, instance=current, user=request.user)
+    form.is_valid()
+    if merged is None:
+        # a page drawn without its values (from before they were carried): all it typed
+        said += undrawn
+    else:
+        meanwhile, clashes = merged
+        said += explain_merge(
+            form,
+            meanwhile=meanwhile,
+            clashes=clashes,
+            changed_by=changed_by(current, meanwhile),
+            user=request.user,
+        )
+    form.add_error(None, said)
+    return form
+
+
 def explain_merge(form: forms.ModelForm, *, meanwhile, clashes, changed_by: dict, user) -> str:
     """After merge_with_saved, on the model form drawn again from the merged data: a note
     under each field both changed, and what the message above the form says of the merge.

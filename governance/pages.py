@@ -19,7 +19,6 @@ from django_fsm import can_proceed
 from django_fsm_log.models import StateLog
 
 from governance import deputies, policy, services
-from governance.forms import id_in_range
 from governance.models import Organisation, Scheme, SchemeState
 from governance.text import Typed
 
@@ -360,12 +359,6 @@ def add_errors(form, exc: ValidationError) -> None:
         return
     for name, errors in exc.error_dict.items():
         form.add_error(name if name in form.fields else None, errors)
-
-
-def whole_number(value) -> int | None:
-    """An id from an address or a form's hidden field; None for anything else, a number too
-    large to be an id too (asked for, it would fail the query rather than find nothing)."""
-    return id_in_range(value)
 
 
 def organisation_asked(user, asked: str | None) -> tuple[Organisation | None, str | None]:

@@ -20,8 +20,7 @@ from governance.forms import (
     SchemeForm,
     SubmitForm,
     WithdrawForm,
-    explain_merge,
-    merge_with_saved,
+    form_after_conflict,
 )
 from governance.models import (
     MONTH_NAMES,
@@ -269,30 +268,17 @@ def _edit_conflict(request, pk: int, typed: SchemeForm) -> SchemeForm:
     """The edit form again after someone else saved the PID, merged field by field: their
     changes where the user left a field as drawn, the user's own where they changed it, and
     under a field both changed, theirs. Nothing is saved until the user saves again."""
-    current = Scheme.objects.get(pk=pk)
-    data = request.POST.copy()
-    data["version"] = current.version
-    merged = merge_with_saved(typed, current, data)
-    form = SchemeForm(data, instance=current, user=request.user)
-    form.is_valid()
-    said = "Someone else saved this PID while you were editing it, so nothing was saved. "
-    if merged is None:
-        # a page drawn without its values (from before they were carried): all it typed
-        said += (
+    return form_after_conflict(
+        request,
+        typed,
+        Scheme.objects.get(pk=pk),
+        said="Someone else saved this PID while you were editing it, so nothing was saved. ",
+        undrawn=(
             "What you typed is below: check the PID on the scheme page, then save again to "
             "keep your version."
-        )
-    else:
-        meanwhile, clashes = merged
-        said += explain_merge(
-            form,
-            meanwhile=meanwhile,
-            clashes=clashes,
-            changed_by=last_changed_by(current, meanwhile),
-            user=request.user,
-        )
-    form.add_error(None, said)
-    return form
+        ),
+        changed_by=last_changed_by,
+    )
 
 
 @signed_in

@@ -18,6 +18,7 @@ from django.utils.text import Truncator
 
 from governance import money, policy, roles
 from governance.delivery import lifecycle, monthly_returns, progress, rating, schedule
+from governance.forms import id_in_range
 from governance.forms_delivery import (
     AssuredFilterForm,
     AssureForm,
@@ -43,7 +44,6 @@ from governance.pages import (
     signed_in,
     transition_page,
     visible_scheme,
-    whole_number,
 )
 from governance.reports import lists
 from governance.services import ActionRefused, Conflict, record_refusal
@@ -483,7 +483,7 @@ def returns_assure_all(request):
         "months": months,
         "chosen": chosen,
         "formset": formset,
-        "rows": [(by_id.get(whole_number(form["ret"].value())), form) for form in formset.forms],
+        "rows": [(by_id.get(id_in_range(form["ret"].value())), form) for form in formset.forms],
         "others": others,
     }
     return render(request, "delivery/returns_assure_all.html", context)

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from governance import policy
-from governance.forms import explain_merge, merge_with_saved
+from governance.forms import form_after_conflict
 from governance.forms_pipeline import CloseForm, OpportunityForm, PipelineFilterForm, WriteUpForm
 from governance.models import Opportunity, OpportunityStatus
 from governance.pages import Refused, add_errors, form_version, signed_in
@@ -196,30 +196,17 @@ def _edit_conflict(request, pk: int, typed: OpportunityForm) -> OpportunityForm:
     """The edit form again after someone else saved the opportunity, merged field by field:
     their changes where the user left a field as drawn, the user's own where they changed it,
     and under a field both changed, theirs. Nothing is saved until the user saves again."""
-    current = Opportunity.objects.select_related(*RELATED).get(pk=pk)
-    data = request.POST.copy()
-    data["version"] = current.version
-    merged = merge_with_saved(typed, current, data)
-    form = OpportunityForm(data, instance=current, user=request.user)
-    form.is_valid()
-    said = "This opportunity was changed meanwhile by someone else, so nothing was saved. "
-    if merged is None:
-        # a page drawn without its values (from before they were carried): all it typed
-        said += (
+    return form_after_conflict(
+        request,
+        typed,
+        Opportunity.objects.select_related(*RELATED).get(pk=pk),
+        said="This opportunity was changed meanwhile by someone else, so nothing was saved. ",
+        undrawn=(
             "What you typed is below: check the opportunity's page for their change, then "
             "save again to keep yours."
-        )
-    else:
-        meanwhile, clashes = merged
-        said += explain_merge(
-            form,
-            meanwhile=meanwhile,
-            clashes=clashes,
-            changed_by=opportunity_last_changed_by(current, meanwhile),
-            user=request.user,
-        )
-    form.add_error(None, said)
-    return form
+        ),
+        changed_by=opportunity_last_changed_by,
+    )
 
 
 @signed_in

@@ -191,9 +191,15 @@ def _sent_again(scheme: Scheme, by: User, action: str) -> bool:
     if action not in DONE_WORDS:
         return False
     latest = StateLog.objects.for_(scheme).order_by("-timestamp", "-pk").first()
+    return just_taken(latest, by, action)
+
+
+def just_taken(log: StateLog | None, by: User, action: str) -> bool:
+    """Whether the transition log entry is `action` taken by `by` a moment ago: the same form
+    sent twice (a double click), which is no conflict."""
     return (
-        latest is not None
-        and latest.by_id == by.pk
-        and latest.transition == action
-        and latest.timestamp >= timezone.now() - SENT_AGAIN_WITHIN
+        log is not None
+        and log.by_id == by.pk
+        and log.transition == action
+        and log.timestamp >= timezone.now() - SENT_AGAIN_WITHIN
     )

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django_fsm_log.models import StateLog
 
 from governance import policy
+from governance.forms import id_in_range
 from governance.models import Scheme, SchemeState
 from governance.pages import (
     Typed,
@@ -15,10 +16,8 @@ from governance.pages import (
     posted,
     signed_in,
     typed_text,
-    whole_number,
 )
-from governance.services import ActionRefused, Conflict
-from governance.services.transitions import SENT_AGAIN_WITHIN
+from governance.services import ActionRefused, Conflict, just_taken
 from qia import policy as rules
 from qia import services
 from qia.case import case_for
@@ -87,7 +86,7 @@ def _not_waiting(request, scheme: Scheme):
     if request.method != "POST":
         messages.warning(request, said)
         return redirect(scheme)
-    if _sent_again(request, left):
+    if just_taken(left, request.user, "qag_approve"):  # the same decision sent twice
         messages.info(
             request,
             f"You recorded QAG's decision a moment ago: {scheme.reference} is "
@@ -116,7 +115,7 @@ def _typed(form, conditions) -> list[Typed]:
         text = str(row["text"].value() or "").strip()
         if not text:
             continue
-        owner = row.owners.get(whole_number(row["owner"].value()))
+        owner = row.owners.get(id_in_range(row["owner"].value()))
         due = str(row["due_on"].value() or "").strip()
         lines = [text]
         if owner:
@@ -141,16 +140,6 @@ def _left_words(request, log: StateLog) -> str:
     if when.date() != timezone.localdate():
         at = f"on {when.day} {when:%B %Y} {at}"
     return f"{SchemeState(log.state).label} by {who} {at}."
-
-
-def _sent_again(request, log: StateLog | None) -> bool:
-    """Whether QAG's decision was this user's, a moment ago: the same form sent twice."""
-    return (
-        log is not None
-        and log.transition == "qag_approve"
-        and log.by_id == request.user.pk
-        and log.timestamp >= timezone.now() - SENT_AGAIN_WITHIN
-    )
 
 
 def _forms_again(request, scheme: Scheme):

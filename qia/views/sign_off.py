@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 
 from governance import policy
+from governance.forms import id_in_range
 from governance.pages import (
     Refused,
     act,
@@ -14,7 +15,6 @@ from governance.pages import (
     posted,
     signed_in,
     typed_text,
-    whole_number,
 )
 from governance.services import ActionRefused, AlreadyDone
 from qia import policy as rules
@@ -142,7 +142,7 @@ def _signed_already(request, pk: int):
     """The user's own decision on the QIA version a posted sign-off form was drawn from."""
     return services.own_sign_off(
         scheme_id=pk,
-        version_id=whole_number(request.POST.get("qia_version")),
+        version_id=id_in_range(request.POST.get("qia_version")),
         by=request.user,
         capacity=request.POST.get("capacity") or None,
     )
